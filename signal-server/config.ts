@@ -1,0 +1,136 @@
+// Command-line flags and environment -> one frozen Config. Bad input fails at start
+// with a clear sentence (ConfigError), which main.ts prints before exiting with 2.
+import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { LIMITS } from './protocol.ts';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly staticDir: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  /** Extra origins allowed to open the WebSocket; the server's own origin always is. */
+  readonly origins: readonly string[];
+  readonly heartbeatMs: number;
+  readonly maxConnectionsPerIp: number;
+  readonly sayPerMinute: number;
+  readonly sayBurst: number;
+  readonly presenceWindowMs: number;
+  readonly quiet: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'config-invalid';
+}
+
+interface FlagSpec {
+  env?: string;
+  help: string;
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  default?: string;
+}
+
+const FLAGS: Record<string, FlagSpec> = {
+  host: { env: 'HOST', type: 'string', default: '::', help: 'Address to listen on; "::" listens on every IPv4 and IPv6 address.' },
+  port: { env: 'PORT', type: 'string', default: '8080', help: 'TCP port (0 picks a free one).' },
+  'data-dir': { env: 'WISP_DATA_DIR', type: 'string', default: './data', help: 'Where bans, persistent rooms and the admin token hash are kept.' },
+  'static-dir': { env: 'WISP_STATIC_DIR', type: 'string', help: 'The built app to serve (default: dist/app next to the server).' },
+  'tls-cert': { env: 'WISP_TLS_CERT', type: 'string', help: 'PEM certificate: serve HTTPS and WSS on the same port.' },
+  'tls-key': { env: 'WISP_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert.' },
+  origin: { env: 'WISP_ORIGINS', type: 'string', multiple: true, help: 'Another origin allowed to connect (repeatable; env: comma-separated).' },
+  'heartbeat-ms': { env: 'WISP_HEARTBEAT_MS', type: 'string', default: String(LIMITS.heartbeatMs), help: 'Ping interval; silent clients are dropped within two.' },
+  'max-conn-per-ip': { env: 'WISP_MAX_CONN_PER_IP', type: 'string', default: String(LIMITS.connectionsPerIp), help: 'Open connections allowed from one address.' },
+  'rate-per-minute': { env: 'WISP_RATE_PER_MINUTE', type: 'string', default: String(LIMITS.sayPerMinute), help: 'Chat messages per person per minute.' },
+  'rate-burst': { env: 'WISP_RATE_BURST', type: 'string', default: String(LIMITS.sayBurst), help: 'Chat messages that may be sent at once before the rate applies.' },
+  quiet: { env: 'WISP_QUIET', type: 'boolean', help: 'Print only errors (no URLs or QR code).' },
+  help: { type: 'boolean', help: 'Show this help.' },
+};
+
+export function helpText(): string {
+  const lines = ['Usage: wisp-server [options]', '', 'Options (environment variable in brackets):'];
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    const flag = spec.type === 'boolean' ? `--${name}` : `--${name} <value>`;
+    const env = spec.env ? ` [${spec.env}]` : '';
+    const def = spec.default !== undefined ? ` (default ${spec.default})` : '';
+    lines.push(`  ${flag.padEnd(28)}${spec.help}${def}${env}`);
+  }
+  return lines.join('\n');
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`--${name} must be a whole number, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(`--${name} must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function origin(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error();
+    return url.origin;
+  } catch {
+    throw new ConfigError(`--origin must be an http(s) origin such as https://chat.example.org, got "${raw}".`);
+  }
+}
+
+export type ParsedCommand = { help: true } | { help: false; config: Config };
+
+/** Parses flags, then environment, then defaults, in that order of precedence. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStaticDir: string): ParsedCommand {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    const options = Object.fromEntries(
+      Object.entries(FLAGS).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple ?? false }]),
+    );
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
+  }
+  if (values.help) return { help: true };
+
+  const pick = (name: string): string | undefined => {
+    const flag = values[name];
+    if (typeof flag === 'string') return flag;
+    const spec = FLAGS[name];
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : spec.default;
+  };
+
+  const tlsCert = pick('tls-cert');
+  const tlsKey = pick('tls-key');
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('--tls-cert and --tls-key must be given together.');
+
+  const host = pick('host')!;
+  if (!/^[A-Za-z0-9.:%_-]+$/.test(host)) throw new ConfigError(`--host must be an address or host name, got "${host}".`);
+
+  const originFlags = (values.origin as string[] | undefined) ?? (env.WISP_ORIGINS ?? '').split(',').filter(Boolean);
+  const quietEnv = env.WISP_QUIET === '1' || env.WISP_QUIET === 'true';
+
+  const config: Config = {
+    host,
+    port: integer('port', pick('port')!, 0, 65535),
+    dataDir: path.resolve(pick('data-dir')!),
+    staticDir: path.resolve(pick('static-dir') ?? defaultStaticDir),
+    tlsCert: tlsCert ? path.resolve(tlsCert) : undefined,
+    tlsKey: tlsKey ? path.resolve(tlsKey) : undefined,
+    origins: originFlags.map((o) => origin(o.trim())),
+    heartbeatMs: integer('heartbeat-ms', pick('heartbeat-ms')!, 50, 600_000),
+    maxConnectionsPerIp: integer('max-conn-per-ip', pick('max-conn-per-ip')!, 1, 1_000_000),
+    sayPerMinute: integer('rate-per-minute', pick('rate-per-minute')!, 1, 100_000),
+    sayBurst: integer('rate-burst', pick('rate-burst')!, 1, 10_000),
+    presenceWindowMs: LIMITS.presenceWindowMs,
+    quiet: Boolean(values.quiet) || quietEnv,
+  };
+  return { help: false, config: Object.freeze(config) };
+}
+
+/** A config for tests and benchmarks: defaults with overrides, no flags parsed. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const parsed = parseConfig([], {}, path.resolve('dist/app'));
+  if (parsed.help) throw new Error('unreachable');
+  return Object.freeze({ ...parsed.config, port: 0, host: '127.0.0.1', quiet: true, ...overrides });
+}

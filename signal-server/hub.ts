@@ -1,0 +1,309 @@
+// Connections: challenge, hello/welcome, heartbeat, rate limits, and one handler per
+// message type. Room logic lives in rooms.ts; this file speaks WebSocket.
+import { randomBytes, verify as verifySignature, createPublicKey } from 'node:crypto';
+import type { WebSocket, RawData } from 'ws';
+import {
+  CloseCode,
+  ErrorCode,
+  LIMITS,
+  LOBBY,
+  PROTOCOL_VERSION,
+  checkName,
+  checkRoomName,
+  helloSigningInput,
+  nameKey,
+  parseClientFrame,
+  type ClientFrameOf,
+  type ServerFrame,
+  type WireLimits,
+} from './protocol.ts';
+import type { Config } from './config.ts';
+import { Rooms, type RoomMember } from './rooms.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { generateName } from './names.ts';
+import { RecentMessageIds } from './recent-ids.ts';
+
+export const SERVER_VERSION = '0.1.0';
+/** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+class Connection implements RoomMember {
+  id = '';
+  key = '';
+  name = '';
+  alive = true;
+  readonly nonce = randomBytes(18).toString('base64url');
+  readonly frames: TokenBucket;
+  readonly says: TokenBucket;
+  private strikes: number[] = [];
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string,
+    config: Config,
+  ) {
+    this.frames = new TokenBucket(LIMITS.framesPerMinute, LIMITS.framesBurst);
+    this.says = new TokenBucket(config.sayPerMinute, config.sayBurst);
+  }
+
+  get welcomed(): boolean {
+    return this.id !== '';
+  }
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  sendRaw(text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(text);
+  }
+
+  error(code: string, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
+    this.send({ type: 'error', code, message, ...extra });
+  }
+
+  close(code: CloseCode, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, reason);
+  }
+
+  /** Records one piece of abuse; returns true when there were too many in the last minute. */
+  strike(now = Date.now()): boolean {
+    this.strikes = this.strikes.filter((t) => now - t < 60_000);
+    this.strikes.push(now);
+    return this.strikes.length >= LIMITS.rateStrikesBeforeClose;
+  }
+}
+
+export class Hub {
+  readonly rooms: Rooms;
+  private readonly connections = new Set<Connection>();
+  private readonly byKey = new Map<string, Connection>();
+  private readonly byName = new Map<string, Connection>();
+  private readonly perIp = new Map<string, number>();
+  private readonly recentIds = new RecentMessageIds();
+  private readonly heartbeat: NodeJS.Timeout;
+  private nextPeer = 0;
+  private readonly limits: WireLimits;
+
+  constructor(private readonly config: Config) {
+    this.rooms = new Rooms({ presenceWindowMs: config.presenceWindowMs, persistentRooms: [LOBBY] });
+    this.limits = {
+      maxFrameBytes: LIMITS.maxFrameBytes,
+      nameMinLength: LIMITS.nameMinLength,
+      nameMaxLength: LIMITS.nameMaxLength,
+      roomNameMaxLength: LIMITS.roomNameMaxLength,
+      messageMaxLength: LIMITS.messageMaxLength,
+      farewellMaxLength: LIMITS.farewellMaxLength,
+      maxRoomsPerClient: LIMITS.maxRoomsPerClient,
+      sayPerMinute: config.sayPerMinute,
+      sayBurst: config.sayBurst,
+    };
+    this.heartbeat = setInterval(() => this.beat(), config.heartbeatMs);
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  accept(ws: WebSocket, ip: string): void {
+    const count = this.perIp.get(ip) ?? 0;
+    if (count >= this.config.maxConnectionsPerIp) {
+      ws.close(CloseCode.tooManyConnections, 'too many connections from this address');
+      return;
+    }
+    this.perIp.set(ip, count + 1);
+    const conn = new Connection(ws, ip, this.config);
+    this.connections.add(conn);
+
+    const helloTimer = setTimeout(() => {
+      if (!conn.welcomed) conn.close(CloseCode.helloTimeout, 'no hello in time');
+    }, LIMITS.helloTimeoutMs);
+
+    ws.on('pong', () => (conn.alive = true));
+    ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
+    ws.on('error', () => ws.terminate());
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      this.drop(conn);
+    });
+    conn.send({ type: 'challenge', nonce: conn.nonce });
+  }
+
+  /** Closes every connection with the shutting-down code. */
+  shutdown(): void {
+    clearInterval(this.heartbeat);
+    this.rooms.close();
+    for (const conn of this.connections) conn.close(CloseCode.shuttingDown, 'server shutting down');
+  }
+
+  private receive(conn: Connection, data: RawData, isBinary: boolean): void {
+    if (conn.frames.take() > 0) {
+      this.abuse(conn, ErrorCode.rateLimited, 'Too many frames; slow down.');
+      return;
+    }
+    if (isBinary) {
+      this.abuse(conn, ErrorCode.binaryFrame, 'Binary frames are not accepted.');
+      return;
+    }
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) {
+      this.abuse(conn, parsed.code, parsed.message, parsed.ref);
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.type === 'hello') return this.onHello(conn, frame);
+    if (!conn.welcomed) {
+      this.abuse(conn, ErrorCode.helloFirst, 'Send hello first.', frame.type);
+      return;
+    }
+    switch (frame.type) {
+      case 'join':
+        return this.onJoin(conn, frame);
+      case 'leave':
+        return this.onLeave(conn, frame);
+      case 'say':
+        return this.onSay(conn, frame);
+      case 'rename':
+        return this.onRename(conn, frame);
+      case 'list-rooms':
+        return conn.send({ type: 'rooms', rooms: this.rooms.list() });
+      case 'ping':
+        return conn.send({ type: 'pong' });
+    }
+  }
+
+  /** Answers bad input with a typed error; closes the socket when it keeps coming. */
+  private abuse(conn: Connection, code: ErrorCode, message: string, ref?: string, retryAfterMs?: number): void {
+    conn.error(code, message, { ref, retryAfterMs });
+    if (conn.strike()) {
+      const closeCode = code === ErrorCode.rateLimited ? CloseCode.rateLimited : CloseCode.protocolError;
+      conn.close(closeCode, 'too many bad or excess frames');
+    }
+  }
+
+  private onHello(conn: Connection, frame: ClientFrameOf<'hello'>): void {
+    if (conn.welcomed) return this.abuse(conn, ErrorCode.alreadyHello, 'You already said hello.', 'hello');
+    if (frame.v !== PROTOCOL_VERSION) {
+      conn.error(ErrorCode.unsupportedVersion, `This server speaks protocol version ${PROTOCOL_VERSION}; reload the app to update it.`, { ref: String(frame.v) });
+      conn.close(CloseCode.unsupportedVersion, 'unsupported protocol version');
+      return;
+    }
+    if (!this.verifyHello(conn.nonce, frame.key, frame.sig)) {
+      conn.error(ErrorCode.badSignature, 'The identity key did not sign the challenge.', { ref: 'hello' });
+      conn.close(CloseCode.protocolError, 'bad hello signature');
+      return;
+    }
+
+    const previous = this.byKey.get(frame.key);
+    if (previous) {
+      // The same identity connecting again (a reload, or another tab) replaces the old one.
+      this.drop(previous);
+      previous.close(CloseCode.replaced, 'replaced by a newer session');
+    }
+
+    conn.id = `p${(this.nextPeer++).toString(36)}${randomBytes(3).toString('base64url')}`;
+    conn.key = frame.key;
+    const wanted = frame.name !== undefined ? checkName(frame.name) : undefined;
+    conn.name = wanted?.ok && this.nameFree(wanted.value) ? wanted.value : generateName((n) => this.nameFree(n));
+    this.byKey.set(conn.key, conn);
+    this.recentIds.acquire(conn.key);
+    this.byName.set(nameKey(conn.name), conn);
+
+    conn.send({
+      type: 'welcome',
+      v: PROTOCOL_VERSION,
+      id: conn.id,
+      name: conn.name,
+      limits: this.limits,
+      iceServers: [],
+      server: { version: SERVER_VERSION },
+    });
+    if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
+    else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
+  }
+
+  private verifyHello(nonce: string, key: string, sig: string): boolean {
+    try {
+      const publicKey = createPublicKey({ key: Buffer.from(key, 'base64url'), format: 'der', type: 'spki' });
+      if (publicKey.asymmetricKeyType !== 'ec' && publicKey.asymmetricKeyType !== 'ed25519') return false;
+      const algorithm = publicKey.asymmetricKeyType === 'ec' ? 'sha256' : null;
+      return verifySignature(algorithm, helloSigningInput(nonce), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'));
+    } catch {
+      return false;
+    }
+  }
+
+  private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void {
+    const room = checkRoomName(frame.room);
+    if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
+    const failure = this.rooms.join(conn, room.value);
+    if (failure) conn.error(failure.code, failure.message, { ref: room.value });
+  }
+
+  private onLeave(conn: Connection, frame: ClientFrameOf<'leave'>): void {
+    const room = checkRoomName(frame.room);
+    if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
+    const farewell = frame.farewell?.trim() || undefined;
+    const failure = this.rooms.leave(conn, room.value, farewell);
+    if (failure) conn.error(failure.code, failure.message, { ref: room.value });
+  }
+
+  private onSay(conn: Connection, frame: ClientFrameOf<'say'>): void {
+    const earlier = this.recentIds.get(conn.key, frame.cid);
+    if (earlier) return conn.send({ type: 'ack', cid: frame.cid, ...earlier });
+    const retryAfterMs = conn.says.take();
+    if (retryAfterMs > 0) {
+      return this.abuse(conn, ErrorCode.rateLimited, 'You are sending messages too fast; it will be sent shortly.', frame.cid, retryAfterMs);
+    }
+    const result = this.rooms.relay(conn, frame.room, frame.text, frame.kind ?? 'text');
+    if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
+    this.recentIds.set(conn.key, frame.cid, result);
+    conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });
+  }
+
+  private onRename(conn: Connection, frame: ClientFrameOf<'rename'>): void {
+    const checked = checkName(frame.name);
+    if (!checked.ok) return conn.error(ErrorCode.nameInvalid, checked.reason, { ref: 'rename' });
+    const holder = this.byName.get(nameKey(checked.value));
+    if (holder && holder !== conn) return conn.error(ErrorCode.nameTaken, `"${checked.value}" is already taken.`, { ref: 'rename' });
+    if (checked.value === conn.name) return conn.send({ type: 'name', name: conn.name });
+    this.byName.delete(nameKey(conn.name));
+    this.byName.set(nameKey(checked.value), conn);
+    this.rooms.rename(conn, checked.value);
+    conn.send({ type: 'name', name: conn.name });
+  }
+
+  private nameFree(name: string): boolean {
+    return !this.byName.has(nameKey(name));
+  }
+
+  /** Forgets a connection: rooms, names and counters. Safe to call twice. */
+  private drop(conn: Connection): void {
+    if (!this.connections.delete(conn)) return;
+    const count = (this.perIp.get(conn.ip) ?? 1) - 1;
+    if (count > 0) this.perIp.set(conn.ip, count);
+    else this.perIp.delete(conn.ip);
+    if (!conn.welcomed) return;
+    this.rooms.leaveAll(conn);
+    if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
+    if (this.byName.get(nameKey(conn.name)) === conn) this.byName.delete(nameKey(conn.name));
+    this.recentIds.release(conn.key);
+  }
+
+  private beat(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        this.drop(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+}

@@ -1,0 +1,303 @@
+// The wire contract between the signal server and the app. Both ends validate every
+// frame with these schemas. Imported by the browser too: no Node imports here.
+import * as v from 'valibot';
+
+export const PROTOCOL_VERSION = 1;
+export const SUBPROTOCOL = 'wisp.v1';
+export const WS_PATH = '/ws';
+export const LOBBY = 'lobby';
+
+/** Every protocol limit lives here; the server sends the live values in `welcome`. */
+export const LIMITS = {
+  maxFrameBytes: 64 * 1024,
+  nameMinLength: 2,
+  nameMaxLength: 24,
+  roomNameMaxLength: 32,
+  messageMaxLength: 2000,
+  farewellMaxLength: 200,
+  clientMessageIdMaxLength: 64,
+  identityKeyMaxLength: 256,
+  maxRoomsPerClient: 20,
+  /** Chat messages (`say`): a token bucket refilled at this rate. */
+  sayPerMinute: 30,
+  sayBurst: 8,
+  /** Every other frame shares a looser bucket so WebRTC signalling is not starved. */
+  framesPerMinute: 600,
+  framesBurst: 60,
+  /** Rate-limit errors tolerated within a minute before the socket is closed. */
+  rateStrikesBeforeClose: 20,
+  connectionsPerIp: 64,
+  presenceWindowMs: 75,
+  heartbeatMs: 30_000,
+  helloTimeoutMs: 10_000,
+} as const;
+
+/** WebSocket close codes used by Wisp. The app turns each into a sentence. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  tooBig: 1009,
+  protocolError: 4000,
+  rateLimited: 4001,
+  shuttingDown: 4002,
+  replaced: 4003,
+  kicked: 4004,
+  banned: 4005,
+  unsupportedVersion: 4006,
+  tooManyConnections: 4007,
+  helloTimeout: 4008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Stable error codes carried by `error` frames. */
+export const ErrorCode = {
+  badJson: 'bad-json',
+  badFrame: 'bad-frame',
+  unknownType: 'unknown-type',
+  binaryFrame: 'binary-frame',
+  unsupportedVersion: 'unsupported-version',
+  helloFirst: 'hello-first',
+  alreadyHello: 'already-hello',
+  badSignature: 'bad-signature',
+  rateLimited: 'rate-limited',
+  nameInvalid: 'name-invalid',
+  nameTaken: 'name-taken',
+  roomInvalid: 'room-invalid',
+  notInRoom: 'not-in-room',
+  tooManyRooms: 'too-many-rooms',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ---------------------------------------------------------------------------
+// Names and room names: one set of rules, used by both ends.
+
+// Letters, marks, digits and a few joiners. This excludes spaces, control characters
+// and bidi overrides by construction.
+const NAME_CHARS = /^[\p{L}\p{M}\p{N}][\p{L}\p{M}\p{N}_.-]*$/u;
+const ROOM_CHARS = /^[\p{Ll}\p{Lo}\p{M}\p{N}][\p{Ll}\p{Lo}\p{M}\p{N}_-]*$/u;
+
+export type NameCheck = { ok: true; value: string } | { ok: false; reason: string };
+
+export function checkName(raw: string): NameCheck {
+  const value = raw.normalize('NFC').trim();
+  const length = [...value].length;
+  if (length < LIMITS.nameMinLength) return { ok: false, reason: `A name needs at least ${LIMITS.nameMinLength} characters.` };
+  if (length > LIMITS.nameMaxLength) return { ok: false, reason: `A name can have at most ${LIMITS.nameMaxLength} characters.` };
+  if (!NAME_CHARS.test(value)) {
+    return { ok: false, reason: 'A name may use letters, digits, "_", "." and "-", and must start with a letter or digit.' };
+  }
+  return { ok: true, value };
+}
+
+/** Case-insensitive identity of a name, for uniqueness. */
+export function nameKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+export function checkRoomName(raw: string): NameCheck {
+  const value = raw.normalize('NFC').trim().replace(/^#/, '').toLowerCase();
+  const length = [...value].length;
+  if (length < 1) return { ok: false, reason: 'A room needs a name.' };
+  if (length > LIMITS.roomNameMaxLength) return { ok: false, reason: `A room name can have at most ${LIMITS.roomNameMaxLength} characters.` };
+  if (!ROOM_CHARS.test(value)) return { ok: false, reason: 'A room name may use letters, digits, "_" and "-".' };
+  return { ok: true, value };
+}
+
+// ---------------------------------------------------------------------------
+// Field schemas
+
+const Name = v.pipe(v.string(), v.maxLength(LIMITS.nameMaxLength * 4));
+const RoomName = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.roomNameMaxLength * 4));
+const PeerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/));
+const ClientMessageId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.maxLength(LIMITS.clientMessageIdMaxLength));
+const Base64Url = (max: number) => v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*$/), v.maxLength(max));
+const Timestamp = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.messageMaxLength));
+const MessageKind = v.picklist(['text', 'action']);
+
+// ---------------------------------------------------------------------------
+// Client -> server
+
+export const HelloSchema = v.object({
+  type: v.literal('hello'),
+  v: Count,
+  /** Identity public key, SPKI, base64url. */
+  key: Base64Url(LIMITS.identityKeyMaxLength),
+  /** Signature by the identity key over helloSigningInput(challenge nonce). */
+  sig: Base64Url(256),
+  name: v.optional(Name),
+});
+export const JoinSchema = v.object({ type: v.literal('join'), room: RoomName });
+export const LeaveSchema = v.object({
+  type: v.literal('leave'),
+  room: RoomName,
+  farewell: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.farewellMaxLength))),
+});
+export const SaySchema = v.object({
+  type: v.literal('say'),
+  room: RoomName,
+  cid: ClientMessageId,
+  text: Text,
+  kind: v.optional(MessageKind),
+});
+export const RenameSchema = v.object({ type: v.literal('rename'), name: Name });
+export const ListRoomsSchema = v.object({ type: v.literal('list-rooms') });
+export const PingSchema = v.object({ type: v.literal('ping') });
+
+export const ClientFrameSchema = v.variant('type', [
+  HelloSchema,
+  JoinSchema,
+  LeaveSchema,
+  SaySchema,
+  RenameSchema,
+  ListRoomsSchema,
+  PingSchema,
+]);
+export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
+export type HelloFrame = v.InferOutput<typeof HelloSchema>;
+export type SayFrame = v.InferOutput<typeof SaySchema>;
+export const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientFrameSchema.options.map((o) => o.entries.type.literal));
+
+// ---------------------------------------------------------------------------
+// Server -> client
+
+export const MemberSchema = v.object({ id: PeerId, name: Name, key: Base64Url(LIMITS.identityKeyMaxLength) });
+export type Member = v.InferOutput<typeof MemberSchema>;
+
+export const LimitsSchema = v.object({
+  maxFrameBytes: Count,
+  nameMinLength: Count,
+  nameMaxLength: Count,
+  roomNameMaxLength: Count,
+  messageMaxLength: Count,
+  farewellMaxLength: Count,
+  maxRoomsPerClient: Count,
+  sayPerMinute: Count,
+  sayBurst: Count,
+});
+export type WireLimits = v.InferOutput<typeof LimitsSchema>;
+
+export const IceServerSchema = v.object({
+  urls: v.union([v.string(), v.array(v.string())]),
+  username: v.optional(v.string()),
+  credential: v.optional(v.string()),
+});
+
+export const ChallengeSchema = v.object({ type: v.literal('challenge'), nonce: Base64Url(64) });
+export const WelcomeSchema = v.object({
+  type: v.literal('welcome'),
+  v: Count,
+  id: PeerId,
+  name: Name,
+  limits: LimitsSchema,
+  iceServers: v.array(IceServerSchema),
+  server: v.object({ version: v.string() }),
+});
+export const JoinedSchema = v.object({
+  type: v.literal('joined'),
+  room: RoomName,
+  members: v.array(MemberSchema),
+});
+export const LeftSchema = v.object({ type: v.literal('left'), room: RoomName });
+
+export const PresenceEventSchema = v.variant('k', [
+  v.object({ k: v.literal('join'), member: MemberSchema }),
+  v.object({
+    k: v.literal('leave'),
+    id: PeerId,
+    farewell: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.farewellMaxLength))),
+  }),
+  v.object({ k: v.literal('rename'), id: PeerId, name: Name }),
+]);
+export type PresenceEvent = v.InferOutput<typeof PresenceEventSchema>;
+export const PresenceSchema = v.object({
+  type: v.literal('presence'),
+  room: RoomName,
+  events: v.array(PresenceEventSchema),
+});
+export const MessageSchema = v.object({
+  type: v.literal('message'),
+  room: RoomName,
+  id: v.string(),
+  from: PeerId,
+  name: Name,
+  ts: Timestamp,
+  text: Text,
+  kind: MessageKind,
+});
+export const AckSchema = v.object({ type: v.literal('ack'), cid: ClientMessageId, id: v.string(), ts: Timestamp });
+export const NameSchema = v.object({ type: v.literal('name'), name: Name });
+export const RoomsSchema = v.object({
+  type: v.literal('rooms'),
+  rooms: v.array(v.object({ name: RoomName, members: Count })),
+});
+export const PongSchema = v.object({ type: v.literal('pong') });
+export const ErrorSchema = v.object({
+  type: v.literal('error'),
+  code: v.string(),
+  message: v.string(),
+  /** What the error is about: a client message id, a room or a frame type. */
+  ref: v.optional(v.string()),
+  retryAfterMs: v.optional(Count),
+});
+
+export const ServerFrameSchema = v.variant('type', [
+  ChallengeSchema,
+  WelcomeSchema,
+  JoinedSchema,
+  LeftSchema,
+  PresenceSchema,
+  MessageSchema,
+  AckSchema,
+  NameSchema,
+  RoomsSchema,
+  PongSchema,
+  ErrorSchema,
+]);
+export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
+export type ServerFrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
+export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+
+/** What the identity key signs to answer the server's challenge. */
+export function helloSigningInput(nonce: string): Uint8Array {
+  return new TextEncoder().encode(`wisp-hello|${PROTOCOL_VERSION}|${nonce}`);
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+
+export type ParseResult<T> = { ok: true; frame: T } | { ok: false; code: ErrorCode; message: string; ref?: string };
+
+function parseWith<T>(schema: v.GenericSchema<unknown, T>, knownTypes: ReadonlySet<string>, text: string): ParseResult<T> {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, code: ErrorCode.badJson, message: 'The frame is not valid JSON.' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, code: ErrorCode.badFrame, message: 'A frame must be a JSON object.' };
+  }
+  const type = (data as { type?: unknown }).type;
+  if (typeof type !== 'string' || !knownTypes.has(type)) {
+    return { ok: false, code: ErrorCode.unknownType, message: 'Unknown frame type.', ref: typeof type === 'string' ? type.slice(0, 32) : undefined };
+  }
+  const result = v.safeParse(schema, data);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    return { ok: false, code: ErrorCode.badFrame, message: `Invalid "${type}" frame${path ? ` at ${path}` : ''}: ${issue.message}`, ref: type };
+  }
+  return { ok: true, frame: result.output };
+}
+
+const SERVER_TYPES: ReadonlySet<string> = new Set(ServerFrameSchema.options.map((o) => o.entries.type.literal));
+
+export function parseClientFrame(text: string): ParseResult<ClientFrame> {
+  return parseWith(ClientFrameSchema, CLIENT_TYPES, text);
+}
+
+export function parseServerFrame(text: string): ParseResult<ServerFrame> {
+  return parseWith(ServerFrameSchema, SERVER_TYPES, text);
+}
