@@ -1,0 +1,151 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { commandHints, type CommandInfo } from '../state/commands.ts';
+import { shared } from '../styles/tokens.ts';
+
+/** Where the person types. Emits `send` with the text; hints slash commands as they type. */
+@customElement('wisp-composer')
+export class Composer extends LitElement {
+  @property() room = '';
+  @property({ type: Number }) maxLength = 2000;
+  @state() private value = '';
+  @state() private selected = 0;
+  @query('textarea') private textarea!: HTMLTextAreaElement;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        position: relative;
+        padding: 0.5rem 0.75rem calc(0.5rem + env(safe-area-inset-bottom));
+        border-top: 1px solid var(--border);
+        background: var(--surface);
+      }
+      form {
+        display: flex;
+        gap: 0.5rem;
+        align-items: flex-end;
+      }
+      textarea {
+        flex: 1;
+        resize: none;
+        font: inherit;
+        color: var(--text);
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+        padding: 0.6rem 0.7rem;
+        min-height: 2.75rem;
+        max-height: 9rem;
+      }
+      ul {
+        position: absolute;
+        bottom: 100%;
+        left: 0.75rem;
+        right: 0.75rem;
+        margin: 0 0 0.25rem;
+        padding: 0.25rem;
+        list-style: none;
+        background: var(--surface-2);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+      }
+      li {
+        padding: 0.35rem 0.5rem;
+        border-radius: 6px;
+        cursor: pointer;
+      }
+      li[aria-selected='true'] {
+        background: var(--own);
+      }
+      code {
+        font-family: var(--mono);
+        color: var(--accent);
+      }
+      .count {
+        font-size: 0.75rem;
+        color: var(--warn);
+      }
+    `,
+  ];
+
+  private get hints(): CommandInfo[] {
+    return commandHints(this.value);
+  }
+
+  override focus(): void {
+    this.textarea?.focus();
+  }
+
+  private send(): void {
+    const text = this.value.trim();
+    if (!text) return;
+    this.dispatchEvent(new CustomEvent('send', { detail: { text }, bubbles: true, composed: true }));
+    this.value = '';
+  }
+
+  private complete(hint: CommandInfo): void {
+    this.value = `/${hint.name} `;
+    this.selected = 0;
+    this.textarea.focus();
+  }
+
+  private onKeyDown(event: KeyboardEvent): void {
+    const hints = this.hints;
+    if (hints.length && (event.key === 'ArrowDown' || event.key === 'ArrowUp')) {
+      event.preventDefault();
+      const step = event.key === 'ArrowDown' ? 1 : -1;
+      this.selected = (this.selected + step + hints.length) % hints.length;
+      return;
+    }
+    if (hints.length && event.key === 'Tab' && !event.shiftKey) {
+      event.preventDefault();
+      this.complete(hints[Math.min(this.selected, hints.length - 1)]);
+      return;
+    }
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      this.send();
+    }
+  }
+
+  override render() {
+    const hints = this.hints;
+    const length = [...this.value].length;
+    return html`
+      ${hints.length
+        ? html`<ul id="hints" role="listbox" aria-label="Commands">
+            ${hints.map(
+              (hint, i) =>
+                html`<li role="option" aria-selected=${i === this.selected ? 'true' : 'false'} @click=${() => this.complete(hint)}>
+                  <code>${hint.usage}</code> ${hint.description}
+                </li>`,
+            )}
+          </ul>`
+        : nothing}
+      <form @submit=${(e: Event) => (e.preventDefault(), this.send())}>
+        <label class="visually-hidden" for="input">Message #${this.room}</label>
+        <textarea
+          id="input"
+          rows="1"
+          placeholder=${`Message #${this.room} — type / for commands`}
+          .value=${this.value}
+          maxlength=${this.maxLength}
+          enterkeyhint="send"
+          aria-describedby=${hints.length ? 'hints' : ''}
+          @input=${(e: InputEvent) => ((this.value = (e.target as HTMLTextAreaElement).value), (this.selected = 0))}
+          @keydown=${this.onKeyDown}
+        ></textarea>
+        <button class="primary" type="submit" aria-label="Send">Send</button>
+      </form>
+      ${length > this.maxLength * 0.9 ? html`<div class="count" aria-live="polite">${length} / ${this.maxLength}</div>` : nothing}
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-composer': Composer;
+  }
+}

@@ -1,0 +1,121 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
+import type { ChatLine } from '../state/store.ts';
+import { shared } from '../styles/tokens.ts';
+
+const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** The lines of one room. A log region, so screen readers announce new lines. */
+@customElement('wisp-message-list')
+export class MessageList extends LitElement {
+  @property({ attribute: false }) lines: ChatLine[] = [];
+  @property() room = '';
+
+  private stickToBottom = true;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        overflow-y: auto;
+        overscroll-behavior: contain;
+        padding: 0.75rem;
+      }
+      ol {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: flex;
+        flex-direction: column;
+        gap: 0.35rem;
+      }
+      li {
+        max-width: min(44rem, 92%);
+        padding: 0.4rem 0.65rem;
+        border-radius: var(--radius);
+        background: var(--surface);
+        line-height: 1.4;
+        overflow-wrap: anywhere;
+        white-space: pre-wrap;
+      }
+      li.own {
+        align-self: flex-end;
+        background: var(--own);
+      }
+      li.system {
+        align-self: center;
+        background: none;
+        color: var(--muted);
+        font-size: 0.875rem;
+        text-align: center;
+        padding: 0.1rem 0.5rem;
+      }
+      li.action {
+        font-style: italic;
+      }
+      .meta {
+        display: flex;
+        gap: 0.5rem;
+        align-items: baseline;
+        font-size: 0.78rem;
+        color: var(--muted);
+      }
+      .name {
+        font-weight: 600;
+        color: var(--accent);
+      }
+      .pending {
+        color: var(--warn);
+      }
+      .empty {
+        color: var(--muted);
+        text-align: center;
+        margin-top: 2rem;
+      }
+    `,
+  ];
+
+  constructor() {
+    super();
+    this.addEventListener('scroll', () => {
+      this.stickToBottom = this.scrollHeight - this.scrollTop - this.clientHeight < 48;
+    });
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('room')) this.stickToBottom = true;
+  }
+
+  protected override updated(): void {
+    if (this.stickToBottom) this.scrollTop = this.scrollHeight;
+  }
+
+  private renderLine(line: ChatLine) {
+    if (line.kind === 'system') return html`<li class="system">${line.text}</li>`;
+    const when = new Date(line.ts);
+    const meta = html`<div class="meta">
+      <span class="name">${line.own ? 'You' : line.name}</span>
+      <time datetime=${when.toISOString()}>${time.format(when)}</time>
+      ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
+    </div>`;
+    const body = line.kind === 'action' ? html`<span>* ${line.own ? 'You' : line.name} ${line.text}</span>` : html`<span>${line.text}</span>`;
+    return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
+  }
+
+  override render() {
+    return html`
+      <ol role="log" aria-live="polite" aria-label=${`Messages in #${this.room}`}>
+        ${repeat(this.lines, (line) => line.key, (line) => this.renderLine(line))}
+      </ol>
+      ${this.lines.length === 0 ? html`<p class="empty">No messages yet in #${this.room}. Say hello!</p>` : nothing}
+    `;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-message-list': MessageList;
+  }
+}

@@ -1,0 +1,116 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, property, query, state } from 'lit/decorators.js';
+import { checkRoomName } from '../../signal-server/protocol.ts';
+import { shared } from '../styles/tokens.ts';
+
+/** A dialog to join a listed room or create a new one. */
+@customElement('wisp-room-picker')
+export class RoomPicker extends LitElement {
+  @property({ attribute: false }) directory?: { name: string; members: number }[];
+  @property({ attribute: false }) joined: string[] = [];
+  @state() private error = '';
+  @query('dialog') private dialog!: HTMLDialogElement;
+  @query('input') private input!: HTMLInputElement;
+
+  static override styles = [
+    shared,
+    css`
+      dialog {
+        background: var(--surface);
+        color: var(--text);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+        width: min(26rem, 94vw);
+        padding: 1rem;
+      }
+      dialog::backdrop {
+        background: #0009;
+      }
+      h2 {
+        margin: 0 0 0.75rem;
+        font-size: 1.1rem;
+      }
+      form {
+        display: flex;
+        gap: 0.5rem;
+      }
+      input {
+        flex: 1;
+        font: inherit;
+        color: var(--text);
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        padding: 0.5rem;
+      }
+      ul {
+        list-style: none;
+        padding: 0;
+        margin: 0.75rem 0;
+        max-height: 50vh;
+        overflow-y: auto;
+      }
+      li button {
+        width: 100%;
+        display: flex;
+        justify-content: space-between;
+        margin-bottom: 0.25rem;
+      }
+      .error {
+        color: var(--danger);
+        margin: 0.5rem 0 0;
+      }
+      .muted {
+        color: var(--muted);
+      }
+      .close {
+        float: right;
+      }
+    `,
+  ];
+
+  show(): void {
+    this.error = '';
+    this.dialog.showModal();
+    this.input.value = '';
+    this.input.focus();
+    this.dispatchEvent(new CustomEvent('refresh', { bubbles: true, composed: true }));
+  }
+
+  private choose(room: string): void {
+    const checked = checkRoomName(room);
+    if (!checked.ok) {
+      this.error = checked.reason;
+      return;
+    }
+    this.dialog.close();
+    this.dispatchEvent(new CustomEvent('join-room', { detail: { room: checked.value }, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const rooms = (this.directory ?? []).filter((r) => !this.joined.includes(r.name));
+    return html`<dialog aria-labelledby="title">
+      <button class="close" aria-label="Close" @click=${() => this.dialog.close()}>✕</button>
+      <h2 id="title">Join a room</h2>
+      <form @submit=${(e: Event) => (e.preventDefault(), this.choose(this.input.value))}>
+        <label class="visually-hidden" for="room">Room name</label>
+        <input id="room" placeholder="#new-room" autocomplete="off" autocapitalize="none" spellcheck="false" />
+        <button class="primary" type="submit">Join</button>
+      </form>
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
+      ${this.directory === undefined
+        ? html`<p class="muted">Loading rooms…</p>`
+        : rooms.length
+          ? html`<ul aria-label="Open rooms">
+              ${rooms.map((r) => html`<li><button @click=${() => this.choose(r.name)}><span>#${r.name}</span><span class="muted">${r.members} here</span></button></li>`)}
+            </ul>`
+          : html`<p class="muted">No other open rooms. Type a name to create one.</p>`}
+    </dialog>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-room-picker': RoomPicker;
+  }
+}

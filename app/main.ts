@@ -1,0 +1,49 @@
+// Boot: check the browser can run Wisp here, start the Session, mount the shell, and
+// register the service worker (offline start and update prompts).
+import './styles/page.css';
+import { Session } from './state/session.ts';
+import { defaultSignalUrl } from './net/signal-client.ts';
+import './components/wisp-app.ts';
+
+const root = document.getElementById('root')!;
+
+function missingCapability(): string | undefined {
+  if (!window.isSecureContext || !crypto?.subtle) return 'Web Crypto API';
+  if (!('serviceWorker' in navigator)) return 'service worker';
+  if (!('indexedDB' in window)) return 'IndexedDB storage';
+  return undefined;
+}
+
+async function registerServiceWorker(session: Session): Promise<void> {
+  if (import.meta.env.DEV) return;
+  const { Workbox } = await import('workbox-window');
+  const workbox = new Workbox('/sw.js');
+  workbox.addEventListener('waiting', () => {
+    session.offerUpdate(() => {
+      workbox.addEventListener('controlling', () => location.reload());
+      workbox.messageSkipWaiting();
+    });
+  });
+  await workbox.register();
+}
+
+async function boot(): Promise<void> {
+  const missing = missingCapability();
+  if (missing) {
+    await import('./components/insecure-context.ts');
+    const screen = document.createElement('wisp-insecure-context');
+    screen.missing = missing;
+    root.replaceChildren(screen);
+    return;
+  }
+  const session = new Session({ url: defaultSignalUrl(location) });
+  await session.start();
+  const app = document.createElement('wisp-app');
+  app.session = session;
+  root.replaceChildren(app);
+  void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
+  // Exposed for the end-to-end tests and for curious people in the console.
+  (window as unknown as { wisp: Session }).wisp = session;
+}
+
+void boot();

@@ -1,0 +1,46 @@
+// Close codes and error codes as sentences a person can act on. Never show a number.
+import { CloseCode, ErrorCode } from '../../signal-server/protocol.ts';
+
+export function closeSentence(code: number): string {
+  switch (code) {
+    case CloseCode.shuttingDown:
+      return 'The server is restarting. Reconnecting by itself…';
+    case CloseCode.replaced:
+      return 'Wisp was opened in another tab or window, so this one was disconnected.';
+    case CloseCode.rateLimited:
+      return 'Disconnected for sending too much too fast. Reconnecting shortly…';
+    case CloseCode.protocolError:
+      return 'The server could not understand this app. Reconnecting…';
+    case CloseCode.unsupportedVersion:
+      return 'This server runs a different version of Wisp. Reload the page to update.';
+    case CloseCode.tooManyConnections:
+      return 'Too many connections from your network. Close other Wisp tabs; retrying shortly…';
+    case CloseCode.kicked:
+      return 'You were removed from the server. Reconnecting…';
+    case CloseCode.banned:
+      return 'You are banned from this server.';
+    case CloseCode.helloTimeout:
+      return 'The connection was too slow to start. Retrying…';
+    case CloseCode.tooBig:
+      return 'Something too large was sent and the server closed the connection. Reconnecting…';
+    default:
+      return 'The connection to the server was lost. Reconnecting…';
+  }
+}
+
+export function errorSentence(code: string, serverMessage: string): string {
+  switch (code) {
+    case ErrorCode.rateLimited:
+      return 'You are sending messages quickly; they will go out in a moment.';
+    case ErrorCode.nameTaken:
+    case ErrorCode.nameInvalid:
+    case ErrorCode.roomInvalid:
+    case ErrorCode.tooManyRooms:
+    case ErrorCode.notInRoom:
+      return serverMessage;
+    case ErrorCode.unsupportedVersion:
+      return 'This server runs a different version of Wisp. Reload the page to update.';
+    default:
+      return `The server refused a request: ${serverMessage}`;
+  }
+}

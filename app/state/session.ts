@@ -1,0 +1,256 @@
+// The Session owns behaviour: it turns server frames into state, and the person's
+// commands into frames. Components only render state and emit events.
+import { ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame } from '../../signal-server/protocol.ts';
+import { TokenBucket } from '../../signal-server/token-bucket.ts';
+import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
+import { requestPersistence } from '../storage/db.ts';
+import { Outbox, type PendingMessage } from '../storage/outbox.ts';
+import { loadProfile, saveProfile, type Profile } from '../storage/profile.ts';
+import { SignalClient, type CloseInfo } from '../net/signal-client.ts';
+import { closeSentence, errorSentence } from '../net/close-reasons.ts';
+import { helpText, parseInput } from './commands.ts';
+import { Store, type AppState } from './store.ts';
+
+export interface SessionOptions {
+  url: string;
+}
+
+export class Session {
+  readonly store = new Store();
+  private identity?: Identity;
+  private client: SignalClient;
+  private readonly outbox = new Outbox();
+  /** Client ids sent on this connection and not yet acknowledged. */
+  private inFlight = new Set<string>();
+  private sayBucket?: TokenBucket;
+  private pumpTimer?: ReturnType<typeof setTimeout>;
+  private welcomed = false;
+  private applyUpdate?: () => void;
+
+  constructor(options: SessionOptions) {
+    this.client = new SignalClient({
+      url: options.url,
+      onOpen: () => this.dispatchConnection('connecting'),
+      onFrame: (frame) => void this.onFrame(frame),
+      onClose: (info) => this.onClose(info),
+      onInvalidFrame: (problem) => console.warn('wisp: ignored an invalid frame from the server:', problem),
+    });
+  }
+
+  get state(): AppState {
+    return this.store.state;
+  }
+
+  async start(): Promise<void> {
+    this.identity = await loadOrCreateIdentity();
+    void requestPersistence();
+    this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
+    const [profile, pending] = await Promise.all([loadProfile(), this.outbox.load()]);
+    this.restore(profile, pending);
+    this.store.subscribe(persistProfileOnChange(this.store.state));
+    addEventListener('online', () => this.client.retryNow());
+    this.client.connect();
+  }
+
+  stop(): void {
+    clearTimeout(this.pumpTimer);
+    this.client.stop();
+  }
+
+  // ---- commands from the UI -------------------------------------------------
+
+  /** Handles one line from the composer: chat text or a slash command. */
+  submit(input: string): void {
+    const command = parseInput(input);
+    if (!command) return;
+    const room = this.state.active;
+    switch (command.kind) {
+      case 'say':
+      case 'me':
+        if (!room) return this.notice('Join a room first, for example with /join #lobby.');
+        return this.queueMessage(room, command.text, command.kind === 'me' ? 'action' : 'text');
+      case 'nick':
+        return this.rename(command.name);
+      case 'join':
+        return this.join(command.room);
+      case 'leave':
+        if (!room) return this.notice('You are not in a room.');
+        return this.leave(room, command.farewell);
+      case 'help':
+        return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
+      case 'invalid':
+        return this.notice(command.message);
+    }
+  }
+
+  join(raw: string): void {
+    const checked = checkRoomName(raw);
+    if (!checked.ok) return this.notice(checked.reason);
+    this.store.dispatch({ t: 'open-room', room: checked.value, activate: true });
+    if (this.welcomed) this.client.send({ type: 'join', room: checked.value });
+  }
+
+  leave(room: string, farewell?: string): void {
+    void this.outbox.removeRoom(room);
+    // Offline, or the server answers "left": either way the room goes from the tabs now.
+    if (this.welcomed) this.client.send({ type: 'leave', room, farewell });
+    this.store.dispatch({ t: 'left', room });
+  }
+
+  rename(raw: string): void {
+    const checked = checkName(raw);
+    if (!checked.ok) return this.notice(checked.reason);
+    if (!this.welcomed) return this.notice('You can change your name once you are connected.');
+    this.client.send({ type: 'rename', name: checked.value });
+  }
+
+  /** The person asked to connect now instead of waiting (or to take over from another tab). */
+  reconnect(): void {
+    if (this.state.connection.status === 'stopped') this.client.connect();
+    else this.client.retryNow();
+  }
+
+  activate(room: string): void {
+    this.store.dispatch({ t: 'activate', room });
+  }
+
+  requestDirectory(): void {
+    this.client.send({ type: 'list-rooms' });
+  }
+
+  dismissNotice(): void {
+    this.store.dispatch({ t: 'dismiss-notice' });
+  }
+
+  /** Called by the service-worker glue when a new version is waiting. */
+  offerUpdate(apply: () => void): void {
+    this.applyUpdate = apply;
+    this.store.dispatch({ t: 'update-ready' });
+  }
+
+  update(): void {
+    this.applyUpdate?.();
+  }
+
+  // ---- frames from the server ----------------------------------------------
+
+  private async onFrame(frame: ServerFrame): Promise<void> {
+    switch (frame.type) {
+      case 'challenge': {
+        const sig = await signChallenge(this.identity!, frame.nonce);
+        const name = this.state.me.name;
+        this.client.send({ type: 'hello', v: PROTOCOL_VERSION, key: this.identity!.spki, sig, name });
+        return;
+      }
+      case 'welcome':
+        this.welcomed = true;
+        this.inFlight.clear();
+        this.sayBucket = new TokenBucket(frame.limits.sayPerMinute, frame.limits.sayBurst);
+        this.client.markHealthy();
+        this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits });
+        this.dispatchConnection('online');
+        for (const room of this.state.order) this.client.send({ type: 'join', room });
+        return;
+      case 'joined':
+        this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members });
+        return this.pump();
+      case 'left':
+        return this.store.dispatch({ t: 'left', room: frame.room });
+      case 'presence':
+        return this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
+      case 'message':
+        return this.store.dispatch({ t: 'message', ...frame });
+      case 'ack':
+        this.inFlight.delete(frame.cid);
+        void this.outbox.remove(frame.cid);
+        return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
+      case 'name':
+        return this.store.dispatch({ t: 'name', name: frame.name });
+      case 'rooms':
+        return this.store.dispatch({ t: 'directory', rooms: frame.rooms });
+      case 'error':
+        return this.onError(frame);
+      case 'pong':
+        return;
+    }
+  }
+
+  private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+    if (frame.code === ErrorCode.rateLimited && frame.ref && this.inFlight.has(frame.ref)) {
+      // The message stays in the outbox and goes out once the server has room for it.
+      this.inFlight.delete(frame.ref);
+      this.schedulePump(frame.retryAfterMs ?? 1000);
+      return;
+    }
+    if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
+      this.store.dispatch({ t: 'left', room: frame.ref });
+    }
+    this.notice(errorSentence(frame.code, frame.message));
+  }
+
+  private onClose(info: CloseInfo): void {
+    this.welcomed = false;
+    clearTimeout(this.pumpTimer);
+    const sentence = closeSentence(info.code);
+    if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
+    this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);
+  }
+
+  // ---- the outbox -----------------------------------------------------------
+
+  private queueMessage(room: string, text: string, kind: 'text' | 'action'): void {
+    const max = this.state.limits?.messageMaxLength;
+    if (max && [...text].length > max) return this.notice(`A message can have at most ${max} characters.`);
+    const message: PendingMessage = { cid: crypto.randomUUID(), room, text, kind, at: Date.now() };
+    this.store.dispatch({ t: 'pending', ...message });
+    void this.outbox.add(message).then(() => this.pump());
+  }
+
+  /** Sends queued messages of synced rooms, in order, within the server's rate. */
+  private pump(): void {
+    clearTimeout(this.pumpTimer);
+    if (!this.welcomed || !this.sayBucket) return;
+    for (const message of this.outbox.all()) {
+      if (this.inFlight.has(message.cid) || !this.state.rooms[message.room]?.synced) continue;
+      const wait = this.sayBucket.take();
+      if (wait > 0) return this.schedulePump(wait);
+      this.inFlight.add(message.cid);
+      this.client.send({ type: 'say', room: message.room, cid: message.cid, text: message.text, kind: message.kind });
+    }
+  }
+
+  private schedulePump(ms: number): void {
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = setTimeout(() => this.pump(), ms);
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+
+  private restore(profile: Profile, pending: PendingMessage[]): void {
+    if (profile.name) this.store.dispatch({ t: 'name', name: profile.name });
+    const rooms = profile.rooms.length ? profile.rooms : [LOBBY];
+    for (const room of rooms) this.store.dispatch({ t: 'open-room', room, activate: room === profile.active });
+    for (const message of pending) {
+      if (!this.state.rooms[message.room]) this.store.dispatch({ t: 'open-room', room: message.room, activate: false });
+      this.store.dispatch({ t: 'pending', ...message });
+    }
+  }
+
+  private notice(text: string): void {
+    this.store.dispatch({ t: 'notice', text });
+  }
+
+  private dispatchConnection(status: AppState['connection']['status'], sentence?: string, retryAt?: number): void {
+    this.store.dispatch({ t: 'connection', status, sentence, retryAt });
+  }
+}
+
+/** Saves name, rooms and the active room whenever one of them changes. */
+function persistProfileOnChange(initial: AppState): (state: AppState) => void {
+  let last = initial;
+  return (state) => {
+    if (state.me.name === last.me.name && state.order === last.order && state.active === last.active) return;
+    last = state;
+    void saveProfile({ name: state.me.name, rooms: state.order, active: state.active });
+  };
+}

@@ -1,0 +1,37 @@
+// The app's one IndexedDB database, through idb-keyval. Every durable client value
+// lives here under a key listed in this file.
+import { createStore, get, set, del, type UseStore } from 'idb-keyval';
+
+export const KEYS = {
+  identity: 'identity',
+  profile: 'profile',
+  outbox: 'outbox',
+} as const;
+
+let store: UseStore | undefined;
+
+function db(): UseStore {
+  store ??= createStore('wisp', 'kv');
+  return store;
+}
+
+export function read<T>(key: string): Promise<T | undefined> {
+  return get<T>(key, db());
+}
+
+export function write<T>(key: string, value: T): Promise<void> {
+  return set(key, value, db());
+}
+
+export function remove(key: string): Promise<void> {
+  return del(key, db());
+}
+
+/** Asks the browser not to evict our data under storage pressure. */
+export async function requestPersistence(): Promise<boolean> {
+  try {
+    return (await navigator.storage?.persist?.()) ?? false;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,65 @@
+import { css } from 'lit';
+
+/** Design tokens and the few rules every component shares. */
+export const shared = css`
+  :host {
+    --bg: #10151f;
+    --surface: #171e2c;
+    --surface-2: #1f2839;
+    --border: #2c3850;
+    --text: #e8edf6;
+    --muted: #9aa7bd;
+    --accent: #7dd3fc;
+    --accent-ink: #06202e;
+    --own: #23365a;
+    --danger: #fca5a5;
+    --ok: #86efac;
+    --warn: #fcd34d;
+    --radius: 10px;
+    --focus: 0 0 0 3px #7dd3fcaa;
+    --font: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+    --mono: ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace;
+    font-family: var(--font);
+    color: var(--text);
+    box-sizing: border-box;
+  }
+  *,
+  *::before,
+  *::after {
+    box-sizing: inherit;
+  }
+  button {
+    font: inherit;
+    color: inherit;
+    background: var(--surface-2);
+    border: 1px solid var(--border);
+    border-radius: 8px;
+    padding: 0.45rem 0.8rem;
+    cursor: pointer;
+    min-height: 2.5rem;
+  }
+  button:hover {
+    border-color: var(--accent);
+  }
+  button.primary {
+    background: var(--accent);
+    color: var(--accent-ink);
+    border-color: var(--accent);
+    font-weight: 600;
+  }
+  :focus-visible {
+    outline: none;
+    box-shadow: var(--focus);
+  }
+  .visually-hidden {
+    position: absolute;
+    width: 1px;
+    height: 1px;
+    padding: 0;
+    margin: -1px;
+    overflow: hidden;
+    clip: rect(0 0 0 0);
+    white-space: nowrap;
+    border: 0;
+  }
+`;
