@@ -7,8 +7,20 @@ const fromRoot = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export const THEME_COLOR = '#1f2a44';
 
+/**
+ * Lit's decorators need TypeScript's legacy decorators and `useDefineForClassFields:
+ * false` (fields assigned, not defined, so they do not shadow reactive accessors).
+ * Shared with the component test runner, which mounts Vite too.
+ */
+export const litTransform = {
+  decorator: { legacy: true },
+  assumptions: { setPublicClassFields: true },
+  typescript: { removeClassFieldsWithoutInitializer: true },
+};
+
 export default defineConfig({
   root,
+  oxc: litTransform,
   publicDir: fromRoot('./public'),
   build: {
     outDir: fromRoot('./dist/app'),

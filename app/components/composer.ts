@@ -125,11 +125,11 @@ export class Composer extends LitElement {
           </ul>`
         : nothing}
       <form @submit=${(e: Event) => (e.preventDefault(), this.send())}>
-        <label class="visually-hidden" for="input">Message #${this.room}</label>
+        <label class="visually-hidden" for="input">Message #${this.room}. Type / for commands.</label>
         <textarea
           id="input"
           rows="1"
-          placeholder=${`Message #${this.room} — type / for commands`}
+          placeholder=${`Message #${this.room}`}
           .value=${this.value}
           maxlength=${this.maxLength}
           enterkeyhint="send"

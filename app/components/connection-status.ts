@@ -46,6 +46,16 @@ export class ConnectionStatus extends LitElement {
         overflow: hidden;
         text-overflow: ellipsis;
       }
+      @media (max-width: 420px) {
+        :host([status='online']) .label,
+        .sentence {
+          position: absolute;
+          width: 1px;
+          height: 1px;
+          overflow: hidden;
+          clip: rect(0 0 0 0);
+        }
+      }
       button {
         min-height: 2rem;
         padding: 0.2rem 0.6rem;

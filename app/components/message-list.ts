@@ -100,7 +100,7 @@ export class MessageList extends LitElement {
       <time datetime=${when.toISOString()}>${time.format(when)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
     </div>`;
-    const body = line.kind === 'action' ? html`<span>* ${line.own ? 'You' : line.name} ${line.text}</span>` : html`<span>${line.text}</span>`;
+    const body = line.kind === 'action' ? html`<span>* ${line.name} ${line.text}</span>` : html`<span>${line.text}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
   }
 

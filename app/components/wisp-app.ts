@@ -47,12 +47,17 @@ export class WispApp extends LitElement {
         letter-spacing: 0.02em;
       }
       wisp-connection-status {
-        flex: 1;
+        flex: 1 1 auto;
+        min-width: 0;
+        overflow: hidden;
       }
       .me {
         font-size: 0.875rem;
         color: var(--muted);
         white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        max-width: 45%;
       }
       .me strong {
         color: var(--text);
@@ -124,6 +129,9 @@ export class WispApp extends LitElement {
         }
         .me .fp {
           display: none;
+        }
+        header {
+          gap: 0.5rem;
         }
       }
     `,
