@@ -25,6 +25,13 @@ async function registerServiceWorker(session: Session): Promise<void> {
     });
   });
   await workbox.register();
+  // A server that was down and is back may have been upgraded: look for a new version.
+  let wasOnline = true;
+  session.store.subscribe((state) => {
+    const online = state.connection.status === 'online';
+    if (online && !wasOnline) void workbox.update();
+    wasOnline = online;
+  });
 }
 
 async function boot(): Promise<void> {
