@@ -1,0 +1,207 @@
+// The presentational components: properties in, events out, user text only as text.
+import { expect } from '@esm-bundle/chai';
+import '../../app/components/message-list.ts';
+import '../../app/components/composer.ts';
+import '../../app/components/room-tabs.ts';
+import '../../app/components/member-list.ts';
+import '../../app/components/connection-status.ts';
+import '../../app/components/insecure-context.ts';
+import type { ChatLine } from '../../app/state/store.ts';
+
+async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
+  const element = document.createElement(tag);
+  Object.assign(element, props);
+  document.body.append(element);
+  await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+  return element;
+}
+
+function shadow(element: Element): ShadowRoot {
+  return element.shadowRoot!;
+}
+
+function nextEvent<T = unknown>(target: EventTarget, type: string): Promise<CustomEvent<T>> {
+  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as CustomEvent<T>), { once: true }));
+}
+
+afterEach(() => {
+  document.body.replaceChildren();
+});
+
+describe('<wisp-message-list>', () => {
+  const lines: ChatLine[] = [
+    { key: 's1', kind: 'system', text: 'bob joined', ts: 1 },
+    { key: 's2', kind: 'text', text: '<img src=x onerror="window.pwned=1"><b>bold?</b>', ts: 2, from: 'pB', name: 'bob' },
+    { key: 'c1', kind: 'text', text: 'mine', ts: 3, own: true, pending: true, name: 'alice', cid: 'c1' },
+    { key: 's3', kind: 'action', text: 'waves', ts: 4, from: 'pB', name: 'bob' },
+  ];
+
+  it('is a log region and renders each kind of line', async () => {
+    const list = await mount('wisp-message-list', { lines, room: 'lobby' });
+    const log = shadow(list).querySelector('ol[role=log]')!;
+    expect(log.getAttribute('aria-live')).to.equal('polite');
+    expect(log.getAttribute('aria-label')).to.equal('Messages in #lobby');
+    const items = [...log.querySelectorAll('li')];
+    expect(items.map((li) => li.className.trim())).to.deep.equal(['system', 'text', 'text own', 'action']);
+    expect(items[2].querySelector('.pending')?.textContent).to.equal('sending…');
+    expect(items[3].textContent).to.contain('* bob waves');
+  });
+
+  it('shows markup in messages as text, never as HTML', async () => {
+    const list = await mount('wisp-message-list', { lines, room: 'lobby' });
+    const item = shadow(list).querySelectorAll('li')[1];
+    expect(item.querySelector('img')).to.equal(null);
+    expect(item.querySelector('b')).to.equal(null);
+    expect(item.textContent).to.contain('<img src=x onerror="window.pwned=1"><b>bold?</b>');
+    expect((window as unknown as { pwned?: number }).pwned).to.equal(undefined);
+  });
+
+  it('says when a room has no messages', async () => {
+    const list = await mount('wisp-message-list', { lines: [], room: 'music' });
+    expect(shadow(list).querySelector('.empty')?.textContent).to.contain('No messages yet in #music');
+  });
+});
+
+describe('<wisp-composer>', () => {
+  async function type(composer: HTMLElement, text: string): Promise<HTMLTextAreaElement> {
+    const textarea = shadow(composer).querySelector('textarea')!;
+    textarea.value = text;
+    textarea.dispatchEvent(new InputEvent('input'));
+    await (composer as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    return textarea;
+  }
+
+  function press(textarea: HTMLTextAreaElement, key: string, init: KeyboardEventInit = {}): void {
+    textarea.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, composed: true, cancelable: true, ...init }));
+  }
+
+  it('Enter sends the trimmed text and clears the box; Shift+Enter does not send', async () => {
+    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const textarea = await type(composer, '  hello there  ');
+    let sent = 0;
+    composer.addEventListener('send', () => sent++);
+    press(textarea, 'Enter', { shiftKey: true });
+    expect(sent).to.equal(0);
+    const event = nextEvent<{ text: string }>(composer, 'send');
+    press(textarea, 'Enter');
+    expect((await event).detail.text).to.equal('hello there');
+    await composer.updateComplete;
+    expect(textarea.value).to.equal('');
+  });
+
+  it('does not send a blank line', async () => {
+    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const textarea = await type(composer, '   ');
+    let sent = 0;
+    composer.addEventListener('send', () => sent++);
+    press(textarea, 'Enter');
+    expect(sent).to.equal(0);
+  });
+
+  it('typing "/" lists the commands, arrows move the choice and Tab completes it', async () => {
+    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const textarea = await type(composer, '/');
+    const options = () => [...shadow(composer).querySelectorAll('[role=option]')];
+    expect(options().map((o) => o.textContent!.trim().split(' ')[0])).to.deep.equal(['/help', '/nick', '/join', '/leave', '/me']);
+    press(textarea, 'ArrowDown');
+    press(textarea, 'ArrowDown');
+    await composer.updateComplete;
+    expect(options()[2].getAttribute('aria-selected')).to.equal('true');
+    press(textarea, 'Tab');
+    await composer.updateComplete;
+    expect(textarea.value).to.equal('/join ');
+    expect(options()).to.have.length(0);
+  });
+
+  it('has a label for screen readers', async () => {
+    const composer = await mount('wisp-composer', { room: 'music' });
+    const label = shadow(composer).querySelector('label[for=input]')!;
+    expect(label.textContent).to.contain('Message #music');
+  });
+});
+
+describe('<wisp-room-tabs>', () => {
+  it('marks the active tab, shows unread badges and emits room-select', async () => {
+    const tabs = await mount('wisp-room-tabs', { tabs: [{ name: 'lobby', unread: 0 }, { name: 'music', unread: 3 }], active: 'lobby' });
+    const buttons = [...shadow(tabs).querySelectorAll<HTMLButtonElement>('[role=tab]')];
+    expect(buttons.map((b) => b.getAttribute('aria-selected'))).to.deep.equal(['true', 'false']);
+    expect(buttons[1].querySelector('.badge')?.getAttribute('aria-label')).to.equal('3 unread');
+    expect(buttons[0].querySelector('.badge')).to.equal(null);
+    const event = nextEvent<{ room: string }>(tabs, 'room-select');
+    buttons[1].click();
+    expect((await event).detail.room).to.equal('music');
+  });
+
+  it('arrow keys move to the next tab and select it', async () => {
+    const tabs = await mount('wisp-room-tabs', { tabs: [{ name: 'a1', unread: 0 }, { name: 'b2', unread: 0 }], active: 'a1' });
+    const first = shadow(tabs).querySelector<HTMLButtonElement>('[role=tab]')!;
+    const event = nextEvent<{ room: string }>(tabs, 'room-select');
+    first.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true, composed: true }));
+    expect((await event).detail.room).to.equal('b2');
+  });
+
+  it('the + button asks to add a room', async () => {
+    const tabs = await mount('wisp-room-tabs', { tabs: [], active: undefined });
+    const event = nextEvent(tabs, 'room-add');
+    shadow(tabs).querySelector<HTMLButtonElement>('button[aria-label="Join or create a room"]')!.click();
+    expect((await event).type).to.equal('room-add');
+  });
+});
+
+describe('<wisp-member-list>', () => {
+  it('lists members sorted by name and marks me', async () => {
+    const list = await mount('wisp-member-list', {
+      members: [
+        { id: 'p2', name: 'zed', key: 'k2' },
+        { id: 'p1', name: 'Amy', key: 'k1' },
+        { id: 'p3', name: 'bob', key: 'k3' },
+      ],
+      me: 'p3',
+      synced: true,
+    });
+    const names = [...shadow(list).querySelectorAll('li .name')].map((n) => n.textContent);
+    expect(names).to.deep.equal(['Amy', 'bob', 'zed']);
+    expect(shadow(list).querySelector('li[data-id=p3] .you')?.textContent).to.equal('(you)');
+    expect(shadow(list).querySelector('h2')?.textContent).to.equal('People here (3)');
+  });
+
+  it('says it is waiting while the list is unknown', async () => {
+    const list = await mount('wisp-member-list', { members: [], synced: false });
+    expect(shadow(list).querySelector('p')?.textContent).to.contain('Waiting');
+  });
+});
+
+describe('<wisp-connection-status>', () => {
+  it('online shows "Connected" and no button', async () => {
+    const status = await mount('wisp-connection-status', { connection: { status: 'online' } });
+    expect(shadow(status).querySelector('[role=status]')?.textContent).to.equal('Connected');
+    expect(shadow(status).querySelector('button')).to.equal(null);
+    expect(status.getAttribute('status')).to.equal('online');
+  });
+
+  it('offline shows the sentence, a countdown and a retry button that emits reconnect', async () => {
+    const status = await mount('wisp-connection-status', {
+      connection: { status: 'offline', sentence: 'The server is restarting.', retryAt: Date.now() + 5000 },
+    });
+    expect(shadow(status).querySelector('.sentence')?.textContent).to.match(/^The server is restarting\. \(\ds\)$/);
+    const event = nextEvent(status, 'reconnect');
+    shadow(status).querySelector('button')!.click();
+    expect((await event).type).to.equal('reconnect');
+  });
+
+  it('stopped (replaced by another tab) offers to connect here', async () => {
+    const status = await mount('wisp-connection-status', { connection: { status: 'stopped', sentence: 'Opened elsewhere.' } });
+    expect(shadow(status).querySelector('button')?.textContent?.trim()).to.equal('Connect here');
+  });
+});
+
+describe('<wisp-insecure-context>', () => {
+  it('explains why Wisp cannot start and how to fix it', async () => {
+    const screen = await mount('wisp-insecure-context', { host: '192.168.1.20:8080', missing: 'Web Crypto API' });
+    const text = shadow(screen).textContent!;
+    expect(text).to.contain('192.168.1.20:8080');
+    expect(text).to.contain('--tls-cert');
+    expect(text).to.contain('Caddy');
+    expect(text).to.contain('tailscale serve');
+  });
+});

@@ -1,0 +1,143 @@
+// The reducer: presence is idempotent and produces the right system lines, messages are
+// deduplicated, unread counts follow the active room, acks settle own lines.
+import { expect } from '@esm-bundle/chai';
+import { MAX_LINES_PER_ROOM, Store, initialState, reduce, type Action, type AppState } from '../../app/state/store.ts';
+
+const alice = { id: 'pA', name: 'alice', key: 'kA' };
+const bob = { id: 'pB', name: 'bob', key: 'kB' };
+const limits = { maxFrameBytes: 65536, nameMinLength: 2, nameMaxLength: 24, roomNameMaxLength: 32, messageMaxLength: 2000, farewellMaxLength: 200, maxRoomsPerClient: 20, sayPerMinute: 30, sayBurst: 8 };
+
+function run(actions: Action[], state: AppState = initialState()): AppState {
+  return actions.reduce(reduce, state);
+}
+
+function inLobby(): AppState {
+  return run([
+    { t: 'welcome', id: alice.id, name: alice.name, limits },
+    { t: 'open-room', room: 'lobby', activate: true },
+    { t: 'joined', room: 'lobby', members: [alice] },
+  ]);
+}
+
+const texts = (state: AppState, room = 'lobby') => state.rooms[room].lines.map((l) => l.text);
+
+describe('store reducer', () => {
+  it('opens the first room as active and keeps tab order', () => {
+    const state = run([
+      { t: 'open-room', room: 'lobby', activate: false },
+      { t: 'open-room', room: 'music', activate: false },
+    ]);
+    expect(state.order).to.deep.equal(['lobby', 'music']);
+    expect(state.active).to.equal('lobby');
+    expect(state.rooms.music.synced).to.equal(false);
+  });
+
+  it('a snapshot syncs the member list without system lines', () => {
+    const state = inLobby();
+    expect(state.rooms.lobby.synced).to.equal(true);
+    expect(Object.keys(state.rooms.lobby.members)).to.deep.equal([alice.id]);
+    expect(state.rooms.lobby.lines).to.have.length(0);
+  });
+
+  it('presence join, rename and leave with farewell each give one system line', () => {
+    const state = run(
+      [
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'rename', id: bob.id, name: 'robert' }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, farewell: 'bye all' }] },
+      ],
+      inLobby(),
+    );
+    expect(texts(state)).to.deep.equal(['bob joined', 'bob is now known as robert', 'robert left: “bye all”']);
+    expect(state.rooms.lobby.members[bob.id]).to.equal(undefined);
+  });
+
+  it('a join for someone already in the snapshot is silent (idempotent)', () => {
+    const state = run(
+      [
+        { t: 'joined', room: 'lobby', members: [alice, bob] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }, { k: 'join', member: alice }] },
+      ],
+      inLobby(),
+    );
+    expect(state.rooms.lobby.lines).to.have.length(0);
+    expect(Object.keys(state.rooms.lobby.members)).to.have.members([alice.id, bob.id]);
+  });
+
+  it('a leave for an unknown member changes nothing', () => {
+    const before = inLobby();
+    const after = reduce(before, { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: 'nobody' }] });
+    expect(after.rooms.lobby.lines).to.have.length(0);
+  });
+
+  it('my own rename reads "You are now known as"', () => {
+    const state = run([{ t: 'presence', room: 'lobby', events: [{ k: 'rename', id: alice.id, name: 'ally' }] }], inLobby());
+    expect(texts(state)).to.deep.equal(['You are now known as ally']);
+  });
+
+  it('messages are deduplicated by server id and count as unread only outside the active room', () => {
+    const message = { t: 'message' as const, room: 'music', id: 's1', from: bob.id, name: bob.name, ts: 1, text: 'hi', kind: 'text' as const };
+    let state = run([{ t: 'open-room', room: 'music', activate: false }, message, message], inLobby());
+    expect(texts(state, 'music')).to.deep.equal(['hi']);
+    expect(state.rooms.music.unread).to.equal(1);
+    state = reduce(state, { t: 'activate', room: 'music' });
+    expect(state.rooms.music.unread).to.equal(0);
+    state = reduce(state, { ...message, id: 's2', text: 'again' });
+    expect(state.rooms.music.unread).to.equal(0);
+  });
+
+  it('a pending line becomes sent on ack, and is not added twice', () => {
+    const pending = { t: 'pending' as const, room: 'lobby', cid: 'c1', text: 'hello', kind: 'text' as const, at: 5 };
+    let state = run([pending, pending], inLobby());
+    expect(state.rooms.lobby.lines).to.have.length(1);
+    expect(state.rooms.lobby.lines[0]).to.include({ own: true, pending: true, name: 'alice' });
+    state = reduce(state, { t: 'ack', cid: 'c1', id: 's9', ts: 42 });
+    expect(state.rooms.lobby.lines[0]).to.include({ pending: false, ts: 42 });
+  });
+
+  it('losing the connection unsyncs rooms but keeps their lines', () => {
+    let state = run([{ t: 'pending', room: 'lobby', cid: 'c1', text: 'kept', kind: 'text', at: 1 }], inLobby());
+    state = reduce(state, { t: 'connection', status: 'offline', sentence: 'down', retryAt: 10 });
+    expect(state.rooms.lobby.synced).to.equal(false);
+    expect(texts(state)).to.deep.equal(['kept']);
+    expect(state.connection).to.deep.equal({ status: 'offline', sentence: 'down', retryAt: 10 });
+  });
+
+  it('leaving the active room activates a neighbour', () => {
+    const state = run(
+      [
+        { t: 'open-room', room: 'music', activate: false },
+        { t: 'open-room', room: 'games', activate: false },
+        { t: 'activate', room: 'music' },
+        { t: 'left', room: 'music' },
+      ],
+      inLobby(),
+    );
+    expect(state.order).to.deep.equal(['lobby', 'games']);
+    expect(state.active).to.equal('games');
+  });
+
+  it('keeps at most MAX_LINES_PER_ROOM lines', () => {
+    const actions: Action[] = [];
+    for (let i = 0; i < MAX_LINES_PER_ROOM + 20; i++) {
+      actions.push({ t: 'message', room: 'lobby', id: `s${i}`, from: bob.id, name: 'bob', ts: i, text: `m${i}`, kind: 'text' });
+    }
+    const state = run(actions, inLobby());
+    expect(state.rooms.lobby.lines).to.have.length(MAX_LINES_PER_ROOM);
+    expect(state.rooms.lobby.lines.at(-1)!.text).to.equal(`m${MAX_LINES_PER_ROOM + 19}`);
+  });
+
+  it('Store notifies subscribers only on change', () => {
+    const store = new Store();
+    let calls = 0;
+    const unsubscribe = store.subscribe(() => calls++);
+    store.dispatch({ t: 'dismiss-notice' });
+    expect(calls).to.equal(0);
+    store.dispatch({ t: 'notice', text: 'hello' });
+    expect(calls).to.equal(1);
+    expect(store.state.notice?.text).to.equal('hello');
+    unsubscribe();
+    store.dispatch({ t: 'dismiss-notice' });
+    expect(calls).to.equal(1);
+  });
+});
