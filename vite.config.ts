@@ -39,6 +39,8 @@ export default defineConfig({
       srcDir: fromRoot('./sw'),
       filename: 'sw.ts',
       injectRegister: false,
+      // The icons are already matched by globPatterns; listing them twice would duplicate precache entries.
+      includeManifestIcons: false,
       registerType: 'prompt',
       manifest: {
         name: 'Wisp',
