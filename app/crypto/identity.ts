@@ -2,6 +2,7 @@
 // The private key is non-extractable and stored as a CryptoKey in IndexedDB.
 import { KEYS, read, write } from '../storage/db.ts';
 import { helloSigningInput } from '../../signal-server/protocol.ts';
+import { toBase64Url, toHex } from './bytes.ts';
 
 export interface Identity {
   privateKey: CryptoKey;
@@ -14,16 +15,8 @@ export interface Identity {
 
 const ALGORITHM: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 
-export function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  let binary = '';
-  for (const byte of view) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 async function fingerprintOf(spki: ArrayBuffer): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', spki));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', spki)));
 }
 
 function isIdentity(value: unknown): value is Identity {

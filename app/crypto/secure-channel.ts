@@ -1,0 +1,268 @@
+// The authenticated secure channel for whispers and files, run over any ordered
+// transport (a WebRTC data channel, or the server relay as a fallback).
+//
+// Each side sends `hs1` (identity key, ephemeral ECDH key, nonce), then `hs2`: its
+// identity signature over a transcript binding both DTLS fingerprints as seen in the
+// SDP, both identity keys, both ephemeral keys, both nonces and the room. A server that
+// swapped a fingerprint or a key makes the two transcripts differ, so a signature fails
+// and nothing is sent. Keys: HKDF-SHA-256 over the ECDH secret, one AES-256-GCM key per
+// direction; IV = direction + counter; a frame out of order is rejected.
+import type { Identity } from './identity.ts';
+import { hkdfAesKey } from './hkdf.ts';
+import { concat, fromBase64Url, fromUtf8, lengthPrefixed, randomBytes, toBase64Url, utf8, type Bytes } from './bytes.ts';
+
+export type Role = 'initiator' | 'responder';
+
+export const FrameKind = { handshake: 0, sealed: 1, abort: 2 } as const;
+
+export type HandshakeFailure = 'bad-message' | 'key-mismatch' | 'bad-signature' | 'room-refused' | 'aborted';
+
+/** A handshake that did not produce a channel; `code` says why, for the UI. */
+export class HandshakeError extends Error {
+  constructor(
+    readonly code: HandshakeFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ChannelFailure = 'bad-frame' | 'replayed-or-reordered' | 'auth-failed';
+
+export class ChannelError extends Error {
+  constructor(
+    readonly code: ChannelFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface HandshakeParams {
+  identity: Identity;
+  role: Role;
+  /** DTLS fingerprints from the local and remote SDP ('' on a path without SDP). */
+  localFingerprint: string;
+  remoteFingerprint: string;
+  /** The identity key the server announced for this peer; the peer must prove it holds it. */
+  expectedPeerKey: string;
+  /** Initiator: the room both share. Responder: decides whether the initiator's room is acceptable. */
+  room?: string;
+  acceptRoom?: (room: string) => boolean;
+}
+
+interface Hello1 {
+  t: 'hs1';
+  v: 1;
+  key: string;
+  eph: string;
+  nonce: string;
+  room?: string;
+}
+interface Hello2 {
+  t: 'hs2';
+  sig: string;
+}
+
+const ECDH: EcKeyGenParams = { name: 'ECDH', namedCurve: 'P-256' };
+const ECDSA_VERIFY: EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
+const LABEL = 'wisp-whisper-v1';
+const DIRECTION = { initiator: utf8('i2r\0'), responder: utf8('r2i\0') } as const;
+const MAX_HANDSHAKE_BYTES = 4096;
+
+function frame(kind: number, body: Uint8Array): Bytes {
+  return concat(new Uint8Array([kind]), body);
+}
+
+export function encodeHandshake(message: Hello1 | Hello2 | { t: 'abort'; code: HandshakeFailure }): Bytes {
+  return frame(message.t === 'abort' ? FrameKind.abort : FrameKind.handshake, utf8(JSON.stringify(message)));
+}
+
+function decodeJson(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.length > MAX_HANDSHAKE_BYTES) throw new HandshakeError('bad-message', 'The handshake message is too large.');
+  try {
+    const value: unknown = JSON.parse(fromUtf8(bytes.subarray(1)));
+    if (typeof value === 'object' && value !== null) return value as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new HandshakeError('bad-message', 'The handshake message is malformed.');
+}
+
+const B64 = /^[A-Za-z0-9_-]{1,400}$/;
+
+function parseHello1(bytes: Uint8Array): Hello1 {
+  if (bytes[0] === FrameKind.abort) throw new HandshakeError('aborted', 'The other side stopped the handshake.');
+  const m = decodeJson(bytes);
+  const ok = m.t === 'hs1' && m.v === 1 && typeof m.key === 'string' && B64.test(m.key) && typeof m.eph === 'string' && B64.test(m.eph) && typeof m.nonce === 'string' && B64.test(m.nonce) && (m.room === undefined || (typeof m.room === 'string' && m.room.length <= 128));
+  if (!ok) throw new HandshakeError('bad-message', 'The handshake message is malformed.');
+  return m as unknown as Hello1;
+}
+
+function parseHello2(bytes: Uint8Array): Hello2 {
+  if (bytes[0] === FrameKind.abort) throw new HandshakeError('aborted', 'The other side stopped the handshake.');
+  const m = decodeJson(bytes);
+  if (m.t !== 'hs2' || typeof m.sig !== 'string' || !B64.test(m.sig)) throw new HandshakeError('bad-message', 'The handshake message is malformed.');
+  return m as unknown as Hello2;
+}
+
+/** What each side signs: the transcript and the signer's role, so a signature cannot be reflected. */
+function signingInput(transcript: Bytes, signer: Role): Bytes {
+  return concat(utf8(`${LABEL}|sig|${signer}|`), transcript);
+}
+
+/**
+ * The transcript, in role order: identical on both sides exactly when both saw the same
+ * fingerprints, keys, nonces and room.
+ */
+export async function transcriptHash(parts: {
+  room: string;
+  fingerprints: { initiator: string; responder: string };
+  keys: { initiator: string; responder: string };
+  ephemeral: { initiator: string; responder: string };
+  nonces: { initiator: string; responder: string };
+}): Promise<Bytes> {
+  const encoded = lengthPrefixed(
+    utf8(LABEL),
+    utf8(parts.room),
+    utf8(parts.fingerprints.initiator.toUpperCase()),
+    utf8(parts.fingerprints.responder.toUpperCase()),
+    fromBase64Url(parts.keys.initiator),
+    fromBase64Url(parts.keys.responder),
+    fromBase64Url(parts.ephemeral.initiator),
+    fromBase64Url(parts.ephemeral.responder),
+    fromBase64Url(parts.nonces.initiator),
+    fromBase64Url(parts.nonces.responder),
+  );
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoded));
+}
+
+/** One side of a handshake: start() -> send hello; receiveHello() -> send confirm; receiveConfirm() -> channel. */
+export class Handshake {
+  private transcript?: Bytes;
+  private peerHello?: Hello1;
+  private room = '';
+
+  private constructor(
+    private readonly params: HandshakeParams,
+    private readonly ephemeral: CryptoKeyPair,
+    private readonly ownHello: Hello1,
+  ) {}
+
+  static async start(params: HandshakeParams): Promise<{ handshake: Handshake; hello: Bytes }> {
+    const ephemeral = await crypto.subtle.generateKey(ECDH, false, ['deriveBits']);
+    const eph = toBase64Url(await crypto.subtle.exportKey('raw', ephemeral.publicKey));
+    const hello: Hello1 = { t: 'hs1', v: 1, key: params.identity.spki, eph, nonce: toBase64Url(randomBytes(32)) };
+    if (params.role === 'initiator') hello.room = params.room ?? '';
+    return { handshake: new Handshake(params, ephemeral, hello), hello: encodeHandshake(hello) };
+  }
+
+  /** Checks the peer's hello and returns our signature over the transcript. */
+  async receiveHello(bytes: Uint8Array): Promise<Bytes> {
+    const peer = parseHello1(bytes);
+    if (peer.key !== this.params.expectedPeerKey) {
+      throw new HandshakeError('key-mismatch', "The other app's identity key is not the one the server announced.");
+    }
+    const { role } = this.params;
+    this.room = role === 'initiator' ? (this.ownHello.room ?? '') : (peer.room ?? '');
+    if (role === 'responder' && !(this.params.acceptRoom?.(this.room) ?? false)) {
+      throw new HandshakeError('room-refused', 'The whisper names a room you do not share.');
+    }
+    this.peerHello = peer;
+    const mine = this.ownHello;
+    const pick = <T>(own: T, theirs: T) => (role === 'initiator' ? { initiator: own, responder: theirs } : { initiator: theirs, responder: own });
+    this.transcript = await transcriptHash({
+      room: this.room,
+      fingerprints: pick(this.params.localFingerprint, this.params.remoteFingerprint),
+      keys: pick(mine.key, peer.key),
+      ephemeral: pick(mine.eph, peer.eph),
+      nonces: pick(mine.nonce, peer.nonce),
+    });
+    const signature = await crypto.subtle.sign(ECDSA_VERIFY, this.params.identity.privateKey, signingInput(this.transcript, role));
+    return encodeHandshake({ t: 'hs2', sig: toBase64Url(signature) });
+  }
+
+  /** Verifies the peer's signature and derives the channel keys. */
+  async receiveConfirm(bytes: Uint8Array): Promise<SecureChannel> {
+    if (!this.transcript || !this.peerHello) throw new HandshakeError('bad-message', 'The handshake arrived out of order.');
+    const confirm = parseHello2(bytes);
+    const peerRole: Role = this.params.role === 'initiator' ? 'responder' : 'initiator';
+    let valid = false;
+    try {
+      const peerKey = await crypto.subtle.importKey('spki', fromBase64Url(this.peerHello.key), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+      valid = await crypto.subtle.verify(ECDSA_VERIFY, peerKey, fromBase64Url(confirm.sig), signingInput(this.transcript, peerRole));
+    } catch {
+      valid = false;
+    }
+    if (!valid) {
+      throw new HandshakeError('bad-signature', 'The secure channel could not be verified: the connection may have been tampered with.');
+    }
+    const peerEph = await crypto.subtle.importKey('raw', fromBase64Url(this.peerHello.eph), ECDH, false, []);
+    const secret = new Uint8Array(await crypto.subtle.deriveBits({ name: 'ECDH', public: peerEph }, this.ephemeral.privateKey, 256));
+    const keyFor = (direction: Role, usage: 'encrypt' | 'decrypt') =>
+      hkdfAesKey(secret, this.transcript!, concat(utf8(`${LABEL}|key|`), DIRECTION[direction]), usage);
+    const own = this.params.role;
+    const [sendKey, receiveKey] = await Promise.all([keyFor(own, 'encrypt'), keyFor(peerRole, 'decrypt')]);
+    return new SecureChannel(sendKey, receiveKey, DIRECTION[own], DIRECTION[peerRole], this.peerHello.key, this.room);
+  }
+}
+
+/** An established channel: seal() and open() keep strict counters per direction. */
+export class SecureChannel {
+  private sendCounter = 0n;
+  private receiveCounter = 0n;
+  private sendChain: Promise<unknown> = Promise.resolve();
+  private broken = false;
+
+  constructor(
+    private readonly sendKey: CryptoKey,
+    private readonly receiveKey: CryptoKey,
+    private readonly sendDirection: Bytes,
+    private readonly receiveDirection: Bytes,
+    readonly peerKey: string,
+    readonly room: string,
+  ) {}
+
+  /** Encrypts in call order (the returned frames resolve in the order seal was called). */
+  seal(plaintext: Uint8Array): Promise<Bytes> {
+    const counter = this.sendCounter++;
+    const header = counterBytes(counter);
+    const iv = concat(this.sendDirection, header);
+    const result = this.sendChain.then(async () => {
+      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, this.sendKey, plaintext as Bytes));
+      return frame(FrameKind.sealed, concat(header, sealed));
+    });
+    this.sendChain = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Decrypts a frame; any frame but the next expected one is rejected, and then so is the channel. */
+  async open(bytes: Uint8Array): Promise<Bytes> {
+    if (this.broken) throw new ChannelError('auth-failed', 'The secure channel is closed after a bad frame.');
+    if (bytes.length < 1 + 8 + 16 || bytes[0] !== FrameKind.sealed) throw new ChannelError('bad-frame', 'Not an encrypted frame.');
+    const header = bytes.slice(1, 9);
+    const counter = new DataView(header.buffer).getBigUint64(0);
+    if (counter !== this.receiveCounter) {
+      throw new ChannelError('replayed-or-reordered', counter < this.receiveCounter ? 'A frame was replayed.' : 'A frame arrived out of order.');
+    }
+    this.receiveCounter++;
+    try {
+      const iv = concat(this.receiveDirection, header);
+      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: header }, this.receiveKey, bytes.slice(9)));
+    } catch {
+      this.broken = true;
+      throw new ChannelError('auth-failed', 'A frame failed authentication.');
+    }
+  }
+}
+
+function counterBytes(counter: bigint): Bytes {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigUint64(0, counter);
+  return bytes;
+}
+
+/** True for frames that belong to the handshake (before the channel exists). */
+export function isHandshakeFrame(bytes: Uint8Array): boolean {
+  return bytes[0] === FrameKind.handshake || bytes[0] === FrameKind.abort;
+}
