@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { LIMITS } from './protocol.ts';
+import type { IceConfig } from './ice.ts';
 
 export interface Config {
   readonly host: string;
@@ -19,6 +20,7 @@ export interface Config {
   readonly sayBurst: number;
   readonly presenceWindowMs: number;
   readonly quiet: boolean;
+  readonly ice: IceConfig;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +47,10 @@ const FLAGS: Record<string, FlagSpec> = {
   'max-conn-per-ip': { env: 'WISP_MAX_CONN_PER_IP', type: 'string', default: String(LIMITS.connectionsPerIp), help: 'Open connections allowed from one address.' },
   'rate-per-minute': { env: 'WISP_RATE_PER_MINUTE', type: 'string', default: String(LIMITS.sayPerMinute), help: 'Chat messages per person per minute.' },
   'rate-burst': { env: 'WISP_RATE_BURST', type: 'string', default: String(LIMITS.sayBurst), help: 'Chat messages that may be sent at once before the rate applies.' },
+  stun: { env: 'WISP_STUN', type: 'string', multiple: true, help: 'A STUN URL for whisper links, e.g. stun:stun.example.org:3478 (repeatable; env: comma-separated).' },
+  turn: { env: 'WISP_TURN', type: 'string', multiple: true, help: 'A TURN URL, e.g. turn:turn.example.org:3478 (repeatable; env: comma-separated). Needs --turn-secret.' },
+  'turn-secret': { env: 'WISP_TURN_SECRET', type: 'string', help: "coturn's static-auth-secret (use-auth-secret): the server hands out time-limited credentials." },
+  'turn-ttl': { env: 'WISP_TURN_TTL', type: 'string', default: '3600', help: 'Seconds a TURN credential stays valid.' },
   quiet: { env: 'WISP_QUIET', type: 'boolean', help: 'Print only errors (no URLs or QR code).' },
   help: { type: 'boolean', help: 'Show this help.' },
 };
@@ -77,6 +83,12 @@ function origin(raw: string): string {
   }
 }
 
+function iceUrl(kind: 'stun' | 'turn', raw: string): string {
+  const pattern = kind === 'stun' ? /^stuns?:[^\s]+$/ : /^turns?:[^\s]+$/;
+  if (!pattern.test(raw)) throw new ConfigError(`--${kind} must be a ${kind}: URL such as ${kind}:example.org:3478, got "${raw}".`);
+  return raw;
+}
+
 export type ParsedCommand = { help: true } | { help: false; config: Config };
 
 /** Parses flags, then environment, then defaults, in that order of precedence. */
@@ -107,7 +119,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
   const host = pick('host')!;
   if (!/^[A-Za-z0-9.:%_-]+$/.test(host)) throw new ConfigError(`--host must be an address or host name, got "${host}".`);
 
-  const originFlags = (values.origin as string[] | undefined) ?? (env.WISP_ORIGINS ?? '').split(',').filter(Boolean);
+  const list = (name: string): string[] => {
+    const flags = values[name] as string[] | undefined;
+    if (flags) return flags;
+    const spec = FLAGS[name];
+    return (spec.env ? (env[spec.env] ?? '') : '').split(',').map((s) => s.trim()).filter(Boolean);
+  };
+  const originFlags = list('origin');
+  const stunUrls = list('stun').map((u) => iceUrl('stun', u));
+  const turnUrls = list('turn').map((u) => iceUrl('turn', u));
+  const turnSecret = pick('turn-secret');
+  if (turnUrls.length && !turnSecret) throw new ConfigError('--turn needs --turn-secret (coturn use-auth-secret), so the server can hand out credentials.');
   const quietEnv = env.WISP_QUIET === '1' || env.WISP_QUIET === 'true';
 
   const config: Config = {
@@ -124,6 +146,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     sayBurst: integer('rate-burst', pick('rate-burst')!, 1, 10_000),
     presenceWindowMs: LIMITS.presenceWindowMs,
     quiet: Boolean(values.quiet) || quietEnv,
+    ice: { stunUrls, turnUrls, turnSecret, turnTtlSeconds: integer('turn-ttl', pick('turn-ttl')!, 60, 7 * 24 * 3600) },
   };
   return { help: false, config: Object.freeze(config) };
 }

@@ -22,6 +22,7 @@ import { Rooms, type RoomMember } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
+import { iceServersFor } from './ice.ts';
 
 export const SERVER_VERSION = '0.1.0';
 /** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
@@ -83,6 +84,7 @@ export class Hub {
   readonly rooms: Rooms;
   private readonly connections = new Set<Connection>();
   private readonly byKey = new Map<string, Connection>();
+  private readonly byId = new Map<string, Connection>();
   private readonly byName = new Map<string, Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly recentIds = new RecentMessageIds();
@@ -142,6 +144,9 @@ export class Hub {
   }
 
   private receive(conn: Connection, data: RawData, isBinary: boolean): void {
+    // Once the server has closed a socket (abuse, or replaced by a newer session), frames
+    // still in flight from it are not acted on: no relays, no joins by a ghost.
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
     if (conn.frames.take() > 0) {
       this.abuse(conn, ErrorCode.rateLimited, 'Too many frames; slow down.');
       return;
@@ -174,6 +179,10 @@ export class Hub {
         return conn.send({ type: 'rooms', rooms: this.rooms.list() });
       case 'ping':
         return conn.send({ type: 'pong' });
+      case 'signal':
+        return this.forward(conn, frame.to, { type: 'signal', from: conn.id, data: frame.data });
+      case 'relay':
+        return this.forward(conn, frame.to, { type: 'relay', from: conn.id, data: frame.data });
     }
   }
 
@@ -211,6 +220,7 @@ export class Hub {
     const wanted = frame.name !== undefined ? checkName(frame.name) : undefined;
     conn.name = wanted?.ok && this.nameFree(wanted.value) ? wanted.value : generateName((n) => this.nameFree(n));
     this.byKey.set(conn.key, conn);
+    this.byId.set(conn.id, conn);
     this.recentIds.acquire(conn.key);
     this.byName.set(nameKey(conn.name), conn);
 
@@ -220,7 +230,7 @@ export class Hub {
       id: conn.id,
       name: conn.name,
       limits: this.limits,
-      iceServers: [],
+      iceServers: iceServersFor(this.config.ice, conn.id),
       server: { version: SERVER_VERSION },
     });
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
@@ -260,10 +270,22 @@ export class Hub {
     if (retryAfterMs > 0) {
       return this.abuse(conn, ErrorCode.rateLimited, 'You are sending messages too fast; it will be sent shortly.', frame.cid, retryAfterMs);
     }
-    const result = this.rooms.relay(conn, frame.room, frame.text, frame.kind ?? 'text');
+    // The same spelling join and leave accept ("#Music" is "music").
+    const room = checkRoomName(frame.room);
+    if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
+    const result = this.rooms.relay(conn, room.value, frame.text, frame.kind ?? 'text');
     if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
     this.recentIds.set(conn.key, frame.cid, result);
     conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });
+  }
+
+  /** Passes whisper signalling or relay frames on, only between people who share a room. */
+  private forward(conn: Connection, to: string, frame: ServerFrame): void {
+    const target = this.byId.get(to);
+    if (!target || target === conn || !this.rooms.shareRoom(conn, target)) {
+      return conn.error(ErrorCode.peerUnreachable, 'That person is not in any room with you.', { ref: to });
+    }
+    target.send(frame);
   }
 
   private onRename(conn: Connection, frame: ClientFrameOf<'rename'>): void {
@@ -291,6 +313,7 @@ export class Hub {
     if (!conn.welcomed) return;
     this.rooms.leaveAll(conn);
     if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
+    this.byId.delete(conn.id);
     if (this.byName.get(nameKey(conn.name)) === conn) this.byName.delete(nameKey(conn.name));
     this.recentIds.release(conn.key);
   }

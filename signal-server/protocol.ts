@@ -27,6 +27,10 @@ export const LIMITS = {
   /** Rate-limit errors tolerated within a minute before the socket is closed. */
   rateStrikesBeforeClose: 20,
   connectionsPerIp: 64,
+  /** A simple-peer signalling payload (SDP or ICE candidate), opaque to the server. */
+  signalMaxLength: 16 * 1024,
+  /** A relayed secure-channel frame, base64url: fits the frame limit with room to spare. */
+  relayMaxLength: 48 * 1024,
   presenceWindowMs: 75,
   heartbeatMs: 30_000,
   helloTimeoutMs: 10_000,
@@ -65,6 +69,7 @@ export const ErrorCode = {
   roomInvalid: 'room-invalid',
   notInRoom: 'not-in-room',
   tooManyRooms: 'too-many-rooms',
+  peerUnreachable: 'peer-unreachable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -144,6 +149,18 @@ export const SaySchema = v.object({
 export const RenameSchema = v.object({ type: v.literal('rename'), name: Name });
 export const ListRoomsSchema = v.object({ type: v.literal('list-rooms') });
 export const PingSchema = v.object({ type: v.literal('ping') });
+/** WebRTC signalling for a whisper link; relayed only to someone who shares a room. */
+export const SignalSchema = v.object({
+  type: v.literal('signal'),
+  to: PeerId,
+  data: v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.signalMaxLength)),
+});
+/** A secure-channel frame through the server when no data channel opens: ciphertext only. */
+export const RelaySchema = v.object({
+  type: v.literal('relay'),
+  to: PeerId,
+  data: v.pipe(Base64Url(LIMITS.relayMaxLength), v.minLength(1)),
+});
 
 export const ClientFrameSchema = v.variant('type', [
   HelloSchema,
@@ -153,6 +170,8 @@ export const ClientFrameSchema = v.variant('type', [
   RenameSchema,
   ListRoomsSchema,
   PingSchema,
+  SignalSchema,
+  RelaySchema,
 ]);
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
 export type HelloFrame = v.InferOutput<typeof HelloSchema>;
@@ -233,6 +252,16 @@ export const RoomsSchema = v.object({
   rooms: v.array(v.object({ name: RoomName, members: Count })),
 });
 export const PongSchema = v.object({ type: v.literal('pong') });
+export const SignalFromSchema = v.object({
+  type: v.literal('signal'),
+  from: PeerId,
+  data: v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.signalMaxLength)),
+});
+export const RelayFromSchema = v.object({
+  type: v.literal('relay'),
+  from: PeerId,
+  data: v.pipe(Base64Url(LIMITS.relayMaxLength), v.minLength(1)),
+});
 export const ErrorSchema = v.object({
   type: v.literal('error'),
   code: v.string(),
@@ -253,6 +282,8 @@ export const ServerFrameSchema = v.variant('type', [
   NameSchema,
   RoomsSchema,
   PongSchema,
+  SignalFromSchema,
+  RelayFromSchema,
   ErrorSchema,
 ]);
 export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;

@@ -114,6 +114,12 @@ export class Rooms {
     return this.roomsOfMember.get(member.id) ?? new Set();
   }
 
+  shareRoom(a: RoomMember, b: RoomMember): boolean {
+    const theirs = this.roomsOf(b);
+    for (const room of this.roomsOf(a)) if (theirs.has(room)) return true;
+    return false;
+  }
+
   has(roomName: string): boolean {
     return this.rooms.has(roomName);
   }

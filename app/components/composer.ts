@@ -6,7 +6,8 @@ import { shared } from '../styles/tokens.ts';
 /** Where the person types. Emits `send` with the text; hints slash commands as they type. */
 @customElement('wisp-composer')
 export class Composer extends LitElement {
-  @property() room = '';
+  /** Where the text goes, e.g. "#lobby" or "@bob". */
+  @property() target = '';
   @property({ type: Number }) maxLength = 2000;
   @state() private value = '';
   @state() private selected = 0;
@@ -125,11 +126,11 @@ export class Composer extends LitElement {
           </ul>`
         : nothing}
       <form @submit=${(e: Event) => (e.preventDefault(), this.send())}>
-        <label class="visually-hidden" for="input">Message #${this.room}. Type / for commands.</label>
+        <label class="visually-hidden" for="input">Message ${this.target}. Type / for commands.</label>
         <textarea
           id="input"
           rows="1"
-          placeholder=${`Message #${this.room}`}
+          placeholder=${`Message ${this.target}`}
           .value=${this.value}
           maxlength=${this.maxLength}
           enterkeyhint="send"

@@ -1,6 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { Member } from '../../signal-server/protocol.ts';
+import type { Trust } from '../storage/pins.ts';
+import { trustBadge } from './trust-badge.ts';
 import { shared } from '../styles/tokens.ts';
 
 /** Who is in the room, sorted by name, yourself marked. */
@@ -8,6 +10,8 @@ import { shared } from '../styles/tokens.ts';
 export class MemberList extends LitElement {
   @property({ attribute: false }) members: Member[] = [];
   @property() me?: string;
+  /** Trust per identity key, for the verified and key-changed badges. */
+  @property({ attribute: false }) trust: Record<string, Trust> = {};
   /** False while the member list is not known (offline). */
   @property({ type: Boolean }) synced = false;
 
@@ -34,8 +38,25 @@ export class MemberList extends LitElement {
         display: flex;
         align-items: center;
         gap: 0.5rem;
-        padding: 0.3rem 0.25rem;
+        padding: 0.15rem 0;
         overflow-wrap: anywhere;
+      }
+      li > button {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        width: 100%;
+        text-align: left;
+        background: transparent;
+        border-color: transparent;
+        padding: 0.3rem 0.4rem;
+        min-height: 2.25rem;
+      }
+      li > span.self {
+        display: flex;
+        align-items: center;
+        gap: 0.5rem;
+        padding: 0.3rem 0.4rem;
       }
       .dot {
         width: 0.55rem;
@@ -54,6 +75,10 @@ export class MemberList extends LitElement {
     `,
   ];
 
+  private select(member: Member): void {
+    this.dispatchEvent(new CustomEvent('member-select', { detail: { key: member.key, name: member.name }, bubbles: true, composed: true }));
+  }
+
   override render() {
     const sorted = [...this.members].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
     return html`
@@ -62,7 +87,11 @@ export class MemberList extends LitElement {
         ? html`<ul aria-labelledby="heading">
             ${sorted.map(
               (m) => html`<li data-id=${m.id}>
-                <span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${m.id === this.me ? html`<span class="you">(you)</span>` : nothing}
+                ${m.id === this.me
+                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span><span class="you">(you)</span></span>`
+                  : html`<button title=${`Whisper with ${m.name}`} @click=${() => this.select(m)}>
+                      <span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${trustBadge(this.trust[m.key])}
+                    </button>`}
               </li>`,
             )}
           </ul>`

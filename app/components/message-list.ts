@@ -3,6 +3,8 @@ import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ChatLine } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
+import type { Trust } from '../storage/pins.ts';
+import { trustBadge } from './trust-badge.ts';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -11,6 +13,9 @@ const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-di
 export class MessageList extends LitElement {
   @property({ attribute: false }) lines: ChatLine[] = [];
   @property() room = '';
+  /** Accessible label of the log, e.g. "Messages in #lobby". */
+  @property() label = '';
+  @property({ attribute: false }) trust: Record<string, Trust> = {};
 
   private stickToBottom = true;
 
@@ -69,6 +74,9 @@ export class MessageList extends LitElement {
       .pending {
         color: var(--warn);
       }
+      .delivered {
+        color: var(--ok);
+      }
       .empty {
         color: var(--muted);
         text-align: center;
@@ -96,9 +104,10 @@ export class MessageList extends LitElement {
     if (line.kind === 'system') return html`<li class="system">${line.text}</li>`;
     const when = new Date(line.ts);
     const meta = html`<div class="meta">
-      <span class="name">${line.own ? 'You' : line.name}</span>
+      <span class="name">${line.own ? 'You' : line.name}</span>${line.fromKey ? trustBadge(this.trust[line.fromKey]) : nothing}
       <time datetime=${when.toISOString()}>${time.format(when)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
+      ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
     </div>`;
     const body = line.kind === 'action' ? html`<span>* ${line.name} ${line.text}</span>` : html`<span>${line.text}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
@@ -106,10 +115,10 @@ export class MessageList extends LitElement {
 
   override render() {
     return html`
-      <ol role="log" aria-live="polite" aria-label=${`Messages in #${this.room}`}>
+      <ol role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
         ${repeat(this.lines, (line) => line.key, (line) => this.renderLine(line))}
       </ol>
-      ${this.lines.length === 0 ? html`<p class="empty">No messages yet in #${this.room}. Say hello!</p>` : nothing}
+      ${this.lines.length === 0 ? html`<p class="empty">${this.room.startsWith('@') ? 'Whispers are end-to-end encrypted: only the two of you can read them.' : `No messages yet in #${this.room}. Say hello!`}</p>` : nothing}
     `;
   }
 }

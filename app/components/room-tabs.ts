@@ -1,10 +1,14 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { shared } from '../styles/tokens.ts';
+import { lockIcon } from './icons.ts';
 
 export interface RoomTab {
-  name: string;
+  /** A room name, or "@" + key for a whisper conversation. */
+  id: string;
+  label: string;
   unread: number;
+  whisper?: boolean;
 }
 
 /** One tab per joined room, with unread counts. Arrow keys move between tabs. */
@@ -33,6 +37,9 @@ export class RoomTabs extends LitElement {
         white-space: nowrap;
         background: transparent;
         border-color: transparent;
+      }
+      button.whisper {
+        font-style: italic;
       }
       button[aria-selected='true'] {
         background: var(--surface-2);
@@ -65,7 +72,7 @@ export class RoomTabs extends LitElement {
     if (index < 0) return;
     const next = buttons[(index + (event.key === 'ArrowRight' ? 1 : -1) + buttons.length) % buttons.length];
     next.focus();
-    this.select(next.dataset.room!);
+    this.select(next.dataset.tab!);
   }
 
   override render() {
@@ -74,12 +81,15 @@ export class RoomTabs extends LitElement {
         ${this.tabs.map(
           (tab) => html`<button
             role="tab"
-            data-room=${tab.name}
-            aria-selected=${tab.name === this.active ? 'true' : 'false'}
-            tabindex=${tab.name === this.active ? 0 : -1}
-            @click=${() => this.select(tab.name)}
+            data-tab=${tab.id}
+            data-room=${tab.whisper ? nothing : tab.id}
+            class=${tab.whisper ? 'whisper' : ''}
+            aria-selected=${tab.id === this.active ? 'true' : 'false'}
+            tabindex=${tab.id === this.active ? 0 : -1}
+            title=${tab.whisper ? `Whisper with ${tab.label}` : `#${tab.label}`}
+            @click=${() => this.select(tab.id)}
           >
-            #${tab.name}${tab.unread
+            ${tab.whisper ? html`${lockIcon} ${tab.label}` : `#${tab.label}`}${tab.unread
               ? html`<span class="badge" aria-label=${`${tab.unread} unread`}>${tab.unread > 99 ? '99+' : tab.unread}</span>`
               : nothing}
           </button>`,

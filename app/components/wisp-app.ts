@@ -6,19 +6,31 @@ import { shared } from '../styles/tokens.ts';
 import { shortFingerprint } from '../crypto/identity.ts';
 import type { RoomPicker } from './room-picker.ts';
 import type { Composer } from './composer.ts';
+import type { VerifyDialog } from './verify-dialog.ts';
+import type { SettingsDialog } from './settings-dialog.ts';
+import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
+import { trustOf, type Trust } from '../storage/pins.ts';
+import type { Settings } from '../storage/settings.ts';
 import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
 import './message-list.ts';
 import './room-picker.ts';
 import './room-tabs.ts';
+import './settings-dialog.ts';
+import './verify-dialog.ts';
+import './whisper-header.ts';
 
 /** The shell: lays out the presentational components and turns their events into Session commands. */
 @customElement('wisp-app')
 export class WispApp extends LitElement {
   @property({ attribute: false }) session!: Session;
   @state() private membersOpen = false;
+  /** The contact whose safety number the verify dialog shows. */
+  @state() private verifying?: { key: string; name: string; number: string };
   @query('wisp-room-picker') private picker!: RoomPicker;
+  @query('wisp-verify-dialog') private verifyDialog!: VerifyDialog;
+  @query('wisp-settings-dialog') private settingsDialog!: SettingsDialog;
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
 
@@ -68,10 +80,24 @@ export class WispApp extends LitElement {
         min-height: 0;
       }
       .chat {
-        display: grid;
-        grid-template-rows: 1fr auto;
+        display: flex;
+        flex-direction: column;
         min-height: 0;
         min-width: 0;
+      }
+      .chat wisp-message-list {
+        flex: 1;
+        min-height: 0;
+      }
+      .room-header {
+        padding: 0.4rem 0.75rem;
+        border-bottom: 1px solid var(--border);
+        font-weight: 600;
+        font-size: 0.9rem;
+      }
+      .muted {
+        color: var(--muted);
+        font-weight: 400;
       }
       aside {
         border-left: 1px solid var(--border);
@@ -164,6 +190,59 @@ export class WispApp extends LitElement {
     this.composer?.focus();
   }
 
+  /** Trust of every identity on screen: room members and whisper contacts. */
+  private trustMap(state: AppState): Record<string, Trust> {
+    const trust: Record<string, Trust> = {};
+    for (const room of Object.values(state.rooms)) {
+      for (const member of Object.values(room.members)) trust[member.key] = trustOf(state.pins, member.name, member.key);
+    }
+    for (const whisper of Object.values(state.whispers)) trust[whisper.key] = trustOf(state.pins, whisper.name, whisper.key);
+    return trust;
+  }
+
+  private async verify(key: string): Promise<void> {
+    const whisper = this.session.state.whispers[key];
+    if (!whisper) return;
+    this.verifying = { key, name: whisper.name, number: '' };
+    await this.updateComplete;
+    this.verifyDialog.show();
+    const number = await this.session.safetyNumber(key);
+    if (this.verifying?.key === key) this.verifying = { ...this.verifying, number };
+  }
+
+  private renderConversation(state: AppState, trust: Record<string, Trust>) {
+    const whisperKey = whisperKeyOf(state.active);
+    const whisper = whisperKey ? state.whispers[whisperKey] : undefined;
+    if (whisper) {
+      return html`<wisp-whisper-header
+          .whisper=${whisper}
+          trust=${trust[whisper.key] ?? 'new'}
+          @verify=${() => this.verify(whisper.key)}
+          @accept-change=${() => this.session.acceptKeyChange(whisper.key)}
+        ></wisp-whisper-header>
+        <wisp-message-list .lines=${whisper.lines} room=${whisperTab(whisper.key)} label=${`Whispers with ${whisper.name}`} .trust=${trust}></wisp-message-list>
+        <wisp-composer
+          target=${`@${whisper.name}`}
+          .maxLength=${state.limits?.messageMaxLength ?? 2000}
+          @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
+        ></wisp-composer>`;
+    }
+    const room = state.active ? state.rooms[state.active] : undefined;
+    if (room) {
+      return html`<div class="room-header">#${room.name} <span class="muted">· the server operator can read this room</span></div>
+        <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust}></wisp-message-list>
+        <wisp-composer
+          target=${`#${room.name}`}
+          .maxLength=${state.limits?.messageMaxLength ?? 2000}
+          @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
+        ></wisp-composer>`;
+    }
+    return html`<div class="empty">
+      <p>You are not in any room.</p>
+      <button class="primary" @click=${() => this.picker.show()}>Join a room</button>
+    </div>`;
+  }
+
   private renderNotice() {
     const notice = this.session.state.notice;
     if (!notice) return nothing;
@@ -175,8 +254,16 @@ export class WispApp extends LitElement {
 
   override render() {
     const state = this.session.state;
-    const room = state.active ? state.rooms[state.active] : undefined;
+    // In a whisper, the side panel keeps showing the people of the first room.
+    const roomName = state.active && state.rooms[state.active] ? state.active : state.order.find((tab) => state.rooms[tab]);
+    const room = roomName ? state.rooms[roomName] : undefined;
     const members = room ? Object.values(room.members) : [];
+    const trust = this.trustMap(state);
+    const tabs = state.order.map((id) => {
+      const key = whisperKeyOf(id);
+      const whisper = key ? state.whispers[key] : undefined;
+      return whisper ? { id, label: whisper.name, unread: whisper.unread, whisper: true } : { id, label: id, unread: state.rooms[id]?.unread ?? 0 };
+    });
     return html`
       <header>
         <h1>Wisp</h1>
@@ -188,29 +275,26 @@ export class WispApp extends LitElement {
         <button class="members-toggle" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => (this.membersOpen = !this.membersOpen)}>
           People${room?.synced ? ` (${members.length})` : ''}
         </button>
+        <button class="settings" aria-label="Settings" title="Settings" @click=${() => this.settingsDialog.show()}>⚙</button>
       </header>
       <wisp-room-tabs
-        .tabs=${state.order.map((name) => ({ name, unread: state.rooms[name]?.unread ?? 0 }))}
+        .tabs=${tabs}
         .active=${state.active}
         @room-select=${(e: CustomEvent<{ room: string }>) => this.session.activate(e.detail.room)}
         @room-add=${() => this.picker.show()}
       ></wisp-room-tabs>
       <main>
-        <section class="chat" aria-label=${room ? `#${room.name}` : 'No room'}>
-          ${room
-            ? html`<wisp-message-list .lines=${room.lines} room=${room.name}></wisp-message-list>
-                <wisp-composer
-                  room=${room.name}
-                  .maxLength=${state.limits?.messageMaxLength ?? 2000}
-                  @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
-                ></wisp-composer>`
-            : html`<div class="empty">
-                <p>You are not in any room.</p>
-                <button class="primary" @click=${() => this.picker.show()}>Join a room</button>
-              </div>`}
+        <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
+          ${this.renderConversation(state, trust)}
         </section>
-        <aside id="members" class=${this.membersOpen ? 'open' : ''} aria-label="People in this room">
-          <wisp-member-list .members=${members} .synced=${room?.synced ?? false} me=${state.me.id ?? ''}></wisp-member-list>
+        <aside id="members" class=${this.membersOpen ? 'open' : ''} aria-label=${room ? `People in #${room.name}` : 'People'}>
+          <wisp-member-list
+            .members=${members}
+            .synced=${room?.synced ?? false}
+            .trust=${trust}
+            me=${state.me.id ?? ''}
+            @member-select=${(e: CustomEvent<{ key: string }>) => ((this.membersOpen = false), this.session.openWhisper(e.detail.key))}
+          ></wisp-member-list>
         </aside>
       </main>
       <wisp-room-picker
@@ -219,6 +303,17 @@ export class WispApp extends LitElement {
         @refresh=${() => this.session.requestDirectory()}
         @join-room=${(e: CustomEvent<{ room: string }>) => this.session.join(e.detail.room)}
       ></wisp-room-picker>
+      <wisp-verify-dialog
+        name=${this.verifying?.name ?? ''}
+        number=${this.verifying?.number ?? ''}
+        ?verified=${this.verifying ? trust[this.verifying.key] === 'verified' : false}
+        @mark-verified=${() => this.verifying && this.session.markVerified(this.verifying.key)}
+      ></wisp-verify-dialog>
+      <wisp-settings-dialog
+        .settings=${state.settings}
+        fingerprint=${state.me.fingerprint ?? ''}
+        @settings-change=${(e: CustomEvent<{ settings: Settings }>) => this.session.updateSettings(e.detail.settings)}
+      ></wisp-settings-dialog>
       ${state.updateReady
         ? html`<div class="banner" role="status">
             <span>A new version of Wisp is available.</span>

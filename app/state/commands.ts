@@ -13,6 +13,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   { name: 'join', usage: '/join #room', description: 'Join or create a room.' },
   { name: 'leave', usage: '/leave [farewell]', description: 'Leave this room, optionally with a last word.', aliases: ['part'] },
   { name: 'me', usage: '/me <action>', description: 'Say what you are doing, e.g. /me waves.' },
+  { name: 'w', usage: '/w <name> <message>', description: 'Whisper: a private, end-to-end encrypted message.', aliases: ['whisper', 'msg'] },
 ];
 
 export type Command =
@@ -21,6 +22,7 @@ export type Command =
   | { kind: 'nick'; name: string }
   | { kind: 'join'; room: string }
   | { kind: 'leave'; farewell?: string }
+  | { kind: 'whisper'; name: string; text: string }
   | { kind: 'help' }
   | { kind: 'invalid'; message: string };
 
@@ -52,6 +54,10 @@ export function parseInput(raw: string): Command | undefined {
       return arg ? { kind: 'leave', farewell: arg } : { kind: 'leave' };
     case 'me':
       return arg ? { kind: 'me', text: arg } : { kind: 'invalid', message: 'Usage: /me <action>' };
+    case 'w': {
+      const whisper = /^(\S+)\s+([\s\S]+)$/.exec(arg);
+      return whisper ? { kind: 'whisper', name: whisper[1], text: whisper[2].trim() } : { kind: 'invalid', message: 'Usage: /w <name> <message>' };
+    }
     default:
       return { kind: 'invalid', message: `Type /help to see the commands.` };
   }

@@ -8,11 +8,17 @@ import { Outbox, type PendingMessage } from '../storage/outbox.ts';
 import { loadProfile, saveProfile, type Profile } from '../storage/profile.ts';
 import { SignalClient, type CloseInfo } from '../net/signal-client.ts';
 import { closeSentence, errorSentence } from '../net/close-reasons.ts';
+import { loadPins } from '../storage/pins.ts';
+import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { helpText, parseInput } from './commands.ts';
-import { Store, type AppState } from './store.ts';
+import { Notifier } from './notifier.ts';
+import { Whispers } from './whispers.ts';
+import { Store, whisperKeyOf, whisperTab, type AppState } from './store.ts';
 
 export interface SessionOptions {
   url: string;
+  /** How long a whisper waits for a data channel before using the server relay. */
+  fallbackMs?: number;
 }
 
 export class Session {
@@ -26,8 +32,10 @@ export class Session {
   private pumpTimer?: ReturnType<typeof setTimeout>;
   private welcomed = false;
   private applyUpdate?: () => void;
+  private whispers?: Whispers;
+  private readonly notifier = new Notifier(() => this.state.settings.notifications);
 
-  constructor(options: SessionOptions) {
+  constructor(private readonly options: SessionOptions) {
     this.client = new SignalClient({
       url: options.url,
       onOpen: () => this.dispatchConnection('connecting'),
@@ -45,15 +53,27 @@ export class Session {
     this.identity = await loadOrCreateIdentity();
     void requestPersistence();
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
-    const [profile, pending] = await Promise.all([loadProfile(), this.outbox.load()]);
+    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.outbox.load(), loadPins(), loadSettings()]);
+    this.store.dispatch({ t: 'pins', pins });
+    this.store.dispatch({ t: 'settings', settings });
+    this.whispers = new Whispers({
+      store: this.store,
+      identity: this.identity,
+      send: (frame) => this.client.send(frame),
+      notify: (title, body, tab) => this.notifier.notify(title, body, tab),
+      fallbackMs: this.options.fallbackMs,
+    });
     this.restore(profile, pending);
     this.store.subscribe(persistProfileOnChange(this.store.state));
+    this.store.subscribe(badgeOnChange(this.notifier));
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
     addEventListener('online', () => this.client.retryNow());
     this.client.connect();
   }
 
   stop(): void {
     clearTimeout(this.pumpTimer);
+    this.whispers?.close();
     this.client.stop();
   }
 
@@ -64,17 +84,26 @@ export class Session {
     const command = parseInput(input);
     if (!command) return;
     const room = this.state.active;
+    const whisperKey = whisperKeyOf(room);
     switch (command.kind) {
       case 'say':
       case 'me':
         if (!room) return this.notice('Join a room first, for example with /join #lobby.');
+        if (whisperKey) return this.whispers!.whisper(whisperKey, command.text, command.kind === 'me' ? 'action' : 'text');
         return this.queueMessage(room, command.text, command.kind === 'me' ? 'action' : 'text');
+      case 'whisper': {
+        const peer = this.whispers!.findByName(command.name);
+        if (!peer) return this.notice(`Nobody called ${command.name} is in a room with you.`);
+        this.whispers!.open(peer.key);
+        return this.whispers!.whisper(peer.key, command.text);
+      }
       case 'nick':
         return this.rename(command.name);
       case 'join':
         return this.join(command.room);
       case 'leave':
         if (!room) return this.notice('You are not in a room.');
+        if (whisperKey) return this.closeTab(room);
         return this.leave(room, command.farewell);
       case 'help':
         return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
@@ -114,6 +143,41 @@ export class Session {
     this.store.dispatch({ t: 'activate', room });
   }
 
+  /** Closes a tab: leaves a room, or hides a whisper conversation. */
+  closeTab(tab: string): void {
+    const key = whisperKeyOf(tab);
+    if (key) this.store.dispatch({ t: 'whisper-close', key });
+    else this.leave(tab);
+  }
+
+  openWhisper(key: string): void {
+    if (key === this.identity?.spki) return;
+    this.whispers?.open(key);
+  }
+
+  acceptKeyChange(key: string): Promise<void> {
+    return this.whispers?.acceptChange(key) ?? Promise.resolve();
+  }
+
+  markVerified(key: string): Promise<void> {
+    return this.whispers?.markVerified(key) ?? Promise.resolve();
+  }
+
+  /** The 60-digit safety number shared with a whisper contact. */
+  async safetyNumber(key: string): Promise<string> {
+    const { safetyNumber } = await import('../crypto/safety-number.ts');
+    return safetyNumber(this.identity!.spki, key);
+  }
+
+  async updateSettings(settings: Settings): Promise<void> {
+    if (settings.notifications && !this.state.settings.notifications && !(await Notifier.requestPermission())) {
+      this.notice('Notifications are blocked for this site. Allow them in the browser settings, then try again.');
+      settings = { ...settings, notifications: false };
+    }
+    this.store.dispatch({ t: 'settings', settings });
+    await saveSettings(settings);
+  }
+
   requestDirectory(): void {
     this.client.send({ type: 'list-rooms' });
   }
@@ -147,19 +211,28 @@ export class Session {
         this.inFlight.clear();
         this.sayBucket = new TokenBucket(frame.limits.sayPerMinute, frame.limits.sayBurst);
         this.client.markHealthy();
-        this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits });
+        this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits, iceServers: frame.iceServers });
         this.dispatchConnection('online');
         for (const room of this.state.order) this.client.send({ type: 'join', room });
         return;
       case 'joined':
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members });
+        this.whispers?.onPresenceChanged();
         return this.pump();
       case 'left':
-        return this.store.dispatch({ t: 'left', room: frame.room });
+        this.store.dispatch({ t: 'left', room: frame.room });
+        return this.whispers?.onPresenceChanged();
       case 'presence':
-        return this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
+        this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
+        return this.whispers?.onPresenceChanged();
       case 'message':
-        return this.store.dispatch({ t: 'message', ...frame });
+        this.store.dispatch({ t: 'message', ...frame });
+        if (this.mentionsMe(frame.text)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text, frame.room);
+        return;
+      case 'signal':
+        return this.whispers?.mesh.onSignal(frame.from, frame.data);
+      case 'relay':
+        return this.whispers?.mesh.onRelay(frame.from, frame.data);
       case 'ack':
         this.inFlight.delete(frame.cid);
         void this.outbox.remove(frame.cid);
@@ -236,6 +309,13 @@ export class Session {
     }
   }
 
+  private mentionsMe(text: string): boolean {
+    const name = this.state.me.name;
+    if (!name) return false;
+    const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`(^|[^\\p{L}\\p{N}_])@${escaped}(?![\\p{L}\\p{N}_])`, 'iu').test(text);
+  }
+
   private notice(text: string): void {
     this.store.dispatch({ t: 'notice', text });
   }
@@ -245,12 +325,26 @@ export class Session {
   }
 }
 
+/** Shows the total unread count on the app icon while Wisp is hidden. */
+function badgeOnChange(notifier: Notifier): (state: AppState) => void {
+  let last = 0;
+  return (state) => {
+    if (document.visibilityState === 'visible') return;
+    const total = [...Object.values(state.rooms), ...Object.values(state.whispers)].reduce((n, c) => n + c.unread, 0);
+    if (total !== last) notifier.setBadge(total);
+    last = total;
+  };
+}
+
 /** Saves name, rooms and the active room whenever one of them changes. */
 function persistProfileOnChange(initial: AppState): (state: AppState) => void {
   let last = initial;
   return (state) => {
     if (state.me.name === last.me.name && state.order === last.order && state.active === last.active) return;
     last = state;
-    void saveProfile({ name: state.me.name, rooms: state.order, active: state.active });
+    // Whisper tabs are not restored: the conversation lives as long as the page.
+    const rooms = state.order.filter((tab) => !whisperKeyOf(tab));
+    const active = whisperKeyOf(state.active) ? undefined : state.active;
+    void saveProfile({ name: state.me.name, rooms, active });
   };
 }

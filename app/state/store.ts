@@ -1,6 +1,9 @@
 // Plain application state and the one reducer that changes it. No I/O here: the
 // Session turns network frames and commands into actions.
 import type { Member, PresenceEvent, WireLimits } from '../../signal-server/protocol.ts';
+import type { LinkPath } from '../net/peer-link.ts';
+import type { Pins } from '../storage/pins.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
 
 export type ConnectionStatus = 'starting' | 'connecting' | 'online' | 'offline' | 'stopped';
 
@@ -21,10 +24,14 @@ export interface ChatLine {
   text: string;
   ts: number;
   from?: string;
+  /** The sender's identity key, for trust badges. */
+  fromKey?: string;
   name?: string;
   own?: boolean;
-  /** Own messages: pending until the server acknowledged them. */
+  /** Own messages: pending until the server acknowledged them (or, for whispers, until sent). */
   pending?: boolean;
+  /** Own whispers: the other app decrypted it. */
+  delivered?: boolean;
   cid?: string;
 }
 
@@ -37,6 +44,31 @@ export interface RoomState {
   synced: boolean;
 }
 
+export type LinkStatus = 'idle' | 'connecting' | 'ready' | 'closed';
+
+/** A whisper conversation, keyed by the other person's identity key. */
+export interface WhisperState {
+  key: string;
+  name: string;
+  lines: ChatLine[];
+  unread: number;
+  link: LinkStatus;
+  path?: LinkPath;
+  /** Why the link is not up, as a sentence. */
+  failure?: string;
+  /** The person clicked through a key-change warning for this key. */
+  acceptedChange?: boolean;
+}
+
+/** Tabs hold room names and whisper conversations; a whisper tab id is "@" + key. */
+export function whisperTab(key: string): string {
+  return `@${key}`;
+}
+
+export function whisperKeyOf(tab: string | undefined): string | undefined {
+  return tab?.startsWith('@') ? tab.slice(1) : undefined;
+}
+
 export interface AppState {
   connection: ConnectionState;
   me: { id?: string; name?: string; fingerprint?: string };
@@ -46,7 +78,11 @@ export interface AppState {
   notice?: { id: number; text: string };
   directory?: { name: string; members: number }[];
   limits?: WireLimits;
+  iceServers: RTCIceServer[];
   updateReady: boolean;
+  whispers: Record<string, WhisperState>;
+  pins: Pins;
+  settings: Settings;
 }
 
 export const MAX_LINES_PER_ROOM = 500;
@@ -54,7 +90,7 @@ export const MAX_LINES_PER_ROOM = 500;
 export type Action =
   | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number }
   | { t: 'identity'; fingerprint: string }
-  | { t: 'welcome'; id: string; name: string; limits: WireLimits }
+  | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
   | { t: 'name'; name: string }
   | { t: 'open-room'; room: string; activate: boolean }
   | { t: 'joined'; room: string; members: Member[] }
@@ -68,19 +104,40 @@ export type Action =
   | { t: 'notice'; text: string }
   | { t: 'dismiss-notice' }
   | { t: 'directory'; rooms: { name: string; members: number }[] }
-  | { t: 'update-ready' };
+  | { t: 'update-ready' }
+  | { t: 'whisper-open'; key: string; name: string; activate: boolean }
+  | { t: 'whisper-close'; key: string }
+  | { t: 'whisper-link'; key: string; link: LinkStatus; path?: LinkPath; failure?: string }
+  | { t: 'whisper-in'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
+  | { t: 'whisper-out'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
+  | { t: 'whisper-sent'; key: string; id: string }
+  | { t: 'whisper-delivered'; key: string; id: string }
+  | { t: 'whisper-system'; key: string; text: string; ts: number }
+  | { t: 'accept-change'; key: string }
+  | { t: 'pins'; pins: Pins }
+  | { t: 'settings'; settings: Settings };
 
 export function initialState(): AppState {
-  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], updateReady: false };
+  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, pins: {}, settings: DEFAULT_SETTINGS };
 }
 
 function emptyRoom(name: string): RoomState {
   return { name, members: {}, lines: [], unread: 0, synced: false };
 }
 
-function appendLines(room: RoomState, lines: ChatLine[]): ChatLine[] {
+function appendLines(room: { lines: ChatLine[] }, lines: ChatLine[]): ChatLine[] {
   const all = [...room.lines, ...lines];
   return all.length > MAX_LINES_PER_ROOM ? all.slice(all.length - MAX_LINES_PER_ROOM) : all;
+}
+
+function withWhisper(state: AppState, key: string, change: (w: WhisperState) => WhisperState): AppState {
+  const whisper = state.whispers[key];
+  if (!whisper) return state;
+  return { ...state, whispers: { ...state.whispers, [key]: change(whisper) } };
+}
+
+function updateLine(lines: ChatLine[], id: string, change: Partial<ChatLine>): ChatLine[] {
+  return lines.map((l) => (l.key === id ? { ...l, ...change } : l));
 }
 
 function withRoom(state: AppState, name: string, change: (room: RoomState) => RoomState): AppState {
@@ -130,7 +187,7 @@ export function reduce(state: AppState, action: Action): AppState {
     case 'identity':
       return { ...state, me: { ...state.me, fingerprint: action.fingerprint } };
     case 'welcome':
-      return { ...state, me: { ...state.me, id: action.id, name: action.name }, limits: action.limits };
+      return { ...state, me: { ...state.me, id: action.id, name: action.name }, limits: action.limits, iceServers: action.iceServers };
     case 'name':
       return { ...state, me: { ...state.me, name: action.name } };
     case 'open-room': {
@@ -159,7 +216,7 @@ export function reduce(state: AppState, action: Action): AppState {
     case 'message':
       return withRoom(state, action.room, (room) => {
         if (room.lines.some((l) => l.key === action.id)) return room;
-        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, name: action.name };
+        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey: room.members[action.from]?.key, name: action.name };
         return { ...room, lines: appendLines(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
@@ -176,9 +233,15 @@ export function reduce(state: AppState, action: Action): AppState {
         lines: room.lines.map((l) => (l.cid === action.cid ? { ...l, pending: false, ts: action.ts } : l)),
       }));
     }
-    case 'activate':
+    case 'activate': {
+      const key = whisperKeyOf(action.room);
+      if (key) {
+        if (!state.whispers[key]) return state;
+        return withWhisper({ ...state, active: action.room }, key, (w) => (w.unread ? { ...w, unread: 0 } : w));
+      }
       if (!state.rooms[action.room]) return state;
       return withRoom({ ...state, active: action.room }, action.room, (room) => (room.unread ? { ...room, unread: 0 } : room));
+    }
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return { ...state, notice: { id: Date.now(), text: action.text } };
@@ -192,6 +255,46 @@ export function reduce(state: AppState, action: Action): AppState {
       return { ...state, directory: action.rooms };
     case 'update-ready':
       return { ...state, updateReady: true };
+    case 'whisper-open': {
+      const tab = whisperTab(action.key);
+      const existing = state.whispers[action.key];
+      const whisper: WhisperState = existing ? { ...existing, name: action.name } : { key: action.key, name: action.name, lines: [], unread: 0, link: 'idle' };
+      const next = { ...state, whispers: { ...state.whispers, [action.key]: whisper }, order: state.order.includes(tab) ? state.order : [...state.order, tab] };
+      return action.activate ? reduce(next, { t: 'activate', room: tab }) : next;
+    }
+    case 'whisper-close': {
+      const tab = whisperTab(action.key);
+      const order = state.order.filter((r) => r !== tab);
+      const index = state.order.indexOf(tab);
+      const active = state.active === tab ? order[Math.max(0, Math.min(index, order.length - 1))] : state.active;
+      return { ...state, order, active };
+    }
+    case 'whisper-link':
+      return withWhisper(state, action.key, (w) => ({ ...w, link: action.link, path: action.path ?? (action.link === 'ready' ? w.path : undefined), failure: action.failure }));
+    case 'whisper-in':
+      return withWhisper(state, action.key, (w) => {
+        if (w.lines.some((l) => l.key === action.id && !l.own)) return w;
+        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, name: w.name, fromKey: w.key };
+        const visible = state.active === whisperTab(action.key);
+        return { ...w, lines: appendLines(w, [line]), unread: visible ? w.unread : w.unread + 1 };
+      });
+    case 'whisper-out':
+      return withWhisper(state, action.key, (w) => ({
+        ...w,
+        lines: appendLines(w, [{ key: action.id, cid: action.id, kind: action.kind, text: action.text, ts: action.ts, own: true, pending: true, name: state.me.name }]),
+      }));
+    case 'whisper-sent':
+      return withWhisper(state, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false }) }));
+    case 'whisper-delivered':
+      return withWhisper(state, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, delivered: true }) }));
+    case 'whisper-system':
+      return withWhisper(state, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.text, action.ts)]) }));
+    case 'accept-change':
+      return withWhisper(state, action.key, (w) => ({ ...w, acceptedChange: true }));
+    case 'pins':
+      return { ...state, pins: action.pins };
+    case 'settings':
+      return { ...state, settings: action.settings };
   }
 }
 

@@ -6,6 +6,8 @@ export const KEYS = {
   identity: 'identity',
   profile: 'profile',
   outbox: 'outbox',
+  pins: 'pins',
+  settings: 'settings',
 } as const;
 
 let store: UseStore | undefined;

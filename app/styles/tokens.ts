@@ -51,6 +51,13 @@ export const shared = css`
     outline: none;
     box-shadow: var(--focus);
   }
+  .badge.verified {
+    color: var(--ok);
+    font-weight: 700;
+  }
+  .badge.changed {
+    color: var(--warn);
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

@@ -76,7 +76,7 @@ describe('<wisp-composer>', () => {
   }
 
   it('Enter sends the trimmed text and clears the box; Shift+Enter does not send', async () => {
-    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const composer = await mount('wisp-composer', { target: '#lobby' });
     const textarea = await type(composer, '  hello there  ');
     let sent = 0;
     composer.addEventListener('send', () => sent++);
@@ -90,7 +90,7 @@ describe('<wisp-composer>', () => {
   });
 
   it('does not send a blank line', async () => {
-    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const composer = await mount('wisp-composer', { target: '#lobby' });
     const textarea = await type(composer, '   ');
     let sent = 0;
     composer.addEventListener('send', () => sent++);
@@ -99,7 +99,7 @@ describe('<wisp-composer>', () => {
   });
 
   it('typing "/" lists the commands, arrows move the choice and Tab completes it', async () => {
-    const composer = await mount('wisp-composer', { room: 'lobby' });
+    const composer = await mount('wisp-composer', { target: '#lobby' });
     const textarea = await type(composer, '/');
     const options = () => [...shadow(composer).querySelectorAll('[role=option]')];
     expect(options().map((o) => o.textContent!.trim().split(' ')[0])).to.deep.equal(['/help', '/nick', '/join', '/leave', '/me']);
@@ -114,7 +114,7 @@ describe('<wisp-composer>', () => {
   });
 
   it('has a label for screen readers', async () => {
-    const composer = await mount('wisp-composer', { room: 'music' });
+    const composer = await mount('wisp-composer', { target: '#music' });
     const label = shadow(composer).querySelector('label[for=input]')!;
     expect(label.textContent).to.contain('Message #music');
   });
@@ -122,9 +122,18 @@ describe('<wisp-composer>', () => {
 
 describe('<wisp-room-tabs>', () => {
   it('marks the active tab, shows unread badges and emits room-select', async () => {
-    const tabs = await mount('wisp-room-tabs', { tabs: [{ name: 'lobby', unread: 0 }, { name: 'music', unread: 3 }], active: 'lobby' });
+    const tabs = await mount('wisp-room-tabs', {
+      tabs: [
+        { id: 'lobby', label: 'lobby', unread: 0 },
+        { id: 'music', label: 'music', unread: 3 },
+        { id: '@key1', label: 'bob', unread: 1, whisper: true },
+      ],
+      active: 'lobby',
+    });
     const buttons = [...shadow(tabs).querySelectorAll<HTMLButtonElement>('[role=tab]')];
-    expect(buttons.map((b) => b.getAttribute('aria-selected'))).to.deep.equal(['true', 'false']);
+    expect(buttons.map((b) => b.getAttribute('aria-selected'))).to.deep.equal(['true', 'false', 'false']);
+    expect(buttons.map((b) => b.textContent!.replace(/\s+/g, ' ').trim())).to.deep.equal(['#lobby', '#music3', 'bob1']);
+    expect(buttons[2].querySelector('svg')).to.not.equal(null);
     expect(buttons[1].querySelector('.badge')?.getAttribute('aria-label')).to.equal('3 unread');
     expect(buttons[0].querySelector('.badge')).to.equal(null);
     const event = nextEvent<{ room: string }>(tabs, 'room-select');
@@ -133,7 +142,7 @@ describe('<wisp-room-tabs>', () => {
   });
 
   it('arrow keys move to the next tab and select it', async () => {
-    const tabs = await mount('wisp-room-tabs', { tabs: [{ name: 'a1', unread: 0 }, { name: 'b2', unread: 0 }], active: 'a1' });
+    const tabs = await mount('wisp-room-tabs', { tabs: [{ id: 'a1', label: 'a1', unread: 0 }, { id: 'b2', label: 'b2', unread: 0 }], active: 'a1' });
     const first = shadow(tabs).querySelector<HTMLButtonElement>('[role=tab]')!;
     const event = nextEvent<{ room: string }>(tabs, 'room-select');
     first.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true, composed: true }));

@@ -13,7 +13,7 @@ function run(actions: Action[], state: AppState = initialState()): AppState {
 
 function inLobby(): AppState {
   return run([
-    { t: 'welcome', id: alice.id, name: alice.name, limits },
+    { t: 'welcome', id: alice.id, name: alice.name, limits, iceServers: [] },
     { t: 'open-room', room: 'lobby', activate: true },
     { t: 'joined', room: 'lobby', members: [alice] },
   ]);

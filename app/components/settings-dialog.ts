@@ -1,0 +1,104 @@
+import { LitElement, css, html } from 'lit';
+import { customElement, property, query } from 'lit/decorators.js';
+import type { Settings } from '../storage/settings.ts';
+import { shared } from '../styles/tokens.ts';
+
+/** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
+@customElement('wisp-settings-dialog')
+export class SettingsDialog extends LitElement {
+  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false };
+  @property() fingerprint = '';
+  @query('dialog') private dialog!: HTMLDialogElement;
+
+  static override styles = [
+    shared,
+    css`
+      dialog {
+        background: var(--surface);
+        color: var(--text);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+        width: min(28rem, 94vw);
+        padding: 1rem;
+      }
+      dialog::backdrop {
+        background: #0009;
+      }
+      h2 {
+        margin: 0 0 0.75rem;
+        font-size: 1.1rem;
+      }
+      label {
+        display: flex;
+        gap: 0.6rem;
+        align-items: flex-start;
+        margin: 0.75rem 0;
+        line-height: 1.4;
+      }
+      input {
+        width: 1.2rem;
+        height: 1.2rem;
+        margin-top: 0.1rem;
+        accent-color: var(--accent);
+      }
+      small {
+        color: var(--muted);
+        display: block;
+      }
+      code {
+        font-family: var(--mono);
+        font-size: 0.8rem;
+        overflow-wrap: anywhere;
+      }
+      .actions {
+        display: flex;
+        justify-content: flex-end;
+      }
+    `,
+  ];
+
+  show(): void {
+    this.dialog.showModal();
+  }
+
+  private change(patch: Partial<Settings>): void {
+    this.dispatchEvent(new CustomEvent('settings-change', { detail: { settings: { ...this.settings, ...patch } }, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    return html`<dialog aria-labelledby="title">
+      <h2 id="title">Settings</h2>
+      <label>
+        <input
+          type="checkbox"
+          name="notifications"
+          .checked=${this.settings.notifications}
+          @change=${(e: Event) => this.change({ notifications: (e.target as HTMLInputElement).checked })}
+        />
+        <span>Notify me of whispers and @mentions while Wisp is in the background<small>The browser asks for permission the first time.</small></span>
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="relay-only"
+          .checked=${this.settings.relayOnly}
+          @change=${(e: Event) => this.change({ relayOnly: (e.target as HTMLInputElement).checked })}
+        />
+        <span
+          >Never connect whispers directly<small
+            >Hides your network address from the people you whisper with. Whispers go through the server's TURN relay or
+            the server itself, still end-to-end encrypted. Applies to new whisper links.</small
+          ></span
+        >
+      </label>
+      <p><small>Your identity key fingerprint</small><code>${this.fingerprint}</code></p>
+      <div class="actions"><button @click=${() => this.dialog.close()}>Done</button></div>
+    </dialog>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-settings-dialog': SettingsDialog;
+  }
+}

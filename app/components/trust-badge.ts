@@ -1,0 +1,11 @@
+import { html, nothing } from 'lit';
+import type { Trust } from '../storage/pins.ts';
+
+/** The small mark next to a name: verified, or a changed key. Used everywhere names appear. */
+export function trustBadge(trust: Trust | undefined) {
+  if (trust === 'verified') return html`<span class="badge verified" title="Verified: you compared safety numbers" aria-label="verified">✓</span>`;
+  if (trust === 'changed' || trust === 'changed-verified') {
+    return html`<span class="badge changed" title="Safety number changed" aria-label="safety number changed">⚠</span>`;
+  }
+  return nothing;
+}

@@ -1,0 +1,267 @@
+// One link to one remote person: a WebRTC data channel (simple-peer, loaded lazily)
+// or, when none opens in time, the server relay; over either, the secure channel.
+// Nothing but handshake frames leaves before the handshake has succeeded.
+import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/simplepeer.min.js';
+import type { Identity } from '../crypto/identity.ts';
+import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
+import { Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
+
+export type LinkPath = 'direct' | 'turn' | 'relay';
+
+export type LinkFailureCode =
+  | 'key-mismatch'
+  | 'tampered'
+  | 'handshake-failed'
+  | 'room-refused'
+  | 'timeout'
+  | 'connection-lost'
+  | 'channel-broken'
+  | 'closed';
+
+export interface LinkFailure {
+  code: LinkFailureCode;
+  sentence: string;
+}
+
+/** Signalling payloads, opaque to the server. */
+export type SignalPayload = { k: 'sp'; d: SignalData } | { k: 'open' };
+
+export interface PeerLinkOptions {
+  identity: Identity;
+  peerKey: string;
+  peerName: () => string;
+  initiator: boolean;
+  iceServers: RTCIceServer[];
+  /** Relay-only ICE: never reveal local addresses; TURN or the server relay only. */
+  relayOnly: boolean;
+  /** Initiator: the room both share, bound into the handshake. */
+  room?: string;
+  acceptRoom: (room: string) => boolean;
+  /** How long the initiator waits for a data channel before using the server relay. */
+  fallbackMs: number;
+  handshakeTimeoutMs: number;
+  sendSignal(payload: SignalPayload): void;
+  sendRelay(data: string): void;
+  onReady(path: LinkPath): void;
+  onMessage(plaintext: Bytes): void;
+  onClosed(failure: LinkFailure): void;
+}
+
+type Transport = 'dc' | 'relay';
+
+let simplePeerModule: Promise<typeof import('simple-peer/simplepeer.min.js')> | undefined;
+function loadSimplePeer() {
+  simplePeerModule ??= import('simple-peer/simplepeer.min.js');
+  return simplePeerModule;
+}
+
+/** The DTLS fingerprints an SDP announces, normalised, for the transcript. */
+export function sdpFingerprints(sdp: string): string {
+  const found = new Set<string>();
+  for (const match of sdp.matchAll(/^a=fingerprint:(\S+) (\S+)\s*$/gm)) found.add(`${match[1].toLowerCase()} ${match[2].toUpperCase()}`);
+  return [...found].sort().join(',');
+}
+
+function failureFor(error: unknown, name: string): LinkFailure {
+  if (error instanceof HandshakeError) {
+    switch (error.code) {
+      case 'key-mismatch':
+        return { code: 'key-mismatch', sentence: `The server announced a different key for ${name} than ${name}'s app holds. Someone may be interfering; nothing was sent.` };
+      case 'bad-signature':
+        return { code: 'tampered', sentence: `The secure channel with ${name} could not be verified: the connection may have been tampered with. Nothing was sent.` };
+      case 'room-refused':
+        return { code: 'room-refused', sentence: `${name} no longer shares a room with you.` };
+      default:
+        return { code: 'handshake-failed', sentence: `The secure channel with ${name} could not be set up. Nothing was sent.` };
+    }
+  }
+  if (error instanceof ChannelError) return { code: 'channel-broken', sentence: `A message from ${name} failed its integrity check; the link was closed.` };
+  return { code: 'handshake-failed', sentence: `The secure channel with ${name} could not be set up. Nothing was sent.` };
+}
+
+export class PeerLink {
+  path?: LinkPath;
+  private peer?: SimplePeerInstance;
+  private transport?: Transport;
+  private handshake?: Handshake;
+  private channel?: SecureChannel;
+  private localFingerprint = '';
+  private remoteFingerprint = '';
+  private incoming: Promise<void> = Promise.resolve();
+  private pendingSignals: SignalData[] = [];
+  private outbox: Uint8Array[] = [];
+  private timers: ReturnType<typeof setTimeout>[] = [];
+  private closed = false;
+  private confirmSent = false;
+  readonly startedAt = performance.now();
+
+  constructor(private readonly options: PeerLinkOptions) {}
+
+  get ready(): boolean {
+    return Boolean(this.channel) && !this.closed;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The data channel, for backpressure, once the link runs over one. */
+  get dataChannel(): RTCDataChannel | undefined {
+    return this.transport === 'dc' ? this.peer?._channel : undefined;
+  }
+
+  async start(): Promise<void> {
+    const { default: SimplePeer } = await loadSimplePeer();
+    if (this.closed) return;
+    const peer = new SimplePeer({
+      initiator: this.options.initiator,
+      trickle: true,
+      config: { iceServers: this.options.iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' },
+      channelConfig: { ordered: true },
+    });
+    this.peer = peer;
+    peer.on('signal', (data) => {
+      if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.localFingerprint = sdpFingerprints(data.sdp);
+      this.options.sendSignal({ k: 'sp', d: data });
+    });
+    peer.on('connect', () => {
+      if (this.options.initiator && !this.transport) void this.begin('dc');
+    });
+    peer.on('data', (data) => this.receive('dc', new Uint8Array(data)));
+    const lost = () => {
+      if (this.transport === 'dc') this.fail({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });
+      // A direct link that failed before the handshake falls back to the relay at once.
+      else if (!this.transport && this.options.initiator) void this.begin('relay');
+    };
+    peer.on('close', lost);
+    peer.on('error', lost);
+    for (const data of this.pendingSignals.splice(0)) peer.signal(data);
+    if (this.options.initiator) {
+      this.timers.push(setTimeout(() => !this.transport && void this.begin('relay'), this.options.fallbackMs));
+    }
+    this.timers.push(
+      setTimeout(() => {
+        if (!this.channel) this.fail({ code: 'timeout', sentence: `${this.options.peerName()} did not answer in time. Try again in a moment.` });
+      }, this.options.fallbackMs + this.options.handshakeTimeoutMs),
+    );
+  }
+
+  /** A signalling payload from the other side (through the server). */
+  signal(data: SignalData): void {
+    if (this.closed) return;
+    if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.remoteFingerprint = sdpFingerprints(data.sdp);
+    if (!this.peer) this.pendingSignals.push(data);
+    else if (!this.peer.destroyed) this.peer.signal(data);
+  }
+
+  /** A relayed secure-channel frame from the other side. */
+  relay(data: string): void {
+    let bytes: Bytes;
+    try {
+      bytes = fromBase64Url(data);
+    } catch {
+      return;
+    }
+    this.receive('relay', bytes);
+  }
+
+  /** Encrypts and sends once the channel is ready; queued until then. */
+  send(plaintext: Uint8Array): void {
+    if (this.closed) return;
+    if (!this.channel) {
+      this.outbox.push(plaintext);
+      return;
+    }
+    void this.channel.seal(plaintext).then((frame) => this.write(frame));
+  }
+
+  close(failure: LinkFailure = { code: 'closed', sentence: 'The link was closed.' }): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.peer?.destroy();
+    this.outbox = [];
+    this.options.onClosed(failure);
+  }
+
+  private fail(failure: LinkFailure): void {
+    this.close(failure);
+  }
+
+  /** Fixes the transport and sends our hello on it. */
+  private async begin(transport: Transport): Promise<void> {
+    if (this.transport || this.closed) return;
+    this.transport = transport;
+    const started = Handshake.start({
+      identity: this.options.identity,
+      role: this.options.initiator ? 'initiator' : 'responder',
+      localFingerprint: this.localFingerprint,
+      remoteFingerprint: this.remoteFingerprint,
+      expectedPeerKey: this.options.peerKey,
+      room: this.options.room,
+      acceptRoom: this.options.acceptRoom,
+    });
+    // Incoming frames wait until our hello is out, so hs1 always precedes hs2.
+    this.incoming = this.incoming.then(async () => {
+      const { handshake, hello } = await started;
+      this.handshake = handshake;
+      this.write(hello);
+    });
+    await this.incoming;
+  }
+
+  private receive(transport: Transport, bytes: Uint8Array): void {
+    if (this.closed || bytes.length === 0) return;
+    // The initiator picks the transport; the responder follows the first handshake frame it gets.
+    if (!this.transport && !this.options.initiator && isHandshakeFrame(bytes)) void this.begin(transport);
+    if (transport !== this.transport) return;
+    this.incoming = this.incoming.then(() => this.process(bytes)).catch((error: unknown) => {
+      if (!this.channel) this.write(encodeHandshake({ t: 'abort', code: error instanceof HandshakeError ? error.code : 'bad-message' }));
+      this.fail(failureFor(error, this.options.peerName()));
+    });
+  }
+
+  private async process(bytes: Uint8Array): Promise<void> {
+    if (this.closed) return;
+    if (this.channel) {
+      this.options.onMessage(await this.channel.open(bytes));
+      return;
+    }
+    if (!this.handshake) throw new HandshakeError('bad-message', 'A frame arrived before the handshake.');
+    if (!this.confirmSent) {
+      this.confirmSent = true;
+      this.write(await this.handshake.receiveHello(bytes));
+      return;
+    }
+    this.channel = await this.handshake.receiveConfirm(bytes);
+    this.path = this.transport === 'relay' ? 'relay' : await this.dataChannelPath();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers = [];
+    if (this.transport === 'relay') this.peer?.destroy();
+    this.options.onReady(this.path);
+    for (const plaintext of this.outbox.splice(0)) this.send(plaintext);
+  }
+
+  private write(frame: Uint8Array): void {
+    if (this.closed && frame[0] !== 2) return;
+    if (this.transport === 'relay') this.options.sendRelay(toBase64Url(frame));
+    else if (this.peer && !this.peer.destroyed && this.peer.connected) this.peer.send(frame);
+  }
+
+  /** Direct or via TURN, from the selected ICE candidate pair. */
+  private async dataChannelPath(): Promise<LinkPath> {
+    try {
+      const stats = await this.peer!._pc.getStats();
+      let pairId: string | undefined;
+      stats.forEach((report) => {
+        if (report.type === 'transport' && report.selectedCandidatePairId) pairId = report.selectedCandidatePairId;
+      });
+      const pair = pairId ? stats.get(pairId) : [...stats.values()].find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
+      const local = pair ? stats.get(pair.localCandidateId) : undefined;
+      const remote = pair ? stats.get(pair.remoteCandidateId) : undefined;
+      return local?.candidateType === 'relay' || remote?.candidateType === 'relay' ? 'turn' : 'direct';
+    } catch {
+      return 'direct';
+    }
+  }
+}

@@ -1,0 +1,33 @@
+// The slice of simple-peer 9 that Wisp uses. Its own @types pull in Node's typings,
+// which do not belong in browser code.
+declare module 'simple-peer/simplepeer.min.js' {
+  export interface SignalData {
+    type?: 'offer' | 'answer' | 'pranswer' | 'rollback' | 'transceiverRequest' | 'renegotiate' | 'candidate';
+    sdp?: string;
+    candidate?: unknown;
+    [key: string]: unknown;
+  }
+  export interface Options {
+    initiator?: boolean;
+    config?: RTCConfiguration;
+    channelConfig?: RTCDataChannelInit;
+    trickle?: boolean;
+    objectMode?: boolean;
+  }
+  export interface Instance {
+    signal(data: SignalData): void;
+    send(data: Uint8Array | string): void;
+    destroy(error?: Error): void;
+    on(event: 'signal', listener: (data: SignalData) => void): this;
+    on(event: 'connect' | 'close', listener: () => void): this;
+    on(event: 'data', listener: (data: Uint8Array) => void): this;
+    on(event: 'error', listener: (error: Error & { code?: string }) => void): this;
+    readonly connected: boolean;
+    readonly destroyed: boolean;
+    /** Internals Wisp reads for the path (stats) and for backpressure (files). */
+    readonly _pc: RTCPeerConnection;
+    readonly _channel: RTCDataChannel;
+  }
+  const SimplePeer: { new (options?: Options): Instance; readonly WEBRTC_SUPPORT: boolean };
+  export default SimplePeer;
+}

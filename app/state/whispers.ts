@@ -1,0 +1,224 @@
+// Whisper behaviour: conversations, the peer mesh, trust on first use and verification.
+// Owned by the Session, which feeds it server frames and commands.
+import { nameKey } from '../../signal-server/protocol.ts';
+import type { Identity } from '../crypto/identity.ts';
+import type { Bytes } from '../crypto/bytes.ts';
+import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
+import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
+import { decodePeerFrame, encodePeerFrame } from '../net/peer-frames.ts';
+import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
+import type { ClientFrame } from '../../signal-server/protocol.ts';
+import { whisperTab, type Store } from './store.ts';
+
+interface Outgoing {
+  id: string;
+  text: string;
+  kind: 'text' | 'action';
+  ts: number;
+}
+
+export interface WhisperOptions {
+  store: Store;
+  identity: Identity;
+  send(frame: ClientFrame): boolean;
+  notify(title: string, body: string, tab: string): void;
+  fallbackMs?: number;
+}
+
+/** The trust states in which whispers may flow without another click. */
+function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
+  return trust === 'new' || trust === 'pinned' || trust === 'verified' || (trust === 'changed' && Boolean(acceptedChange));
+}
+
+export class Whispers {
+  readonly mesh: PeerMesh;
+  /** Whispers typed but held back: no link yet, or a key change not yet accepted. */
+  private readonly held = new Map<string, Outgoing[]>();
+  /** Whispers received from a verified contact whose key changed, shown once re-verified. */
+  private readonly quarantined = new Map<string, Outgoing[]>();
+
+  constructor(private readonly options: WhisperOptions) {
+    this.mesh = new PeerMesh({
+      identity: options.identity,
+      send: options.send,
+      iceServers: () => options.store.state.iceServers,
+      relayOnly: () => options.store.state.settings.relayOnly,
+      peerById: (id) => this.peers().find((p) => p.id === id),
+      peerByKey: (key) => this.peers().find((p) => p.key === key),
+      sharedRooms: (key) => this.sharedRooms(key),
+      fallbackMs: options.fallbackMs,
+      onReady: (key, path) => this.onReady(key, path),
+      onMessage: (key, plaintext) => this.onMessage(key, plaintext),
+      onClosed: (key, failure) => this.onClosed(key, failure),
+    });
+  }
+
+  private get state() {
+    return this.options.store.state;
+  }
+
+  private dispatch: Store['dispatch'] = (action) => this.options.store.dispatch(action);
+
+  /** Everyone we can see in our rooms, once each. */
+  peers(): MeshPeer[] {
+    const seen = new Map<string, MeshPeer>();
+    for (const room of Object.values(this.state.rooms)) {
+      for (const member of Object.values(room.members)) {
+        if (member.key !== this.options.identity.spki && !seen.has(member.key)) seen.set(member.key, member);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  sharedRooms(key: string): string[] {
+    return Object.values(this.state.rooms)
+      .filter((room) => Object.values(room.members).some((m) => m.key === key))
+      .map((room) => room.name);
+  }
+
+  trust(key: string): Trust {
+    const name = this.state.whispers[key]?.name ?? this.peers().find((p) => p.key === key)?.name;
+    return name ? trustOf(this.state.pins, name, key) : 'new';
+  }
+
+  /** Opens (and shows) the conversation with a person we can see. */
+  open(key: string): void {
+    const peer = this.peers().find((p) => p.key === key);
+    const name = peer?.name ?? this.state.whispers[key]?.name;
+    if (!name) return;
+    this.dispatch({ t: 'whisper-open', key, name, activate: true });
+    this.connect(key);
+  }
+
+  /** Finds a person by name in our rooms (case-insensitively). */
+  findByName(name: string): MeshPeer | undefined {
+    const wanted = nameKey(name.replace(/^@/, ''));
+    return this.peers().find((p) => nameKey(p.name) === wanted);
+  }
+
+  whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
+    const message: Outgoing = { id: crypto.randomUUID(), text, kind, ts: Date.now() };
+    this.dispatch({ t: 'whisper-out', key, ...message });
+    this.held.set(key, [...(this.held.get(key) ?? []), message]);
+    this.flush(key);
+  }
+
+  /** The person clicked "continue" on a key-change warning for an unverified contact. */
+  async acceptChange(key: string): Promise<void> {
+    const whisper = this.state.whispers[key];
+    if (!whisper) return;
+    const pins = withPin(this.state.pins, whisper.name, key, false);
+    this.dispatch({ t: 'pins', pins });
+    this.dispatch({ t: 'accept-change', key });
+    await savePins(pins);
+    this.flush(key);
+  }
+
+  /** The person compared safety numbers and they matched. */
+  async markVerified(key: string): Promise<void> {
+    const whisper = this.state.whispers[key];
+    const name = whisper?.name ?? this.peers().find((p) => p.key === key)?.name;
+    if (!name) return;
+    const pins = withPin(this.state.pins, name, key, true);
+    this.dispatch({ t: 'pins', pins });
+    await savePins(pins);
+    for (const message of this.quarantined.get(key) ?? []) this.dispatch({ t: 'whisper-in', key, ...message });
+    this.quarantined.delete(key);
+    this.flush(key);
+  }
+
+  /** Presence changed: follow renames and close links to people we no longer share a room with. */
+  onPresenceChanged(): void {
+    for (const peer of this.peers()) {
+      const whisper = this.state.whispers[peer.key];
+      if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
+    }
+    if (this.state.connection.status !== 'online') return;
+    this.mesh.prune((key) => ({ code: 'closed', sentence: `${this.state.whispers[key]?.name ?? 'They'} no longer share${this.state.whispers[key] ? 's' : ''} a room with you.` }));
+  }
+
+  close(): void {
+    this.mesh.closeAll();
+  }
+
+  private connect(key: string): void {
+    const whisper = this.state.whispers[key];
+    if (!mayTalk(this.trust(key), whisper?.acceptedChange)) return;
+    const existing = this.mesh.get(key);
+    if (existing && !existing.isClosed) return;
+    const link = this.mesh.connect(key);
+    if (!link) {
+      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: `${whisper?.name ?? 'They'} is not in any room with you right now.` });
+      return;
+    }
+    this.dispatch({ t: 'whisper-link', key, link: link.ready ? 'ready' : 'connecting', path: link.path });
+  }
+
+  /** Sends held whispers if trust allows and a link exists or can be made. */
+  private flush(key: string): void {
+    const queue = this.held.get(key);
+    if (!queue?.length) return;
+    const trust = this.trust(key);
+    const whisper = this.state.whispers[key];
+    if (!mayTalk(trust, whisper?.acceptedChange)) {
+      const name = whisper?.name ?? 'this person';
+      const failure =
+        trust === 'changed-verified'
+          ? `${name}'s safety number changed. Whispers are blocked until you verify ${name} again.`
+          : `${name}'s safety number changed. Check with ${name}, then choose Continue to send.`;
+      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure });
+      return;
+    }
+    this.connect(key);
+    const link = this.mesh.get(key);
+    if (!link || link.isClosed) return;
+    this.held.delete(key);
+    for (const message of queue) link.send(encodePeerFrame({ t: 'whisper', ...message }));
+  }
+
+  private async onReady(key: string, path: LinkPath): Promise<void> {
+    const peer = this.peers().find((p) => p.key === key);
+    const name = peer?.name ?? this.state.whispers[key]?.name ?? 'someone';
+    if (trustOf(this.state.pins, name, key) === 'new') {
+      // Trust on first use: remember this key for this name.
+      const pins = withPin(this.state.pins, name, key, false);
+      this.dispatch({ t: 'pins', pins });
+      void savePins(pins);
+    }
+    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
+    this.dispatch({ t: 'whisper-link', key, link: 'ready', path });
+    this.flush(key);
+  }
+
+  private onMessage(key: string, plaintext: Bytes): void {
+    const frame = decodePeerFrame(plaintext);
+    if (!frame) return;
+    if (frame.t === 'receipt') {
+      this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
+      return;
+    }
+    this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: frame.id }));
+    const message: Outgoing = { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts };
+    const whisper = this.state.whispers[key];
+    const name = whisper?.name ?? this.peers().find((p) => p.key === key)?.name ?? 'someone';
+    if (!whisper) this.dispatch({ t: 'whisper-open', key, name, activate: false });
+    if (this.trust(key) === 'changed-verified') {
+      this.quarantined.set(key, [...(this.quarantined.get(key) ?? []), message]);
+      this.dispatch({
+        t: 'whisper-link',
+        key,
+        link: 'ready',
+        failure: `${name}'s safety number changed. A whisper is waiting: verify ${name} again to read it.`,
+      });
+      return;
+    }
+    this.dispatch({ t: 'whisper-in', key, ...message });
+    this.options.notify(`Whisper from ${name}`, frame.kind === 'action' ? `* ${name} ${frame.text}` : frame.text, whisperTab(key));
+  }
+
+  private onClosed(key: string, failure: LinkFailure): void {
+    if (!this.state.whispers[key]) return;
+    const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
+    this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
+  }
+}
