@@ -18,6 +18,9 @@ describe('composer commands', () => {
     expect(parseInput('/leave')).to.deep.equal({ kind: 'leave' });
     expect(parseInput('/part see you tomorrow')).to.deep.equal({ kind: 'leave', farewell: 'see you tomorrow' });
     expect(parseInput('/me waves')).to.deep.equal({ kind: 'me', text: 'waves' });
+    expect(parseInput('/w bob hi  there ')).to.deep.equal({ kind: 'whisper', name: 'bob', text: 'hi  there' });
+    expect(parseInput('/whisper @bob psst')).to.deep.equal({ kind: 'whisper', name: '@bob', text: 'psst' });
+    expect(parseInput('/msg bob')).to.deep.include({ kind: 'invalid' });
   });
 
   it('explains misuse and unknown commands', () => {
@@ -34,7 +37,8 @@ describe('composer commands', () => {
   });
 
   it('hints match what was typed after the slash, until a space', () => {
-    expect(commandHints('/').map((c) => c.name)).to.deep.equal(['help', 'nick', 'join', 'leave', 'me']);
+    expect(commandHints('/').map((c) => c.name)).to.deep.equal(['help', 'nick', 'join', 'leave', 'me', 'w']);
+    expect(commandHints('/ms').map((c) => c.name)).to.deep.equal(['w']);
     expect(commandHints('/j').map((c) => c.name)).to.deep.equal(['join']);
     expect(commandHints('/na').map((c) => c.name)).to.deep.equal(['nick']);
     expect(commandHints('/join ')).to.deep.equal([]);

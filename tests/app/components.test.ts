@@ -102,7 +102,7 @@ describe('<wisp-composer>', () => {
     const composer = await mount('wisp-composer', { target: '#lobby' });
     const textarea = await type(composer, '/');
     const options = () => [...shadow(composer).querySelectorAll('[role=option]')];
-    expect(options().map((o) => o.textContent!.trim().split(' ')[0])).to.deep.equal(['/help', '/nick', '/join', '/leave', '/me']);
+    expect(options().map((o) => o.textContent!.trim().split(' ')[0])).to.deep.equal(['/help', '/nick', '/join', '/leave', '/me', '/w']);
     press(textarea, 'ArrowDown');
     press(textarea, 'ArrowDown');
     await composer.updateComplete;
