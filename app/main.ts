@@ -24,6 +24,11 @@ async function registerServiceWorker(session: Session): Promise<void> {
       workbox.messageSkipWaiting();
     });
   });
+  // A clicked notification asks the page to show a conversation.
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    const data = event.data as { type?: string; tab?: string } | undefined;
+    if (data?.type === 'open-tab' && data.tab) session.activate(data.tab);
+  });
   await workbox.register();
   // A server that was down and is back may have been upgraded: look for a new version.
   let wasOnline = true;
@@ -48,6 +53,8 @@ async function boot(): Promise<void> {
   const app = document.createElement('wisp-app');
   app.session = session;
   root.replaceChildren(app);
+  const opened = new URLSearchParams(location.search).get('open');
+  if (opened) session.activate(opened);
   void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
   // Exposed for the end-to-end tests and for curious people in the console.
   (window as unknown as { wisp: Session }).wisp = session;

@@ -15,3 +15,21 @@ registerRoute(new NavigationRoute(createHandlerBoundToURL('index.html'), { denyl
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'SKIP_WAITING') void self.skipWaiting();
 });
+
+// A whisper or mention notification was clicked: show that conversation.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const tab = (event.notification.data as { tab?: string } | undefined)?.tab ?? '';
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const client = windows[0];
+      if (client) {
+        await client.focus();
+        client.postMessage({ type: 'open-tab', tab });
+        return;
+      }
+      await self.clients.openWindow(`/?open=${encodeURIComponent(tab)}`);
+    })(),
+  );
+});

@@ -107,11 +107,8 @@ export class PeerMesh {
     this.links.delete(key);
   }
 
-  /** Closes links to everyone who no longer shares a room with us. */
-  prune(failure: (key: string) => LinkFailure): void {
-    for (const key of [...this.links.keys()]) {
-      if (!this.sharedRoom(key)) this.close(key, failure(key));
-    }
+  keys(): string[] {
+    return [...this.links.keys()];
   }
 
   closeAll(): void {

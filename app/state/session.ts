@@ -249,6 +249,7 @@ export class Session {
   }
 
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+    if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers?.onUnreachable(frame.ref);
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.inFlight.has(frame.ref)) {
       // The message stays in the outbox and goes out once the server has room for it.
       this.inFlight.delete(frame.ref);

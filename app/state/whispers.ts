@@ -25,6 +25,9 @@ export interface WhisperOptions {
   fallbackMs?: number;
 }
 
+/** How long a link survives its peer being absent from every shared room (reconnects). */
+const PRUNE_GRACE_MS = 8000;
+
 /** The trust states in which whispers may flow without another click. */
 function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
   return trust === 'new' || trust === 'pinned' || trust === 'verified' || (trust === 'changed' && Boolean(acceptedChange));
@@ -36,6 +39,7 @@ export class Whispers {
   private readonly held = new Map<string, Outgoing[]>();
   /** Whispers received from a verified contact whose key changed, shown once re-verified. */
   private readonly quarantined = new Map<string, Outgoing[]>();
+  private readonly pruneTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(private readonly options: WhisperOptions) {
     this.mesh = new PeerMesh({
@@ -134,10 +138,35 @@ export class Whispers {
       if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
     }
     if (this.state.connection.status !== 'online') return;
-    this.mesh.prune((key) => ({ code: 'closed', sentence: `${this.state.whispers[key]?.name ?? 'They'} no longer share${this.state.whispers[key] ? 's' : ''} a room with you.` }));
+    // After a server restart people come back one by one: give them a moment before closing.
+    for (const key of this.mesh.keys()) {
+      const gone = this.sharedRooms(key).length === 0;
+      const timer = this.pruneTimers.get(key);
+      if (!gone) {
+        clearTimeout(timer);
+        this.pruneTimers.delete(key);
+      } else if (!timer) {
+        this.pruneTimers.set(
+          key,
+          setTimeout(() => {
+            this.pruneTimers.delete(key);
+            if (this.sharedRooms(key).length) return;
+            const name = this.state.whispers[key]?.name ?? 'They';
+            this.mesh.close(key, { code: 'closed', sentence: `${name} no longer shares a room with you.` });
+          }, PRUNE_GRACE_MS),
+        );
+      }
+    }
+  }
+
+  /** The server could not pass our signalling on: that person is gone from our rooms. */
+  onUnreachable(peerId: string): void {
+    const key = Object.values(this.state.whispers).find((w) => this.peers().find((p) => p.id === peerId && p.key === w.key))?.key;
+    if (key) this.mesh.close(key, { code: 'closed', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
   }
 
   close(): void {
+    for (const timer of this.pruneTimers.values()) clearTimeout(timer);
     this.mesh.closeAll();
   }
 
