@@ -78,7 +78,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 // Letters, marks, digits and a few joiners. This excludes spaces, control characters
 // and bidi overrides by construction.
-const NAME_CHARS = /^[\p{L}\p{M}\p{N}][\p{L}\p{M}\p{N}_.-]*$/u;
+const NAME_CHARS = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}_.-]*$/u;
 const ROOM_CHARS = /^[\p{Ll}\p{Lo}\p{M}\p{N}][\p{Ll}\p{Lo}\p{M}\p{N}_-]*$/u;
 
 export type NameCheck = { ok: true; value: string } | { ok: false; reason: string };

@@ -1,5 +1,5 @@
 // Wires the hub to an HTTP(S) server and listens. Used by main.ts, tests and benches.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { Hub } from './hub.ts';
 import { createHttpServer } from './http.ts';
@@ -16,6 +16,13 @@ export interface RunningServer {
 export async function startServer(config: Config): Promise<RunningServer> {
   const hub = new Hub(config);
   const server = createHttpServer(config, hub);
+  // Upgraded WebSocket sockets are not HTTP connections, so closeAllConnections() misses
+  // them; a client that never answers the close frame would hold close() for 30 s.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await listen(server, config.host, config.port);
   const port = (server.address() as AddressInfo).port;
   const scheme = config.tlsCert ? 'https' : 'http';
@@ -31,7 +38,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
         hub.shutdown();
         server.close(() => resolve());
         // Give close frames a moment to flush, then cut what is left.
-        setTimeout(() => server.closeAllConnections(), 250).unref();
+        setTimeout(() => {
+          server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
+        }, 250).unref();
       })),
   };
 }
