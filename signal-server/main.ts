@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   if (!config.quiet) {
     const urls = reachableUrls(config, server.port);
     console.log(`Wisp is running. Open it at:\n${urls.map((u) => `  ${u}`).join('\n')}`);
-    const lan = urls.find((u) => /^https?:\/\/\d/.test(u));
+    const lan = urls.find((u) => /^https?:\/\/\d/.test(u) && !/^https?:\/\/127\./.test(u));
     if (lan) {
       console.log(`\nScan to open ${lan} on a phone on this network:`);
       console.log(await QRCode.toString(lan, { type: 'terminal', small: true }));

@@ -101,7 +101,12 @@ export class WhisperHeader extends LitElement {
             <button @click=${() => this.emit('verify')}>Verify</button>
           </p>`
         : nothing}
-      ${w.failure ? html`<p class="failure" role="alert" data-failure>${w.failure}</p>` : nothing}
+      ${w.failure
+        ? html`<p class="failure" role="alert" data-failure>
+            <span>${w.failure}</span>
+            ${w.link === 'closed' && this.trust !== 'changed-verified' ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
+          </p>`
+        : nothing}
     `;
   }
 }

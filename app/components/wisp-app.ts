@@ -219,6 +219,7 @@ export class WispApp extends LitElement {
           trust=${trust[whisper.key] ?? 'new'}
           @verify=${() => this.verify(whisper.key)}
           @accept-change=${() => this.session.acceptKeyChange(whisper.key)}
+          @reconnect=${() => this.session.reconnectWhisper(whisper.key)}
         ></wisp-whisper-header>
         <wisp-message-list .lines=${whisper.lines} room=${whisperTab(whisper.key)} label=${`Whispers with ${whisper.name}`} .trust=${trust}></wisp-message-list>
         <wisp-composer

@@ -155,6 +155,15 @@ export class Session {
     this.whispers?.open(key);
   }
 
+  reconnectWhisper(key: string): void {
+    this.whispers?.reconnect(key);
+  }
+
+  /** Whisper link set-up times in ms (offer to secure channel ready), for `npm run bench`. */
+  whisperConnectTimes(): number[] {
+    return [...(this.whispers?.connectTimes ?? [])];
+  }
+
   acceptKeyChange(key: string): Promise<void> {
     return this.whispers?.acceptChange(key) ?? Promise.resolve();
   }

@@ -40,6 +40,8 @@ export class Whispers {
   /** Whispers received from a verified contact whose key changed, shown once re-verified. */
   private readonly quarantined = new Map<string, Outgoing[]>();
   private readonly pruneTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Milliseconds from creating each link (the offer) to its secure channel being ready. */
+  readonly connectTimes: number[] = [];
 
   constructor(private readonly options: WhisperOptions) {
     this.mesh = new PeerMesh({
@@ -159,6 +161,14 @@ export class Whispers {
     }
   }
 
+  /** Drops the current link, if any, and sets up a new one (the person's "Reconnect"). */
+  reconnect(key: string): void {
+    this.mesh.close(key, { code: 'closed', sentence: 'Reconnecting.' });
+    this.dispatch({ t: 'whisper-link', key, link: 'idle' });
+    this.connect(key);
+    this.flush(key);
+  }
+
   /** The server could not pass our signalling on: that person is gone from our rooms. */
   onUnreachable(peerId: string): void {
     const key = Object.values(this.state.whispers).find((w) => this.peers().find((p) => p.id === peerId && p.key === w.key))?.key;
@@ -206,6 +216,8 @@ export class Whispers {
   }
 
   private async onReady(key: string, path: LinkPath): Promise<void> {
+    const link = this.mesh.get(key);
+    if (link) this.connectTimes.push(performance.now() - link.startedAt);
     const peer = this.peers().find((p) => p.key === key);
     const name = peer?.name ?? this.state.whispers[key]?.name ?? 'someone';
     if (trustOf(this.state.pins, name, key) === 'new') {
