@@ -1,0 +1,209 @@
+// Two and three people in real browsers against the real server: names, presence,
+// rooms, chat, /me, unread counts, renames and farewells.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { WAIT_MS, launchBrowser, sleep, tag } from './support/browser.ts';
+import { Scene } from './support/scene.ts';
+
+const TEST_TIMEOUT = 180_000;
+/** After a line arrived, how long we keep watching for a duplicate. */
+const SETTLE_MS = 1500;
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+test('two people get distinct generated names, meet in #lobby and chat', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+
+  const aName = await a.myName();
+  const bName = await b.myName();
+  assert.match(aName, /^\p{L}[\p{L}\p{N}_.-]+$/u, 'A got a generated name');
+  assert.match(bName, /^\p{L}[\p{L}\p{N}_.-]+$/u, 'B got a generated name');
+  assert.notEqual(aName.toLowerCase(), bName.toLowerCase(), 'the generated names differ');
+
+  for (const p of [a, b]) {
+    assert.deepEqual(await p.tabs(), ['lobby'], `${p.label} has exactly the #lobby tab`);
+    assert.equal(await p.activeTab(), 'lobby', `${p.label} is in #lobby`);
+    await p.waitForMembers([aName, bName]);
+  }
+
+  const text = `hello from A ${tag()}`;
+  await a.say(text);
+  const line = await b.waitForLine(text);
+  assert.equal((await line.locator('.name').textContent())?.trim(), aName, "B's line names A as the sender");
+  assert.equal(await line.evaluate((li) => li.classList.contains('own')), false, 'not marked as B\'s own line');
+  await a.waitDelivered(text);
+  const own = await a.waitForLine(text);
+  assert.equal(await own.evaluate((li) => li.classList.contains('own')), true, "A's line is marked as A's own");
+  await sleep(SETTLE_MS);
+  assert.equal(await b.countLines(text), 1, 'B shows the message exactly once');
+  assert.equal(await a.countLines(text), 1, 'A shows the message exactly once');
+
+  const action = `waves at everyone ${tag()}`;
+  await a.say(`/me ${action}`);
+  for (const p of [a, b]) {
+    const actionLine = await p.waitForLine(action);
+    assert.equal(await actionLine.evaluate((li) => li.classList.contains('action')), true, `${p.label} shows /me as an action line`);
+    assert.match((await actionLine.textContent()) ?? '', new RegExp(`\\* ${aName} ${action}`), `${p.label}'s action line reads "* name action"`);
+  }
+  await a.waitDelivered(action);
+});
+
+test('a third person joins: the others get a "joined" line and see three members', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const aName = await a.myName();
+  const bName = await b.myName();
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+
+  const c = await scene.person('C');
+  const cName = await c.myName();
+  assert.equal(new Set([aName, bName, cName].map((n) => n.toLowerCase())).size, 3, 'three distinct names');
+  for (const p of [a, b]) {
+    const joined = await p.waitForLine(`${cName} joined`);
+    assert.equal(await joined.evaluate((li) => li.classList.contains('system')), true, `${p.label}'s "joined" line is a system line`);
+  }
+  for (const p of [a, b, c]) await p.waitForMembers([aName, bName, cName]);
+  assert.equal(await c.countLines(`${cName} joined`), 0, 'C is not told that C joined');
+
+  const text = `three of us ${tag()}`;
+  await c.say(text);
+  await a.waitForLine(text);
+  await b.waitForLine(text);
+  await c.waitDelivered(text);
+});
+
+test('/join creates a room, the picker joins it, rooms stay separate and unread counts show', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const aName = await a.myName();
+  const bName = await b.myName();
+
+  await a.say('/join #music');
+  await a.tab('music').waitFor({ timeout: WAIT_MS });
+  assert.deepEqual(await a.tabs(), ['lobby', 'music']);
+  assert.equal(await a.activeTab(), 'music', '/join switches to the new room');
+  await a.waitForMembers([aName]);
+
+  // B uses the "+" button and the dialog instead of a command.
+  await b.page.locator('wisp-room-tabs button[aria-label="Join or create a room"]').click();
+  const dialog = b.page.locator('wisp-room-picker dialog');
+  await dialog.waitFor({ state: 'visible', timeout: WAIT_MS });
+  await b.page.locator('wisp-room-picker input#room').fill('music');
+  await b.page.locator('wisp-room-picker dialog button[type=submit]', { hasText: 'Join' }).click();
+  await dialog.waitFor({ state: 'hidden', timeout: WAIT_MS });
+  await b.tab('music').waitFor({ timeout: WAIT_MS });
+  assert.deepEqual(await b.tabs(), ['lobby', 'music']);
+  assert.equal(await b.activeTab(), 'music');
+
+  await a.waitForLine(`${bName} joined`);
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+
+  const fromA = `in music from A ${tag()}`;
+  const fromB = `in music from B ${tag()}`;
+  await a.say(fromA);
+  await b.waitForLine(fromA);
+  await b.say(fromB);
+  await a.waitForLine(fromB);
+  await a.waitDelivered(fromA);
+  await b.waitDelivered(fromB);
+
+  // #lobby did not get the #music lines, and the other way round.
+  await b.selectRoom('lobby');
+  assert.equal(await b.countLines(fromA), 0, '#music lines stay out of #lobby');
+  const inLobby = `in lobby from B ${tag()}`;
+  await b.say(inLobby);
+  await b.waitDelivered(inLobby);
+  assert.equal(await a.activeTab(), 'music');
+  await sleep(SETTLE_MS);
+  assert.equal(await a.countLines(inLobby), 0, '#lobby lines stay out of #music');
+
+  // A message in the room B is not looking at: an unread badge on that tab.
+  const unseen = `unseen by B ${tag()}`;
+  await a.say(unseen);
+  const badge = b.tab('music').locator('.badge');
+  await badge.waitFor({ timeout: WAIT_MS });
+  assert.equal((await badge.textContent())?.trim(), '1');
+  assert.equal(await badge.getAttribute('aria-label'), '1 unread');
+  assert.equal(await b.tab('lobby').locator('.badge').count(), 0, 'the active tab has no badge');
+  await b.selectRoom('music');
+  await b.waitForLine(unseen);
+  await badge.waitFor({ state: 'detached', timeout: WAIT_MS });
+
+  // A sees B's #lobby line in #lobby, and the #lobby tab counted it while A was away.
+  const lobbyBadge = a.tab('lobby').locator('.badge');
+  await lobbyBadge.waitFor({ timeout: WAIT_MS });
+  assert.equal((await lobbyBadge.textContent())?.trim(), '1');
+  await a.selectRoom('lobby');
+  await a.waitForLine(inLobby);
+  assert.equal(await a.countLines(fromA), 0);
+});
+
+test('/nick renames: others see the new name; a taken name (any case) is refused with a notice', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const aOld = await a.myName();
+  const bName = await b.myName();
+  await b.waitForMembers([aOld, bName]);
+
+  const aNew = `Ada_${tag()}`;
+  await a.say(`/nick ${aNew}`);
+  await b.waitForMembers([aNew, bName]);
+  const renamed = await b.waitForLine(`${aOld} is now known as ${aNew}`);
+  assert.equal(await renamed.evaluate((li) => li.classList.contains('system')), true);
+  await a.waitForLine(`You are now known as ${aNew}`);
+  assert.equal(await a.myName(), aNew, "A's header shows the new name");
+  await a.waitForMembers([aNew, bName]);
+
+  // Messages after the rename carry the new name.
+  const text = `renamed ${tag()}`;
+  await a.say(text);
+  const line = await b.waitForLine(text);
+  assert.equal((await line.locator('.name').textContent())?.trim(), aNew);
+
+  // B tries A's name in another case: refused, with a notice, nothing changes.
+  await b.say(`/nick ${aNew.toUpperCase()}`);
+  await b.notice.waitFor({ state: 'visible', timeout: WAIT_MS });
+  assert.match((await b.notice.textContent()) ?? '', /taken/i, 'the notice says the name is taken');
+  await sleep(SETTLE_MS);
+  assert.equal(await b.myName(), bName, "B's name is unchanged");
+  await a.waitForMembers([aNew, bName]);
+  assert.equal(await a.countLines(`is now known as ${aNew.toUpperCase()}`), 0, 'no rename line for a refused rename');
+
+  // The notice can be dismissed.
+  await b.notice.getByRole('button', { name: 'Dismiss' }).click();
+  await b.notice.waitFor({ state: 'detached', timeout: WAIT_MS });
+});
+
+test('/leave with a farewell: the others see the farewell and the member goes', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const aName = await a.myName();
+  const bName = await b.myName();
+  await a.waitForMembers([aName, bName]);
+
+  const farewell = `see you all ${tag()}`;
+  await b.say(`/leave ${farewell}`);
+  const line = await a.waitForLine(`${bName} left: “${farewell}”`);
+  assert.equal(await line.evaluate((li) => li.classList.contains('system')), true);
+  await a.waitForMembers([aName]);
+
+  // B has left its only room: no tabs, and the app offers to join one.
+  await b.page.locator('wisp-room-tabs [role=tab]').first().waitFor({ state: 'detached', timeout: WAIT_MS });
+  assert.deepEqual(await b.tabs(), []);
+  await b.page.locator('wisp-app .empty', { hasText: 'not in any room' }).waitFor({ timeout: WAIT_MS });
+});

@@ -1,0 +1,210 @@
+// The real, compiled signal server as a child process: what an operator runs, serving
+// the real build. Each server gets its own temporary data directory and a free port,
+// can be stopped with SIGTERM (exit code checked) and started again on the same port.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SERVER_ENTRY = path.join(ROOT, 'dist/signal-server/main.js');
+const APP_INDEX = path.join(ROOT, 'dist/app/index.html');
+
+/** Every server child still running, so a crashing test process does not leave one behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) {
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+  }
+});
+
+let buildChecked = false;
+
+/**
+ * Builds once when the build is missing. The suite runner builds before this tier, so
+ * normally this does nothing; an existing build is never rebuilt here.
+ */
+export function ensureBuilt(): void {
+  if (buildChecked) return;
+  if (!existsSync(APP_INDEX) || !existsSync(SERVER_ENTRY)) {
+    console.log('# e2e: dist/ is missing; running "npm run build" once');
+    const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error(`npm run build failed (status ${result.status}, signal ${result.signal})`);
+    if (!existsSync(APP_INDEX) || !existsSync(SERVER_ENTRY)) throw new Error('npm run build did not produce dist/app/index.html and dist/signal-server/main.js');
+  }
+  buildChecked = true;
+}
+
+/** A TCP port that nothing listens on right now (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen({ host: '127.0.0.1', port: 0 }, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => (port ? resolve(port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface ServerOptions {
+  /** Extra command-line flags, e.g. ['--rate-per-minute', '600']. */
+  args?: string[];
+}
+
+export class WispServer {
+  readonly url: string;
+  readonly dataDir: string;
+  private child?: ChildProcess;
+  private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private output = '';
+  private disposed = false;
+
+  private constructor(
+    readonly port: number,
+    private readonly options: ServerOptions,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+    this.dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-e2e-data-'));
+  }
+
+  /** Builds if needed, picks a free port and starts the server; resolves once /healthz answers. */
+  static async start(options: ServerOptions = {}): Promise<WispServer> {
+    ensureBuilt();
+    const server = new WispServer(await freePort(), options);
+    try {
+      await server.start();
+    } catch (error) {
+      await server.dispose();
+      throw error;
+    }
+    return server;
+  }
+
+  get isRunning(): boolean {
+    return this.child !== undefined;
+  }
+
+  /** What the server printed (stdout and stderr), for failure messages. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** Starts (again) on the same port with the same data directory. */
+  async start(): Promise<void> {
+    if (this.disposed) throw new Error('this server was disposed');
+    if (this.child) throw new Error('the server is already running');
+    // Right after a stop the port is normally free at once; allow a few tries anyway.
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.spawnOnce();
+      if (outcome === 'ok') return;
+      if (outcome === 'port-busy' && attempt < 10) {
+        await sleep(300);
+        continue;
+      }
+      throw new Error(`the server did not start on port ${this.port} (${outcome}). Output:\n${this.output}`);
+    }
+  }
+
+  private async spawnOnce(): Promise<'ok' | 'port-busy' | string> {
+    const child = spawn(
+      process.execPath,
+      [SERVER_ENTRY, '--port', String(this.port), '--host', '127.0.0.1', '--data-dir', this.dataDir, '--quiet', ...(this.options.args ?? [])],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PORT: undefined, HOST: undefined } },
+    );
+    running.add(child);
+    this.child = child;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        running.delete(child);
+        resolve({ code, signal });
+      });
+      child.once('error', (error) => {
+        running.delete(child);
+        this.output += `\nspawn error: ${error.message}`;
+        resolve({ code: null, signal: null });
+      });
+    });
+
+    const deadline = Date.now() + 20_000;
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    void this.exited.then((e) => (exit = e));
+    while (Date.now() < deadline) {
+      if (exit) {
+        this.child = undefined;
+        return /already in use/.test(this.output) ? 'port-busy' : `exited with code ${exit.code}, signal ${exit.signal}`;
+      }
+      try {
+        const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+        if (response.ok) {
+          const body = (await response.json()) as { ok?: boolean };
+          if (body.ok === true) return 'ok';
+        }
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(50);
+    }
+    await this.kill();
+    return 'no answer from /healthz within 20 s';
+  }
+
+  /** SIGTERM, as an operator (or systemd) would; resolves with the exit code. */
+  async stop(timeoutMs = 15_000): Promise<number | null> {
+    const child = this.child;
+    if (!child || !this.exited) throw new Error('the server is not running');
+    child.kill('SIGTERM');
+    const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
+    const result = await Promise.race([this.exited, timer]);
+    if (result === 'timeout') {
+      await this.kill();
+      throw new Error(`the server did not exit within ${timeoutMs} ms of SIGTERM. Output:\n${this.output}`);
+    }
+    this.child = undefined;
+    if (result.signal) throw new Error(`the server was killed by ${result.signal} instead of exiting. Output:\n${this.output}`);
+    return result.code;
+  }
+
+  /** Ends our child for sure (SIGKILL), without judging how it went. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || !this.exited) return;
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+    await this.exited;
+  }
+
+  /** For after hooks: stops the server if it still runs and removes its data directory. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.child) {
+      try {
+        await this.stop(5000);
+      } catch {
+        await this.kill();
+      }
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
