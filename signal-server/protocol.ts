@@ -22,8 +22,8 @@ export const LIMITS = {
   sayPerMinute: 30,
   sayBurst: 8,
   /** Every other frame shares a looser bucket so WebRTC signalling is not starved. */
-  framesPerMinute: 600,
-  framesBurst: 60,
+  framesPerMinute: 1200,
+  framesBurst: 120,
   /** Rate-limit errors tolerated within a minute before the socket is closed. */
   rateStrikesBeforeClose: 20,
   connectionsPerIp: 64,

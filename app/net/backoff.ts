@@ -8,9 +8,9 @@ export class Backoff {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** The delay before the next try: grows 2x per failure, drawn from [half, full]. */
-  next(): number {
-    const ceiling = Math.min(this.maxMs, this.baseMs * 2 ** this.attempt);
+  /** The delay before the next try: grows 2x per failure up to `capMs`, drawn from [half, full]. */
+  next(capMs = this.maxMs): number {
+    const ceiling = Math.min(capMs, this.maxMs, this.baseMs * 2 ** this.attempt);
     this.attempt = Math.min(this.attempt + 1, 30);
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }

@@ -4,6 +4,7 @@
 import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/simplepeer.min.js';
 import type { Identity } from '../crypto/identity.ts';
 import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
+import { debug } from './debug.ts';
 import { Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
@@ -90,6 +91,8 @@ export class PeerLink {
   private incoming: Promise<void> = Promise.resolve();
   private pendingSignals: SignalData[] = [];
   private outbox: Uint8Array[] = [];
+  /** Frames written before the data channel reported "connect". */
+  private unsent: Uint8Array[] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
   private closed = false;
   private confirmSent = false;
@@ -124,11 +127,16 @@ export class PeerLink {
       if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.localFingerprint = sdpFingerprints(data.sdp);
       this.options.sendSignal({ k: 'sp', d: data });
     });
+    debug('link start', this.options.initiator ? 'initiator' : 'responder', this.options.peerKey.slice(-8));
     peer.on('connect', () => {
+      debug('dc connect', this.options.peerKey.slice(-8));
+      // The other side's first frame can arrive before simple-peer reports "connect" here.
+      for (const frame of this.unsent.splice(0)) peer.send(frame);
       if (this.options.initiator && !this.transport) void this.begin('dc');
     });
     peer.on('data', (data) => this.receive('dc', new Uint8Array(data)));
-    const lost = () => {
+    const lost = (error?: Error) => {
+      debug('dc lost', this.transport, error?.message, this.options.peerKey.slice(-8));
       if (this.transport === 'dc') this.fail({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });
       // A direct link that failed before the handshake falls back to the relay at once.
       else if (!this.transport && this.options.initiator) void this.begin('relay');
@@ -148,6 +156,7 @@ export class PeerLink {
 
   /** A signalling payload from the other side (through the server). */
   signal(data: SignalData): void {
+    debug('signal in', data.type ?? 'candidate', this.closed ? '(closed)' : '', this.options.peerKey.slice(-8));
     if (this.closed) return;
     if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.remoteFingerprint = sdpFingerprints(data.sdp);
     if (!this.peer) this.pendingSignals.push(data);
@@ -177,6 +186,7 @@ export class PeerLink {
 
   close(failure: LinkFailure = { code: 'closed', sentence: 'The link was closed.' }): void {
     if (this.closed) return;
+    debug('link close', failure.code, this.options.peerKey.slice(-8));
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.peer?.destroy();
@@ -192,6 +202,7 @@ export class PeerLink {
   private async begin(transport: Transport): Promise<void> {
     if (this.transport || this.closed) return;
     this.transport = transport;
+    debug('handshake begins over', transport, this.options.peerKey.slice(-8));
     const started = Handshake.start({
       identity: this.options.identity,
       role: this.options.initiator ? 'initiator' : 'responder',
@@ -245,7 +256,9 @@ export class PeerLink {
   private write(frame: Uint8Array): void {
     if (this.closed && frame[0] !== 2) return;
     if (this.transport === 'relay') this.options.sendRelay(toBase64Url(frame));
-    else if (this.peer && !this.peer.destroyed && this.peer.connected) this.peer.send(frame);
+    else if (!this.peer || this.peer.destroyed) return;
+    else if (this.peer.connected) this.peer.send(frame);
+    else this.unsent.push(frame);
   }
 
   /** Direct or via TURN, from the selected ICE candidate pair. */

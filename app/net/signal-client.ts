@@ -6,6 +6,8 @@ import { Backoff } from './backoff.ts';
 /** Close codes after which trying again would not help. */
 const FINAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.replaced, CloseCode.unsupportedVersion, CloseCode.banned]);
 const PING_EVERY_MS = 20_000;
+/** A server that said it is shutting down is restarting, most likely: keep trying often. */
+const RESTART_RETRY_CAP_MS = 4000;
 const SILENCE_LIMIT_MS = 45_000;
 
 export interface CloseInfo {
@@ -36,6 +38,8 @@ export class SignalClient {
   private pingTimer?: ReturnType<typeof setInterval>;
   private lastHeard = 0;
   private stopped = true;
+  /** Set by a shutting-down close, cleared once the server is back. */
+  private restarting = false;
   private readonly backoff: Backoff;
 
   constructor(private readonly options: SignalClientOptions) {
@@ -79,6 +83,7 @@ export class SignalClient {
   /** The server accepted us: the next drop starts the backoff from the beginning. */
   markHealthy(): void {
     this.backoff.reset();
+    this.restarting = false;
   }
 
   /** Skips the wait, e.g. when the browser reports the network is back. */
@@ -120,7 +125,8 @@ export class SignalClient {
       this.options.onClose({ code, reason });
       return;
     }
-    const retryInMs = this.backoff.next();
+    const retryInMs = this.backoff.next(code === CloseCode.shuttingDown || this.restarting ? RESTART_RETRY_CAP_MS : undefined);
+    if (code === CloseCode.shuttingDown) this.restarting = true;
     this.retryTimer = setTimeout(() => this.connect(), retryInMs);
     this.options.onClose({ code, reason, retryInMs });
   }

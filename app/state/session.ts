@@ -15,6 +15,8 @@ import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, whisperTab, type AppState } from './store.ts';
 
+const HOLD_FOR_RETURNING_MS = 10_000;
+
 export interface SessionOptions {
   url: string;
   /** How long a whisper waits for a data channel before using the server relay. */
@@ -31,6 +33,12 @@ export class Session {
   private sayBucket?: TokenBucket;
   private pumpTimer?: ReturnType<typeof setTimeout>;
   private welcomed = false;
+  /**
+   * Per room, the people who were there when the connection dropped. After a reconnect
+   * the room's queued messages wait (up to HOLD_FOR_RETURNING_MS) until they are back,
+   * because the server relays only to whoever is in the room at that moment.
+   */
+  private returning = new Map<string, { keys: Set<string>; until: number }>();
   private applyUpdate?: () => void;
   private whispers?: Whispers;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
@@ -224,16 +232,21 @@ export class Session {
         this.dispatchConnection('online');
         for (const room of this.state.order) this.client.send({ type: 'join', room });
         return;
-      case 'joined':
+      case 'joined': {
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members });
+        const waiting = this.returning.get(frame.room);
+        if (waiting) waiting.until = Date.now() + HOLD_FOR_RETURNING_MS;
         this.whispers?.onPresenceChanged();
         return this.pump();
+      }
       case 'left':
         this.store.dispatch({ t: 'left', room: frame.room });
         return this.whispers?.onPresenceChanged();
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
-        return this.whispers?.onPresenceChanged();
+        this.whispers?.onPresenceChanged();
+        if (this.returning.has(frame.room)) this.pump();
+        return;
       case 'message':
         this.store.dispatch({ t: 'message', ...frame });
         if (this.mentionsMe(frame.text)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text, frame.room);
@@ -272,6 +285,14 @@ export class Session {
   }
 
   private onClose(info: CloseInfo): void {
+    if (this.welcomed) {
+      for (const room of Object.values(this.state.rooms)) {
+        if (!room.synced) continue;
+        const keys = new Set(Object.values(room.members).map((m) => m.key));
+        keys.delete(this.identity!.spki);
+        if (keys.size) this.returning.set(room.name, { keys, until: Infinity });
+      }
+    }
     this.welcomed = false;
     clearTimeout(this.pumpTimer);
     const sentence = closeSentence(info.code);
@@ -295,11 +316,29 @@ export class Session {
     if (!this.welcomed || !this.sayBucket) return;
     for (const message of this.outbox.all()) {
       if (this.inFlight.has(message.cid) || !this.state.rooms[message.room]?.synced) continue;
+      const holdMs = this.holdFor(message.room);
+      if (holdMs > 0) {
+        this.schedulePump(holdMs);
+        continue;
+      }
       const wait = this.sayBucket.take();
       if (wait > 0) return this.schedulePump(wait);
       this.inFlight.add(message.cid);
       this.client.send({ type: 'say', room: message.room, cid: message.cid, text: message.text, kind: message.kind });
     }
+  }
+
+  /** How long a room's queue still waits for people to come back after a reconnect (0: not). */
+  private holdFor(room: string): number {
+    const waiting = this.returning.get(room);
+    if (!waiting) return 0;
+    const present = new Set(Object.values(this.state.rooms[room]?.members ?? {}).map((m) => m.key));
+    const left = waiting.until - Date.now();
+    if (left <= 0 || [...waiting.keys].every((key) => present.has(key))) {
+      this.returning.delete(room);
+      return 0;
+    }
+    return left;
   }
 
   private schedulePump(ms: number): void {

@@ -259,6 +259,9 @@ export class Whispers {
 
   private onClosed(key: string, failure: LinkFailure): void {
     if (!this.state.whispers[key]) return;
+    // An old link closing after a new one replaced it says nothing about the new one.
+    const current = this.mesh.get(key);
+    if (current && !current.isClosed) return;
     const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
     this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
   }
