@@ -22,8 +22,8 @@ export const WAIT_MS = 20_000;
 /** How long to wait for a reconnect: the client's backoff can wait up to 30 s between tries. */
 export const RECONNECT_WAIT_MS = 90_000;
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
