@@ -21,6 +21,8 @@ export interface Config {
   readonly presenceWindowMs: number;
   readonly quiet: boolean;
   readonly ice: IceConfig;
+  readonly maxFileBytes: number;
+  readonly relayFileMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -47,6 +49,8 @@ const FLAGS: Record<string, FlagSpec> = {
   'max-conn-per-ip': { env: 'WISP_MAX_CONN_PER_IP', type: 'string', default: String(LIMITS.connectionsPerIp), help: 'Open connections allowed from one address.' },
   'rate-per-minute': { env: 'WISP_RATE_PER_MINUTE', type: 'string', default: String(LIMITS.sayPerMinute), help: 'Chat messages per person per minute.' },
   'rate-burst': { env: 'WISP_RATE_BURST', type: 'string', default: String(LIMITS.sayBurst), help: 'Chat messages that may be sent at once before the rate applies.' },
+  'max-file-mb': { env: 'WISP_MAX_FILE_MB', type: 'string', default: String(LIMITS.maxFileBytes / 1024 / 1024), help: 'Largest file people may send each other, in MiB (each person can lower it for themselves).' },
+  'relay-file-mb': { env: 'WISP_RELAY_FILE_MB', type: 'string', default: String(LIMITS.relayFileMaxBytes / 1024 / 1024), help: 'Largest file that may go through this server when no direct path opens, in MiB (0: none).' },
   stun: { env: 'WISP_STUN', type: 'string', multiple: true, help: 'A STUN URL for whisper links, e.g. stun:stun.example.org:3478 (repeatable; env: comma-separated).' },
   turn: { env: 'WISP_TURN', type: 'string', multiple: true, help: 'A TURN URL, e.g. turn:turn.example.org:3478 (repeatable; env: comma-separated). Needs --turn-secret.' },
   'turn-secret': { env: 'WISP_TURN_SECRET', type: 'string', help: "coturn's static-auth-secret (use-auth-secret): the server hands out time-limited credentials." },
@@ -147,6 +151,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     presenceWindowMs: LIMITS.presenceWindowMs,
     quiet: Boolean(values.quiet) || quietEnv,
     ice: { stunUrls, turnUrls, turnSecret, turnTtlSeconds: integer('turn-ttl', pick('turn-ttl')!, 60, 7 * 24 * 3600) },
+    maxFileBytes: integer('max-file-mb', pick('max-file-mb')!, 1, 4096) * 1024 * 1024,
+    relayFileMaxBytes: integer('relay-file-mb', pick('relay-file-mb')!, 0, 4096) * 1024 * 1024,
   };
   return { help: false, config: Object.freeze(config) };
 }

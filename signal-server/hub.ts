@@ -36,6 +36,7 @@ class Connection implements RoomMember {
   readonly nonce = randomBytes(18).toString('base64url');
   readonly frames: TokenBucket;
   readonly says: TokenBucket;
+  readonly relays = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
   private strikes: number[] = [];
 
   constructor(
@@ -104,6 +105,8 @@ export class Hub {
       maxRoomsPerClient: LIMITS.maxRoomsPerClient,
       sayPerMinute: config.sayPerMinute,
       sayBurst: config.sayBurst,
+      maxFileBytes: config.maxFileBytes,
+      relayFileMaxBytes: Math.min(config.relayFileMaxBytes, config.maxFileBytes),
     };
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatMs);
   }
@@ -147,15 +150,17 @@ export class Hub {
     // Once the server has closed a socket (abuse, or replaced by a newer session), frames
     // still in flight from it are not acted on: no relays, no joins by a ghost.
     if (conn.ws.readyState !== conn.ws.OPEN) return;
-    if (conn.frames.take() > 0) {
-      this.abuse(conn, ErrorCode.rateLimited, 'Too many frames; slow down.');
-      return;
-    }
     if (isBinary) {
       this.abuse(conn, ErrorCode.binaryFrame, 'Binary frames are not accepted.');
       return;
     }
     const parsed = parseClientFrame(data.toString());
+    // Relay frames (a file through the server) have their own, larger bucket.
+    const bucket = parsed.ok && parsed.frame.type === 'relay' ? conn.relays : conn.frames;
+    if (bucket.take() > 0) {
+      this.abuse(conn, ErrorCode.rateLimited, 'Too many frames; slow down.');
+      return;
+    }
     if (!parsed.ok) {
       this.abuse(conn, parsed.code, parsed.message, parsed.ref);
       return;

@@ -31,6 +31,12 @@ export const LIMITS = {
   signalMaxLength: 16 * 1024,
   /** A relayed secure-channel frame, base64url: fits the frame limit with room to spare. */
   relayMaxLength: 48 * 1024,
+  /** Relay frames have their own bucket: a file over the relay needs many, chat needs few. */
+  relayFramesPerMinute: 3000,
+  relayFramesBurst: 100,
+  /** Files: the operator's maximum, and the lower maximum for files through the server relay. */
+  maxFileBytes: 50 * 1024 * 1024,
+  relayFileMaxBytes: 5 * 1024 * 1024,
   presenceWindowMs: 75,
   heartbeatMs: 30_000,
   helloTimeoutMs: 10_000,
@@ -194,6 +200,8 @@ export const LimitsSchema = v.object({
   maxRoomsPerClient: Count,
   sayPerMinute: Count,
   sayBurst: Count,
+  maxFileBytes: Count,
+  relayFileMaxBytes: Count,
 });
 export type WireLimits = v.InferOutput<typeof LimitsSchema>;
 

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { commandHints, type CommandInfo } from '../state/commands.ts';
 import { shared } from '../styles/tokens.ts';
+import { clipIcon } from './icons.ts';
 
 /** Where the person types. Emits `send` with the text; hints slash commands as they type. */
 @customElement('wisp-composer')
@@ -9,6 +10,8 @@ export class Composer extends LitElement {
   /** Where the text goes, e.g. "#lobby" or "@bob". */
   @property() target = '';
   @property({ type: Number }) maxLength = 2000;
+  /** Whisper conversations take files: an attach button, and pasted images. */
+  @property({ type: Boolean }) allowFiles = false;
   @state() private value = '';
   @state() private selected = 0;
   @query('textarea') private textarea!: HTMLTextAreaElement;
@@ -64,6 +67,21 @@ export class Composer extends LitElement {
         font-family: var(--mono);
         color: var(--accent);
       }
+      .attach {
+        display: inline-flex;
+        align-items: center;
+        justify-content: center;
+        min-width: 2.75rem;
+        min-height: 2.75rem;
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        background: var(--surface-2);
+        cursor: pointer;
+        font-size: 1.1rem;
+      }
+      .attach:hover {
+        border-color: var(--accent);
+      }
       .count {
         font-size: 0.75rem;
         color: var(--warn);
@@ -77,6 +95,19 @@ export class Composer extends LitElement {
 
   override focus(): void {
     this.textarea?.focus();
+  }
+
+  private emitFiles(files: File[]): void {
+    if (!files.length) return;
+    this.dispatchEvent(new CustomEvent('files', { detail: { files }, bubbles: true, composed: true }));
+  }
+
+  private onPaste(event: ClipboardEvent): void {
+    if (!this.allowFiles) return;
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (!files.length) return;
+    event.preventDefault();
+    this.emitFiles(files);
   }
 
   private send(): void {
@@ -137,7 +168,24 @@ export class Composer extends LitElement {
           aria-describedby=${hints.length ? 'hints' : ''}
           @input=${(e: InputEvent) => ((this.value = (e.target as HTMLTextAreaElement).value), (this.selected = 0))}
           @keydown=${this.onKeyDown}
+          @paste=${this.onPaste}
         ></textarea>
+        ${this.allowFiles
+          ? html`<input
+                id="file"
+                type="file"
+                multiple
+                class="visually-hidden"
+                @change=${(e: Event) => {
+                  const input = e.target as HTMLInputElement;
+                  this.emitFiles([...(input.files ?? [])]);
+                  input.value = '';
+                }}
+              /><label class="attach" for="file" role="button" tabindex="0" title="Send a file" aria-label="Send a file"
+                @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.renderRoot.querySelector('#file') as HTMLInputElement).click())}
+                >${clipIcon}</label
+              >`
+          : nothing}
         <button class="primary" type="submit" aria-label="Send">Send</button>
       </form>
       ${length > this.maxLength * 0.9 ? html`<div class="count" aria-live="polite">${length} / ${this.maxLength}</div>` : nothing}

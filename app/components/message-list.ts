@@ -5,6 +5,8 @@ import type { ChatLine } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
 import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
+import type { TransferState } from '../state/store.ts';
+import './file-card.ts';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -16,6 +18,9 @@ export class MessageList extends LitElement {
   /** Accessible label of the log, e.g. "Messages in #lobby". */
   @property() label = '';
   @property({ attribute: false }) trust: Record<string, Trust> = {};
+  @property({ attribute: false }) transfers: Record<string, TransferState> = {};
+  /** The other person's name in a whisper conversation (for file cards). */
+  @property() peer = '';
 
   private stickToBottom = true;
 
@@ -43,6 +48,8 @@ export class MessageList extends LitElement {
         background: var(--surface);
         line-height: 1.4;
         overflow-wrap: anywhere;
+      }
+      .text {
         white-space: pre-wrap;
       }
       li.own {
@@ -109,7 +116,13 @@ export class MessageList extends LitElement {
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
       ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
     </div>`;
-    const body = line.kind === 'action' ? html`<span>* ${line.name} ${line.text}</span>` : html`<span>${line.text}</span>`;
+    const transfer = line.transfer ? this.transfers[line.transfer] : undefined;
+    const body =
+      line.kind === 'file' && transfer
+        ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer}></wisp-file-card>`
+        : line.kind === 'action'
+          ? html`<span class="text">* ${line.name} ${line.text}</span>`
+          : html`<span class="text">${line.text}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
   }
 

@@ -6,7 +6,9 @@ import { shared } from '../styles/tokens.ts';
 /** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
-  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false };
+  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false, maxFileMb: 0 };
+  /** The server's file limit in MiB, the most this person can choose. */
+  @property({ type: Number }) serverMaxFileMb = 50;
   @property() fingerprint = '';
   @query('dialog') private dialog!: HTMLDialogElement;
 
@@ -90,6 +92,21 @@ export class SettingsDialog extends LitElement {
             the server itself, still end-to-end encrypted. Applies to new whisper links.</small
           ></span
         >
+      </label>
+      <label>
+        <input
+          type="number"
+          name="max-file-mb"
+          min="1"
+          max=${this.serverMaxFileMb}
+          style="width: 5rem; height: auto"
+          .value=${String(this.settings.maxFileMb || this.serverMaxFileMb)}
+          @change=${(e: Event) => {
+            const value = Math.round(Number((e.target as HTMLInputElement).value));
+            if (value >= 1) this.change({ maxFileMb: value >= this.serverMaxFileMb ? 0 : value });
+          }}
+        />
+        <span>Largest file I accept, in MB<small>This server allows up to ${this.serverMaxFileMb} MB. Bigger offers are refused before anything is sent.</small></span>
       </label>
       <p><small>Your identity key fingerprint</small><code>${this.fingerprint}</code></p>
       <div class="actions"><button @click=${() => this.dialog.close()}>Done</button></div>

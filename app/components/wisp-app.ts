@@ -221,11 +221,29 @@ export class WispApp extends LitElement {
           @accept-change=${() => this.session.acceptKeyChange(whisper.key)}
           @reconnect=${() => this.session.reconnectWhisper(whisper.key)}
         ></wisp-whisper-header>
-        <wisp-message-list .lines=${whisper.lines} room=${whisperTab(whisper.key)} label=${`Whispers with ${whisper.name}`} .trust=${trust}></wisp-message-list>
+        <wisp-message-list
+          .lines=${whisper.lines}
+          room=${whisperTab(whisper.key)}
+          label=${`Whispers with ${whisper.name}`}
+          peer=${whisper.name}
+          .trust=${trust}
+          .transfers=${state.transfers}
+          @file-accept=${(e: CustomEvent<{ id: string }>) => this.session.acceptFile(e.detail.id)}
+          @file-decline=${(e: CustomEvent<{ id: string }>) => this.session.declineFile(e.detail.id)}
+          @file-cancel=${(e: CustomEvent<{ id: string }>) => this.session.cancelFile(e.detail.id)}
+          @dragover=${(e: DragEvent) => e.dataTransfer?.types.includes('Files') && e.preventDefault()}
+          @drop=${(e: DragEvent) => {
+            if (!e.dataTransfer?.files.length) return;
+            e.preventDefault();
+            this.session.sendFiles(whisper.key, [...e.dataTransfer.files]);
+          }}
+        ></wisp-message-list>
         <wisp-composer
           target=${`@${whisper.name}`}
+          allowFiles
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
           @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
+          @files=${(e: CustomEvent<{ files: File[] }>) => this.session.sendFiles(whisper.key, e.detail.files)}
         ></wisp-composer>`;
     }
     const room = state.active ? state.rooms[state.active] : undefined;
@@ -312,6 +330,7 @@ export class WispApp extends LitElement {
       ></wisp-verify-dialog>
       <wisp-settings-dialog
         .settings=${state.settings}
+        .serverMaxFileMb=${Math.floor((state.limits?.maxFileBytes ?? 50 * 1024 * 1024) / (1024 * 1024))}
         fingerprint=${state.me.fingerprint ?? ''}
         @settings-change=${(e: CustomEvent<{ settings: Settings }>) => this.session.updateSettings(e.detail.settings)}
       ></wisp-settings-dialog>

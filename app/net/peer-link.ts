@@ -5,6 +5,8 @@ import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/sim
 import type { Identity } from '../crypto/identity.ts';
 import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
 import { debug } from './debug.ts';
+import { LIMITS } from '../../signal-server/protocol.ts';
+import { TokenBucket } from '../../signal-server/token-bucket.ts';
 import { Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
@@ -50,6 +52,20 @@ export interface PeerLinkOptions {
 
 type Transport = 'dc' | 'relay';
 
+/** Backpressure: stop writing above HIGH buffered bytes, resume below LOW (never stop-and-wait). */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const LOW_WATER_BYTES = 1024 * 1024;
+/** Kind byte, counter and GCM tag around every sealed frame, plus the file chunk header. */
+const FRAME_OVERHEAD_BYTES = 1 + 8 + 16 + 5;
+const DEFAULT_MESSAGE_BYTES = 16 * 1024;
+const MAX_MESSAGE_BYTES = 64 * 1024;
+
+/** The remote SDP's a=max-message-size (0 means no limit), if it says one. */
+export function sdpMaxMessageSize(sdp: string): number | undefined {
+  const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
+  return match ? Number(match[1]) : undefined;
+}
+
 let simplePeerModule: Promise<typeof import('simple-peer/simplepeer.min.js')> | undefined;
 function loadSimplePeer() {
   simplePeerModule ??= import('simple-peer/simplepeer.min.js');
@@ -90,7 +106,11 @@ export class PeerLink {
   private remoteFingerprint = '';
   private incoming: Promise<void> = Promise.resolve();
   private pendingSignals: SignalData[] = [];
-  private outbox: Uint8Array[] = [];
+  private outbox: { plaintext: Uint8Array; resolve: () => void; reject: (error: Error) => void }[] = [];
+  /** Sealed frames are written strictly in order, each after there is room for it. */
+  private writeChain: Promise<void> = Promise.resolve();
+  private remoteMaxMessageSize?: number;
+  private readonly relayPacer = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
   /** Frames written before the data channel reported "connect". */
   private unsent: Uint8Array[] = [];
   private timers: ReturnType<typeof setTimeout>[] = [];
@@ -158,7 +178,10 @@ export class PeerLink {
   signal(data: SignalData): void {
     debug('signal in', data.type ?? 'candidate', this.closed ? '(closed)' : '', this.options.peerKey.slice(-8));
     if (this.closed) return;
-    if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.remoteFingerprint = sdpFingerprints(data.sdp);
+    if (data.sdp && (data.type === 'offer' || data.type === 'answer')) {
+      this.remoteFingerprint = sdpFingerprints(data.sdp);
+      this.remoteMaxMessageSize = sdpMaxMessageSize(data.sdp);
+    }
     if (!this.peer) this.pendingSignals.push(data);
     else if (!this.peer.destroyed) this.peer.signal(data);
   }
@@ -174,14 +197,51 @@ export class PeerLink {
     this.receive('relay', bytes);
   }
 
-  /** Encrypts and sends once the channel is ready; queued until then. */
-  send(plaintext: Uint8Array): void {
-    if (this.closed) return;
-    if (!this.channel) {
-      this.outbox.push(plaintext);
+  /** The largest plaintext one sealed frame may carry on this path. */
+  get maxPlaintextBytes(): number {
+    if (this.transport === 'relay') return Math.floor((LIMITS.relayMaxLength * 3) / 4) - FRAME_OVERHEAD_BYTES;
+    const remote = this.remoteMaxMessageSize;
+    // 16 KiB unless the other side announced more; never above what it announced.
+    const message = remote === undefined ? DEFAULT_MESSAGE_BYTES : remote === 0 ? MAX_MESSAGE_BYTES : Math.min(remote, MAX_MESSAGE_BYTES);
+    return message - FRAME_OVERHEAD_BYTES;
+  }
+
+  /**
+   * Encrypts and sends (queued until the channel is ready). Resolves once the frame is
+   * written; a caller that awaits it gets backpressure, one that does not just sends.
+   */
+  send(plaintext: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('link closed'));
+    if (!this.channel) return new Promise((resolve, reject) => this.outbox.push({ plaintext, resolve, reject }));
+    const sealed = this.channel.seal(plaintext);
+    const written = this.writeChain.then(async () => {
+      const frame = await sealed;
+      await this.roomToWrite();
+      if (this.closed) throw new Error('link closed');
+      this.write(frame);
+    });
+    this.writeChain = written.catch(() => undefined);
+    return written;
+  }
+
+  /** Waits while the data channel holds too much, or while the relay pace is used up. */
+  private async roomToWrite(): Promise<void> {
+    if (this.transport === 'relay') {
+      for (let wait = this.relayPacer.take(); wait > 0; wait = this.relayPacer.take()) await new Promise((r) => setTimeout(r, wait));
       return;
     }
-    void this.channel.seal(plaintext).then((frame) => this.write(frame));
+    const channel = this.peer?._channel;
+    if (!channel || channel.readyState !== 'open' || channel.bufferedAmount <= HIGH_WATER_BYTES) return;
+    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        channel.removeEventListener('bufferedamountlow', done);
+        channel.removeEventListener('close', done);
+        resolve();
+      };
+      channel.addEventListener('bufferedamountlow', done);
+      channel.addEventListener('close', done);
+    });
   }
 
   close(failure: LinkFailure = { code: 'closed', sentence: 'The link was closed.' }): void {
@@ -190,7 +250,7 @@ export class PeerLink {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.peer?.destroy();
-    this.outbox = [];
+    for (const queued of this.outbox.splice(0)) queued.reject(new Error('link closed'));
     this.options.onClosed(failure);
   }
 
@@ -250,7 +310,7 @@ export class PeerLink {
     this.timers = [];
     if (this.transport === 'relay') this.peer?.destroy();
     this.options.onReady(this.path);
-    for (const plaintext of this.outbox.splice(0)) this.send(plaintext);
+    for (const queued of this.outbox.splice(0)) this.send(queued.plaintext).then(queued.resolve, queued.reject);
   }
 
   private write(frame: Uint8Array): void {

@@ -163,6 +163,23 @@ export class Session {
     this.whispers?.open(key);
   }
 
+  sendFiles(key: string, files: File[]): void {
+    if (!files.length) return;
+    void this.whispers?.files.send(key, files);
+  }
+
+  acceptFile(id: string): void {
+    this.whispers?.files.accept(id);
+  }
+
+  declineFile(id: string): void {
+    this.whispers?.files.decline(id);
+  }
+
+  cancelFile(id: string): void {
+    this.whispers?.files.cancel(id);
+  }
+
   reconnectWhisper(key: string): void {
     this.whispers?.reconnect(key);
   }

@@ -4,6 +4,7 @@ import type { Member, PresenceEvent, WireLimits } from '../../signal-server/prot
 import type { LinkPath } from '../net/peer-link.ts';
 import type { Pins } from '../storage/pins.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
+import type { PreviewType } from '../files/magic.ts';
 
 export type ConnectionStatus = 'starting' | 'connecting' | 'online' | 'offline' | 'stopped';
 
@@ -15,7 +16,7 @@ export interface ConnectionState {
   retryAt?: number;
 }
 
-export type LineKind = 'text' | 'action' | 'system';
+export type LineKind = 'text' | 'action' | 'system' | 'file';
 
 export interface ChatLine {
   /** Stable key: the server id once known, else the client id. */
@@ -33,6 +34,34 @@ export interface ChatLine {
   /** Own whispers: the other app decrypted it. */
   delivered?: boolean;
   cid?: string;
+  /** File lines: the transfer shown. */
+  transfer?: string;
+}
+
+export type TransferStatus = 'offered' | 'waiting' | 'sending' | 'receiving' | 'checking' | 'done' | 'declined' | 'cancelled' | 'failed';
+
+/** One file going to or coming from a whisper contact. */
+export interface TransferState {
+  id: string;
+  key: string;
+  fid: number;
+  direction: 'in' | 'out';
+  /** Sanitised for incoming files. */
+  name: string;
+  size: number;
+  /** What the sender claims; never used to decide how to show the file. */
+  declaredType: string;
+  status: TransferStatus;
+  bytes: number;
+  rate: number;
+  remaining: number;
+  /** Why it stopped, as a sentence. */
+  sentence?: string;
+  /** Incoming and done: a blob URL for the download link (and preview). */
+  url?: string;
+  /** Set only when the first bytes are a PNG, JPEG, GIF or WebP. */
+  preview?: PreviewType;
+  executable?: boolean;
 }
 
 export interface RoomState {
@@ -81,6 +110,7 @@ export interface AppState {
   iceServers: RTCIceServer[];
   updateReady: boolean;
   whispers: Record<string, WhisperState>;
+  transfers: Record<string, TransferState>;
   pins: Pins;
   settings: Settings;
 }
@@ -114,11 +144,13 @@ export type Action =
   | { t: 'whisper-delivered'; key: string; id: string }
   | { t: 'whisper-system'; key: string; text: string; ts: number }
   | { t: 'accept-change'; key: string }
+  | { t: 'transfer'; transfer: TransferState }
+  | { t: 'transfer-update'; id: string; change: Partial<TransferState> }
   | { t: 'pins'; pins: Pins }
   | { t: 'settings'; settings: Settings };
 
 export function initialState(): AppState {
-  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, pins: {}, settings: DEFAULT_SETTINGS };
+  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, transfers: {}, pins: {}, settings: DEFAULT_SETTINGS };
 }
 
 function emptyRoom(name: string): RoomState {
@@ -289,6 +321,23 @@ export function reduce(state: AppState, action: Action): AppState {
       return withWhisper(state, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, delivered: true }) }));
     case 'whisper-system':
       return withWhisper(state, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.text, action.ts)]) }));
+    case 'transfer': {
+      const transfer = action.transfer;
+      const next = { ...state, transfers: { ...state.transfers, [transfer.id]: transfer } };
+      if (state.transfers[transfer.id]) return next;
+      // A new transfer gets a line in the conversation.
+      const own = transfer.direction === 'out';
+      return withWhisper(next, transfer.key, (w) => ({
+        ...w,
+        lines: appendLines(w, [{ key: transfer.id, kind: 'file', text: transfer.name, ts: Date.now(), own, name: own ? state.me.name : w.name, fromKey: own ? undefined : w.key, transfer: transfer.id }]),
+        unread: own || state.active === whisperTab(transfer.key) ? w.unread : w.unread + 1,
+      }));
+    }
+    case 'transfer-update': {
+      const existing = state.transfers[action.id];
+      if (!existing) return state;
+      return { ...state, transfers: { ...state.transfers, [action.id]: { ...existing, ...action.change } } };
+    }
     case 'accept-change':
       return withWhisper(state, action.key, (w) => ({ ...w, acceptedChange: true }));
     case 'pins':

@@ -5,7 +5,8 @@ import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
 import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
-import { decodePeerFrame, encodePeerFrame } from '../net/peer-frames.ts';
+import { decodePeer, encodePeerFrame } from '../net/peer-frames.ts';
+import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
 import type { ClientFrame } from '../../signal-server/protocol.ts';
 import { whisperTab, type Store } from './store.ts';
@@ -35,6 +36,7 @@ function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
 
 export class Whispers {
   readonly mesh: PeerMesh;
+  readonly files: FileTransfers;
   /** Whispers typed but held back: no link yet, or a key change not yet accepted. */
   private readonly held = new Map<string, Outgoing[]>();
   /** Whispers received from a verified contact whose key changed, shown once re-verified. */
@@ -56,6 +58,16 @@ export class Whispers {
       onReady: (key, path) => this.onReady(key, path),
       onMessage: (key, plaintext) => this.onMessage(key, plaintext),
       onClosed: (key, failure) => this.onClosed(key, failure),
+    });
+    this.files = new FileTransfers({
+      store: options.store,
+      link: (key) => {
+        if (!mayTalk(this.trust(key), this.state.whispers[key]?.acceptedChange)) return undefined;
+        this.connect(key);
+        return this.mesh.get(key);
+      },
+      name: (key) => this.nameOf(key),
+      notify: (title, body, key) => options.notify(title, body, whisperTab(key)),
     });
   }
 
@@ -80,6 +92,10 @@ export class Whispers {
     return Object.values(this.state.rooms)
       .filter((room) => Object.values(room.members).some((m) => m.key === key))
       .map((room) => room.name);
+  }
+
+  nameOf(key: string): string {
+    return this.state.whispers[key]?.name ?? this.peers().find((p) => p.key === key)?.name ?? 'They';
   }
 
   trust(key: string): Trust {
@@ -212,7 +228,7 @@ export class Whispers {
     const link = this.mesh.get(key);
     if (!link || link.isClosed) return;
     this.held.delete(key);
-    for (const message of queue) link.send(encodePeerFrame({ t: 'whisper', ...message }));
+    for (const message of queue) link.send(encodePeerFrame({ t: 'whisper', ...message })).catch(() => undefined);
   }
 
   private async onReady(key: string, path: LinkPath): Promise<void> {
@@ -232,13 +248,20 @@ export class Whispers {
   }
 
   private onMessage(key: string, plaintext: Bytes): void {
-    const frame = decodePeerFrame(plaintext);
-    if (!frame) return;
+    const decoded = decodePeer(plaintext);
+    if (!decoded) return;
+    if (decoded.kind === 'chunk') return this.files.onChunk(key, decoded.fid, decoded.bytes);
+    const frame = decoded.frame;
+    if (frame.t !== 'whisper' && frame.t !== 'receipt') {
+      if (this.trust(key) === 'changed-verified') return;
+      if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
+      return this.files.onControl(key, frame);
+    }
     if (frame.t === 'receipt') {
       this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
       return;
     }
-    this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: frame.id }));
+    this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: frame.id })).catch(() => undefined);
     const message: Outgoing = { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts };
     const whisper = this.state.whispers[key];
     const name = whisper?.name ?? this.peers().find((p) => p.key === key)?.name ?? 'someone';
@@ -262,6 +285,7 @@ export class Whispers {
     // An old link closing after a new one replaced it says nothing about the new one.
     const current = this.mesh.get(key);
     if (current && !current.isClosed) return;
+    this.files.onLinkClosed(key);
     const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
     this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
   }

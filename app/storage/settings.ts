@@ -6,15 +6,18 @@ export interface Settings {
   notifications: boolean;
   /** Whisper links never use direct paths: TURN, or the server relay (hides local addresses). */
   relayOnly: boolean;
+  /** The largest file this person accepts, in MiB (0: the server's limit). */
+  maxFileMb: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false };
+export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0 };
 
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
   return {
     notifications: typeof saved?.notifications === 'boolean' ? saved.notifications : DEFAULT_SETTINGS.notifications,
     relayOnly: typeof saved?.relayOnly === 'boolean' ? saved.relayOnly : DEFAULT_SETTINGS.relayOnly,
+    maxFileMb: Number.isSafeInteger(saved?.maxFileMb) && saved!.maxFileMb! >= 0 ? saved!.maxFileMb! : DEFAULT_SETTINGS.maxFileMb,
   };
 }
 

@@ -1,0 +1,148 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
+import type { TransferState } from '../state/store.ts';
+import { formatBytes } from '../files/transfer.ts';
+import { shared } from '../styles/tokens.ts';
+
+function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '';
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s left`;
+  return `${Math.round(seconds / 60)} min left`;
+}
+
+/**
+ * One file in a whisper conversation. Received files are never rendered except the four
+ * image formats detected by their bytes; everything else is a card with a download link.
+ */
+@customElement('wisp-file-card')
+export class FileCard extends LitElement {
+  @property({ attribute: false }) transfer!: TransferState;
+  @property() peer = '';
+  @state() private confirmSave = false;
+
+  static override styles = [
+    shared,
+    css`
+      :host {
+        display: block;
+        min-width: min(18rem, 70vw);
+      }
+      .name {
+        font-weight: 600;
+        overflow-wrap: anywhere;
+      }
+      .meta,
+      .status {
+        font-size: 0.85rem;
+        color: var(--muted);
+      }
+      progress {
+        width: 100%;
+        height: 0.5rem;
+        accent-color: var(--accent);
+      }
+      .actions {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        margin-top: 0.4rem;
+      }
+      button,
+      a.save {
+        min-height: 2.25rem;
+        padding: 0.3rem 0.75rem;
+        font-size: 0.9rem;
+      }
+      a.save {
+        display: inline-flex;
+        align-items: center;
+        border-radius: 8px;
+        background: var(--accent);
+        color: var(--accent-ink);
+        font-weight: 600;
+        text-decoration: none;
+      }
+      img {
+        display: block;
+        max-width: 100%;
+        max-height: 16rem;
+        border-radius: 8px;
+        margin-top: 0.4rem;
+      }
+      .warning {
+        color: var(--warn);
+        font-size: 0.85rem;
+      }
+      .failed {
+        color: var(--danger);
+      }
+      .done {
+        color: var(--ok);
+      }
+    `,
+  ];
+
+  private emit(type: string): void {
+    this.dispatchEvent(new CustomEvent(type, { detail: { id: this.transfer.id }, bubbles: true, composed: true }));
+  }
+
+  private renderSave() {
+    const t = this.transfer;
+    const link = html`<a class="save" href=${t.url!} download=${t.name} rel="noopener">Save</a>`;
+    if (!t.executable || this.confirmSave) {
+      return html`${t.executable ? html`<span class="warning" role="alert">This file can run programs. Only open it if you trust ${this.peer} and expected it.</span>` : nothing}${link}`;
+    }
+    return html`<button @click=${() => (this.confirmSave = true)}>Save…</button>`;
+  }
+
+  override render() {
+    const t = this.transfer;
+    const incoming = t.direction === 'in';
+    const active = t.status === 'sending' || t.status === 'receiving';
+    return html`
+      <div class="name">${t.name}</div>
+      <div class="meta">${formatBytes(t.size)}${t.declaredType ? ` · ${t.declaredType}` : ''}</div>
+      ${active
+        ? html`<progress max=${t.size} .value=${t.bytes} aria-label=${`${t.name}: ${Math.floor((100 * t.bytes) / Math.max(t.size, 1))}%`}></progress>
+            <div class="status" data-progress>
+              ${formatBytes(t.bytes)} of ${formatBytes(t.size)}${t.rate > 0 ? ` · ${formatBytes(t.rate)}/s · ${formatSeconds(t.remaining)}` : ''}
+            </div>`
+        : nothing}
+      <div class="status" data-status=${t.status}>${this.statusText()}</div>
+      ${t.status === 'done' && incoming && t.preview ? html`<img src=${t.url!} alt=${`Picture from ${this.peer}: ${t.name}`} />` : nothing}
+      <div class="actions">
+        ${t.status === 'offered' && incoming
+          ? html`<button class="primary" @click=${() => this.emit('file-accept')}>Accept</button><button @click=${() => this.emit('file-decline')}>Decline</button>`
+          : nothing}
+        ${t.status === 'waiting' || active || (t.status === 'offered' && !incoming) ? html`<button @click=${() => this.emit('file-cancel')}>Cancel</button>` : nothing}
+        ${t.status === 'done' && incoming && t.url ? this.renderSave() : nothing}
+      </div>
+    `;
+  }
+
+  private statusText() {
+    const t = this.transfer;
+    switch (t.status) {
+      case 'offered':
+        return t.direction === 'in' ? `${this.peer} wants to send you this file.` : '';
+      case 'waiting':
+        return `Waiting for ${this.peer} to accept…`;
+      case 'sending':
+        return 'Sending, end-to-end encrypted…';
+      case 'receiving':
+        return 'Receiving, end-to-end encrypted…';
+      case 'checking':
+        return 'Checking the file…';
+      case 'done':
+        return html`<span class="done">${t.direction === 'in' ? 'Received and checked ✓' : `Delivered to ${this.peer} ✓`}</span>`;
+      default:
+        return html`<span class="failed" role="alert">${t.sentence ?? 'The transfer stopped.'}</span>`;
+    }
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-file-card': FileCard;
+  }
+}
