@@ -9,7 +9,9 @@ const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17
 const UNSAFE = /[/\\:*?"<>|]/g;
 
 export function sanitizeFilename(raw: string): string {
-  let name = raw.normalize('NFC').replace(INVISIBLE, '').replace(UNSAFE, '_').replace(/\s+/g, ' ').trim();
+  // Only the last path segment: a name is never a path.
+  const base = raw.split(/[/\\]/).filter((part) => part.trim() !== '').pop() ?? '';
+  let name = base.normalize('NFC').replace(INVISIBLE, '').replace(UNSAFE, '_').replace(/\s+/g, ' ').trim();
   // No leading dots (hidden files, "..") and no trailing dots or spaces (Windows drops them).
   name = name.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
   const dot = name.lastIndexOf('.');
