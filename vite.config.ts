@@ -53,6 +53,13 @@ export default defineConfig({
         orientation: 'any',
         theme_color: THEME_COLOR,
         background_color: '#10151f',
+        // Sharing a photo or file from another app opens Wisp to pick whom to send it to.
+        share_target: {
+          action: '/share',
+          method: 'POST',
+          enctype: 'multipart/form-data',
+          params: { title: 'title', text: 'text', url: 'url', files: [{ name: 'files', accept: ['*/*'] }] },
+        },
         icons: [
           { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
           { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },

@@ -49,7 +49,9 @@ async function boot(): Promise<void> {
     return;
   }
   const session = new Session({ url: defaultSignalUrl(location) });
-  await session.start();
+  const params = new URLSearchParams(location.search);
+  await session.start(params.get('share') === '1');
+  if (params.has('share')) history.replaceState(null, '', '/');
   const app = document.createElement('wisp-app');
   app.session = session;
   root.replaceChildren(app);

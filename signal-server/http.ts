@@ -45,6 +45,11 @@ export function createHttpServer(config: Config, hub: Hub): http.Server {
 
   const handle: http.RequestListener = (req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (req.method === 'POST' && req.url === '/share') {
+      // Shares are handled by the app's service worker; without one, just open the app.
+      res.writeHead(303, { Location: '/' }).end();
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD' }).end();
       return;

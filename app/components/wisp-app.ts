@@ -18,6 +18,7 @@ import './message-list.ts';
 import './room-picker.ts';
 import './room-tabs.ts';
 import './settings-dialog.ts';
+import './share-dialog.ts';
 import './verify-dialog.ts';
 import './whisper-header.ts';
 
@@ -200,6 +201,15 @@ export class WispApp extends LitElement {
     return trust;
   }
 
+  /** Everyone else in my rooms, once each, by name. */
+  private people(state: AppState) {
+    const seen = new Map<string, { id: string; name: string; key: string }>();
+    for (const room of Object.values(state.rooms)) {
+      for (const m of Object.values(room.members)) if (m.id !== state.me.id) seen.set(m.key, m);
+    }
+    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
   private async verify(key: string): Promise<void> {
     const whisper = this.session.state.whispers[key];
     if (!whisper) return;
@@ -334,6 +344,13 @@ export class WispApp extends LitElement {
         fingerprint=${state.me.fingerprint ?? ''}
         @settings-change=${(e: CustomEvent<{ settings: Settings }>) => this.session.updateSettings(e.detail.settings)}
       ></wisp-settings-dialog>
+      <wisp-share-dialog
+        .share=${state.share}
+        .people=${this.people(state)}
+        ?online=${state.connection.status === 'online'}
+        @share-to=${(e: CustomEvent<{ key: string }>) => this.session.shareTo(e.detail.key)}
+        @share-cancel=${() => this.session.dismissShare()}
+      ></wisp-share-dialog>
       ${state.updateReady
         ? html`<div class="banner" role="status">
             <span>A new version of Wisp is available.</span>

@@ -10,6 +10,7 @@ import { SignalClient, type CloseInfo } from '../net/signal-client.ts';
 import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
+import { takeShared } from '../storage/shared.ts';
 import { helpText, parseInput } from './commands.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
@@ -57,7 +58,8 @@ export class Session {
     return this.store.state;
   }
 
-  async start(): Promise<void> {
+  /** `shared`: the page was opened by the share target; pick up what was shared. */
+  async start(shared = false): Promise<void> {
     this.identity = await loadOrCreateIdentity();
     void requestPersistence();
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
@@ -72,6 +74,7 @@ export class Session {
       fallbackMs: this.options.fallbackMs,
     });
     this.restore(profile, pending);
+    if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
     this.store.subscribe(persistProfileOnChange(this.store.state));
     this.store.subscribe(badgeOnChange(this.notifier));
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
@@ -166,6 +169,20 @@ export class Session {
   sendFiles(key: string, files: File[]): void {
     if (!files.length) return;
     void this.whispers?.files.send(key, files);
+  }
+
+  /** Sends what another app shared to the chosen person, in a whisper conversation. */
+  shareTo(key: string): void {
+    const share = this.state.share;
+    if (!share) return;
+    this.store.dispatch({ t: 'share', share: undefined });
+    this.openWhisper(key);
+    if (share.text) this.whispers?.whisper(key, share.text);
+    this.sendFiles(key, share.files);
+  }
+
+  dismissShare(): void {
+    this.store.dispatch({ t: 'share', share: undefined });
   }
 
   acceptFile(id: string): void {

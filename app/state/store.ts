@@ -111,6 +111,8 @@ export interface AppState {
   updateReady: boolean;
   whispers: Record<string, WhisperState>;
   transfers: Record<string, TransferState>;
+  /** Files or text shared from another app, waiting for the person to pick a recipient. */
+  share?: { files: File[]; text?: string };
   pins: Pins;
   settings: Settings;
 }
@@ -144,6 +146,7 @@ export type Action =
   | { t: 'whisper-delivered'; key: string; id: string }
   | { t: 'whisper-system'; key: string; text: string; ts: number }
   | { t: 'accept-change'; key: string }
+  | { t: 'share'; share?: { files: File[]; text?: string } }
   | { t: 'transfer'; transfer: TransferState }
   | { t: 'transfer-update'; id: string; change: Partial<TransferState> }
   | { t: 'pins'; pins: Pins }
@@ -321,6 +324,8 @@ export function reduce(state: AppState, action: Action): AppState {
       return withWhisper(state, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, delivered: true }) }));
     case 'whisper-system':
       return withWhisper(state, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.text, action.ts)]) }));
+    case 'share':
+      return { ...state, share: action.share };
     case 'transfer': {
       const transfer = action.transfer;
       const next = { ...state, transfers: { ...state.transfers, [transfer.id]: transfer } };

@@ -8,6 +8,8 @@ export const KEYS = {
   outbox: 'outbox',
   pins: 'pins',
   settings: 'settings',
+  /** Files shared to Wisp from another app (share target), until sent or dismissed. */
+  shared: 'shared',
 } as const;
 
 let store: UseStore | undefined;

@@ -1,0 +1,83 @@
+import { LitElement, css, html, type PropertyValues } from 'lit';
+import { customElement, property, query } from 'lit/decorators.js';
+import type { Member } from '../../signal-server/protocol.ts';
+import { formatBytes } from '../files/transfer.ts';
+import { shared } from '../styles/tokens.ts';
+
+/** "Send to…": shown when another app shared files or text to Wisp. Emits `share-to` or `share-cancel`. */
+@customElement('wisp-share-dialog')
+export class ShareDialog extends LitElement {
+  @property({ attribute: false }) share?: { files: File[]; text?: string };
+  @property({ attribute: false }) people: Member[] = [];
+  @property({ type: Boolean }) online = false;
+  @query('dialog') private dialog!: HTMLDialogElement;
+
+  static override styles = [
+    shared,
+    css`
+      dialog {
+        background: var(--surface);
+        color: var(--text);
+        border: 1px solid var(--border);
+        border-radius: var(--radius);
+        width: min(26rem, 94vw);
+        padding: 1rem;
+      }
+      dialog::backdrop {
+        background: #0009;
+      }
+      h2 {
+        margin: 0 0 0.5rem;
+        font-size: 1.1rem;
+      }
+      ul {
+        list-style: none;
+        padding: 0;
+        margin: 0.5rem 0;
+        max-height: 50vh;
+        overflow-y: auto;
+      }
+      li button {
+        width: 100%;
+        text-align: left;
+        margin-bottom: 0.25rem;
+      }
+      p {
+        color: var(--muted);
+      }
+    `,
+  ];
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (!changed.has('share')) return;
+    if (this.share && !this.dialog.open) this.dialog.showModal();
+    if (!this.share && this.dialog.open) this.dialog.close();
+  }
+
+  private emit(type: string, detail?: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const files = this.share?.files ?? [];
+    const what = files.length
+      ? `${files.length === 1 ? files[0].name : `${files.length} files`} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`
+      : 'a message';
+    return html`<dialog aria-labelledby="title" @cancel=${() => this.emit('share-cancel')}>
+      <h2 id="title">Send ${what} to…</h2>
+      ${this.people.length
+        ? html`<ul aria-label="People">
+            ${this.people.map((p) => html`<li><button @click=${() => this.emit('share-to', { key: p.key })}>${p.name}</button></li>`)}
+          </ul>`
+        : html`<p>${this.online ? 'Nobody else is in your rooms right now.' : 'Connecting to the server…'}</p>`}
+      <p>It goes end-to-end encrypted, straight to the person you choose.</p>
+      <button @click=${() => this.emit('share-cancel')}>Cancel</button>
+    </dialog>`;
+  }
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'wisp-share-dialog': ShareDialog;
+  }
+}
