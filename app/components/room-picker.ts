@@ -1,7 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { checkRoomName } from '../../signal-server/protocol.ts';
-import { shared } from '../styles/tokens.ts';
+import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /** A dialog to join a listed room or create a new one. */
 @customElement('wisp-room-picker')
@@ -14,22 +14,8 @@ export class RoomPicker extends LitElement {
 
   static override styles = [
     shared,
+    dialogStyles,
     css`
-      dialog {
-        background: var(--surface);
-        color: var(--text);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        width: min(26rem, 94vw);
-        padding: 1rem;
-      }
-      dialog::backdrop {
-        background: #0009;
-      }
-      h2 {
-        margin: 0 0 0.75rem;
-        font-size: 1.1rem;
-      }
       form {
         display: flex;
         gap: 0.5rem;

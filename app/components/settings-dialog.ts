@@ -1,7 +1,7 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { Settings } from '../storage/settings.ts';
-import { shared } from '../styles/tokens.ts';
+import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
@@ -14,22 +14,8 @@ export class SettingsDialog extends LitElement {
 
   static override styles = [
     shared,
+    dialogStyles,
     css`
-      dialog {
-        background: var(--surface);
-        color: var(--text);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        width: min(28rem, 94vw);
-        padding: 1rem;
-      }
-      dialog::backdrop {
-        background: #0009;
-      }
-      h2 {
-        margin: 0 0 0.75rem;
-        font-size: 1.1rem;
-      }
       label {
         display: flex;
         gap: 0.6rem;

@@ -2,7 +2,7 @@ import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { Member } from '../../signal-server/protocol.ts';
 import { formatBytes } from '../files/transfer.ts';
-import { shared } from '../styles/tokens.ts';
+import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /** "Send to…": shown when another app shared files or text to Wisp. Emits `share-to` or `share-cancel`. */
 @customElement('wisp-share-dialog')
@@ -14,22 +14,8 @@ export class ShareDialog extends LitElement {
 
   static override styles = [
     shared,
+    dialogStyles,
     css`
-      dialog {
-        background: var(--surface);
-        color: var(--text);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        width: min(26rem, 94vw);
-        padding: 1rem;
-      }
-      dialog::backdrop {
-        background: #0009;
-      }
-      h2 {
-        margin: 0 0 0.5rem;
-        font-size: 1.1rem;
-      }
       ul {
         list-style: none;
         padding: 0;

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import { formatSafetyNumber } from '../crypto/safety-number.ts';
-import { shared } from '../styles/tokens.ts';
+import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /** Shows the safety number of a whisper contact, as digits and as a QR code, and lets the person mark it verified. */
 @customElement('wisp-verify-dialog')
@@ -15,22 +15,8 @@ export class VerifyDialog extends LitElement {
 
   static override styles = [
     shared,
+    dialogStyles,
     css`
-      dialog {
-        background: var(--surface);
-        color: var(--text);
-        border: 1px solid var(--border);
-        border-radius: var(--radius);
-        width: min(28rem, 94vw);
-        padding: 1rem;
-      }
-      dialog::backdrop {
-        background: #0009;
-      }
-      h2 {
-        margin: 0 0 0.5rem;
-        font-size: 1.1rem;
-      }
       .digits {
         font-family: var(--mono);
         font-size: 1.15rem;

@@ -70,3 +70,22 @@ export const shared = css`
     border: 0;
   }
 `;
+
+/** The modal dialogs (room picker, settings, verification, share). */
+export const dialogStyles = css`
+  dialog {
+    background: var(--surface);
+    color: var(--text);
+    border: 1px solid var(--border);
+    border-radius: var(--radius);
+    width: min(28rem, 94vw);
+    padding: 1rem;
+  }
+  dialog::backdrop {
+    background: #0009;
+  }
+  h2 {
+    margin: 0 0 0.75rem;
+    font-size: 1.1rem;
+  }
+`;
