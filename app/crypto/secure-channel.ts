@@ -228,9 +228,15 @@ export class SecureChannel {
     const counter = this.sendCounter++;
     const header = counterBytes(counter);
     const iv = concat(this.sendDirection, header);
+    // Encryptions run in parallel; the results are handed out in call order.
+    const encrypted = crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, this.sendKey, plaintext as Bytes);
     const result = this.sendChain.then(async () => {
-      const sealed = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, this.sendKey, plaintext as Bytes));
-      return frame(FrameKind.sealed, concat(header, sealed));
+      const sealed = new Uint8Array(await encrypted);
+      const out = new Uint8Array(1 + header.length + sealed.length);
+      out[0] = FrameKind.sealed;
+      out.set(header, 1);
+      out.set(sealed, 1 + header.length);
+      return out;
     });
     this.sendChain = result.catch(() => undefined);
     return result;
@@ -240,15 +246,15 @@ export class SecureChannel {
   async open(bytes: Uint8Array): Promise<Bytes> {
     if (this.broken) throw new ChannelError('auth-failed', 'The secure channel is closed after a bad frame.');
     if (bytes.length < 1 + 8 + 16 || bytes[0] !== FrameKind.sealed) throw new ChannelError('bad-frame', 'Not an encrypted frame.');
-    const header = bytes.slice(1, 9);
-    const counter = new DataView(header.buffer).getBigUint64(0);
+    const header = Uint8Array.prototype.slice.call(bytes, 1, 9) as Bytes;
+    const counter = new DataView(header.buffer, header.byteOffset, 8).getBigUint64(0);
     if (counter !== this.receiveCounter) {
       throw new ChannelError('replayed-or-reordered', counter < this.receiveCounter ? 'A frame was replayed.' : 'A frame arrived out of order.');
     }
     this.receiveCounter++;
     try {
       const iv = concat(this.receiveDirection, header);
-      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: header }, this.receiveKey, bytes.slice(9)));
+      return new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: header }, this.receiveKey, bytes.subarray(9) as Bytes));
     } catch {
       this.broken = true;
       throw new ChannelError('auth-failed', 'A frame failed authentication.');

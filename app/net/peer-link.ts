@@ -154,7 +154,8 @@ export class PeerLink {
       for (const frame of this.unsent.splice(0)) peer.send(frame);
       if (this.options.initiator && !this.transport) void this.begin('dc');
     });
-    peer.on('data', (data) => this.receive('dc', new Uint8Array(data)));
+    // simple-peer hands out Buffers (whose slice() does not copy): view the same bytes as a plain Uint8Array.
+    peer.on('data', (data) => this.receive('dc', new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
     const lost = (error?: Error) => {
       debug('dc lost', this.transport, error?.message, this.options.peerKey.slice(-8));
       if (this.transport === 'dc') this.fail({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });
@@ -286,6 +287,13 @@ export class PeerLink {
     // The initiator picks the transport; the responder follows the first handshake frame it gets.
     if (!this.transport && !this.options.initiator && isHandshakeFrame(bytes)) void this.begin(transport);
     if (transport !== this.transport) return;
+    if (this.channel && !isHandshakeFrame(bytes)) {
+      // Decryption starts now (the counter is checked at once); delivery stays in order.
+      const opened = this.channel.open(bytes);
+      opened.catch(() => undefined);
+      this.incoming = this.incoming.then(async () => this.options.onMessage(await opened)).catch((error: unknown) => this.fail(failureFor(error, this.options.peerName())));
+      return;
+    }
     this.incoming = this.incoming.then(() => this.process(bytes)).catch((error: unknown) => {
       if (!this.channel) this.write(encodeHandshake({ t: 'abort', code: error instanceof HandshakeError ? error.code : 'bad-message' }));
       this.fail(failureFor(error, this.options.peerName()));
