@@ -2,6 +2,9 @@
 // with a clear sentence (ConfigError), which main.ts prints before exiting with 2.
 import { parseArgs } from 'node:util';
 import path from 'node:path';
+import { isIP } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { LIMITS } from './protocol.ts';
 import type { IceConfig } from './ice.ts';
 
@@ -23,6 +26,14 @@ export interface Config {
   readonly ice: IceConfig;
   readonly maxFileBytes: number;
   readonly relayFileMaxBytes: number;
+  /** Replaces the admin token with this one at start (only its hash is stored). */
+  readonly adminToken?: string;
+  /** The original behaviour: a new admin token every hour, printed. */
+  readonly rotateAdminToken: boolean;
+  /** A server-wide password: nothing but the password prompt until it is given once. */
+  readonly password?: string;
+  /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); empty: ignore the header. */
+  readonly trustProxy: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -55,6 +66,10 @@ const FLAGS: Record<string, FlagSpec> = {
   turn: { env: 'WISP_TURN', type: 'string', multiple: true, help: 'A TURN URL, e.g. turn:turn.example.org:3478 (repeatable; env: comma-separated). Needs --turn-secret.' },
   'turn-secret': { env: 'WISP_TURN_SECRET', type: 'string', help: "coturn's static-auth-secret (use-auth-secret): the server hands out time-limited credentials." },
   'turn-ttl': { env: 'WISP_TURN_TTL', type: 'string', default: '3600', help: 'Seconds a TURN credential stays valid.' },
+  'admin-token': { env: 'WISP_ADMIN_TOKEN', type: 'string', help: 'Set a new admin token (at least 16 characters); only its hash is stored.' },
+  'rotate-admin-token': { env: 'WISP_ROTATE_ADMIN_TOKEN', type: 'boolean', help: 'Make a new admin token every hour and print it.' },
+  password: { env: 'WISP_PASSWORD', type: 'string', help: 'A server-wide password people must give once before they can chat.' },
+  'trust-proxy': { env: 'WISP_TRUST_PROXY', type: 'string', multiple: true, help: 'A reverse proxy address or CIDR whose X-Forwarded-For is believed (repeatable; env: comma-separated).' },
   quiet: { env: 'WISP_QUIET', type: 'boolean', help: 'Print only errors (no URLs or QR code).' },
   help: { type: 'boolean', help: 'Show this help.' },
 };
@@ -85,6 +100,19 @@ function origin(raw: string): string {
   } catch {
     throw new ConfigError(`--origin must be an http(s) origin such as https://chat.example.org, got "${raw}".`);
   }
+}
+
+/** "loopback", an address, or a CIDR range such as 10.0.0.0/8 or fd00::/8. */
+function proxyRange(raw: string): string {
+  if (raw === 'loopback') return raw;
+  const [address, bits, extra] = raw.split('/');
+  const family = isIP(address);
+  const maxBits = family === 6 ? 128 : 32;
+  const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+  if (!family || !bitsOk || extra !== undefined) {
+    throw new ConfigError(`--trust-proxy must be "loopback", an IP address or a CIDR range, got "${raw}".`);
+  }
+  return raw;
 }
 
 function iceUrl(kind: 'stun' | 'turn', raw: string): string {
@@ -134,7 +162,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
   const turnUrls = list('turn').map((u) => iceUrl('turn', u));
   const turnSecret = pick('turn-secret');
   if (turnUrls.length && !turnSecret) throw new ConfigError('--turn needs --turn-secret (coturn use-auth-secret), so the server can hand out credentials.');
-  const quietEnv = env.WISP_QUIET === '1' || env.WISP_QUIET === 'true';
+  const truthy = (value: string | undefined) => value === '1' || value === 'true';
+  const quietEnv = truthy(env.WISP_QUIET);
+  const adminToken = pick('admin-token');
+  if (adminToken !== undefined && (adminToken.length < 16 || adminToken.length > 256)) {
+    throw new ConfigError('--admin-token must be 16 to 256 characters long.');
+  }
+  const password = pick('password');
+  if (password !== undefined && (password.length < 4 || password.length > 256)) throw new ConfigError('--password must be 4 to 256 characters long.');
+  const trustProxy = list('trust-proxy').map(proxyRange);
 
   const config: Config = {
     host,
@@ -153,6 +189,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     ice: { stunUrls, turnUrls, turnSecret, turnTtlSeconds: integer('turn-ttl', pick('turn-ttl')!, 60, 7 * 24 * 3600) },
     maxFileBytes: integer('max-file-mb', pick('max-file-mb')!, 1, 4096) * 1024 * 1024,
     relayFileMaxBytes: integer('relay-file-mb', pick('relay-file-mb')!, 0, 4096) * 1024 * 1024,
+    adminToken,
+    rotateAdminToken: Boolean(values['rotate-admin-token']) || truthy(env.WISP_ROTATE_ADMIN_TOKEN),
+    password,
+    trustProxy,
   };
   return { help: false, config: Object.freeze(config) };
 }
@@ -161,5 +201,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const parsed = parseConfig([], {}, path.resolve('dist/app'));
   if (parsed.help) throw new Error('unreachable');
-  return Object.freeze({ ...parsed.config, port: 0, host: '127.0.0.1', quiet: true, ...overrides });
+  const dataDir = overrides.dataDir ?? mkdtempSync(path.join(tmpdir(), 'wisp-test-data-'));
+  return Object.freeze({ ...parsed.config, port: 0, host: '127.0.0.1', quiet: true, ...overrides, dataDir });
 }

@@ -10,6 +10,7 @@ import { LIMITS, SUBPROTOCOL, WS_PATH } from './protocol.ts';
 import type { Config } from './config.ts';
 import type { Hub } from './hub.ts';
 import { SERVER_VERSION } from './hub.ts';
+import { clientAddress, trustedProxies } from './client-address.ts';
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': [
@@ -79,10 +80,12 @@ export function createHttpServer(config: Config, hub: Hub): http.Server {
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   });
 
+  const proxies = trustedProxies(config.trustProxy);
   server.on('upgrade', (req, socket, head) => {
     const refusal = refuseUpgrade(req, config);
     if (refusal) return reject(socket, refusal.status, refusal.reason);
-    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, req.socket.remoteAddress ?? 'unknown'));
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
+    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, ip));
   });
   return server;
 }

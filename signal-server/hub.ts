@@ -23,63 +23,12 @@ import { TokenBucket } from './token-bucket.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
+import { Connection } from './connection.ts';
+import { Moderator } from './moderator.ts';
+import { hashToken, tokenMatches } from './moderation.ts';
+import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
-/** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-
-class Connection implements RoomMember {
-  id = '';
-  key = '';
-  name = '';
-  alive = true;
-  readonly nonce = randomBytes(18).toString('base64url');
-  readonly frames: TokenBucket;
-  readonly says: TokenBucket;
-  readonly relays = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
-  private strikes: number[] = [];
-
-  constructor(
-    readonly ws: WebSocket,
-    readonly ip: string,
-    config: Config,
-  ) {
-    this.frames = new TokenBucket(LIMITS.framesPerMinute, LIMITS.framesBurst);
-    this.says = new TokenBucket(config.sayPerMinute, config.sayBurst);
-  }
-
-  get welcomed(): boolean {
-    return this.id !== '';
-  }
-
-  send(frame: ServerFrame): void {
-    this.sendRaw(JSON.stringify(frame));
-  }
-
-  sendRaw(text: string): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-      this.ws.terminate();
-      return;
-    }
-    this.ws.send(text);
-  }
-
-  error(code: string, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
-    this.send({ type: 'error', code, message, ...extra });
-  }
-
-  close(code: CloseCode, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, reason);
-  }
-
-  /** Records one piece of abuse; returns true when there were too many in the last minute. */
-  strike(now = Date.now()): boolean {
-    this.strikes = this.strikes.filter((t) => now - t < 60_000);
-    this.strikes.push(now);
-    return this.strikes.length >= LIMITS.rateStrikesBeforeClose;
-  }
-}
 
 export class Hub {
   readonly rooms: Rooms;
@@ -93,8 +42,26 @@ export class Hub {
   private nextPeer = 0;
   private readonly limits: WireLimits;
 
-  constructor(private readonly config: Config) {
-    this.rooms = new Rooms({ presenceWindowMs: config.presenceWindowMs, persistentRooms: [LOBBY] });
+  readonly moderator: Moderator;
+  private readonly passwordHash?: string;
+
+  constructor(
+    private readonly config: Config,
+    readonly store: Store,
+    /** Called when the admin asks the server to stop (/shutdown). */
+    private readonly onShutdownRequest: () => void = () => this.shutdown(),
+  ) {
+    const persistent = store.rooms.some((r) => r.name === LOBBY) ? store.rooms : [{ name: LOBBY, moderators: [] }, ...store.rooms];
+    this.rooms = new Rooms({ presenceWindowMs: config.presenceWindowMs, persistentRooms: persistent });
+    this.passwordHash = config.password === undefined ? undefined : hashToken(config.password);
+    this.moderator = new Moderator({
+      rooms: this.rooms,
+      store,
+      config,
+      byId: (id) => this.byId.get(id),
+      connections: () => this.connections,
+      shutdown: () => this.onShutdownRequest(),
+    });
     this.limits = {
       maxFrameBytes: LIMITS.maxFrameBytes,
       nameMinLength: LIMITS.nameMinLength,
@@ -167,7 +134,9 @@ export class Hub {
     }
     const frame = parsed.frame;
     if (frame.type === 'hello') return this.onHello(conn, frame);
+    if (frame.type === 'password') return this.onPassword(conn, frame);
     if (!conn.welcomed) {
+      if (conn.locked) return conn.error(ErrorCode.passwordRequired, 'This server needs its password first.', { ref: frame.type });
       this.abuse(conn, ErrorCode.helloFirst, 'Send hello first.', frame.type);
       return;
     }
@@ -188,6 +157,33 @@ export class Hub {
         return this.forward(conn, frame.to, { type: 'signal', from: conn.id, data: frame.data });
       case 'relay':
         return this.forward(conn, frame.to, { type: 'relay', from: conn.id, data: frame.data });
+      case 'admin':
+        return this.moderator.onAdmin(conn, frame);
+      case 'op':
+      case 'deop':
+        return this.moderator.onRole(conn, frame);
+      case 'kick':
+        return this.moderator.onKick(conn, frame);
+      case 'ban':
+        return void this.moderator.onBan(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
+      case 'unban':
+        return void this.moderator.onUnban(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
+      case 'list-bans':
+        return this.moderator.onListBans(conn, frame);
+      case 'userinfo':
+        return this.moderator.onUserinfo(conn, frame);
+      case 'room-create':
+        return void this.moderator.onRoomCreate(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
+      case 'room-delete':
+        return void this.moderator.onRoomDelete(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
+      case 'topic':
+        return this.moderator.onTopic(conn, frame);
+      case 'purge':
+        return this.moderator.onPurge(conn, frame);
+      case 'shutdown':
+        return this.moderator.onShutdown(conn);
+      case 'audit':
+        return this.moderator.onAudit(conn, frame);
     }
   }
 
@@ -200,8 +196,14 @@ export class Hub {
     }
   }
 
+  /** A write to the data directory failed: say so, and keep serving. */
+  private storeFailed(conn: Connection, error: unknown): void {
+    console.error(`wisp: could not write to the data directory: ${(error as Error).message}`);
+    conn.error('store-failed', 'The server could not save that change; ask the operator to check its disk.');
+  }
+
   private onHello(conn: Connection, frame: ClientFrameOf<'hello'>): void {
-    if (conn.welcomed) return this.abuse(conn, ErrorCode.alreadyHello, 'You already said hello.', 'hello');
+    if (conn.welcomed || conn.key) return this.abuse(conn, ErrorCode.alreadyHello, 'You already said hello.', 'hello');
     if (frame.v !== PROTOCOL_VERSION) {
       conn.error(ErrorCode.unsupportedVersion, `This server speaks protocol version ${PROTOCOL_VERSION}; reload the app to update it.`, { ref: String(frame.v) });
       conn.close(CloseCode.unsupportedVersion, 'unsupported protocol version');
@@ -213,7 +215,40 @@ export class Hub {
       return;
     }
 
-    const previous = this.byKey.get(frame.key);
+    const ban = this.moderator.banFor({ key: frame.key, ip: conn.ip });
+    if (ban) {
+      conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: 'hello' });
+      conn.close(CloseCode.banned, 'banned');
+      return;
+    }
+    conn.key = frame.key;
+    conn.wantedName = frame.name;
+    if (this.passwordHash && !this.store.members.has(frame.key)) {
+      conn.locked = true;
+      conn.send({ type: 'password-required' });
+      return;
+    }
+    this.admit(conn);
+  }
+
+  private onPassword(conn: Connection, frame: ClientFrameOf<'password'>): void {
+    if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
+    const wait = this.moderator.guessWait(conn);
+    if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
+    if (!tokenMatches(frame.password, this.passwordHash)) {
+      this.moderator.guessFailed(conn);
+      return conn.error(ErrorCode.passwordWrong, 'That is not the password of this server.', { ref: 'password' });
+    }
+    conn.locked = false;
+    // The server remembers this identity: no password next time.
+    this.store.members.add(conn.key);
+    this.store.saveMembers().catch((error: unknown) => console.error(`wisp: could not save members.json: ${(error as Error).message}`));
+    if (conn.ws.readyState === conn.ws.OPEN) this.admit(conn);
+  }
+
+  /** Gives a verified (and, if needed, password-admitted) identity its peer id, name and welcome. */
+  private admit(conn: Connection): void {
+    const previous = this.byKey.get(conn.key);
     if (previous) {
       // The same identity connecting again (a reload, or another tab) replaces the old one.
       this.drop(previous);
@@ -221,8 +256,7 @@ export class Hub {
     }
 
     conn.id = `p${(this.nextPeer++).toString(36)}${randomBytes(3).toString('base64url')}`;
-    conn.key = frame.key;
-    const wanted = frame.name !== undefined ? checkName(frame.name) : undefined;
+    const wanted = conn.wantedName !== undefined ? checkName(conn.wantedName) : undefined;
     conn.name = wanted?.ok && this.nameFree(wanted.value) ? wanted.value : generateName((n) => this.nameFree(n));
     this.byKey.set(conn.key, conn);
     this.byId.set(conn.id, conn);
@@ -256,6 +290,8 @@ export class Hub {
   private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void {
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
+    const ban = this.moderator.banFor(conn, room.value);
+    if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
     const failure = this.rooms.join(conn, room.value);
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }

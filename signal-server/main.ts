@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import QRCode from 'qrcode';
 import { ConfigError, helpText, parseConfig, type Config } from './config.ts';
 import { startServer } from './server.ts';
+import { StoreError } from './store.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const defaultStaticDir = path.resolve(here, '../app');
@@ -49,9 +50,18 @@ async function main(): Promise<void> {
   }
 
   let server: Awaited<ReturnType<typeof startServer>>;
+  let stop = (_why: string) => {};
   try {
-    server = await startServer(config);
+    server = await startServer(config, {
+      onAdminToken: (token, why) => {
+        if (why === 'set') return console.log('Admin token set from --admin-token (only its hash is stored).');
+        // Printed once: only a hash is kept, so this is the one chance to copy it.
+        console.log(`\nAdmin token${why === 'rotated' ? ' (new this hour)' : ''}: ${token}\nType "/admin ${token}" in Wisp to become the server admin. It is not shown again.\n`);
+      },
+      onShutdownRequest: () => stop('/shutdown by the admin'),
+    });
   } catch (error) {
+    if (error instanceof StoreError) fail(`the data directory has a problem: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
     if (e.code === 'EADDRINUSE') fail(`port ${config.port} is already in use. Pick another with --port or PORT.`);
     if (e.code === 'EACCES') fail(`no permission to listen on port ${config.port}. Use a port above 1023.`);
@@ -71,10 +81,10 @@ async function main(): Promise<void> {
   }
 
   let stopping = false;
-  const stop = (signal: string) => {
+  stop = (why: string) => {
     if (stopping) return;
     stopping = true;
-    if (!config.quiet) console.log(`\n${signal}: telling clients the server is shutting down.`);
+    if (!config.quiet) console.log(`\n${why}: telling clients the server is shutting down.`);
     server.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

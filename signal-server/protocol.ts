@@ -27,6 +27,11 @@ export const LIMITS = {
   /** Rate-limit errors tolerated within a minute before the socket is closed. */
   rateStrikesBeforeClose: 20,
   connectionsPerIp: 64,
+  reasonMaxLength: 200,
+  topicMaxLength: 200,
+  secretMaxLength: 256,
+  /** Longest ban with a duration; no duration means until lifted. */
+  banMaxMs: 10 * 365 * 24 * 3600_000,
   /** A simple-peer signalling payload (SDP or ICE candidate), opaque to the server. */
   signalMaxLength: 16 * 1024,
   /** A relayed secure-channel frame, base64url: fits the frame limit with room to spare. */
@@ -76,6 +81,14 @@ export const ErrorCode = {
   notInRoom: 'not-in-room',
   tooManyRooms: 'too-many-rooms',
   peerUnreachable: 'peer-unreachable',
+  forbidden: 'forbidden',
+  banned: 'banned',
+  notFound: 'not-found',
+  roomExists: 'room-exists',
+  passwordRequired: 'password-required',
+  passwordWrong: 'password-wrong',
+  adminWrong: 'admin-wrong',
+  throttled: 'throttled',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -155,6 +168,35 @@ export const SaySchema = v.object({
 export const RenameSchema = v.object({ type: v.literal('rename'), name: Name });
 export const ListRoomsSchema = v.object({ type: v.literal('list-rooms') });
 export const PingSchema = v.object({ type: v.literal('ping') });
+const Reason = v.optional(v.pipe(v.string(), v.maxLength(LIMITS.reasonMaxLength)));
+const Secret = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.secretMaxLength));
+
+/** The server-wide password, when the operator set one. */
+export const PasswordSchema = v.object({ type: v.literal('password'), password: Secret });
+/** Claims the server admin role for this connection with the operator's token. */
+export const AdminSchema = v.object({ type: v.literal('admin'), token: Secret });
+export const OpSchema = v.object({ type: v.literal('op'), room: RoomName, target: PeerId });
+export const DeopSchema = v.object({ type: v.literal('deop'), room: RoomName, target: PeerId });
+export const KickSchema = v.object({ type: v.literal('kick'), room: RoomName, target: PeerId, reason: Reason });
+/** A ban from one room, or server-wide when `room` is absent (admin only). */
+export const BanSchema = v.object({
+  type: v.literal('ban'),
+  room: v.optional(RoomName),
+  target: PeerId,
+  durationMs: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(LIMITS.banMaxMs))),
+  reason: Reason,
+  byIp: v.optional(v.boolean()),
+});
+export const UnbanSchema = v.object({ type: v.literal('unban'), ban: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)) });
+export const ListBansSchema = v.object({ type: v.literal('list-bans'), room: v.optional(RoomName) });
+export const UserinfoSchema = v.object({ type: v.literal('userinfo'), target: PeerId });
+export const RoomCreateSchema = v.object({ type: v.literal('room-create'), room: RoomName });
+export const RoomDeleteSchema = v.object({ type: v.literal('room-delete'), room: RoomName });
+export const TopicSchema = v.object({ type: v.literal('topic'), room: RoomName, topic: v.pipe(v.string(), v.maxLength(LIMITS.topicMaxLength)) });
+export const PurgeSchema = v.object({ type: v.literal('purge'), room: RoomName });
+export const ShutdownSchema = v.object({ type: v.literal('shutdown') });
+export const AuditSchema = v.object({ type: v.literal('audit'), limit: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(500))) });
+
 /** WebRTC signalling for a whisper link; relayed only to someone who shares a room. */
 export const SignalSchema = v.object({
   type: v.literal('signal'),
@@ -178,6 +220,21 @@ export const ClientFrameSchema = v.variant('type', [
   PingSchema,
   SignalSchema,
   RelaySchema,
+  PasswordSchema,
+  AdminSchema,
+  OpSchema,
+  DeopSchema,
+  KickSchema,
+  BanSchema,
+  UnbanSchema,
+  ListBansSchema,
+  UserinfoSchema,
+  RoomCreateSchema,
+  RoomDeleteSchema,
+  TopicSchema,
+  PurgeSchema,
+  ShutdownSchema,
+  AuditSchema,
 ]);
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
 export type HelloFrame = v.InferOutput<typeof HelloSchema>;
@@ -187,7 +244,16 @@ export const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientFrameSchema.optio
 // ---------------------------------------------------------------------------
 // Server -> client
 
-export const MemberSchema = v.object({ id: PeerId, name: Name, key: Base64Url(LIMITS.identityKeyMaxLength) });
+export const RoleSchema = v.picklist(['owner', 'moderator', 'member']);
+export type Role = v.InferOutput<typeof RoleSchema>;
+export const MemberSchema = v.object({
+  id: PeerId,
+  name: Name,
+  key: Base64Url(LIMITS.identityKeyMaxLength),
+  role: RoleSchema,
+  /** The server admin (outranks every room role). */
+  admin: v.optional(v.literal(true)),
+});
 export type Member = v.InferOutput<typeof MemberSchema>;
 
 export const LimitsSchema = v.object({
@@ -221,10 +287,14 @@ export const WelcomeSchema = v.object({
   iceServers: v.array(IceServerSchema),
   server: v.object({ version: v.string() }),
 });
+const Topic = v.pipe(v.string(), v.maxLength(LIMITS.topicMaxLength));
 export const JoinedSchema = v.object({
   type: v.literal('joined'),
   room: RoomName,
   members: v.array(MemberSchema),
+  topic: v.optional(Topic),
+  /** Persistent rooms stay when empty and survive restarts. */
+  persistent: v.optional(v.boolean()),
 });
 export const LeftSchema = v.object({ type: v.literal('left'), room: RoomName });
 
@@ -234,8 +304,12 @@ export const PresenceEventSchema = v.variant('k', [
     k: v.literal('leave'),
     id: PeerId,
     farewell: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.farewellMaxLength))),
+    /** Set when a moderator removed them. */
+    removed: v.optional(v.object({ kind: v.picklist(['kicked', 'banned']), by: Name, reason: Reason })),
   }),
   v.object({ k: v.literal('rename'), id: PeerId, name: Name }),
+  v.object({ k: v.literal('role'), id: PeerId, role: RoleSchema, admin: v.optional(v.literal(true)) }),
+  v.object({ k: v.literal('topic'), topic: Topic, by: Name }),
 ]);
 export type PresenceEvent = v.InferOutput<typeof PresenceEventSchema>;
 export const PresenceSchema = v.object({
@@ -260,6 +334,47 @@ export const RoomsSchema = v.object({
   rooms: v.array(v.object({ name: RoomName, members: Count })),
 });
 export const PongSchema = v.object({ type: v.literal('pong') });
+export const PasswordRequiredSchema = v.object({ type: v.literal('password-required') });
+/** You were removed from a room (you may come back). */
+export const KickedSchema = v.object({ type: v.literal('kicked'), room: RoomName, by: Name, reason: Reason });
+/** You were banned from a room, or from the server when `room` is absent. */
+export const BannedSchema = v.object({ type: v.literal('banned'), room: v.optional(RoomName), by: Name, reason: Reason, until: v.optional(Timestamp) });
+/** The owner cleared the room for everyone: empty your view of it. */
+export const PurgedSchema = v.object({ type: v.literal('purged'), room: RoomName, by: Name });
+export const AdminGrantedSchema = v.object({ type: v.literal('admin') });
+const BanInfo = v.object({
+  id: v.string(),
+  room: v.optional(RoomName),
+  name: v.string(),
+  fingerprint: v.optional(v.string()),
+  ip: v.optional(v.string()),
+  by: v.string(),
+  at: Timestamp,
+  reason: Reason,
+  until: v.optional(Timestamp),
+});
+export type BanInfo = v.InferOutput<typeof BanInfo>;
+export const BansSchema = v.object({ type: v.literal('bans'), room: v.optional(RoomName), bans: v.array(BanInfo) });
+export const UserinfoResultSchema = v.object({
+  type: v.literal('userinfo'),
+  id: PeerId,
+  name: Name,
+  ip: v.string(),
+  connectedAt: Timestamp,
+  fingerprint: v.string(),
+  rooms: v.array(RoomName),
+  admin: v.boolean(),
+});
+const AuditEntry = v.object({
+  at: Timestamp,
+  actor: v.string(),
+  action: v.string(),
+  target: v.optional(v.string()),
+  room: v.optional(v.string()),
+  detail: v.optional(v.string()),
+});
+export type AuditEntry = v.InferOutput<typeof AuditEntry>;
+export const AuditResultSchema = v.object({ type: v.literal('audit'), entries: v.array(AuditEntry) });
 export const SignalFromSchema = v.object({
   type: v.literal('signal'),
   from: PeerId,
@@ -290,6 +405,14 @@ export const ServerFrameSchema = v.variant('type', [
   NameSchema,
   RoomsSchema,
   PongSchema,
+  PasswordRequiredSchema,
+  KickedSchema,
+  BannedSchema,
+  PurgedSchema,
+  AdminGrantedSchema,
+  BansSchema,
+  UserinfoResultSchema,
+  AuditResultSchema,
   SignalFromSchema,
   RelayFromSchema,
   ErrorSchema,

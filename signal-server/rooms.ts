@@ -1,34 +1,54 @@
 // Rooms, membership, batched presence and message relay. Written against a small
 // member interface (no ws import), so it can be driven by fakes in tests and benches.
-import { LIMITS, type Member, type PresenceEvent, type ServerFrame } from './protocol.ts';
+import { LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol.ts';
 
 export interface RoomMember {
   readonly id: string;
   readonly key: string;
   name: string;
+  /** The server admin: outranks every room role. */
+  admin: boolean;
   /** Sends an already serialised frame. */
   sendRaw(text: string): void;
 }
+
+export interface PersistentRoomSpec {
+  name: string;
+  topic?: string;
+  moderators: readonly string[];
+}
+
+export type Removal = { kind: 'kicked' | 'banned'; by: string; reason?: string };
 
 export type RoomsError = { code: 'room-invalid' | 'not-in-room' | 'too-many-rooms'; message: string };
 
 class Room {
   readonly members = new Map<string, RoomMember>();
   pending: PresenceEvent[] = [];
+  /** Roles by identity key: the creator of a user room owns it; persistent rooms are the admin's. */
+  readonly owners = new Set<string>();
+  readonly moderators = new Set<string>();
+  topic?: string;
   constructor(
     readonly name: string,
-    readonly persistent: boolean,
+    public persistent: boolean,
   ) {}
+
+  roleOf(key: string): Role {
+    return this.owners.has(key) ? 'owner' : this.moderators.has(key) ? 'moderator' : 'member';
+  }
+
+  info(member: RoomMember): Member {
+    const info: Member = { id: member.id, name: member.name, key: member.key, role: this.roleOf(member.key) };
+    if (member.admin) info.admin = true;
+    return info;
+  }
 }
 
 export interface RoomsOptions {
   presenceWindowMs: number;
-  persistentRooms: readonly string[];
+  persistentRooms: readonly PersistentRoomSpec[];
   maxRoomsPerClient?: number;
-}
-
-function memberInfo(member: RoomMember): Member {
-  return { id: member.id, name: member.name, key: member.key };
 }
 
 export class Rooms {
@@ -40,7 +60,111 @@ export class Rooms {
   private readonly bootId = Date.now().toString(36);
 
   constructor(private readonly options: RoomsOptions) {
-    for (const name of options.persistentRooms) this.rooms.set(name, new Room(name, true));
+    for (const spec of options.persistentRooms) this.addPersistent(spec);
+  }
+
+  /** Makes a room persistent (creating it if needed): it stays when empty. */
+  addPersistent(spec: PersistentRoomSpec): void {
+    let room = this.rooms.get(spec.name);
+    if (!room) {
+      room = new Room(spec.name, true);
+      this.rooms.set(spec.name, room);
+    }
+    room.persistent = true;
+    room.owners.clear();
+    room.topic = spec.topic;
+    for (const key of spec.moderators) room.moderators.add(key);
+  }
+
+  /** Ends a room: everyone in it is removed (with a `left` frame) and it is gone. */
+  deleteRoom(roomName: string): RoomMember[] {
+    const room = this.rooms.get(roomName);
+    if (!room) return [];
+    const members = [...room.members.values()];
+    for (const member of members) {
+      room.members.delete(member.id);
+      this.roomsOf(member).delete(roomName);
+      member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
+    }
+    this.rooms.delete(roomName);
+    this.dirty.delete(room);
+    return members;
+  }
+
+  isPersistent(roomName: string): boolean {
+    return this.rooms.get(roomName)?.persistent ?? false;
+  }
+
+  roleOf(roomName: string, key: string): Role | undefined {
+    return this.rooms.get(roomName)?.roleOf(key);
+  }
+
+  /** The members of a room, or nothing. */
+  membersOf(roomName: string): RoomMember[] {
+    return [...(this.rooms.get(roomName)?.members.values() ?? [])];
+  }
+
+  moderatorsOf(roomName: string): string[] {
+    return [...(this.rooms.get(roomName)?.moderators ?? [])];
+  }
+
+  topicOf(roomName: string): string | undefined {
+    return this.rooms.get(roomName)?.topic;
+  }
+
+  setRole(roomName: string, key: string, role: 'moderator' | 'member'): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
+    if (role === 'moderator') room.moderators.add(key);
+    else room.moderators.delete(key);
+    for (const member of room.members.values()) {
+      if (member.key === key) this.queue(room, this.roleEvent(room, member));
+    }
+  }
+
+  /** Tells every room of this member about a changed admin flag. */
+  adminChanged(member: RoomMember): void {
+    for (const roomName of this.roomsOf(member)) {
+      const room = this.rooms.get(roomName);
+      if (room) this.queue(room, this.roleEvent(room, member));
+    }
+  }
+
+  setTopic(roomName: string, topic: string, by: string): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
+    room.topic = topic || undefined;
+    this.queue(room, { k: 'topic', topic, by });
+  }
+
+  /** A moderator removed this member from the room: the others learn who and why. */
+  removeBy(member: RoomMember, roomName: string, removal: Removal): boolean {
+    const room = this.rooms.get(roomName);
+    if (!room || !room.members.has(member.id)) return false;
+    this.remove(member, room, undefined, removal);
+    return true;
+  }
+
+  /** Empties a room for everyone: each member gets `purged`, and the room ends unless persistent. */
+  purge(roomName: string, by: string): RoomMember[] {
+    const room = this.rooms.get(roomName);
+    if (!room) return [];
+    const members = [...room.members.values()];
+    const frame = JSON.stringify({ type: 'purged', room: roomName, by } satisfies ServerFrame);
+    for (const member of members) {
+      room.members.delete(member.id);
+      this.roomsOf(member).delete(roomName);
+      member.sendRaw(frame);
+    }
+    room.pending = [];
+    this.dirty.delete(room);
+    if (!room.persistent) this.rooms.delete(roomName);
+    return members;
+  }
+
+  private roleEvent(room: Room, member: RoomMember): PresenceEvent {
+    const info = room.info(member);
+    return info.admin ? { k: 'role', id: member.id, role: info.role, admin: true } : { k: 'role', id: member.id, role: info.role };
   }
 
   /** Adds the member, sends them the snapshot now, and tells the others in the next window. */
@@ -56,13 +180,14 @@ export class Rooms {
     let room = this.rooms.get(roomName);
     if (!room) {
       room = new Room(roomName, false);
+      room.owners.add(member.key);
       this.rooms.set(roomName, room);
     }
     room.members.set(member.id, member);
     mine.add(roomName);
     this.roomsOfMember.set(member.id, mine);
     this.sendSnapshot(member, room);
-    this.queue(room, { k: 'join', member: memberInfo(member) });
+    this.queue(room, { k: 'join', member: room.info(member) });
     return undefined;
   }
 
@@ -145,7 +270,7 @@ export class Rooms {
     this.flushTimer = undefined;
   }
 
-  private remove(member: RoomMember, room: Room, farewell?: string): void {
+  private remove(member: RoomMember, room: Room, farewell?: string, removal?: Removal): void {
     room.members.delete(member.id);
     this.roomsOf(member).delete(room.name);
     if (room.members.size === 0 && !room.persistent) {
@@ -153,12 +278,18 @@ export class Rooms {
       this.dirty.delete(room);
       return;
     }
-    this.queue(room, farewell ? { k: 'leave', id: member.id, farewell } : { k: 'leave', id: member.id });
+    const event: PresenceEvent = { k: 'leave', id: member.id };
+    if (farewell) event.farewell = farewell;
+    if (removal) event.removed = removal.reason ? { kind: removal.kind, by: removal.by, reason: removal.reason } : { kind: removal.kind, by: removal.by };
+    this.queue(room, event);
   }
 
   private sendSnapshot(member: RoomMember, room: Room): void {
-    const members = [...room.members.values()].map(memberInfo);
-    member.sendRaw(JSON.stringify({ type: 'joined', room: room.name, members } satisfies ServerFrame));
+    const members = [...room.members.values()].map((m) => room.info(m));
+    const frame: ServerFrame = { type: 'joined', room: room.name, members };
+    if (room.topic) frame.topic = room.topic;
+    if (room.persistent) frame.persistent = true;
+    member.sendRaw(JSON.stringify(frame));
   }
 
   private queue(room: Room, event: PresenceEvent): void {

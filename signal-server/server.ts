@@ -3,6 +3,29 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
 import { Hub } from './hub.ts';
 import { createHttpServer } from './http.ts';
+import { Store } from './store.ts';
+import { hashToken, newAdminToken } from './moderation.ts';
+
+export interface ServerOptions {
+  /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */
+  onAdminToken?(token: string | undefined, why: 'first-start' | 'rotated' | 'set'): void;
+  /** The admin sent /shutdown; by default the server just closes. */
+  onShutdownRequest?(): void;
+}
+
+const ROTATE_EVERY_MS = 60 * 60_000;
+
+/** Makes sure an admin token exists; only its hash is ever written. */
+async function prepareAdminToken(store: Store, config: Config, options: ServerOptions): Promise<void> {
+  if (config.adminToken) {
+    await store.saveAdmin(hashToken(config.adminToken));
+    options.onAdminToken?.(undefined, 'set');
+  } else if (config.rotateAdminToken || !store.adminTokenHash) {
+    const token = newAdminToken();
+    await store.saveAdmin(hashToken(token));
+    options.onAdminToken?.(token, config.rotateAdminToken ? 'rotated' : 'first-start');
+  }
+}
 
 export interface RunningServer {
   readonly hub: Hub;
@@ -13,8 +36,20 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const hub = new Hub(config);
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const store = await Store.open(config.dataDir);
+  await prepareAdminToken(store, config, options);
+  let running: RunningServer | undefined;
+  const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()));
+  const rotation = config.rotateAdminToken
+    ? setInterval(() => {
+        const token = newAdminToken();
+        store.saveAdmin(hashToken(token)).then(
+          () => options.onAdminToken?.(token, 'rotated'),
+          (error: unknown) => console.error(`wisp: could not rotate the admin token: ${(error as Error).message}`),
+        );
+      }, ROTATE_EVERY_MS)
+    : undefined;
   const server = createHttpServer(config, hub);
   // Upgraded WebSocket sockets are not HTTP connections, so closeAllConnections() misses
   // them; a client that never answers the close frame would hold close() for 30 s.
@@ -29,12 +64,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const loopback = config.host.includes(':') && config.host !== '::' ? `[${config.host}]` : config.host === '::' || config.host === '0.0.0.0' ? 'localhost' : config.host;
 
   let closing: Promise<void> | undefined;
-  return {
+  running = {
     hub,
     port,
     url: `${scheme}://${loopback}:${port}`,
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
+        clearInterval(rotation);
         hub.shutdown();
         server.close(() => resolve());
         // Give close frames a moment to flush, then cut what is left.
@@ -42,8 +78,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
           server.closeAllConnections();
           for (const socket of sockets) socket.destroy();
         }, 250).unref();
-      })),
+      }).then(() => store.flush())),
   };
+  return running;
 }
 
 function listen(server: ReturnType<typeof createHttpServer>, host: string, port: number): Promise<void> {

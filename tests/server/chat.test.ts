@@ -27,7 +27,7 @@ describe('chat', () => {
   test('join sends a snapshot of the members, and the others see a presence join', async () => {
     const ann = await scope.client(server, { name: 'Ann' });
     const annJoined = await join(ann, LOBBY);
-    assert.deepEqual(annJoined.members, [{ id: ann.id, name: 'Ann', key: ann.identity.key }]);
+    assert.deepEqual(annJoined.members, [{ id: ann.id, name: 'Ann', key: ann.identity.key, role: 'member' }]);
 
     const bob = await scope.client(server, { name: 'Bob' });
     const bobJoined = await join(bob, LOBBY);
@@ -37,7 +37,7 @@ describe('chat', () => {
     );
     const presence = await presenceEvent(ann, LOBBY, (e) => e.k === 'join' && e.member.id === bob.id);
     const event = presence.events.find((e) => e.k === 'join' && e.member.id === bob.id);
-    assert.deepEqual(event, { k: 'join', member: { id: bob.id, name: 'Bob', key: bob.identity.key } });
+    assert.deepEqual(event, { k: 'join', member: { id: bob.id, name: 'Bob', key: bob.identity.key, role: 'member' } });
   });
 
   test('joining a room one is already in resends the snapshot without a second presence join', async () => {

@@ -187,7 +187,7 @@ describe('presence batching', () => {
     const frame = await presenceEvent(resident, 'mixed', (e) => e.k === 'leave');
     assert.equal(frame.events.length, 3, JSON.stringify(frame.events));
     const byKind = Object.fromEntries(frame.events.map((e) => [e.k, e]));
-    assert.deepEqual(byKind.join, { k: 'join', member: { id: a.id, name: 'Aa', key: a.identity.key } });
+    assert.deepEqual(byKind.join, { k: 'join', member: { id: a.id, name: 'Aa', key: a.identity.key, role: 'member' } });
     assert.deepEqual(byKind.rename, { k: 'rename', id: b.id, name: 'Bee' });
     assert.deepEqual(byKind.leave, { k: 'leave', id: b.id, farewell: 'bye' });
     assert.equal(frame.events[frame.events.length - 1].k, 'leave', 'the leave comes after the rename it follows');
@@ -197,6 +197,7 @@ describe('presence batching', () => {
 describe('Rooms (with fake members)', () => {
   class FakeMember implements RoomMember {
     readonly received: ServerFrame[] = [];
+    admin = false;
     constructor(
       readonly id: string,
       public name: string,
@@ -211,7 +212,7 @@ describe('Rooms (with fake members)', () => {
   }
 
   // An hour-long window: nothing is sent until flush() is called, so frame counts are exact.
-  const make = () => new Rooms({ presenceWindowMs: 3_600_000, persistentRooms: [LOBBY] });
+  const make = () => new Rooms({ presenceWindowMs: 3_600_000, persistentRooms: [{ name: LOBBY, moderators: [] }] });
 
   test('one presence frame per window per member, however many joins', () => {
     const rooms = make();

@@ -1,0 +1,77 @@
+// Who may do what: ranks (admin > owner > moderator > member), the admin token (only
+// its hash is kept; compared in constant time), throttled guessing, and ban matching.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Role } from './protocol.ts';
+import type { Ban } from './store.ts';
+
+export const RANK = { member: 0, moderator: 1, owner: 2, admin: 3 } as const;
+
+export function rankOf(role: Role, admin: boolean): number {
+  return admin ? RANK.admin : RANK[role];
+}
+
+/**
+ * True when the actor holds at least `needed` and strictly outranks the target: nobody
+ * acts on someone of equal or higher rank.
+ */
+export function mayActOn(actorRank: number, targetRank: number, needed: number): boolean {
+  return actorRank >= needed && actorRank > targetRank;
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function newAdminToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Constant-time comparison of a candidate token with the stored hash. */
+export function tokenMatches(candidate: string, storedHash: string | undefined): boolean {
+  if (!storedHash) return false;
+  const a = Buffer.from(hashToken(candidate), 'hex');
+  const b = Buffer.from(storedHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Failed attempts per key (an IP, a connection) within a window; past the limit, wait. */
+export class Throttle {
+  private failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Milliseconds to wait before another attempt from any of these keys (0: go ahead). */
+  waitFor(...keys: string[]): number {
+    const now = this.now();
+    let wait = 0;
+    for (const key of keys) {
+      const recent = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
+      if (recent.length) this.failures.set(key, recent);
+      else this.failures.delete(key);
+      if (recent.length >= this.limit) wait = Math.max(wait, recent[0] + this.windowMs - now);
+    }
+    return wait;
+  }
+
+  fail(...keys: string[]): void {
+    const now = this.now();
+    for (const key of keys) this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
+  }
+}
+
+export function banActive(ban: Ban, now = Date.now()): boolean {
+  return ban.until === undefined || ban.until > now;
+}
+
+/** The first active ban that applies to this identity or address in this scope (undefined room: server-wide). */
+export function findBan(bans: readonly Ban[], who: { key: string; ip: string }, room?: string, now = Date.now()): Ban | undefined {
+  return bans.find((ban) => {
+    if (!banActive(ban, now)) return false;
+    if (ban.room !== room) return false;
+    return (ban.key !== undefined && ban.key === who.key) || (ban.ip !== undefined && ban.ip === who.ip);
+  });
+}

@@ -1,0 +1,164 @@
+// Durable server state in the data directory: bans, persistent rooms with their grants,
+// the admin token hash, identities admitted with the server password, and the audit
+// trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
+// the start with its name and the problem) and written atomically (temp, fsync, rename).
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import * as v from 'valibot';
+
+const Key = v.pipe(v.string(), v.maxLength(512));
+const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+
+const BanSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)),
+  /** Absent: a server-wide ban. */
+  room: v.optional(v.string()),
+  key: v.optional(Key),
+  ip: v.optional(v.string()),
+  name: v.string(),
+  by: v.string(),
+  byKey: v.optional(Key),
+  at: Time,
+  reason: v.optional(v.string()),
+  until: v.optional(Time),
+});
+export type Ban = v.InferOutput<typeof BanSchema>;
+
+const PersistentRoomSchema = v.object({
+  name: v.string(),
+  topic: v.optional(v.string()),
+  /** Identity keys granted moderator in this room. */
+  moderators: v.array(Key),
+  createdAt: Time,
+});
+export type PersistentRoom = v.InferOutput<typeof PersistentRoomSchema>;
+
+const AuditEntrySchema = v.object({
+  at: Time,
+  actor: v.string(),
+  action: v.string(),
+  target: v.optional(v.string()),
+  room: v.optional(v.string()),
+  detail: v.optional(v.string()),
+});
+export type AuditRecord = v.InferOutput<typeof AuditEntrySchema>;
+
+const FILES = {
+  admin: { name: 'admin.json', schema: v.object({ version: v.literal(1), tokenHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), createdAt: Time }) },
+  bans: { name: 'bans.json', schema: v.object({ version: v.literal(1), bans: v.array(BanSchema) }) },
+  rooms: { name: 'rooms.json', schema: v.object({ version: v.literal(1), rooms: v.array(PersistentRoomSchema) }) },
+  members: { name: 'members.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
+  audit: { name: 'audit.json', schema: v.object({ version: v.literal(1), entries: v.array(AuditEntrySchema) }) },
+} as const;
+type FileId = keyof typeof FILES;
+type Content<F extends FileId> = v.InferOutput<(typeof FILES)[F]['schema']>;
+
+/** The audit trail keeps this many entries (oldest dropped). */
+const AUDIT_KEEP = 2000;
+
+export class StoreError extends Error {
+  readonly code = 'store-invalid';
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super(`${file}: ${problem}. Fix or restore the file from a backup; Wisp will not replace it.`);
+  }
+}
+
+async function readJson<F extends FileId>(dir: string, id: F): Promise<Content<F> | undefined> {
+  const file = path.join(dir, FILES[id].name);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new StoreError(file, `cannot be read (${(error as Error).message})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new StoreError(file, `is not valid JSON (${(error as Error).message})`);
+  }
+  const result = v.safeParse(FILES[id].schema, data);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const where = issue.path?.map((p) => String(p.key)).join('.') ?? '';
+    throw new StoreError(file, `has unexpected content${where ? ` at ${where}` : ''}: ${issue.message}`);
+  }
+  return result.output as Content<F>;
+}
+
+export class Store {
+  adminTokenHash?: string;
+  bans: Ban[] = [];
+  rooms: PersistentRoom[] = [];
+  members = new Set<string>();
+  audit: AuditRecord[] = [];
+  private writes = new Map<FileId, Promise<void>>();
+
+  private constructor(readonly dir: string) {}
+
+  /** Opens (and creates) the data directory and reads every file, validating each. */
+  static async open(dir: string): Promise<Store> {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw new StoreError(dir, `cannot be created (${(error as Error).message})`);
+    }
+    const store = new Store(dir);
+    const [admin, bans, rooms, members, audit] = await Promise.all([
+      readJson(dir, 'admin'),
+      readJson(dir, 'bans'),
+      readJson(dir, 'rooms'),
+      readJson(dir, 'members'),
+      readJson(dir, 'audit'),
+    ]);
+    store.adminTokenHash = admin?.tokenHash;
+    store.bans = bans?.bans ?? [];
+    store.rooms = rooms?.rooms ?? [];
+    store.members = new Set(members?.keys ?? []);
+    store.audit = audit?.entries ?? [];
+    return store;
+  }
+
+  saveAdmin(tokenHash: string): Promise<void> {
+    this.adminTokenHash = tokenHash;
+    return this.write('admin', { version: 1, tokenHash, createdAt: Date.now() });
+  }
+
+  saveBans(): Promise<void> {
+    return this.write('bans', { version: 1, bans: this.bans });
+  }
+
+  saveRooms(): Promise<void> {
+    return this.write('rooms', { version: 1, rooms: this.rooms });
+  }
+
+  saveMembers(): Promise<void> {
+    return this.write('members', { version: 1, keys: [...this.members] });
+  }
+
+  record(entry: AuditRecord): Promise<void> {
+    this.audit.push(entry);
+    if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
+    return this.write('audit', { version: 1, entries: this.audit });
+  }
+
+  /** Resolves once every write started so far is on disk. */
+  async flush(): Promise<void> {
+    await Promise.all(this.writes.values());
+  }
+
+  /** One write at a time per file, each with the content current when it starts. */
+  private write<F extends FileId>(id: F, content: Content<F>): Promise<void> {
+    const file = path.join(this.dir, FILES[id].name);
+    const text = `${JSON.stringify(content, null, 1)}\n`;
+    const previous = this.writes.get(id) ?? Promise.resolve();
+    const next = previous.then(() => writeFileAtomic(file, text, { mode: 0o600 }));
+    this.writes.set(id, next.catch(() => undefined));
+    return next;
+  }
+}
