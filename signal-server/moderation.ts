@@ -1,22 +1,7 @@
-// Who may do what: ranks (admin > owner > moderator > member), the admin token (only
-// its hash is kept; compared in constant time), throttled guessing, and ban matching.
+// The admin token (only its hash is kept; compared in constant time), throttled
+// guessing, and ban matching. Ranks live in protocol.ts: the app shows them too.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Role } from './protocol.ts';
 import type { Ban } from './store.ts';
-
-export const RANK = { member: 0, moderator: 1, owner: 2, admin: 3 } as const;
-
-export function rankOf(role: Role, admin: boolean): number {
-  return admin ? RANK.admin : RANK[role];
-}
-
-/**
- * True when the actor holds at least `needed` and strictly outranks the target: nobody
- * acts on someone of equal or higher rank.
- */
-export function mayActOn(actorRank: number, targetRank: number, needed: number): boolean {
-  return actorRank >= needed && actorRank > targetRank;
-}
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');

@@ -246,6 +246,18 @@ export const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientFrameSchema.optio
 
 export const RoleSchema = v.picklist(['owner', 'moderator', 'member']);
 export type Role = v.InferOutput<typeof RoleSchema>;
+
+/** Ranks, like Matrix power levels: nobody acts on someone of equal or higher rank. */
+export const RANK = { member: 0, moderator: 1, owner: 2, admin: 3 } as const;
+
+export function rankOf(role: Role, admin: boolean | undefined): number {
+  return admin ? RANK.admin : RANK[role];
+}
+
+/** True when the actor holds at least `needed` and strictly outranks the target. */
+export function mayActOn(actorRank: number, targetRank: number, needed: number): boolean {
+  return actorRank >= needed && actorRank > targetRank;
+}
 export const MemberSchema = v.object({
   id: PeerId,
   name: Name,

@@ -97,6 +97,14 @@ export class Composer extends LitElement {
     this.textarea?.focus();
   }
 
+  /** Puts text in the box (e.g. a command to complete) and focuses it. */
+  async fill(text: string): Promise<void> {
+    this.value = text;
+    await this.updateComplete;
+    this.textarea.focus();
+    this.textarea.setSelectionRange(text.length, text.length);
+  }
+
   private emitFiles(files: File[]): void {
     if (!files.length) return;
     this.dispatchEvent(new CustomEvent('files', { detail: { files }, bubbles: true, composed: true }));

@@ -5,7 +5,14 @@ import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import { shared } from '../styles/tokens.ts';
 
-/** Who is in the room, sorted by name, yourself marked. */
+function roleLabel(member: Member) {
+  if (member.admin) return html`<span class="role admin" data-role="admin">admin</span>`;
+  if (member.role === 'owner') return html`<span class="role" data-role="owner">owner</span>`;
+  if (member.role === 'moderator') return html`<span class="role" data-role="moderator">mod</span>`;
+  return nothing;
+}
+
+/** Who is in the room, sorted by name, yourself marked, with roles. */
 @customElement('wisp-member-list')
 export class MemberList extends LitElement {
   @property({ attribute: false }) members: Member[] = [];
@@ -52,6 +59,26 @@ export class MemberList extends LitElement {
         padding: 0.3rem 0.4rem;
         min-height: 2.25rem;
       }
+      li .more {
+        flex: none;
+        width: 2.25rem;
+        padding: 0;
+        background: transparent;
+        border-color: transparent;
+        color: var(--muted);
+      }
+      .role {
+        font-size: 0.72rem;
+        padding: 0 0.35rem;
+        border-radius: 999px;
+        border: 1px solid var(--border);
+        color: var(--muted);
+        margin-left: auto;
+      }
+      .role.admin {
+        color: var(--warn);
+        border-color: var(--warn);
+      }
       li > span.self {
         display: flex;
         align-items: center;
@@ -79,6 +106,29 @@ export class MemberList extends LitElement {
     this.dispatchEvent(new CustomEvent('member-select', { detail: { key: member.key, name: member.name }, bubbles: true, composed: true }));
   }
 
+  private longPress?: ReturnType<typeof setTimeout>;
+
+  /** Right click, long press, the Menu key or Shift+F10, or the "⋯" button: the member's actions. */
+  private menu(member: Member, anchor: Element, event?: Event): void {
+    event?.preventDefault();
+    const box = anchor.getBoundingClientRect();
+    this.dispatchEvent(new CustomEvent('member-menu', { detail: { member, x: box.left, y: box.bottom }, bubbles: true, composed: true }));
+  }
+
+  private onKeyDown(member: Member, event: KeyboardEvent): void {
+    if (event.key === 'ContextMenu' || (event.key === 'F10' && event.shiftKey)) this.menu(member, event.currentTarget as Element, event);
+  }
+
+  private startPress(member: Member, event: PointerEvent): void {
+    if (event.pointerType === 'mouse') return;
+    const target = event.currentTarget as Element;
+    this.longPress = setTimeout(() => this.menu(member, target), 550);
+  }
+
+  private cancelPress(): void {
+    clearTimeout(this.longPress);
+  }
+
   override render() {
     const sorted = [...this.members].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
     return html`
@@ -88,10 +138,19 @@ export class MemberList extends LitElement {
             ${sorted.map(
               (m) => html`<li data-id=${m.id}>
                 ${m.id === this.me
-                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span><span class="you">(you)</span></span>`
-                  : html`<button title=${`Whisper with ${m.name}`} @click=${() => this.select(m)}>
-                      <span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${trustBadge(this.trust[m.key])}
-                    </button>`}
+                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span><span class="you">(you)</span>${roleLabel(m)}</span>`
+                  : html`<button
+                        title=${`Whisper with ${m.name}`}
+                        @click=${() => this.select(m)}
+                        @contextmenu=${(e: MouseEvent) => this.menu(m, e.currentTarget as Element, e)}
+                        @keydown=${(e: KeyboardEvent) => this.onKeyDown(m, e)}
+                        @pointerdown=${(e: PointerEvent) => this.startPress(m, e)}
+                        @pointerup=${this.cancelPress}
+                        @pointerleave=${this.cancelPress}
+                      >
+                        <span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${trustBadge(this.trust[m.key])}${roleLabel(m)}
+                      </button>
+                      <button class="more" aria-label=${`Actions for ${m.name}`} title="Actions" aria-haspopup="menu" @click=${(e: MouseEvent) => this.menu(m, e.currentTarget as Element, e)}>⋯</button>`}
               </li>`,
             )}
           </ul>`

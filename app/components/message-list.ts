@@ -57,6 +57,7 @@ export class MessageList extends LitElement {
         background: var(--own);
       }
       li.system {
+        white-space: pre-line;
         align-self: center;
         background: none;
         color: var(--muted);

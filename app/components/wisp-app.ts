@@ -9,6 +9,8 @@ import type { Composer } from './composer.ts';
 import type { VerifyDialog } from './verify-dialog.ts';
 import type { SettingsDialog } from './settings-dialog.ts';
 import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
+import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol.ts';
+import type { MenuItem } from './member-menu.ts';
 import { trustOf, type Trust } from '../storage/pins.ts';
 import type { Settings } from '../storage/settings.ts';
 import './composer.ts';
@@ -18,6 +20,8 @@ import './message-list.ts';
 import './room-picker.ts';
 import './room-tabs.ts';
 import './settings-dialog.ts';
+import './member-menu.ts';
+import './password-dialog.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
 import './whisper-header.ts';
@@ -27,6 +31,8 @@ import './whisper-header.ts';
 export class WispApp extends LitElement {
   @property({ attribute: false }) session!: Session;
   @state() private membersOpen = false;
+  /** The member whose action menu is open, and where. */
+  @state() private menu?: { member: Member; room: string; x: number; y: number };
   /** The contact whose safety number the verify dialog shows. */
   @state() private verifying?: { key: string; name: string; number: string };
   @query('wisp-room-picker') private picker!: RoomPicker;
@@ -99,6 +105,10 @@ export class WispApp extends LitElement {
       .muted {
         color: var(--muted);
         font-weight: 400;
+      }
+      .topic {
+        font-weight: 400;
+        margin-left: 0.25rem;
       }
       aside {
         border-left: 1px solid var(--border);
@@ -201,6 +211,38 @@ export class WispApp extends LitElement {
     return trust;
   }
 
+  /** The actions I may take on this member in this room, and nothing else. */
+  private menuItems(state: AppState, member: Member, room: string): MenuItem[] {
+    const mine = state.rooms[room]?.members[state.me.id ?? ''];
+    const myRank = rankOf(mine?.role ?? 'member', state.me.admin);
+    const theirRank = rankOf(member.role, member.admin);
+    const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}` }];
+    if (mayActOn(myRank, theirRank, RANK.owner)) {
+      items.push(member.role === 'moderator' ? { action: 'deop', label: 'Remove moderator' } : { action: 'op', label: 'Make moderator' });
+    }
+    if (mayActOn(myRank, theirRank, RANK.moderator)) {
+      items.push({ action: 'kick', label: `Kick from #${room}…` }, { action: 'ban', label: `Ban from #${room}…` });
+    }
+    if (state.me.admin && !member.admin) items.push({ action: 'server-ban', label: 'Ban from the server…' }, { action: 'userinfo', label: 'User info' });
+    return items;
+  }
+
+  private chooseMenu(action: string): void {
+    const menu = this.menu;
+    this.menu = undefined;
+    if (!menu) return;
+    const { member } = menu;
+    // Kicks and bans go through the composer, so a reason (and a duration) can be added.
+    const prefill: Record<string, string> = { kick: `/kick ${member.name} `, ban: `/ban ${member.name} `, 'server-ban': `/ban --server ${member.name} ` };
+    if (prefill[action]) {
+      this.membersOpen = false;
+      void this.composer?.fill(prefill[action]);
+      return;
+    }
+    if (action === 'whisper') this.membersOpen = false;
+    this.session.memberAction(action as 'whisper' | 'op' | 'deop' | 'userinfo', member);
+  }
+
   /** Everyone else in my rooms, once each, by name. */
   private people(state: AppState) {
     const seen = new Map<string, { id: string; name: string; key: string }>();
@@ -258,7 +300,10 @@ export class WispApp extends LitElement {
     }
     const room = state.active ? state.rooms[state.active] : undefined;
     if (room) {
-      return html`<div class="room-header">#${room.name} <span class="muted">· the server operator can read this room</span></div>
+      return html`<div class="room-header">
+          #${room.name}${room.topic ? html` <span class="topic">${room.topic}</span>` : nothing}
+          <span class="muted">· the server operator can read this room</span>
+        </div>
         <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust}></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}
@@ -323,6 +368,7 @@ export class WispApp extends LitElement {
             .trust=${trust}
             me=${state.me.id ?? ''}
             @member-select=${(e: CustomEvent<{ key: string }>) => ((this.membersOpen = false), this.session.openWhisper(e.detail.key))}
+            @member-menu=${(e: CustomEvent<{ member: Member; x: number; y: number }>) => room && (this.menu = { ...e.detail, room: room.name })}
           ></wisp-member-list>
         </aside>
       </main>
@@ -344,6 +390,21 @@ export class WispApp extends LitElement {
         fingerprint=${state.me.fingerprint ?? ''}
         @settings-change=${(e: CustomEvent<{ settings: Settings }>) => this.session.updateSettings(e.detail.settings)}
       ></wisp-settings-dialog>
+      ${this.menu
+        ? html`<wisp-member-menu
+            .items=${this.menuItems(state, this.menu.member, this.menu.room)}
+            label=${`Actions for ${this.menu.member.name}`}
+            .x=${this.menu.x}
+            .y=${this.menu.y}
+            @menu-choose=${(e: CustomEvent<{ action: string }>) => this.chooseMenu(e.detail.action)}
+            @menu-close=${() => (this.menu = undefined)}
+          ></wisp-member-menu>`
+        : nothing}
+      <wisp-password-dialog
+        ?open=${Boolean(state.passwordPrompt)}
+        error=${state.passwordPrompt?.error ?? ''}
+        @password=${(e: CustomEvent<{ password: string }>) => this.session.sendPassword(e.detail.password)}
+      ></wisp-password-dialog>
       <wisp-share-dialog
         .share=${state.share}
         .people=${this.people(state)}

@@ -37,6 +37,14 @@ export function errorSentence(code: string, serverMessage: string): string {
     case ErrorCode.roomInvalid:
     case ErrorCode.tooManyRooms:
     case ErrorCode.notInRoom:
+    case ErrorCode.forbidden:
+    case ErrorCode.banned:
+    case ErrorCode.notFound:
+    case ErrorCode.roomExists:
+    case ErrorCode.adminWrong:
+    case ErrorCode.throttled:
+    case ErrorCode.peerUnreachable:
+      // These are already sentences about the person's own request.
       return serverMessage;
     case ErrorCode.unsupportedVersion:
       return 'This server runs a different version of Wisp. Reload the page to update.';

@@ -14,7 +14,34 @@ export const COMMANDS: readonly CommandInfo[] = [
   { name: 'leave', usage: '/leave [farewell]', description: 'Leave this room, optionally with a last word.', aliases: ['part'] },
   { name: 'me', usage: '/me <action>', description: 'Say what you are doing, e.g. /me waves.' },
   { name: 'w', usage: '/w <name> <message>', description: 'Whisper: a private, end-to-end encrypted message.', aliases: ['whisper', 'msg'] },
+  { name: 'topic', usage: '/topic [text]', description: 'Set or clear the room topic (owner, moderators).' },
+  { name: 'kick', usage: '/kick <name> [reason]', description: 'Remove someone from this room; they may come back.' },
+  { name: 'ban', usage: '/ban [--server] [--ip] <name> [10m|2h|7d] [reason]', description: 'Ban someone from this room (or the server, admin).' },
+  { name: 'unban', usage: '/unban <ban id>', description: 'Lift a ban (see /bans).' },
+  { name: 'bans', usage: '/bans [--server]', description: "List this room's (or the server's) bans." },
+  { name: 'op', usage: '/op <name>', description: 'Make someone a moderator of this room (owner).' },
+  { name: 'deop', usage: '/deop <name>', description: 'Take moderator away (owner).' },
+  { name: 'purge', usage: '/purge', description: "Clear this room for everyone and end it (owner)." },
+  { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed.' },
+  { name: 'userinfo', usage: '/userinfo <name>', description: 'Address, connection time, key and rooms of someone (admin).' },
+  { name: 'createroom', usage: '/createroom #room', description: 'Make a persistent room that stays when empty (admin).' },
+  { name: 'deleteroom', usage: '/deleteroom #room', description: 'End a persistent room (admin).' },
+  { name: 'audit', usage: '/audit [count]', description: 'Show the latest moderation actions (admin).' },
+  { name: 'shutdown', usage: '/shutdown', description: 'Stop the server, telling everyone (admin).' },
 ];
+
+const DURATION = /^(\d{1,6})(s|m|h|d|w)$/;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text);
+  return match ? Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS] : undefined;
+}
+
+function splitFirst(text: string): [string, string] {
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(text);
+  return match ? [match[1], match[2].trim()] : ['', ''];
+}
 
 export type Command =
   | { kind: 'say'; text: string }
@@ -23,6 +50,19 @@ export type Command =
   | { kind: 'join'; room: string }
   | { kind: 'leave'; farewell?: string }
   | { kind: 'whisper'; name: string; text: string }
+  | { kind: 'role'; op: boolean; name: string }
+  | { kind: 'kick'; name: string; reason?: string }
+  | { kind: 'ban'; name: string; durationMs?: number; reason?: string; server: boolean; byIp: boolean }
+  | { kind: 'unban'; id: string }
+  | { kind: 'bans'; server: boolean }
+  | { kind: 'admin'; token: string }
+  | { kind: 'userinfo'; name: string }
+  | { kind: 'room-create'; room: string }
+  | { kind: 'room-delete'; room: string }
+  | { kind: 'topic'; topic: string }
+  | { kind: 'purge' }
+  | { kind: 'shutdown' }
+  | { kind: 'audit'; limit?: number }
   | { kind: 'help' }
   | { kind: 'invalid'; message: string };
 
@@ -54,6 +94,52 @@ export function parseInput(raw: string): Command | undefined {
       return arg ? { kind: 'leave', farewell: arg } : { kind: 'leave' };
     case 'me':
       return arg ? { kind: 'me', text: arg } : { kind: 'invalid', message: 'Usage: /me <action>' };
+    case 'op':
+    case 'deop':
+      return arg ? { kind: 'role', op: command.name === 'op', name: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    case 'kick': {
+      const [name, reason] = splitFirst(arg);
+      return name ? { kind: 'kick', name, reason: reason || undefined } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    }
+    case 'ban': {
+      let rest = arg;
+      let server = false;
+      let byIp = false;
+      for (;;) {
+        const [word, tail] = splitFirst(rest);
+        if (word === '--server' || word === '-s') server = true;
+        else if (word === '--ip') byIp = true;
+        else break;
+        rest = tail;
+      }
+      const [name, afterName] = splitFirst(rest);
+      if (!name) return { kind: 'invalid', message: `Usage: ${command.usage}` };
+      const [maybeDuration, afterDuration] = splitFirst(afterName);
+      const durationMs = parseDuration(maybeDuration);
+      const reason = (durationMs ? afterDuration : afterName) || undefined;
+      return { kind: 'ban', name, durationMs, reason, server, byIp };
+    }
+    case 'unban':
+      return arg ? { kind: 'unban', id: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    case 'bans':
+      return { kind: 'bans', server: /^(--server|-s)$/.test(arg) };
+    case 'admin':
+      return arg ? { kind: 'admin', token: arg } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    case 'userinfo':
+      return arg ? { kind: 'userinfo', name: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    case 'createroom':
+    case 'deleteroom':
+      return arg ? { kind: command.name === 'createroom' ? 'room-create' : 'room-delete', room: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    case 'topic':
+      return { kind: 'topic', topic: arg };
+    case 'purge':
+      return { kind: 'purge' };
+    case 'shutdown':
+      return { kind: 'shutdown' };
+    case 'audit': {
+      const limit = Number(arg);
+      return arg && (!Number.isInteger(limit) || limit < 1 || limit > 500) ? { kind: 'invalid', message: 'Usage: /audit [1-500]' } : { kind: 'audit', limit: arg ? limit : undefined };
+    }
     case 'w': {
       const whisper = /^(\S+)\s+([\s\S]+)$/.exec(arg);
       return whisper ? { kind: 'whisper', name: whisper[1], text: whisper[2].trim() } : { kind: 'invalid', message: 'Usage: /w <name> <message>' };

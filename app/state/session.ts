@@ -1,6 +1,6 @@
 // The Session owns behaviour: it turns server frames into state, and the person's
 // commands into frames. Components only render state and emit events.
-import { ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, nameKey, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
 import { TokenBucket } from '../../signal-server/token-bucket.ts';
 import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
 import { requestPersistence } from '../storage/db.ts';
@@ -11,12 +11,25 @@ import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
-import { helpText, parseInput } from './commands.ts';
+import { helpText, parseInput, type Command } from './commands.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, whisperTab, type AppState } from './store.ts';
 
 const HOLD_FOR_RETURNING_MS = 10_000;
+
+type ModerationKind = 'role' | 'kick' | 'ban' | 'unban' | 'bans' | 'admin' | 'userinfo' | 'room-create' | 'room-delete' | 'topic' | 'purge' | 'shutdown' | 'audit';
+export type MemberAction = 'whisper' | 'op' | 'deop' | 'userinfo';
+
+function formatBans(frame: ServerFrameOf<'bans'>): string {
+  const where = frame.room ? `#${frame.room}` : 'the server';
+  if (!frame.bans.length) return `No bans in ${where}.`;
+  const lines = frame.bans.map((b) => {
+    const until = b.until ? `until ${new Date(b.until).toLocaleString()}` : 'until lifted';
+    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${new Date(b.at).toLocaleString()}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
+  });
+  return [`Bans in ${where} (/unban <id> lifts one):`, ...lines].join('\n');
+}
 
 export interface SessionOptions {
   url: string;
@@ -42,6 +55,8 @@ export class Session {
   private returning = new Map<string, { keys: Set<string>; until: number }>();
   private applyUpdate?: () => void;
   private whispers?: Whispers;
+  /** Why the server is about to close with "banned", to show instead of a generic sentence. */
+  private bannedNotice?: string;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
 
   constructor(private readonly options: SessionOptions) {
@@ -118,6 +133,20 @@ export class Session {
         return this.leave(room, command.farewell);
       case 'help':
         return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
+      case 'role':
+      case 'kick':
+      case 'ban':
+      case 'unban':
+      case 'bans':
+      case 'admin':
+      case 'userinfo':
+      case 'room-create':
+      case 'room-delete':
+      case 'topic':
+      case 'purge':
+      case 'shutdown':
+      case 'audit':
+        return this.moderate(command);
       case 'invalid':
         return this.notice(command.message);
     }
@@ -152,6 +181,106 @@ export class Session {
 
   activate(room: string): void {
     this.store.dispatch({ t: 'activate', room });
+  }
+
+  /** Moderation commands: resolve names to peer ids in the current room and send. */
+  private moderate(command: Extract<Command, { kind: ModerationKind }>): void {
+    if (!this.welcomed) return this.notice('Moderation needs the connection to the server; try again in a moment.');
+    const room = whisperKeyOf(this.state.active) ? undefined : this.state.active;
+    const needRoom = (): string | undefined => {
+      if (!room) this.notice('Use this command in the room it is about.');
+      return room;
+    };
+    const find = (name: string, inRoom?: string) => {
+      const wanted = nameKey(name.replace(/^@/, ''));
+      const rooms = inRoom ? [this.state.rooms[inRoom]] : Object.values(this.state.rooms);
+      for (const r of rooms) {
+        const member = Object.values(r?.members ?? {}).find((m) => nameKey(m.name) === wanted);
+        if (member) return member;
+      }
+      this.notice(inRoom ? `Nobody called ${name} is in #${inRoom}.` : `Nobody called ${name} is in your rooms.`);
+      return undefined;
+    };
+    switch (command.kind) {
+      case 'role': {
+        const r = needRoom();
+        const target = r && find(command.name, r);
+        if (target) this.client.send({ type: command.op ? 'op' : 'deop', room: r, target: target.id });
+        return;
+      }
+      case 'kick': {
+        const r = needRoom();
+        const target = r && find(command.name, r);
+        if (target) this.client.send({ type: 'kick', room: r, target: target.id, reason: command.reason });
+        return;
+      }
+      case 'ban': {
+        const r = command.server ? undefined : needRoom();
+        if (!command.server && !r) return;
+        const target = find(command.name, r);
+        if (target) this.client.send({ type: 'ban', room: r, target: target.id, durationMs: command.durationMs, reason: command.reason, byIp: command.byIp || undefined });
+        return;
+      }
+      case 'unban':
+        this.client.send({ type: 'unban', ban: command.id });
+        return;
+      case 'bans': {
+        const r = command.server ? undefined : needRoom();
+        if (command.server || r) this.client.send({ type: 'list-bans', room: r });
+        return;
+      }
+      case 'admin':
+        this.client.send({ type: 'admin', token: command.token });
+        return;
+      case 'userinfo': {
+        const target = find(command.name);
+        if (target) this.client.send({ type: 'userinfo', target: target.id });
+        return;
+      }
+      case 'room-create':
+      case 'room-delete': {
+        const checked = checkRoomName(command.room);
+        if (!checked.ok) return this.notice(checked.reason);
+        this.client.send({ type: command.kind, room: checked.value });
+        return;
+      }
+      case 'topic': {
+        const r = needRoom();
+        if (r) this.client.send({ type: 'topic', room: r, topic: command.topic });
+        return;
+      }
+      case 'purge': {
+        const r = needRoom();
+        if (r) this.client.send({ type: 'purge', room: r });
+        return;
+      }
+      case 'shutdown':
+        this.client.send({ type: 'shutdown' });
+        return;
+      case 'audit':
+        this.client.send({ type: 'audit', limit: command.limit });
+        return;
+    }
+  }
+
+  /** What the person picked in a member's context menu. */
+  memberAction(action: MemberAction, member: { id: string; key: string; name: string }): void {
+    const room = this.state.active && this.state.rooms[this.state.active] ? this.state.active : undefined;
+    switch (action) {
+      case 'whisper':
+        return this.openWhisper(member.key);
+      case 'op':
+      case 'deop':
+        if (room) this.client.send({ type: action, room, target: member.id });
+        return;
+      case 'userinfo':
+        this.client.send({ type: 'userinfo', target: member.id });
+        return;
+    }
+  }
+
+  sendPassword(password: string): void {
+    this.client.send({ type: 'password', password });
   }
 
   /** Closes a tab: leaves a room, or hides a whisper conversation. */
@@ -259,6 +388,7 @@ export class Session {
       }
       case 'welcome':
         this.welcomed = true;
+        this.store.dispatch({ t: 'password-accepted' });
         this.inFlight.clear();
         this.sayBucket = new TokenBucket(frame.limits.sayPerMinute, frame.limits.sayBurst);
         this.client.markHealthy();
@@ -278,7 +408,7 @@ export class Session {
         return this.whispers?.onPresenceChanged();
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
-        this.whispers?.onPresenceChanged();
+        this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
         if (this.returning.has(frame.room)) this.pump();
         return;
       case 'message':
@@ -301,10 +431,47 @@ export class Session {
         return this.onError(frame);
       case 'pong':
         return;
+      case 'password-required':
+        return this.store.dispatch({ t: 'password-required' });
+      case 'kicked':
+        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'} You may join again.` });
+        return this.whispers?.onPresenceChanged(true);
+      case 'banned':
+        if (frame.room) {
+          this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}` });
+          return this.whispers?.onPresenceChanged(true);
+        }
+        this.bannedNotice = `You were banned from this server by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}`;
+        return;
+      case 'purged':
+        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
+        return this.whispers?.onPresenceChanged(true);
+      case 'admin':
+        this.store.dispatch({ t: 'admin' });
+        return this.notice('You are now the server admin.');
+      case 'bans':
+        return this.system(formatBans(frame));
+      case 'userinfo':
+        return this.system(
+          `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${new Date(frame.connectedAt).toLocaleString()}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${frame.rooms.map((r) => `#${r}`).join(' ') || 'none'}`,
+        );
+      case 'audit':
+        return this.system(
+          frame.entries.length
+            ? frame.entries.map((e) => `${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`).join('\n')
+            : 'The audit trail is empty.',
+        );
     }
   }
 
   private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+    if (frame.code === ErrorCode.passwordWrong || frame.code === ErrorCode.throttled && frame.ref === 'password') {
+      return this.store.dispatch({ t: 'password-required', error: frame.message });
+    }
+    if (frame.code === ErrorCode.banned && frame.ref === 'hello') this.bannedNotice = frame.message;
+    if (frame.code === ErrorCode.banned && frame.ref && this.state.rooms[frame.ref]) {
+      return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: frame.message });
+    }
     if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers?.onUnreachable(frame.ref);
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.inFlight.has(frame.ref)) {
       // The message stays in the outbox and goes out once the server has room for it.
@@ -329,7 +496,7 @@ export class Session {
     }
     this.welcomed = false;
     clearTimeout(this.pumpTimer);
-    const sentence = closeSentence(info.code);
+    const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
     if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
     this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);
   }
@@ -390,6 +557,10 @@ export class Session {
       if (!this.state.rooms[message.room]) this.store.dispatch({ t: 'open-room', room: message.room, activate: false });
       this.store.dispatch({ t: 'pending', ...message });
     }
+  }
+
+  private system(text: string): void {
+    this.store.dispatch({ t: 'system', text, ts: Date.now() });
   }
 
   private mentionsMe(text: string): boolean {

@@ -71,6 +71,8 @@ export interface RoomState {
   unread: number;
   /** True once the server sent the member snapshot on this connection. */
   synced: boolean;
+  topic?: string;
+  persistent?: boolean;
 }
 
 export type LinkStatus = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -100,7 +102,9 @@ export function whisperKeyOf(tab: string | undefined): string | undefined {
 
 export interface AppState {
   connection: ConnectionState;
-  me: { id?: string; name?: string; fingerprint?: string };
+  me: { id?: string; name?: string; fingerprint?: string; admin?: boolean };
+  /** The server wants its password before anything else. */
+  passwordPrompt?: { error?: string };
   rooms: Record<string, RoomState>;
   order: string[];
   active?: string;
@@ -125,7 +129,12 @@ export type Action =
   | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
   | { t: 'name'; name: string }
   | { t: 'open-room'; room: string; activate: boolean }
-  | { t: 'joined'; room: string; members: Member[] }
+  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean }
+  /** Kicked, banned or purged: the room goes, with a sentence saying why. */
+  | { t: 'removed'; room: string; sentence: string }
+  | { t: 'admin' }
+  | { t: 'password-required'; error?: string }
+  | { t: 'password-accepted' }
   | { t: 'left'; room: string }
   | { t: 'presence'; room: string; events: PresenceEvent[] }
   | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action' }
@@ -187,9 +196,21 @@ function systemLine(text: string, ts: number): ChatLine {
 }
 
 /** Applies presence events idempotently and returns the system lines they deserve. */
+const ROLE_WORDS = { owner: 'the owner', moderator: 'a moderator', member: 'a member' } as const;
+
+function leaveLine(name: string, event: Extract<PresenceEvent, { k: 'leave' }>): string {
+  if (event.removed) {
+    const verb = event.removed.kind === 'banned' ? 'was banned' : 'was removed';
+    return `${name} ${verb} by ${event.removed.by}${event.removed.reason ? `: ${event.removed.reason}` : ''}`;
+  }
+  return event.farewell ? `${name} left: “${event.farewell}”` : `${name} left`;
+}
+
+/** Applies presence events idempotently and returns the system lines they deserve. */
 function applyPresence(room: RoomState, events: PresenceEvent[], me: string | undefined, ts: number): RoomState {
   const members = { ...room.members };
   const lines: ChatLine[] = [];
+  let topic = room.topic;
   for (const event of events) {
     if (event.k === 'join') {
       const known = members[event.member.id];
@@ -199,15 +220,27 @@ function applyPresence(room: RoomState, events: PresenceEvent[], me: string | un
       const known = members[event.id];
       if (!known) continue;
       delete members[event.id];
-      lines.push(systemLine(event.farewell ? `${known.name} left: “${event.farewell}”` : `${known.name} left`, ts));
-    } else {
+      lines.push(systemLine(leaveLine(known.name, event), ts));
+    } else if (event.k === 'rename') {
       const known = members[event.id];
       if (!known || known.name === event.name) continue;
       members[event.id] = { ...known, name: event.name };
       lines.push(systemLine(event.id === me ? `You are now known as ${event.name}` : `${known.name} is now known as ${event.name}`, ts));
+    } else if (event.k === 'role') {
+      const known = members[event.id];
+      if (!known) continue;
+      const updated = { ...known, role: event.role, admin: event.admin };
+      if (!event.admin) delete updated.admin;
+      members[event.id] = updated;
+      const who = event.id === me ? 'You are' : `${known.name} is`;
+      if (event.admin && !known.admin) lines.push(systemLine(`${who} now the server admin`, ts));
+      else if (known.role !== event.role) lines.push(systemLine(`${who} now ${ROLE_WORDS[event.role]}`, ts));
+    } else {
+      topic = event.topic || undefined;
+      lines.push(systemLine(event.topic ? `${event.by} set the topic: ${event.topic}` : `${event.by} cleared the topic`, ts));
     }
   }
-  return { ...room, members, lines: lines.length ? appendLines(room, lines) : room.lines };
+  return { ...room, members, topic, lines: lines.length ? appendLines(room, lines) : room.lines };
 }
 
 export function reduce(state: AppState, action: Action): AppState {
@@ -235,8 +268,18 @@ export function reduce(state: AppState, action: Action): AppState {
       return withRoom(state, action.room, (room) => ({
         ...room,
         synced: true,
+        topic: action.topic,
+        persistent: action.persistent,
         members: Object.fromEntries(action.members.map((m) => [m.id, m])),
       }));
+    case 'removed':
+      return reduce(reduce(state, { t: 'left', room: action.room }), { t: 'notice', text: action.sentence });
+    case 'admin':
+      return { ...state, me: { ...state.me, admin: true } };
+    case 'password-required':
+      return { ...state, passwordPrompt: { error: action.error } };
+    case 'password-accepted':
+      return state.passwordPrompt ? { ...state, passwordPrompt: undefined } : state;
     case 'left': {
       if (!state.rooms[action.room]) return state;
       const rooms = { ...state.rooms };

@@ -150,15 +150,22 @@ export class Whispers {
   }
 
   /** Presence changed: follow renames and close links to people we no longer share a room with. */
-  onPresenceChanged(): void {
+  onPresenceChanged(immediate = false): void {
     for (const peer of this.peers()) {
       const whisper = this.state.whispers[peer.key];
       if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
     }
     if (this.state.connection.status !== 'online') return;
     // After a server restart people come back one by one: give them a moment before closing.
+    // A kick or ban is not a restart: those links close at once.
     for (const key of this.mesh.keys()) {
       const gone = this.sharedRooms(key).length === 0;
+      if (gone && immediate) {
+        clearTimeout(this.pruneTimers.get(key));
+        this.pruneTimers.delete(key);
+        this.mesh.close(key, { code: 'closed', sentence: `${this.nameOf(key)} no longer shares a room with you.` });
+        continue;
+      }
       const timer = this.pruneTimers.get(key);
       if (!gone) {
         clearTimeout(timer);

@@ -3,8 +3,8 @@
 import { expect } from '@esm-bundle/chai';
 import { MAX_LINES_PER_ROOM, Store, initialState, reduce, type Action, type AppState } from '../../app/state/store.ts';
 
-const alice = { id: 'pA', name: 'alice', key: 'kA' };
-const bob = { id: 'pB', name: 'bob', key: 'kB' };
+const alice = { id: 'pA', name: 'alice', key: 'kA', role: 'member' as const };
+const bob = { id: 'pB', name: 'bob', key: 'kB', role: 'member' as const };
 const limits = { maxFrameBytes: 65536, nameMinLength: 2, nameMaxLength: 24, roomNameMaxLength: 32, messageMaxLength: 2000, farewellMaxLength: 200, maxRoomsPerClient: 20, sayPerMinute: 30, sayBurst: 8, maxFileBytes: 50 * 1024 * 1024, relayFileMaxBytes: 5 * 1024 * 1024 };
 
 function run(actions: Action[], state: AppState = initialState()): AppState {
@@ -68,6 +68,34 @@ describe('store reducer', () => {
     const before = inLobby();
     const after = reduce(before, { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: 'nobody' }] });
     expect(after.rooms.lobby.lines).to.have.length(0);
+  });
+
+  it('role, topic and removals each give a line', () => {
+    const state = run(
+      [
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: bob.id, role: 'moderator' }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: alice.id, role: 'member', admin: true }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'topic', topic: 'Board games on Friday', by: 'alice' }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, removed: { kind: 'kicked', by: 'alice', reason: 'spam' } }] },
+      ],
+      inLobby(),
+    );
+    expect(texts(state)).to.deep.equal([
+      'bob joined',
+      'bob is now a moderator',
+      'You are now the server admin',
+      'alice set the topic: Board games on Friday',
+      'bob was removed by alice: spam',
+    ]);
+    expect(state.rooms.lobby.topic).to.equal('Board games on Friday');
+    expect(state.rooms.lobby.members[alice.id].admin).to.equal(true);
+  });
+
+  it('being removed from a room closes its tab with a sentence', () => {
+    const state = reduce(inLobby(), { t: 'removed', room: 'lobby', sentence: 'You were removed from #lobby by bob.' });
+    expect(state.order).to.deep.equal([]);
+    expect(state.notice?.text).to.equal('You were removed from #lobby by bob.');
   });
 
   it('my own rename reads "You are now known as"', () => {
