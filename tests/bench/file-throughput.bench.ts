@@ -1,0 +1,231 @@
+// File throughput on loopback between two real Chromium contexts on the real server, in
+// one run, alternating:
+//
+//   raw   a plain RTCDataChannel between the same two pages (signalled by this benchmark,
+//         not by Wisp), 50 MiB in messages of the size Wisp's file chunks carry on that
+//         path (64 KiB minus the 30 bytes of chunk header and sealing, as peer-link.ts
+//         computes it when the remote SDP allows 64 KiB), with Wisp's backpressure (stop
+//         above 4 MiB buffered, resume at bufferedamountlow with the threshold at 1 MiB);
+//         timed on the sender's clock from the first send to the receiver's one-byte
+//         "got it all" coming back.
+//   wisp  a 50 MiB random file sent A -> B through the UI (file input, Accept), encrypted
+//         in the secure channel; timed on the receiver's clock from accepting to the
+//         status "done" (which includes the receiver's final SHA-256 check; the log also
+//         gives the time up to "checking", i.e. without that check).
+//
+// MB/s with 1 MB = 10^6 bytes. Each is measured ROUNDS times (raw, wisp, raw, wisp, ...);
+// the rows give the best round of each, the log gives every round and the medians.
+import type { Page } from 'playwright-core';
+import { type Benchmark, type Row, PartialError } from './bench.ts';
+import { WispServer } from '../e2e/support/server.ts';
+import { launchBrowser, newPerson } from '../e2e/support/browser.ts';
+import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, traceNamed, waitTransfer, type Pair } from '../e2e/support/files.ts';
+
+const FILE_BYTES = 50 * MIB;
+const ROUNDS = 3;
+/** Wisp's chunk payload on a data channel whose remote SDP allows 64 KiB messages (peer-link.ts). */
+const CHUNK_BYTES = 64 * 1024 - 30;
+const HIGH_WATER_BYTES = 4 * MIB;
+const LOW_WATER_BYTES = 1 * MIB;
+const ROUND_TIMEOUT_MS = 180_000;
+
+const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
+const round2 = (value: number) => Math.round(value * 100) / 100;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// ---- the raw data channel (in-page code as strings: tsx would add __name() helpers) ----
+
+const GATHERED = `(pc) => new Promise((resolve) => {
+  if (pc.iceGatheringState === 'complete') return resolve();
+  pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && resolve());
+})`;
+
+/** Sender page: makes the offer (non-trickle) and 50 MiB of random bytes to send. */
+const RAW_OFFER = `(async ({ total }) => {
+  const gathered = ${GATHERED};
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const ch = pc.createDataChannel('raw-bench', { ordered: true });
+  ch.binaryType = 'arraybuffer';
+  const data = new Uint8Array(total);
+  for (let i = 0; i < total; i += 65536) crypto.getRandomValues(data.subarray(i, Math.min(i + 65536, total)));
+  window.__raw = { pc, ch, data, acks: [] };
+  ch.onmessage = (m) => window.__raw.acks.push(performance.now());
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  return pc.localDescription.sdp;
+})`;
+
+/** Receiver page: answers, counts bytes, and sends one byte back once it has them all. */
+const RAW_ANSWER = `(async ({ offer }) => {
+  const gathered = ${GATHERED};
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const raw = (window.__raw = { pc, ch: null, received: 0, expected: Infinity });
+  pc.ondatachannel = (event) => {
+    const ch = event.channel;
+    ch.binaryType = 'arraybuffer';
+    raw.ch = ch;
+    ch.onmessage = (m) => {
+      raw.received += m.data.byteLength;
+      if (raw.received === raw.expected) ch.send(new Uint8Array(1));
+    };
+  };
+  await pc.setRemoteDescription({ type: 'offer', sdp: offer });
+  await pc.setLocalDescription(await pc.createAnswer());
+  await gathered(pc);
+  return pc.localDescription.sdp;
+})`;
+
+const RAW_CONNECT = `(async ({ answer }) => {
+  const { pc, ch } = window.__raw;
+  await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+  if (ch.readyState !== 'open') await new Promise((resolve, reject) => { ch.onopen = resolve; ch.onerror = reject; });
+  return true;
+})`;
+
+/** One raw round on the sender: Wisp's chunk size and backpressure; resolves with ms until the ack. */
+const RAW_SEND = `(async ({ total, chunk, high, low, timeoutMs }) => {
+  const raw = window.__raw;
+  const { ch, data } = raw;
+  ch.bufferedAmountLowThreshold = low;
+  const acked = raw.acks.length;
+  const started = performance.now();
+  for (let offset = 0; offset < total; offset += chunk) {
+    if (ch.bufferedAmount > high) await new Promise((resolve) => ch.addEventListener('bufferedamountlow', resolve, { once: true }));
+    ch.send(data.subarray(offset, Math.min(offset + chunk, total)));
+  }
+  const deadline = started + timeoutMs;
+  while (raw.acks.length === acked) {
+    if (performance.now() > deadline) throw new Error('the receiver never confirmed all bytes');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return raw.acks[acked] - started;
+})`;
+
+async function rawConnect(sender: Page, receiver: Page): Promise<void> {
+  const offer = (await sender.evaluate(`${RAW_OFFER}(${JSON.stringify({ total: FILE_BYTES })})`)) as string;
+  const answer = (await receiver.evaluate(`${RAW_ANSWER}(${JSON.stringify({ offer })})`)) as string;
+  const maxMessage = /^a=max-message-size:(\d+)/m.exec(answer)?.[1];
+  if (maxMessage !== undefined && Number(maxMessage) !== 0 && Number(maxMessage) < 64 * 1024) {
+    throw new Error(`the receiver allows only ${maxMessage}-byte messages; Wisp would use smaller chunks`);
+  }
+  await sender.evaluate(`${RAW_CONNECT}(${JSON.stringify({ answer })})`);
+}
+
+async function rawRound(sender: Page, receiver: Page): Promise<number> {
+  await receiver.evaluate(`(() => { window.__raw.received = 0; window.__raw.expected = ${FILE_BYTES}; })()`);
+  return (await sender.evaluate(
+    `${RAW_SEND}(${JSON.stringify({ total: FILE_BYTES, chunk: CHUNK_BYTES, high: HIGH_WATER_BYTES, low: LOW_WATER_BYTES, timeoutMs: ROUND_TIMEOUT_MS })})`,
+  )) as number;
+}
+
+// ---- Wisp -------------------------------------------------------------------------------
+
+interface WispRound {
+  /** Receiver: accept -> done (includes the final SHA-256 check). */
+  totalMs: number;
+  /** Receiver: accept -> checking (every byte in and decrypted; before the SHA-256 check). */
+  untilCheckMs: number;
+  /** Receiver: checking -> done (assembling the Blob and the SHA-256 check). */
+  checkMs: number;
+  /** Receiver: accept -> first bytes reported. */
+  firstBytesMs: number;
+  /** Sender: sending -> checking (its last chunk handed to the link). */
+  senderMs: number;
+}
+
+async function wispRound(pair: Pair, files: TempFiles, index: number): Promise<WispRound> {
+  const file = files.random(`bench-${index}.bin`, FILE_BYTES);
+  await attach(pair.a, file);
+  await waitTransfer(pair.b, file.name, 'in', ['offered'], ROUND_TIMEOUT_MS);
+  await accept(pair.b, file.name);
+  const received = await waitTransfer(pair.b, file.name, 'in', ['done', 'failed', 'cancelled', 'declined'], ROUND_TIMEOUT_MS);
+  if (received.status !== 'done') throw new Error(`the file ended ${received.status}: ${received.sentence ?? ''}`);
+  const sent = await waitTransfer(pair.a, file.name, 'out', ['done', 'failed', 'cancelled', 'declined'], ROUND_TIMEOUT_MS);
+  if (sent.status !== 'done') throw new Error(`the sender ended ${sent.status}: ${sent.sentence ?? ''}`);
+  const rx = await traceNamed(pair.b, file.name, 'in');
+  const tx = await traceNamed(pair.a, file.name, 'out');
+  const accepted = rx.at.receiving!;
+  // Let go of the received copy before the next round (50 MiB each).
+  await pair.b.page.evaluate((id) => {
+    const t = (window as unknown as { wisp: { state: { transfers: Record<string, { url?: string }> } } }).wisp.state.transfers[id];
+    if (t?.url) URL.revokeObjectURL(t.url);
+  }, received.id);
+  return {
+    totalMs: rx.at.done! - accepted,
+    untilCheckMs: rx.at.checking! - accepted,
+    checkMs: rx.at.done! - rx.at.checking!,
+    firstBytesMs: rx.firstBytesAt! - accepted,
+    senderMs: tx.at.checking! - tx.at.sending!,
+  };
+}
+
+const benchmark: Benchmark = {
+  title: `file throughput: ${FILE_BYTES / MIB} MiB raw data channel vs Wisp (encrypted), ${ROUNDS} rounds each, loopback`,
+  async run(ctx) {
+    const server = await WispServer.start();
+    const browser = await launchBrowser();
+    const files = new TempFiles();
+    const raw: number[] = [];
+    const wisp: WispRound[] = [];
+    try {
+      const pair = await meet(await newPerson(browser, server.url, { label: 'A' }), await newPerson(browser, server.url, { label: 'B' }));
+      const path = await converse(pair);
+      if (path === 'relay') throw new Error('the Wisp link fell back to the server relay; no data channel to measure');
+      await installFileProbe(pair.a);
+      await installFileProbe(pair.b);
+      const maxChunk = await pair.a.page.evaluate((key) => {
+        const session = window as unknown as { wisp: { whispers: { mesh: { get(k: string): { maxPlaintextBytes: number } | undefined } } } };
+        return session.wisp.whispers.mesh.get(key)?.maxPlaintextBytes;
+      }, pair.bKey);
+      ctx.log(`Wisp link: ${path}, chunk payload ${maxChunk} bytes (raw uses ${CHUNK_BYTES})`);
+      await rawConnect(pair.a.page, pair.b.page);
+
+      for (let round = 1; round <= ROUNDS; round++) {
+        const rawMs = await rawRound(pair.a.page, pair.b.page);
+        raw.push(rawMs);
+        ctx.log(`round ${round} raw:  ${rawMs.toFixed(0)} ms, ${mbps(FILE_BYTES, rawMs).toFixed(1)} MB/s`);
+        const w = await wispRound(pair, files, round);
+        wisp.push(w);
+        ctx.log(
+          `round ${round} wisp: ${w.totalMs.toFixed(0)} ms accept->done, ${mbps(FILE_BYTES, w.totalMs).toFixed(1)} MB/s ` +
+            `(accept->checking ${w.untilCheckMs.toFixed(0)} ms = ${mbps(FILE_BYTES, w.untilCheckMs).toFixed(1)} MB/s without the final SHA-256; ` +
+            `checking->done ${w.checkMs.toFixed(0)} ms; first bytes after ${w.firstBytesMs.toFixed(0)} ms; sender sending->last chunk ${w.senderMs.toFixed(0)} ms)`,
+        );
+      }
+    } catch (error) {
+      if (raw.length && wisp.length) {
+        throw new PartialError(rows(raw, wisp), [`stopped after ${Math.min(raw.length, wisp.length)} rounds: ${(error as Error).message}`]);
+      }
+      throw error;
+    } finally {
+      await browser.close();
+      await server.dispose();
+      files.dispose();
+    }
+    const result = rows(raw, wisp);
+    ctx.log(
+      `medians: raw ${mbps(FILE_BYTES, median(raw)).toFixed(1)} MB/s, wisp ${mbps(FILE_BYTES, median(wisp.map((w) => w.totalMs))).toFixed(1)} MB/s ` +
+        `(${mbps(FILE_BYTES, median(wisp.map((w) => w.untilCheckMs))).toFixed(1)} MB/s without the final SHA-256)`,
+    );
+    return result;
+  },
+};
+
+function rows(raw: number[], wisp: WispRound[]): Row[] {
+  const n = Math.min(raw.length, wisp.length);
+  const rawBest = mbps(FILE_BYTES, Math.min(...raw.slice(0, n)));
+  const wispBest = mbps(FILE_BYTES, Math.min(...wisp.slice(0, n).map((w) => w.totalMs)));
+  const best = `best of ${n}`;
+  return [
+    { key: 'file_mbps_raw', label: `raw data channel, ${FILE_BYTES / MIB} MiB, Wisp's chunks + backpressure (${best})`, value: round2(rawBest), unit: 'MB/s' },
+    { key: 'file_mbps_encrypted', label: `Wisp file, ${FILE_BYTES / MIB} MiB, accept to checked (${best})`, value: round2(wispBest), unit: 'MB/s' },
+    { key: 'file_ratio_encrypted_vs_raw', label: `Wisp / raw throughput (${best} each)`, value: round2(wispBest / rawBest), unit: '', budget: { op: '>=', value: 0.9 } },
+  ];
+}
+
+export default benchmark;

@@ -1,0 +1,163 @@
+// Files between two people in real browsers over real WebRTC, through the real server:
+// a 10 MiB random file arrives byte for byte (the saved download has the sender's
+// SHA-256) with progress on both sides, and several transfers at once, in both
+// directions, all complete intact.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { launchBrowser } from './support/browser.ts';
+import { Scene } from './support/scene.ts';
+import {
+  MIB,
+  TempFiles,
+  accept,
+  acceptTogether,
+  attach,
+  card,
+  cardStatus,
+  cardText,
+  converse,
+  installFileProbe,
+  meet,
+  save,
+  traceNamed,
+  waitTransfer,
+  type TransferTrace,
+} from './support/files.ts';
+
+const TEST_TIMEOUT = 180_000;
+/** Generous: a slow machine moves tens of MiB in seconds, not minutes. */
+const TRANSFER_WAIT_MS = 90_000;
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** Progress texts the card showed while the transfer was active, with bytes strictly between 0 and the size. */
+function midwayProgress(trace: TransferTrace): TransferTrace['shown'] {
+  return trace.shown.filter((s) => (s.status === 'sending' || s.status === 'receiving') && s.value > 0 && s.value < trace.size);
+}
+
+test('a 10 MiB random file arrives intact: the saved bytes have the sender\'s SHA-256, with progress on both sides', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const files = new TempFiles();
+  t.after(() => files.dispose());
+  const pair = await meet(await scene.person('A'), await scene.person('B'));
+  const { a, b, aName, bName } = pair;
+  const path = await converse(pair);
+  assert.ok(path === 'direct' || path === 'turn', `the link is a WebRTC data channel (got ${path})`);
+  await installFileProbe(a);
+  await installFileProbe(b);
+
+  const file = files.random('random-10MiB.bin', 10 * MIB);
+  await attach(a, file);
+
+  // The sender waits; the receiver gets an offer with the name and the size, and decides.
+  await waitTransfer(a, file.name, 'out', ['waiting']);
+  await card(a, file.name).waitFor();
+  const offered = await waitTransfer(b, file.name, 'in', ['offered']);
+  assert.equal(offered.size, file.size, 'the offer announces the size');
+  assert.equal(offered.bytes, 0, 'nothing moved before accepting');
+  assert.match(await cardText(card(b, file.name)), new RegExp(`${aName} wants to send you this file`));
+  await accept(b, file.name);
+
+  const received = await waitTransfer(b, file.name, 'in', ['done', 'failed', 'cancelled'], TRANSFER_WAIT_MS);
+  assert.equal(received.status, 'done', `B's transfer ended ${received.status}: ${received.sentence ?? ''}`);
+  const sent = await waitTransfer(a, file.name, 'out', ['done', 'failed', 'cancelled'], TRANSFER_WAIT_MS);
+  assert.equal(sent.status, 'done', `A's transfer ended ${sent.status}: ${sent.sentence ?? ''}`);
+  assert.equal(received.bytes, file.size);
+  assert.equal(sent.bytes, file.size);
+
+  // Both cards say so in words.
+  await cardStatus(card(b, file.name)).filter({ hasText: 'Received and checked' }).waitFor();
+  await cardStatus(card(a, file.name)).filter({ hasText: `Delivered to ${bName}` }).waitFor();
+
+  // Progress was on screen while the bytes moved, on both sides: a bar part-way and a
+  // sentence with the amount, the speed and the time left.
+  const sentTrace = await traceNamed(a, file.name, 'out');
+  const receivedTrace = await traceNamed(b, file.name, 'in');
+  assert.deepEqual(sentTrace.statuses, ['waiting', 'sending', 'checking', 'done'], `A's statuses: ${sentTrace.statuses.join(' > ')}`);
+  assert.deepEqual(receivedTrace.statuses, ['offered', 'receiving', 'checking', 'done'], `B's statuses: ${receivedTrace.statuses.join(' > ')}`);
+  for (const [who, trace] of [['A', sentTrace], ['B', receivedTrace]] as const) {
+    const midway = midwayProgress(trace);
+    assert.ok(midway.length > 0, `${who}'s card showed a progress bar part-way (saw: ${JSON.stringify(trace.shown)})`);
+    assert.ok(
+      midway.some((s) => /of 10\.5 MB · [\d.]+ [kMG]?B\/s · \d+ (s|min) left/.test(s.text)),
+      `${who}'s card showed amount, speed and time left while active (saw: ${JSON.stringify(midway.map((s) => s.text))})`,
+    );
+  }
+  // Done: no progress bar any more.
+  assert.equal(await card(b, file.name).locator('[data-progress]').count(), 0);
+  assert.equal(await card(a, file.name).locator('[data-progress]').count(), 0);
+
+  // The receiver saves the file: the bytes on disk are the sender's bytes.
+  assert.equal(await card(a, file.name).locator('a.save').count(), 0, 'the sender has no Save link');
+  const saved = await save(b, file.name);
+  assert.equal(saved.sha256, file.sha256, 'the saved file has the SHA-256 of the file A picked');
+  assert.equal(saved.suggestedFilename, file.name);
+  assert.equal(saved.urlAfter, saved.urlBefore, 'saving did not navigate');
+  assert.equal(await card(b, file.name).locator('img').count(), 0, 'random bytes get no preview');
+});
+
+/** [start, end] of the time a transfer moved bytes, on that page's clock (epoch ms). */
+function activeSpan(trace: TransferTrace): [number, number] {
+  const start = trace.at.sending ?? trace.at.receiving;
+  const end = trace.at.checking ?? trace.at.done;
+  assert.ok(start !== undefined && end !== undefined, `${trace.name}: ${trace.statuses.join(' > ')}`);
+  return [start, end];
+}
+
+function overlap(x: [number, number], y: [number, number]): boolean {
+  return x[0] < y[1] && y[0] < x[1];
+}
+
+test('transfers at once, both ways: A sends two files while B sends one, and all arrive intact', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const files = new TempFiles();
+  t.after(() => files.dispose());
+  const pair = await meet(await scene.person('A'), await scene.person('B'));
+  const { a, b } = pair;
+  await converse(pair);
+  await installFileProbe(a);
+  await installFileProbe(b);
+
+  const first = files.random('a-first.bin', 24 * MIB);
+  const second = files.random('a-second.bin', 16 * MIB + 12345);
+  const back = files.random('b-back.bin', 20 * MIB + 777);
+  // Both pick their files at the same moment; A picks two at once.
+  await Promise.all([attach(a, first, second), attach(b, back)]);
+  await Promise.all([
+    waitTransfer(b, first.name, 'in', ['offered']),
+    waitTransfer(b, second.name, 'in', ['offered']),
+    waitTransfer(a, back.name, 'in', ['offered']),
+  ]);
+  // Both accept at once: A the file from B, B both files from A (in the same moment).
+  await Promise.all([acceptTogether(a, [back.name]), acceptTogether(b, [first.name, second.name])]);
+
+  for (const [p, f] of [[b, first], [b, second], [a, back]] as const) {
+    const received = await waitTransfer(p, f.name, 'in', ['done', 'failed', 'cancelled'], TRANSFER_WAIT_MS);
+    assert.equal(received.status, 'done', `${p.label} receiving ${f.name}: ${received.status} (${received.sentence ?? ''})`);
+  }
+  for (const [p, f] of [[a, first], [a, second], [b, back]] as const) {
+    const sent = await waitTransfer(p, f.name, 'out', ['done', 'failed', 'cancelled'], TRANSFER_WAIT_MS);
+    assert.equal(sent.status, 'done', `${p.label} sending ${f.name}: ${sent.status} (${sent.sentence ?? ''})`);
+  }
+
+  // They really ran at the same time: A's two uploads overlapped, and so did the two directions.
+  const aFirst = activeSpan(await traceNamed(a, first.name, 'out'));
+  const aSecond = activeSpan(await traceNamed(a, second.name, 'out'));
+  const bBack = activeSpan(await traceNamed(b, back.name, 'out'));
+  assert.ok(overlap(aFirst, aSecond), `A's two files were under way together (${JSON.stringify({ aFirst, aSecond })})`);
+  assert.ok(overlap(bBack, aFirst) || overlap(bBack, aSecond), `B's file moved while A's did (${JSON.stringify({ aFirst, aSecond, bBack })})`);
+
+  // Every saved file has its sender's hash.
+  for (const [p, f] of [[b, first], [b, second], [a, back]] as const) {
+    const saved = await save(p, f.name);
+    assert.equal(saved.sha256, f.sha256, `${p.label}'s saved ${f.name} matches`);
+    assert.equal(saved.suggestedFilename, f.name);
+  }
+});
