@@ -7,6 +7,8 @@ import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
+import { parseMessage } from '../state/format.ts';
+import { renderTokens } from './rich-text.ts';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -21,6 +23,8 @@ export class MessageList extends LitElement {
   @property({ attribute: false }) transfers: Record<string, TransferState> = {};
   /** The other person's name in a whisper conversation (for file cards). */
   @property() peer = '';
+  /** Show links as links (a per-person setting; off: plain text). */
+  @property({ type: Boolean }) showLinks = true;
 
   private stickToBottom = true;
 
@@ -85,6 +89,28 @@ export class MessageList extends LitElement {
       .delivered {
         color: var(--ok);
       }
+      code {
+        font-family: var(--mono);
+        font-size: 0.9em;
+        background: var(--bg);
+        padding: 0.05rem 0.3rem;
+        border-radius: 4px;
+      }
+      pre {
+        margin: 0.3rem 0;
+        padding: 0.5rem;
+        background: var(--bg);
+        border-radius: 6px;
+        overflow-x: auto;
+        white-space: pre;
+      }
+      pre code {
+        padding: 0;
+        background: none;
+      }
+      a {
+        color: var(--accent);
+      }
       .empty {
         color: var(--muted);
         text-align: center;
@@ -122,8 +148,8 @@ export class MessageList extends LitElement {
       line.kind === 'file' && transfer
         ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer}></wisp-file-card>`
         : line.kind === 'action'
-          ? html`<span class="text">* ${line.name} ${line.text}</span>`
-          : html`<span class="text">${line.text}</span>`;
+          ? html`<span class="text">* ${line.name} ${renderTokens(parseMessage(line.text), this.showLinks)}</span>`
+          : html`<span class="text">${renderTokens(parseMessage(line.text), this.showLinks)}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
   }
 

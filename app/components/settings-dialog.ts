@@ -6,7 +6,7 @@ import { dialogStyles, shared } from '../styles/tokens.ts';
 /** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
-  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false, maxFileMb: 0 };
+  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true };
   /** The server's file limit in MiB, the most this person can choose. */
   @property({ type: Number }) serverMaxFileMb = 50;
   @property() fingerprint = '';
@@ -78,6 +78,15 @@ export class SettingsDialog extends LitElement {
             the server itself, still end-to-end encrypted. Applies to new whisper links.</small
           ></span
         >
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="show-links"
+          .checked=${this.settings.showLinks}
+          @change=${(e: Event) => this.change({ showLinks: (e.target as HTMLInputElement).checked })}
+        />
+        <span>Show links in messages<small>Off: web addresses show as plain text, so nothing is one tap away.</small></span>
       </label>
       <label>
         <input

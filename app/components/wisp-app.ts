@@ -280,6 +280,7 @@ export class WispApp extends LitElement {
           peer=${whisper.name}
           .trust=${trust}
           .transfers=${state.transfers}
+          .showLinks=${state.settings.showLinks}
           @file-accept=${(e: CustomEvent<{ id: string }>) => this.session.acceptFile(e.detail.id)}
           @file-decline=${(e: CustomEvent<{ id: string }>) => this.session.declineFile(e.detail.id)}
           @file-cancel=${(e: CustomEvent<{ id: string }>) => this.session.cancelFile(e.detail.id)}
@@ -304,7 +305,7 @@ export class WispApp extends LitElement {
           #${room.name}${room.topic ? html` <span class="topic">${room.topic}</span>` : nothing}
           <span class="muted">· the server operator can read this room</span>
         </div>
-        <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust}></wisp-message-list>
+        <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust} .showLinks=${state.settings.showLinks}></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
