@@ -1,35 +1,22 @@
 // The Session owns behaviour: it turns server frames into state, and the person's
 // commands into frames. Components only render state and emit events.
-import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, nameKey, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
-import { TokenBucket } from '../../signal-server/token-bucket.ts';
+import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame } from '../../signal-server/protocol.ts';
 import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
 import { requestPersistence } from '../storage/db.ts';
-import { Outbox, type PendingMessage } from '../storage/outbox.ts';
+import type { PendingMessage } from '../storage/outbox.ts';
+import { RoomSender } from './room-sender.ts';
 import { loadProfile, saveProfile, type Profile } from '../storage/profile.ts';
 import { SignalClient, type CloseInfo } from '../net/signal-client.ts';
 import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
-import { helpText, parseInput, type Command } from './commands.ts';
+import { helpText, parseInput } from './commands.ts';
+import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction, type ModerationCommand } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
-import { Store, whisperKeyOf, whisperTab, type AppState } from './store.ts';
+import { Store, whisperKeyOf, type AppState } from './store.ts';
 
-const HOLD_FOR_RETURNING_MS = 10_000;
-
-type ModerationKind = 'role' | 'kick' | 'ban' | 'unban' | 'bans' | 'admin' | 'userinfo' | 'room-create' | 'room-delete' | 'topic' | 'purge' | 'shutdown' | 'audit';
-export type MemberAction = 'whisper' | 'op' | 'deop' | 'userinfo';
-
-function formatBans(frame: ServerFrameOf<'bans'>): string {
-  const where = frame.room ? `#${frame.room}` : 'the server';
-  if (!frame.bans.length) return `No bans in ${where}.`;
-  const lines = frame.bans.map((b) => {
-    const until = b.until ? `until ${new Date(b.until).toLocaleString()}` : 'until lifted';
-    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${new Date(b.at).toLocaleString()}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
-  });
-  return [`Bans in ${where} (/unban <id> lifts one):`, ...lines].join('\n');
-}
 
 export interface SessionOptions {
   url: string;
@@ -41,18 +28,8 @@ export class Session {
   readonly store = new Store();
   private identity?: Identity;
   private client: SignalClient;
-  private readonly outbox = new Outbox();
-  /** Client ids sent on this connection and not yet acknowledged. */
-  private inFlight = new Set<string>();
-  private sayBucket?: TokenBucket;
-  private pumpTimer?: ReturnType<typeof setTimeout>;
+  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki);
   private welcomed = false;
-  /**
-   * Per room, the people who were there when the connection dropped. After a reconnect
-   * the room's queued messages wait (up to HOLD_FOR_RETURNING_MS) until they are back,
-   * because the server relays only to whoever is in the room at that moment.
-   */
-  private returning = new Map<string, { keys: Set<string>; until: number }>();
   private applyUpdate?: () => void;
   private whispers?: Whispers;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
@@ -78,7 +55,7 @@ export class Session {
     this.identity = await loadOrCreateIdentity();
     void requestPersistence();
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
-    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.outbox.load(), loadPins(), loadSettings()]);
+    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.whispers = new Whispers({
@@ -98,7 +75,7 @@ export class Session {
   }
 
   stop(): void {
-    clearTimeout(this.pumpTimer);
+    this.sender.stop();
     this.whispers?.close();
     this.client.stop();
   }
@@ -146,7 +123,7 @@ export class Session {
       case 'purge':
       case 'shutdown':
       case 'audit':
-        return this.moderate(command);
+        return this.moderate(command as ModerationCommand);
       case 'invalid':
         return this.notice(command.message);
     }
@@ -160,7 +137,7 @@ export class Session {
   }
 
   leave(room: string, farewell?: string): void {
-    void this.outbox.removeRoom(room);
+    this.sender.removeRoom(room);
     // Offline, or the server answers "left": either way the room goes from the tabs now.
     if (this.welcomed) this.client.send({ type: 'leave', room, farewell });
     this.store.dispatch({ t: 'left', room });
@@ -184,83 +161,11 @@ export class Session {
   }
 
   /** Moderation commands: resolve names to peer ids in the current room and send. */
-  private moderate(command: Extract<Command, { kind: ModerationKind }>): void {
+  private moderate(command: ModerationCommand): void {
     if (!this.welcomed) return this.notice('Moderation needs the connection to the server; try again in a moment.');
-    const room = whisperKeyOf(this.state.active) ? undefined : this.state.active;
-    const needRoom = (): string | undefined => {
-      if (!room) this.notice('Use this command in the room it is about.');
-      return room;
-    };
-    const find = (name: string, inRoom?: string) => {
-      const wanted = nameKey(name.replace(/^@/, ''));
-      const rooms = inRoom ? [this.state.rooms[inRoom]] : Object.values(this.state.rooms);
-      for (const r of rooms) {
-        const member = Object.values(r?.members ?? {}).find((m) => nameKey(m.name) === wanted);
-        if (member) return member;
-      }
-      this.notice(inRoom ? `Nobody called ${name} is in #${inRoom}.` : `Nobody called ${name} is in your rooms.`);
-      return undefined;
-    };
-    switch (command.kind) {
-      case 'role': {
-        const r = needRoom();
-        const target = r && find(command.name, r);
-        if (target) this.client.send({ type: command.op ? 'op' : 'deop', room: r, target: target.id });
-        return;
-      }
-      case 'kick': {
-        const r = needRoom();
-        const target = r && find(command.name, r);
-        if (target) this.client.send({ type: 'kick', room: r, target: target.id, reason: command.reason });
-        return;
-      }
-      case 'ban': {
-        const r = command.server ? undefined : needRoom();
-        if (!command.server && !r) return;
-        const target = find(command.name, r);
-        if (target) this.client.send({ type: 'ban', room: r, target: target.id, durationMs: command.durationMs, reason: command.reason, byIp: command.byIp || undefined });
-        return;
-      }
-      case 'unban':
-        this.client.send({ type: 'unban', ban: command.id });
-        return;
-      case 'bans': {
-        const r = command.server ? undefined : needRoom();
-        if (command.server || r) this.client.send({ type: 'list-bans', room: r });
-        return;
-      }
-      case 'admin':
-        this.client.send({ type: 'admin', token: command.token });
-        return;
-      case 'userinfo': {
-        const target = find(command.name);
-        if (target) this.client.send({ type: 'userinfo', target: target.id });
-        return;
-      }
-      case 'room-create':
-      case 'room-delete': {
-        const checked = checkRoomName(command.room);
-        if (!checked.ok) return this.notice(checked.reason);
-        this.client.send({ type: command.kind, room: checked.value });
-        return;
-      }
-      case 'topic': {
-        const r = needRoom();
-        if (r) this.client.send({ type: 'topic', room: r, topic: command.topic });
-        return;
-      }
-      case 'purge': {
-        const r = needRoom();
-        if (r) this.client.send({ type: 'purge', room: r });
-        return;
-      }
-      case 'shutdown':
-        this.client.send({ type: 'shutdown' });
-        return;
-      case 'audit':
-        this.client.send({ type: 'audit', limit: command.limit });
-        return;
-    }
+    const result = moderationFrame(command, this.state);
+    if ('problem' in result) return this.notice(result.problem);
+    this.client.send(result.frame);
   }
 
   /** What the person picked in a member's context menu. */
@@ -389,8 +294,7 @@ export class Session {
       case 'welcome':
         this.welcomed = true;
         this.store.dispatch({ t: 'password-accepted' });
-        this.inFlight.clear();
-        this.sayBucket = new TokenBucket(frame.limits.sayPerMinute, frame.limits.sayBurst);
+        this.sender.onWelcome(frame.limits);
         this.client.markHealthy();
         this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits, iceServers: frame.iceServers });
         this.dispatchConnection('online');
@@ -398,10 +302,8 @@ export class Session {
         return;
       case 'joined': {
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members });
-        const waiting = this.returning.get(frame.room);
-        if (waiting) waiting.until = Date.now() + HOLD_FOR_RETURNING_MS;
         this.whispers?.onPresenceChanged();
-        return this.pump();
+        return this.sender.onJoined(frame.room);
       }
       case 'left':
         this.store.dispatch({ t: 'left', room: frame.room });
@@ -409,8 +311,7 @@ export class Session {
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
         this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
-        if (this.returning.has(frame.room)) this.pump();
-        return;
+        return this.sender.onPresence(frame.room);
       case 'message':
         this.store.dispatch({ t: 'message', ...frame });
         if (this.mentionsMe(frame.text)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text, frame.room);
@@ -420,8 +321,7 @@ export class Session {
       case 'relay':
         return this.whispers?.mesh.onRelay(frame.from, frame.data);
       case 'ack':
-        this.inFlight.delete(frame.cid);
-        void this.outbox.remove(frame.cid);
+        this.sender.onAck(frame.cid);
         return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
       case 'name':
         return this.store.dispatch({ t: 'name', name: frame.name });
@@ -452,15 +352,9 @@ export class Session {
       case 'bans':
         return this.system(formatBans(frame));
       case 'userinfo':
-        return this.system(
-          `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${new Date(frame.connectedAt).toLocaleString()}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${frame.rooms.map((r) => `#${r}`).join(' ') || 'none'}`,
-        );
+        return this.system(formatUserinfo(frame));
       case 'audit':
-        return this.system(
-          frame.entries.length
-            ? frame.entries.map((e) => `${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`).join('\n')
-            : 'The audit trail is empty.',
-        );
+        return this.system(formatAudit(frame));
     }
   }
 
@@ -473,12 +367,7 @@ export class Session {
       return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: frame.message });
     }
     if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers?.onUnreachable(frame.ref);
-    if (frame.code === ErrorCode.rateLimited && frame.ref && this.inFlight.has(frame.ref)) {
-      // The message stays in the outbox and goes out once the server has room for it.
-      this.inFlight.delete(frame.ref);
-      this.schedulePump(frame.retryAfterMs ?? 1000);
-      return;
-    }
+    if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
@@ -486,65 +375,17 @@ export class Session {
   }
 
   private onClose(info: CloseInfo): void {
-    if (this.welcomed) {
-      for (const room of Object.values(this.state.rooms)) {
-        if (!room.synced) continue;
-        const keys = new Set(Object.values(room.members).map((m) => m.key));
-        keys.delete(this.identity!.spki);
-        if (keys.size) this.returning.set(room.name, { keys, until: Infinity });
-      }
-    }
+    this.sender.onDisconnect();
     this.welcomed = false;
-    clearTimeout(this.pumpTimer);
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
     if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
     this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);
   }
 
-  // ---- the outbox -----------------------------------------------------------
-
   private queueMessage(room: string, text: string, kind: 'text' | 'action'): void {
     const max = this.state.limits?.messageMaxLength;
     if (max && [...text].length > max) return this.notice(`A message can have at most ${max} characters.`);
-    const message: PendingMessage = { cid: crypto.randomUUID(), room, text, kind, at: Date.now() };
-    this.store.dispatch({ t: 'pending', ...message });
-    void this.outbox.add(message).then(() => this.pump());
-  }
-
-  /** Sends queued messages of synced rooms, in order, within the server's rate. */
-  private pump(): void {
-    clearTimeout(this.pumpTimer);
-    if (!this.welcomed || !this.sayBucket) return;
-    for (const message of this.outbox.all()) {
-      if (this.inFlight.has(message.cid) || !this.state.rooms[message.room]?.synced) continue;
-      const holdMs = this.holdFor(message.room);
-      if (holdMs > 0) {
-        this.schedulePump(holdMs);
-        continue;
-      }
-      const wait = this.sayBucket.take();
-      if (wait > 0) return this.schedulePump(wait);
-      this.inFlight.add(message.cid);
-      this.client.send({ type: 'say', room: message.room, cid: message.cid, text: message.text, kind: message.kind });
-    }
-  }
-
-  /** How long a room's queue still waits for people to come back after a reconnect (0: not). */
-  private holdFor(room: string): number {
-    const waiting = this.returning.get(room);
-    if (!waiting) return 0;
-    const present = new Set(Object.values(this.state.rooms[room]?.members ?? {}).map((m) => m.key));
-    const left = waiting.until - Date.now();
-    if (left <= 0 || [...waiting.keys].every((key) => present.has(key))) {
-      this.returning.delete(room);
-      return 0;
-    }
-    return left;
-  }
-
-  private schedulePump(ms: number): void {
-    clearTimeout(this.pumpTimer);
-    this.pumpTimer = setTimeout(() => this.pump(), ms);
+    this.sender.queue(room, text, kind);
   }
 
   // ---- helpers ----------------------------------------------------------------

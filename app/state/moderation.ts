@@ -1,0 +1,100 @@
+// Moderation commands from the composer, turned into frames: names are resolved to the
+// peer ids the server knows, in the room the command is typed in. Also how the server's
+// moderation answers read.
+import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import type { Command } from './commands.ts';
+import { whisperKeyOf, type AppState } from './store.ts';
+
+export type ModerationCommand = Extract<
+  Command,
+  { kind: 'role' | 'kick' | 'ban' | 'unban' | 'bans' | 'admin' | 'userinfo' | 'room-create' | 'room-delete' | 'topic' | 'purge' | 'shutdown' | 'audit' }
+>;
+export type MemberAction = 'whisper' | 'op' | 'deop' | 'userinfo';
+
+type Outcome = { frame: ClientFrame } | { problem: string };
+
+class Problem extends Error {}
+
+export function moderationFrame(command: ModerationCommand, state: AppState): Outcome {
+  const here = whisperKeyOf(state.active) ? undefined : state.active;
+  const room = (): string => {
+    if (!here) throw new Problem('Use this command in the room it is about.');
+    return here;
+  };
+  const find = (name: string, inRoom?: string): Member => {
+    const wanted = nameKey(name.replace(/^@/, ''));
+    const rooms = inRoom ? [state.rooms[inRoom]] : Object.values(state.rooms);
+    for (const r of rooms) {
+      const member = Object.values(r?.members ?? {}).find((m) => nameKey(m.name) === wanted);
+      if (member) return member;
+    }
+    throw new Problem(inRoom ? `Nobody called ${name} is in #${inRoom}.` : `Nobody called ${name} is in your rooms.`);
+  };
+  try {
+    return { frame: frameFor(command, room, find) };
+  } catch (error) {
+    if (error instanceof Problem) return { problem: error.message };
+    throw error;
+  }
+}
+
+function frameFor(command: ModerationCommand, room: () => string, find: (name: string, inRoom?: string) => Member): ClientFrame {
+  switch (command.kind) {
+    case 'role': {
+      const r = room();
+      return { type: command.op ? 'op' : 'deop', room: r, target: find(command.name, r).id };
+    }
+    case 'kick': {
+      const r = room();
+      return { type: 'kick', room: r, target: find(command.name, r).id, reason: command.reason };
+    }
+    case 'ban': {
+      const r = command.server ? undefined : room();
+      return { type: 'ban', room: r, target: find(command.name, r).id, durationMs: command.durationMs, reason: command.reason, byIp: command.byIp || undefined };
+    }
+    case 'unban':
+      return { type: 'unban', ban: command.id };
+    case 'bans':
+      return { type: 'list-bans', room: command.server ? undefined : room() };
+    case 'admin':
+      return { type: 'admin', token: command.token };
+    case 'userinfo':
+      return { type: 'userinfo', target: find(command.name).id };
+    case 'room-create':
+    case 'room-delete': {
+      const checked = checkRoomName(command.room);
+      if (!checked.ok) throw new Problem(checked.reason);
+      return { type: command.kind, room: checked.value };
+    }
+    case 'topic':
+      return { type: 'topic', room: room(), topic: command.topic };
+    case 'purge':
+      return { type: 'purge', room: room() };
+    case 'shutdown':
+      return { type: 'shutdown' };
+    case 'audit':
+      return { type: 'audit', limit: command.limit };
+  }
+}
+
+export function formatBans(frame: ServerFrameOf<'bans'>): string {
+  const where = frame.room ? `#${frame.room}` : 'the server';
+  if (!frame.bans.length) return `No bans in ${where}.`;
+  const lines = frame.bans.map((b) => {
+    const until = b.until ? `until ${new Date(b.until).toLocaleString()}` : 'until lifted';
+    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${new Date(b.at).toLocaleString()}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
+  });
+  return [`Bans in ${where} (/unban <id> lifts one):`, ...lines].join('\n');
+}
+
+export function formatUserinfo(frame: ServerFrameOf<'userinfo'>): string {
+  const rooms = frame.rooms.map((r) => `#${r}`).join(' ') || 'none';
+  return `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${new Date(frame.connectedAt).toLocaleString()}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${rooms}`;
+}
+
+export function formatAudit(frame: ServerFrameOf<'audit'>): string {
+  if (!frame.entries.length) return 'The audit trail is empty.';
+  return frame.entries
+    .map((e) => `${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`)
+    .join('\n');
+}
