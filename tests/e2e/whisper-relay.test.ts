@@ -1,0 +1,116 @@
+// The server relay fallback: A turns on "Never connect whispers directly" with no TURN
+// server configured, so ICE finds no path and the link falls back to the server's `relay`
+// frames. A recording proxy in front of the real server keeps every frame in both
+// directions: the whisper text appears in none of them, neither as text nor inside the
+// base64url relay payloads, which are secure-channel frames (handshake, then sealed).
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { WAIT_MS, launchBrowser, newPerson, sleep, type Person } from './support/browser.ts';
+import { WispServer } from './support/server.ts';
+import { WsProxy, type RecordedFrame } from './support/proxy.ts';
+import { installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
+
+const TEST_TIMEOUT = 180_000;
+const SETTLE_MS = 1500;
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** The secure-channel bytes inside a recorded relay frame. */
+function relayBytes(frame: RecordedFrame): Buffer {
+  const data = (JSON.parse(frame.text) as { data: string }).data;
+  return Buffer.from(data, 'base64url');
+}
+
+test('relay-only without TURN: the whisper goes through the server relay, which sees only ciphertext', { timeout: TEST_TIMEOUT }, async (t) => {
+  const proxy = await WsProxy.listen();
+  const people: Person[] = [];
+  let server: WispServer | undefined;
+  t.after(async () => {
+    await Promise.all(people.map((p) => p.close()));
+    await proxy.close();
+    await server?.dispose();
+  });
+  server = await WispServer.start({ args: ['--origin', proxy.url] });
+  proxy.setTarget(server.url);
+
+  const a = await newPerson(browser, proxy.url, { label: 'A' });
+  people.push(a);
+  const b = await newPerson(browser, proxy.url, { label: 'B' });
+  people.push(b);
+  const aName = await a.myName();
+  const bName = await b.myName();
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+  const aKey = await ownKey(a);
+  const bKey = await ownKey(b);
+  await installProbe(a);
+  await installProbe(b);
+  assert.ok(proxy.framesOfType('welcome', 'down').length >= 2, 'both apps talk to the server through the proxy');
+  for (const welcome of proxy.framesOfType('welcome', 'down')) {
+    assert.deepEqual((JSON.parse(welcome.text) as { iceServers: unknown[] }).iceServers, [], 'no STUN or TURN server is configured');
+  }
+
+  await setRelayOnly(a, true);
+
+  const text = marker('relayed secret from A');
+  await openByClick(a, bName);
+  await a.say(text);
+  await waitWhisperDelivered(a, text);
+  await waitSecure(a, 'relay');
+  assert.equal((await pathChip(a).textContent())?.trim(), 'Relayed by the server');
+
+  await whisperTab(b, aKey).waitFor({ timeout: WAIT_MS });
+  await selectWhisper(b, aKey);
+  await b.waitForLine(text);
+  await waitSecure(b, 'relay');
+  assert.equal((await pathChip(b).textContent())?.trim(), 'Relayed by the server');
+
+  // B answers over the same relayed channel.
+  const reply = marker('relayed reply from B');
+  await b.say(reply);
+  await waitWhisperDelivered(b, reply);
+  await a.waitForLine(reply);
+  await sleep(SETTLE_MS);
+  assert.equal(await b.countLines(text), 1);
+  assert.equal(await a.countLines(reply), 1);
+  assert.equal((await whisperInfo(a, bKey))?.path, 'relay');
+  assert.equal((await whisperInfo(b, aKey))?.path, 'relay');
+  assert.deepEqual((await readProbe(b)).received, [text]);
+  assert.deepEqual((await readProbe(a)).received, [reply]);
+
+  // What the server relayed: secure-channel frames in both directions, handshake and sealed.
+  const relayed = proxy.framesOfType('relay');
+  const up = relayed.filter((f) => f.direction === 'up');
+  const down = relayed.filter((f) => f.direction === 'down');
+  assert.ok(up.length >= 4 && down.length >= 4, `relay frames went both ways (up ${up.length}, down ${down.length})`);
+  const kinds = relayed.map((f) => relayBytes(f)[0]);
+  assert.ok(kinds.includes(0), 'the handshake ran over the relay');
+  assert.ok(kinds.filter((k) => k === 1).length >= 4, 'sealed frames (two whispers, two receipts) went over the relay');
+  assert.ok(kinds.every((k) => k === 0 || k === 1), `only handshake and sealed frames were relayed (kinds ${kinds.join(',')})`);
+
+  // No plaintext anywhere: not in any frame's text, not in any decoded relay payload.
+  const secrets = [text, reply];
+  const secretTails = secrets.map((s) => s.split(' ').pop()!);
+  for (const frame of proxy.frames) {
+    for (const secret of [...secrets, ...secretTails]) {
+      assert.equal(frame.text.includes(secret), false, `a ${frame.direction} frame contains the plaintext: ${frame.text.slice(0, 200)}`);
+    }
+  }
+  for (const frame of relayed) {
+    const bytes = relayBytes(frame);
+    for (const secret of [...secrets, ...secretTails]) {
+      assert.equal(bytes.includes(Buffer.from(secret, 'utf8')), false, 'a relay payload contains the plaintext bytes');
+    }
+  }
+  // The sealed payloads are at least as long as the text (the text is in there, encrypted).
+  const sealed = relayed.filter((f) => relayBytes(f)[0] === 1).map((f) => relayBytes(f).length);
+  assert.ok(Math.max(...sealed) > Buffer.byteLength(text), 'the sealed frames are long enough to carry the whisper');
+  console.log(`# relay: ${proxy.frames.length} frames recorded, ${relayed.length} relay frames (${sealed.length} sealed), none contain the plaintext`);
+});
