@@ -14,10 +14,26 @@ function missingCapability(): string | undefined {
   return undefined;
 }
 
+/**
+ * The service worker's URL as a Trusted Type: the page requires Trusted Types, and this
+ * policy allows exactly one script URL.
+ */
+function serviceWorkerUrl(): string {
+  const trustedTypes = (window as unknown as { trustedTypes?: { createPolicy(name: string, rules: { createScriptURL(url: string): string }): { createScriptURL(url: string): string } } }).trustedTypes;
+  if (!trustedTypes) return '/sw.js';
+  const policy = trustedTypes.createPolicy('wisp-sw', {
+    createScriptURL: (url) => {
+      if (url !== '/sw.js') throw new TypeError(`unexpected service worker URL ${url}`);
+      return url;
+    },
+  });
+  return policy.createScriptURL('/sw.js');
+}
+
 async function registerServiceWorker(session: Session): Promise<void> {
   if (import.meta.env.DEV) return;
   const { Workbox } = await import('workbox-window');
-  const workbox = new Workbox('/sw.js');
+  const workbox = new Workbox(serviceWorkerUrl());
   workbox.addEventListener('waiting', () => {
     session.offerUpdate(() => {
       workbox.addEventListener('controlling', () => location.reload());

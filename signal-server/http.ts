@@ -25,6 +25,9 @@ const SECURITY_HEADERS: Record<string, string> = {
     "base-uri 'none'",
     "frame-ancestors 'none'",
     "form-action 'none'",
+    // DOM sinks take only Trusted Types: Lit's policy, and one for the service worker URL.
+    "require-trusted-types-for 'script'",
+    'trusted-types lit-html wisp-sw',
   ].join('; '),
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',

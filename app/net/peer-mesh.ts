@@ -4,6 +4,8 @@ import type { ClientFrame } from '../../signal-server/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerLink, type LinkFailure, type LinkPath, type SignalPayload } from './peer-link.ts';
+import { fromBase64Url } from '../crypto/bytes.ts';
+import { FrameKind } from '../crypto/secure-channel.ts';
 
 export interface MeshPeer {
   id: string;
@@ -38,6 +40,15 @@ function parsePayload(data: string): SignalPayload | undefined {
     // ignored: not ours
   }
   return undefined;
+}
+
+/** True when a relayed frame (base64url) is a handshake frame, the only kind that may open a link. */
+function startsHandshake(data: string): boolean {
+  try {
+    return fromBase64Url(data.slice(0, 4))[0] === FrameKind.handshake;
+  } catch {
+    return false;
+  }
 }
 
 export class PeerMesh {
@@ -96,7 +107,8 @@ export class PeerMesh {
     if (!peer || !this.sharedRoom(peer.key)) return;
     let link = this.links.get(peer.key);
     if (!link || link.isClosed) {
-      if (this.isInitiator(peer.key)) return;
+      // Only a handshake hello starts a link; a late abort or a stray frame for a closed link does not.
+      if (this.isInitiator(peer.key) || !startsHandshake(data)) return;
       link = this.create(peer, false);
     }
     link.relay(data);

@@ -207,7 +207,11 @@ export class Whispers {
     const whisper = this.state.whispers[key];
     if (!mayTalk(this.trust(key), whisper?.acceptedChange)) return;
     const existing = this.mesh.get(key);
-    if (existing && !existing.isClosed) return;
+    if (existing && !existing.isClosed) {
+      // Already linked (perhaps set up by the other side while we were blocked): show it as it is.
+      this.dispatch({ t: 'whisper-link', key, link: existing.ready ? 'ready' : 'connecting', path: existing.path });
+      return;
+    }
     const link = this.mesh.connect(key);
     if (!link) {
       this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: `${whisper?.name ?? 'They'} is not in any room with you right now.` });
@@ -235,7 +239,10 @@ export class Whispers {
     const link = this.mesh.get(key);
     if (!link || link.isClosed) return;
     this.held.delete(key);
-    for (const message of queue) link.send(encodePeerFrame({ t: 'whisper', ...message })).catch(() => undefined);
+    for (const message of queue) {
+      // If the link fails before the whisper went out, it waits here again for "Try again".
+      link.send(encodePeerFrame({ t: 'whisper', ...message })).catch(() => this.held.set(key, [...(this.held.get(key) ?? []), message]));
+    }
   }
 
   private async onReady(key: string, path: LinkPath): Promise<void> {
