@@ -22,7 +22,7 @@ import { launchBrowser, newPerson } from '../e2e/support/browser.ts';
 import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, traceNamed, waitTransfer, type Pair } from '../e2e/support/files.ts';
 
 const FILE_BYTES = 50 * MIB;
-const ROUNDS = 3;
+const ROUNDS = 5;
 /** Wisp's chunk payload on a data channel whose remote SDP allows 64 KiB messages (peer-link.ts). */
 const CHUNK_BYTES = 64 * 1024 - 30;
 const HIGH_WATER_BYTES = 4 * MIB;

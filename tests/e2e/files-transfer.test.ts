@@ -1,8 +1,9 @@
 // Files between two people in real browsers over real WebRTC, through the real server:
 // a 10 MiB random file arrives byte for byte (the saved download has the sender's
 // SHA-256) with progress on both sides, and several transfers at once, in both
-// directions, all complete intact.
+// directions, all complete intact; files also go by drag and drop and by pasting.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './support/browser.ts';
@@ -19,8 +20,11 @@ import {
   converse,
   installFileProbe,
   meet,
+  pngBytes,
   save,
+  sha256,
   traceNamed,
+  transferNamed,
   waitTransfer,
   type TransferTrace,
 } from './support/files.ts';
@@ -160,4 +164,48 @@ test('transfers at once, both ways: A sends two files while B sends one, and all
     assert.equal(saved.sha256, f.sha256, `${p.label}'s saved ${f.name} matches`);
     assert.equal(saved.suggestedFilename, f.name);
   }
+});
+
+test('a file dropped on the conversation and a picture pasted into the composer are sent too', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const pair = await meet(await scene.person('A'), await scene.person('B'));
+  const { a, b } = pair;
+  await converse(pair);
+
+  const dropped = randomBytes(123_456);
+  const pasted = pngBytes(20, 10);
+  // A File in A's page, carried by a DataTransfer, as the browser hands over a drag or a paste.
+  const transfer = (base64: string, name: string, type: string) =>
+    a.page.evaluateHandle(
+      ({ base64, name, type }) => {
+        const data = new DataTransfer();
+        data.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], name, { type }));
+        return data;
+      },
+      { base64, name, type },
+    );
+
+  const list = a.page.locator('wisp-message-list');
+  const dragged = await transfer(dropped.toString('base64'), 'dropped.bin', 'application/octet-stream');
+  await list.dispatchEvent('dragover', { dataTransfer: dragged });
+  await list.dispatchEvent('drop', { dataTransfer: dragged });
+  const clipboard = await transfer(pasted.toString('base64'), 'image.png', 'image/png');
+  await a.page.locator('wisp-composer textarea').evaluate(
+    (textarea, clipboardData) => textarea.dispatchEvent(new ClipboardEvent('paste', { clipboardData, bubbles: true, cancelable: true, composed: true })),
+    clipboard,
+  );
+
+  for (const name of ['dropped.bin', 'image.png']) {
+    await waitTransfer(a, name, 'out', ['waiting']);
+    await accept(b, name);
+  }
+  for (const [name, bytes] of [['dropped.bin', dropped], ['image.png', pasted]] as const) {
+    const received = await waitTransfer(b, name, 'in', ['done', 'failed', 'cancelled']);
+    assert.equal(received.status, 'done', `${name}: ${received.sentence ?? ''}`);
+    assert.equal((await save(b, name)).sha256, sha256(bytes), `${name} arrived intact`);
+  }
+  assert.equal((await transferNamed(b, 'image.png', 'in'))!.preview, 'image/png');
+  await card(b, 'image.png').locator('img').waitFor();
+  // The pasted picture did not end up as text in the composer.
+  assert.equal(await a.page.locator('wisp-composer textarea').inputValue(), '');
 });
