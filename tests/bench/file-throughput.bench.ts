@@ -176,8 +176,9 @@ const benchmark: Benchmark = {
       const pair = await meet(await newPerson(browser, server.url, { label: 'A' }), await newPerson(browser, server.url, { label: 'B' }));
       const path = await converse(pair);
       if (path === 'relay') throw new Error('the Wisp link fell back to the server relay; no data channel to measure');
-      await installFileProbe(pair.a);
-      await installFileProbe(pair.b);
+      // Statuses and timestamps only: the probe stays off the DOM while it measures.
+      await installFileProbe(pair.a, { cards: false });
+      await installFileProbe(pair.b, { cards: false });
       const maxChunk = await pair.a.page.evaluate((key) => {
         const session = window as unknown as { wisp: { whispers: { mesh: { get(k: string): { maxPlaintextBytes: number } | undefined } } } };
         return session.wisp.whispers.mesh.get(key)?.maxPlaintextBytes;

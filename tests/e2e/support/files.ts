@@ -349,13 +349,14 @@ export interface TransferTrace {
  * Subscribes to the app's store so short states are not missed: every status and byte
  * count of every transfer, and what each file card rendered while it was active (checked
  * after each change, once Lit has rendered). Install again after a reload.
+ * `cards: false` (for the benchmark): statuses and bytes only, no look at the DOM.
  */
-export async function installFileProbe(p: Person): Promise<void> {
+export async function installFileProbe(p: Person, options: { cards?: boolean } = {}): Promise<void> {
   // A string, not a function: tsx would wrap helpers in a __name() the page lacks.
-  await p.page.evaluate(PROBE_SCRIPT);
+  await p.page.evaluate(`${PROBE_SCRIPT}(${JSON.stringify({ cards: options.cards ?? true })})`);
 }
 
-const PROBE_SCRIPT = `(() => {
+const PROBE_SCRIPT = `(({ cards }) => {
   const win = window;
   if (win.__fileProbe) win.__fileProbe.stop();
   const now = () => performance.timeOrigin + performance.now();
@@ -397,7 +398,7 @@ const PROBE_SCRIPT = `(() => {
       if (t.bytes >= t.size && t.size > 0 && trace.allBytesAt === undefined) trace.allBytesAt = t1;
       if (t.url) trace.everUrl = true;
     }
-    if (!scheduled) {
+    if (cards && !scheduled) {
       scheduled = true;
       setTimeout(lookAtCards, 0);
     }
@@ -405,7 +406,7 @@ const PROBE_SCRIPT = `(() => {
   look(win.wisp.state);
   probe.stop = win.wisp.store.subscribe(look);
   win.__fileProbe = probe;
-})()`;
+})`;
 
 export async function traces(p: Person): Promise<TransferTrace[]> {
   return p.page.evaluate(() => {
