@@ -98,13 +98,16 @@ export class OutgoingFile {
 
 export type IncomingFailure = 'too-large' | 'short' | 'hash-mismatch';
 
+/** Files up to this size are received straight into one buffer: no reassembly at the end. */
+const PREALLOCATE_MAX_BYTES = 256 * 1024 * 1024;
+
 /** Collects one accepted file, refusing a single byte past what was announced or allowed. */
 export class IncomingFile {
   private parts: Uint8Array[] = [];
+  private buffer?: Uint8Array<ArrayBuffer>;
   private received = 0;
   private readonly startedAt = performance.now();
   private lastReport = 0;
-  private head = new Uint8Array(0);
 
   constructor(
     readonly fid: number,
@@ -112,7 +115,9 @@ export class IncomingFile {
     readonly sha256: string,
     private readonly limit: number,
     private readonly onProgress: (progress: Progress) => void,
-  ) {}
+  ) {
+    if (size <= Math.min(limit, PREALLOCATE_MAX_BYTES)) this.buffer = new Uint8Array(size);
+  }
 
   get bytes(): number {
     return this.received;
@@ -124,8 +129,8 @@ export class IncomingFile {
       this.discard();
       return 'too-large';
     }
-    if (this.head.length < 16) this.head = new Uint8Array([...this.head, ...chunk.subarray(0, 16 - this.head.length)]);
-    this.parts.push(chunk);
+    if (this.buffer) this.buffer.set(chunk, this.received);
+    else this.parts.push(chunk);
     this.received += chunk.length;
     const now = performance.now();
     if (now - this.lastReport > 150 || this.received === this.size) {
@@ -141,14 +146,15 @@ export class IncomingFile {
       this.discard();
       return { ok: false, failure: 'short' };
     }
-    const blob = new Blob(this.parts as BlobPart[]);
-    this.parts = [];
-    if ((await sha256Hex(blob)) !== this.sha256) return { ok: false, failure: 'hash-mismatch' };
-    return { ok: true, blob, head: this.head };
+    const bytes = this.buffer ?? new Uint8Array(await new Blob(this.parts as BlobPart[]).arrayBuffer());
+    this.discard();
+    if ((await sha256Hex(bytes)) !== this.sha256) return { ok: false, failure: 'hash-mismatch' };
+    return { ok: true, blob: new Blob([bytes]), head: bytes.slice(0, 16) };
   }
 
   discard(): void {
     this.parts = [];
+    this.buffer = undefined;
   }
 }
 
