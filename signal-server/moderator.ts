@@ -115,6 +115,11 @@ export class Moderator {
     } else if (!mayActOn(conn.admin ? RANK.admin : 0, target.admin ? RANK.admin : 0, RANK.admin)) {
       return this.forbidden(conn, 'ban', 'Only the server admin can ban from the whole server.');
     }
+    // A ban by address must never shut out the one who bans (behind one NAT or an
+    // untrusted proxy everyone shares an address; the admin could not even come back).
+    if (frame.byIp && target.ip === conn.ip) {
+      return this.forbidden(conn, 'ban', 'You share an address with them, so a ban by address would shut you out too. Ban without --ip.');
+    }
     const ban: Ban = {
       id: randomBytes(6).toString('base64url'),
       room,
@@ -217,6 +222,7 @@ export class Moderator {
     const room = checked.value;
     if (!this.ctx.rooms.roomsOf(conn).has(room) && !conn.admin) return conn.error(ErrorCode.notInRoom, `You are not in #${room}.`, { ref: room });
     if (this.rank(conn, room) < RANK.moderator) return this.forbidden(conn, 'topic', 'Only the owner and moderators can set the topic.');
+    if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
     const topic = frame.topic.trim();
     this.ctx.rooms.setTopic(room, topic, conn.name);
     if (this.ctx.rooms.isPersistent(room)) void this.persistRoom(room);
@@ -228,6 +234,7 @@ export class Moderator {
     if (!checked.ok) return conn.error(ErrorCode.roomInvalid, checked.reason, { ref: frame.room });
     const room = checked.value;
     if (this.rank(conn, room) < RANK.owner) return this.forbidden(conn, 'purge', 'Only the owner can purge a room.');
+    if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
     const removed = this.ctx.rooms.purge(room, conn.name);
     void this.audit(conn, 'purge', undefined, room, `${removed.length} removed`);
   }

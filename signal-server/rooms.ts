@@ -71,9 +71,15 @@ export class Rooms {
       this.rooms.set(spec.name, room);
     }
     room.persistent = true;
+    // A persistent room is the admin's: its creator (if it was a live user room) is not
+    // its owner any more, and the people in it must hear so.
+    const formerOwners = new Set(room.owners);
     room.owners.clear();
     room.topic = spec.topic;
     for (const key of spec.moderators) room.moderators.add(key);
+    for (const member of room.members.values()) {
+      if (formerOwners.has(member.key)) this.queue(room, this.roleEvent(room, member));
+    }
   }
 
   /** Ends a room: everyone in it is removed (with a `left` frame) and it is gone. */
