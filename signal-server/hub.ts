@@ -44,6 +44,8 @@ export class Hub {
 
   readonly moderator: Moderator;
   private readonly passwordHash?: string;
+  /** Shutting down: rooms empty because the server stops, not because people left. */
+  private closing = false;
 
   constructor(
     private readonly config: Config,
@@ -52,7 +54,12 @@ export class Hub {
     private readonly onShutdownRequest: () => void = () => this.shutdown(),
   ) {
     const persistent = store.rooms.some((r) => r.name === LOBBY) ? store.rooms : [{ name: LOBBY, moderators: [] }, ...store.rooms];
-    this.rooms = new Rooms({ presenceWindowMs: config.presenceWindowMs, persistentRooms: persistent });
+    this.rooms = new Rooms({
+      presenceWindowMs: config.presenceWindowMs,
+      persistentRooms: persistent,
+      // Bans from a user room end with the room: a name reused later is a new room.
+      onRoomEnded: (room) => !this.closing && this.moderator.roomEnded(room),
+    });
     this.passwordHash = config.password === undefined ? undefined : hashToken(config.password);
     this.moderator = new Moderator({
       rooms: this.rooms,
@@ -62,6 +69,8 @@ export class Hub {
       connections: () => this.connections,
       shutdown: () => this.onShutdownRequest(),
     });
+    // User rooms did not survive the last stop, so neither do their bans.
+    for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
     this.limits = {
       maxFrameBytes: LIMITS.maxFrameBytes,
       nameMinLength: LIMITS.nameMinLength,
@@ -108,6 +117,7 @@ export class Hub {
 
   /** Closes every connection with the shutting-down code. */
   shutdown(): void {
+    this.closing = true;
     clearInterval(this.heartbeat);
     this.rooms.close();
     for (const conn of this.connections) conn.close(CloseCode.shuttingDown, 'server shutting down');

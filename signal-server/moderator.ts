@@ -163,6 +163,15 @@ export class Moderator {
     void this.audit(conn, 'unban', { name: ban.name }, ban.room);
   }
 
+  /** A user room ended: its bans go with it (they would otherwise bind whoever reuses the name). */
+  roomEnded(room: string): void {
+    const before = this.ctx.store.bans.length;
+    this.ctx.store.bans = this.ctx.store.bans.filter((b) => b.room !== room);
+    if (this.ctx.store.bans.length !== before) {
+      this.ctx.store.saveBans().catch((error: unknown) => console.error(`wisp: could not save bans.json: ${(error as Error).message}`));
+    }
+  }
+
   onListBans(conn: Connection, frame: ClientFrameOf<'list-bans'>): void {
     const room = frame.room === undefined ? undefined : checkRoomName(frame.room);
     if (room && !room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });

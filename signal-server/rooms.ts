@@ -48,6 +48,8 @@ class Room {
 export interface RoomsOptions {
   presenceWindowMs: number;
   persistentRooms: readonly PersistentRoomSpec[];
+  /** A user room ended (its last member left): what was tied to it can go. */
+  onRoomEnded?: (roomName: string) => void;
   maxRoomsPerClient?: number;
 }
 
@@ -164,7 +166,10 @@ export class Rooms {
     }
     room.pending = [];
     this.dirty.delete(room);
-    if (!room.persistent) this.rooms.delete(roomName);
+    if (!room.persistent) {
+      this.rooms.delete(roomName);
+      this.options.onRoomEnded?.(roomName);
+    }
     return members;
   }
 
@@ -282,6 +287,7 @@ export class Rooms {
     if (room.members.size === 0 && !room.persistent) {
       this.rooms.delete(room.name);
       this.dirty.delete(room);
+      this.options.onRoomEnded?.(room.name);
       return;
     }
     const event: PresenceEvent = { k: 'leave', id: member.id };

@@ -217,7 +217,7 @@ export class WispApp extends LitElement {
     const myRank = rankOf(mine?.role ?? 'member', state.me.admin);
     const theirRank = rankOf(member.role, member.admin);
     const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}` }];
-    if (mayActOn(myRank, theirRank, RANK.owner)) {
+    if (mayActOn(myRank, theirRank, RANK.owner) && member.role !== 'owner') {
       items.push(member.role === 'moderator' ? { action: 'deop', label: 'Remove moderator' } : { action: 'op', label: 'Make moderator' });
     }
     if (mayActOn(myRank, theirRank, RANK.moderator)) {

@@ -255,7 +255,8 @@ export function reduce(state: AppState, action: Action): AppState {
     case 'identity':
       return { ...state, me: { ...state.me, fingerprint: action.fingerprint } };
     case 'welcome':
-      return { ...state, me: { ...state.me, id: action.id, name: action.name }, limits: action.limits, iceServers: action.iceServers };
+      // Every connection starts without admin rights: /admin is per connection.
+      return { ...state, me: { ...state.me, id: action.id, name: action.name, admin: undefined }, limits: action.limits, iceServers: action.iceServers };
     case 'name':
       return { ...state, me: { ...state.me, name: action.name } };
     case 'open-room': {
