@@ -14,19 +14,6 @@ export class PasswordDialog extends LitElement {
     shared,
     dialogStyles,
     css`
-      form {
-        display: flex;
-        gap: 0.5rem;
-      }
-      input {
-        flex: 1;
-        font: inherit;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: 8px;
-        padding: 0.5rem;
-      }
       p {
         color: var(--muted);
       }

@@ -16,19 +16,6 @@ export class RoomPicker extends LitElement {
     shared,
     dialogStyles,
     css`
-      form {
-        display: flex;
-        gap: 0.5rem;
-      }
-      input {
-        flex: 1;
-        font: inherit;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: 8px;
-        padding: 0.5rem;
-      }
       ul {
         list-style: none;
         padding: 0;

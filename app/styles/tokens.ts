@@ -88,4 +88,18 @@ export const dialogStyles = css`
     margin: 0 0 0.75rem;
     font-size: 1.1rem;
   }
+  /* A one-line form: a text field and its button. */
+  form {
+    display: flex;
+    gap: 0.5rem;
+  }
+  form input {
+    flex: 1;
+    font: inherit;
+    color: var(--text);
+    background: var(--bg);
+    border: 1px solid var(--border);
+    border-radius: 8px;
+    padding: 0.5rem;
+  }
 `;
