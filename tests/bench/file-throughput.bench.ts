@@ -3,8 +3,8 @@
 //
 //   raw   a plain RTCDataChannel between the same two pages (signalled by this benchmark,
 //         not by Wisp), 50 MiB in messages of the size Wisp's file chunks carry on that
-//         path (64 KiB minus the 30 bytes of chunk header and sealing, as peer-link.ts
-//         computes it when the remote SDP allows 64 KiB), with Wisp's backpressure (stop
+//         path (read from the Wisp link: what the remote SDP allows, less chunk header and
+//         sealing, as peer-link.ts computes it), with Wisp's backpressure (stop
 //         above 4 MiB buffered, resume at bufferedamountlow with the threshold at 1 MiB);
 //         timed on the sender's clock from the first send to the receiver's one-byte
 //         "got it all" coming back.
@@ -23,8 +23,6 @@ import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, trace
 
 const FILE_BYTES = 50 * MIB;
 const ROUNDS = 5;
-/** Wisp's chunk payload on a data channel whose remote SDP allows 64 KiB messages (peer-link.ts). */
-const CHUNK_BYTES = 64 * 1024 - 30;
 const HIGH_WATER_BYTES = 4 * MIB;
 const LOW_WATER_BYTES = 1 * MIB;
 const ROUND_TIMEOUT_MS = 180_000;
@@ -106,20 +104,20 @@ const RAW_SEND = `(async ({ total, chunk, high, low, timeoutMs }) => {
   return raw.acks[acked] - started;
 })`;
 
-async function rawConnect(sender: Page, receiver: Page): Promise<void> {
+async function rawConnect(sender: Page, receiver: Page, chunk: number): Promise<void> {
   const offer = (await sender.evaluate(`${RAW_OFFER}(${JSON.stringify({ total: FILE_BYTES })})`)) as string;
   const answer = (await receiver.evaluate(`${RAW_ANSWER}(${JSON.stringify({ offer })})`)) as string;
   const maxMessage = /^a=max-message-size:(\d+)/m.exec(answer)?.[1];
-  if (maxMessage !== undefined && Number(maxMessage) !== 0 && Number(maxMessage) < 64 * 1024) {
-    throw new Error(`the receiver allows only ${maxMessage}-byte messages; Wisp would use smaller chunks`);
+  if (maxMessage !== undefined && Number(maxMessage) !== 0 && Number(maxMessage) < chunk) {
+    throw new Error(`the receiver allows only ${maxMessage}-byte messages, less than Wisp's ${chunk}-byte chunks`);
   }
   await sender.evaluate(`${RAW_CONNECT}(${JSON.stringify({ answer })})`);
 }
 
-async function rawRound(sender: Page, receiver: Page): Promise<number> {
+async function rawRound(sender: Page, receiver: Page, chunk: number): Promise<number> {
   await receiver.evaluate(`(() => { window.__raw.received = 0; window.__raw.expected = ${FILE_BYTES}; })()`);
   return (await sender.evaluate(
-    `${RAW_SEND}(${JSON.stringify({ total: FILE_BYTES, chunk: CHUNK_BYTES, high: HIGH_WATER_BYTES, low: LOW_WATER_BYTES, timeoutMs: ROUND_TIMEOUT_MS })})`,
+    `${RAW_SEND}(${JSON.stringify({ total: FILE_BYTES, chunk, high: HIGH_WATER_BYTES, low: LOW_WATER_BYTES, timeoutMs: ROUND_TIMEOUT_MS })})`,
   )) as number;
 }
 
@@ -183,11 +181,12 @@ const benchmark: Benchmark = {
         const session = window as unknown as { wisp: { whispers: { mesh: { get(k: string): { maxPlaintextBytes: number } | undefined } } } };
         return session.wisp.whispers.mesh.get(key)?.maxPlaintextBytes;
       }, pair.bKey);
-      ctx.log(`Wisp link: ${path}, chunk payload ${maxChunk} bytes (raw uses ${CHUNK_BYTES})`);
-      await rawConnect(pair.a.page, pair.b.page);
+      if (!maxChunk) throw new Error('the Wisp link reports no chunk size');
+      ctx.log(`Wisp link: ${path}, chunk payload ${maxChunk} bytes (raw sends messages of the same size)`);
+      await rawConnect(pair.a.page, pair.b.page, maxChunk);
 
       for (let round = 1; round <= ROUNDS; round++) {
-        const rawMs = await rawRound(pair.a.page, pair.b.page);
+        const rawMs = await rawRound(pair.a.page, pair.b.page, maxChunk);
         raw.push(rawMs);
         ctx.log(`round ${round} raw:  ${rawMs.toFixed(0)} ms, ${mbps(FILE_BYTES, rawMs).toFixed(1)} MB/s`);
         const w = await wispRound(pair, files, round);
