@@ -25,7 +25,7 @@ import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
 import { Connection } from './connection.ts';
 import { Moderator } from './moderator.ts';
-import { hashToken, tokenMatches } from './moderation.ts';
+import { Throttle, hashToken, tokenMatches } from './moderation.ts';
 import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -44,6 +44,9 @@ export class Hub {
 
   readonly moderator: Moderator;
   private readonly passwordHash?: string;
+  /** Wrong private-room passphrases (their verifiers), per connection and per address. */
+  private readonly guessesPerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs);
+  private readonly guessesPerIp = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs);
   /** Shutting down: rooms empty because the server stops, not because people left. */
   private closing = false;
 
@@ -194,6 +197,8 @@ export class Hub {
         return this.moderator.onShutdown(conn);
       case 'audit':
         return this.moderator.onAudit(conn, frame);
+      case 'room-passphrase':
+        return this.moderator.onRoomPassphrase(conn, frame);
     }
   }
 
@@ -302,7 +307,16 @@ export class Hub {
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
     const ban = this.moderator.banFor(conn, room.value);
     if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
-    const failure = this.rooms.join(conn, room.value);
+    const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
+    const wait = guessing ? Math.max(this.guessesPerConnection.waitFor(conn.nonce), this.guessesPerIp.waitFor(conn.ip)) : 0;
+    if (wait > 0) {
+      return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
+    }
+    const failure = this.rooms.join(conn, room.value, frame.verifier);
+    if (failure?.code === ErrorCode.passphraseWrong) {
+      this.guessesPerConnection.fail(conn.nonce);
+      this.guessesPerIp.fail(conn.ip);
+    }
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }
 
@@ -324,7 +338,9 @@ export class Hub {
     // The same spelling join and leave accept ("#Music" is "music").
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
-    const result = this.rooms.relay(conn, room.value, frame.text, frame.kind ?? 'text');
+    // The schema let through exactly one of text and sealed.
+    const body = frame.sealed !== undefined ? { sealed: frame.sealed } : { text: frame.text!, kind: frame.kind ?? 'text' };
+    const result = this.rooms.relay(conn, room.value, body);
     if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
     this.recentIds.set(conn.key, frame.cid, result);
     conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });

@@ -205,6 +205,7 @@ export class Moderator {
     if (!checked.ok) return conn.error(ErrorCode.roomInvalid, checked.reason, { ref: frame.room });
     const name = checked.value;
     if (this.ctx.rooms.isPersistent(name)) return conn.error(ErrorCode.roomExists, `#${name} is already a persistent room.`, { ref: name });
+    if (this.ctx.rooms.isPrivate(name)) return conn.error(ErrorCode.roomExists, `#${name} is a private room; it cannot be made persistent.`, { ref: name });
     this.ctx.rooms.addPersistent({ name, topic: this.ctx.rooms.topicOf(name), moderators: [] });
     await this.persistRoom(name);
     conn.send({ type: 'rooms', rooms: this.ctx.rooms.list() });
@@ -246,6 +247,18 @@ export class Moderator {
     if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
     const removed = this.ctx.rooms.purge(room, conn.name);
     void this.audit(conn, 'purge', undefined, room, `${removed.length} removed`);
+  }
+
+  /** The owner of a private room sets a new passphrase; the old one admits nobody from now on. */
+  onRoomPassphrase(conn: Connection, frame: ClientFrameOf<'room-passphrase'>): void {
+    const checked = checkRoomName(frame.room);
+    if (!checked.ok) return conn.error(ErrorCode.roomInvalid, checked.reason, { ref: frame.room });
+    const room = checked.value;
+    if (!this.ctx.rooms.roomsOf(conn).has(room)) return conn.error(ErrorCode.notInRoom, `You are not in #${room}.`, { ref: room });
+    if (!this.ctx.rooms.isPrivate(room)) return conn.error(ErrorCode.notPrivate, `#${room} is a public room; it has no passphrase.`, { ref: room });
+    if (this.rank(conn, room) < RANK.owner) return this.forbidden(conn, 'room-passphrase', 'Only the owner can change the passphrase.');
+    const removed = this.ctx.rooms.changeVerifier(room, frame.verifier, conn);
+    void this.audit(conn, 'passphrase-change', undefined, room, `${removed.length} must enter the new passphrase`);
   }
 
   onShutdown(conn: Connection): void {

@@ -42,6 +42,18 @@ export const LIMITS = {
   /** Files: the operator's maximum, and the lower maximum for files through the server relay. */
   maxFileBytes: 50 * 1024 * 1024,
   relayFileMaxBytes: 5 * 1024 * 1024,
+  /**
+   * Private rooms: a join carries a verifier (32 bytes, base64url) derived from the
+   * passphrase; room messages are sealed. A sealed message holds at most
+   * 1 + 12 + 1 + 1 + 8 + 1 + 64 + 3 * messageMaxLength + 16 bytes (version, IV, kind,
+   * header, cid, UTF-8 text, tag): 6,104, or 8,139 base64url characters.
+   */
+  verifierLength: 43,
+  sealedMaxLength: 8192,
+  /** Wrong passphrases, per connection and per address, within the window; then wait. */
+  passphraseGuessesPerConnection: 5,
+  passphraseGuessesPerIp: 10,
+  passphraseGuessWindowMs: 10 * 60_000,
   presenceWindowMs: 75,
   heartbeatMs: 30_000,
   helloTimeoutMs: 10_000,
@@ -89,6 +101,10 @@ export const ErrorCode = {
   passwordWrong: 'password-wrong',
   adminWrong: 'admin-wrong',
   throttled: 'throttled',
+  passphraseRequired: 'passphrase-required',
+  passphraseWrong: 'passphrase-wrong',
+  notPrivate: 'not-private',
+  sealedOnly: 'sealed-only',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -139,6 +155,14 @@ const Timestamp = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.messageMaxLength));
 const MessageKind = v.picklist(['text', 'action']);
+/** What a private room's passphrase proves to the server (it keeps only a hash). */
+const Verifier = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.length(LIMITS.verifierLength));
+/** A room message sealed with a private room's key: ciphertext the server cannot read. */
+const Sealed = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.minLength(40), v.maxLength(LIMITS.sealedMaxLength));
+/** Plain text (public rooms) or sealed (private rooms): exactly one of the two. */
+const oneBody = (frame: { text?: string; sealed?: string; kind?: string }) =>
+  (frame.text === undefined) !== (frame.sealed === undefined) && (frame.sealed === undefined || frame.kind === undefined);
+const ONE_BODY = 'needs either "text" (with an optional "kind") or "sealed"';
 
 // ---------------------------------------------------------------------------
 // Client -> server
@@ -152,19 +176,24 @@ export const HelloSchema = v.object({
   sig: Base64Url(256),
   name: v.optional(Name),
 });
-export const JoinSchema = v.object({ type: v.literal('join'), room: RoomName });
+/** Joins (or creates) a room; with a verifier, a private one. */
+export const JoinSchema = v.object({ type: v.literal('join'), room: RoomName, verifier: v.optional(Verifier) });
 export const LeaveSchema = v.object({
   type: v.literal('leave'),
   room: RoomName,
   farewell: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.farewellMaxLength))),
 });
+/** Checked with oneBody() by ClientFrameSchema (a piped object cannot be a variant option's type). */
 export const SaySchema = v.object({
   type: v.literal('say'),
   room: RoomName,
   cid: ClientMessageId,
-  text: Text,
+  text: v.optional(Text),
   kind: v.optional(MessageKind),
+  sealed: v.optional(Sealed),
 });
+/** The owner of a private room sets a new passphrase: everyone else must enter it. */
+export const RoomPassphraseSchema = v.object({ type: v.literal('room-passphrase'), room: RoomName, verifier: Verifier });
 export const RenameSchema = v.object({ type: v.literal('rename'), name: Name });
 export const ListRoomsSchema = v.object({ type: v.literal('list-rooms') });
 export const PingSchema = v.object({ type: v.literal('ping') });
@@ -210,7 +239,7 @@ export const RelaySchema = v.object({
   data: v.pipe(Base64Url(LIMITS.relayMaxLength), v.minLength(1)),
 });
 
-export const ClientFrameSchema = v.variant('type', [
+const ClientFrameVariant = v.variant('type', [
   HelloSchema,
   JoinSchema,
   LeaveSchema,
@@ -235,11 +264,16 @@ export const ClientFrameSchema = v.variant('type', [
   PurgeSchema,
   ShutdownSchema,
   AuditSchema,
+  RoomPassphraseSchema,
 ]);
+export const ClientFrameSchema = v.pipe(
+  ClientFrameVariant,
+  v.check((frame) => frame.type !== 'say' || oneBody(frame), `"say" ${ONE_BODY}`),
+);
 export type ClientFrame = v.InferOutput<typeof ClientFrameSchema>;
 export type HelloFrame = v.InferOutput<typeof HelloSchema>;
 export type SayFrame = v.InferOutput<typeof SaySchema>;
-export const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientFrameSchema.options.map((o) => o.entries.type.literal));
+export const CLIENT_TYPES: ReadonlySet<string> = new Set(ClientFrameVariant.options.map((o) => o.entries.type.literal));
 
 // ---------------------------------------------------------------------------
 // Server -> client
@@ -307,6 +341,8 @@ export const JoinedSchema = v.object({
   topic: v.optional(Topic),
   /** Persistent rooms stay when empty and survive restarts. */
   persistent: v.optional(v.boolean()),
+  /** A passphrase room: unlisted, and its messages are sealed. */
+  private: v.optional(v.literal(true)),
 });
 export const LeftSchema = v.object({ type: v.literal('left'), room: RoomName });
 
@@ -317,7 +353,7 @@ export const PresenceEventSchema = v.variant('k', [
     id: PeerId,
     farewell: v.optional(v.pipe(v.string(), v.maxLength(LIMITS.farewellMaxLength))),
     /** Set when a moderator removed them. */
-    removed: v.optional(v.object({ kind: v.picklist(['kicked', 'banned']), by: Name, reason: Reason })),
+    removed: v.optional(v.object({ kind: v.picklist(['kicked', 'banned', 'rekeyed']), by: Name, reason: Reason })),
   }),
   v.object({ k: v.literal('rename'), id: PeerId, name: Name }),
   v.object({ k: v.literal('role'), id: PeerId, role: RoleSchema, admin: v.optional(v.literal(true)) }),
@@ -329,6 +365,7 @@ export const PresenceSchema = v.object({
   room: RoomName,
   events: v.array(PresenceEventSchema),
 });
+/** Checked with oneBody() by ServerFrameSchema. */
 export const MessageSchema = v.object({
   type: v.literal('message'),
   room: RoomName,
@@ -336,8 +373,11 @@ export const MessageSchema = v.object({
   from: PeerId,
   name: Name,
   ts: Timestamp,
-  text: Text,
-  kind: MessageKind,
+  text: v.optional(Text),
+  kind: v.optional(MessageKind),
+  sealed: v.optional(Sealed),
+  /** Sealed messages: the sender's identity key, which the seal is bound to. */
+  key: v.optional(Base64Url(LIMITS.identityKeyMaxLength)),
 });
 export const AckSchema = v.object({ type: v.literal('ack'), cid: ClientMessageId, id: v.string(), ts: Timestamp });
 export const NameSchema = v.object({ type: v.literal('name'), name: Name });
@@ -354,6 +394,8 @@ export const BannedSchema = v.object({ type: v.literal('banned'), room: v.option
 /** The owner cleared the room for everyone: empty your view of it. */
 export const PurgedSchema = v.object({ type: v.literal('purged'), room: RoomName, by: Name });
 export const AdminGrantedSchema = v.object({ type: v.literal('admin') });
+/** A private room's passphrase changed: the owner stays, everyone else must enter the new one. */
+export const PassphraseChangedSchema = v.object({ type: v.literal('passphrase-changed'), room: RoomName, by: Name });
 const BanInfo = v.object({
   id: v.string(),
   room: v.optional(RoomName),
@@ -406,7 +448,7 @@ export const ErrorSchema = v.object({
   retryAfterMs: v.optional(Count),
 });
 
-export const ServerFrameSchema = v.variant('type', [
+const ServerFrameVariant = v.variant('type', [
   ChallengeSchema,
   WelcomeSchema,
   JoinedSchema,
@@ -422,6 +464,7 @@ export const ServerFrameSchema = v.variant('type', [
   BannedSchema,
   PurgedSchema,
   AdminGrantedSchema,
+  PassphraseChangedSchema,
   BansSchema,
   UserinfoResultSchema,
   AuditResultSchema,
@@ -429,6 +472,10 @@ export const ServerFrameSchema = v.variant('type', [
   RelayFromSchema,
   ErrorSchema,
 ]);
+export const ServerFrameSchema = v.pipe(
+  ServerFrameVariant,
+  v.check((frame) => frame.type !== 'message' || oneBody(frame), `"message" ${ONE_BODY}`),
+);
 export type ServerFrame = v.InferOutput<typeof ServerFrameSchema>;
 export type ServerFrameOf<T extends ServerFrame['type']> = Extract<ServerFrame, { type: T }>;
 export type ClientFrameOf<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
@@ -466,12 +513,12 @@ function parseWith<T>(schema: v.GenericSchema<unknown, T>, knownTypes: ReadonlyS
   return { ok: true, frame: result.output };
 }
 
-const SERVER_TYPES: ReadonlySet<string> = new Set(ServerFrameSchema.options.map((o) => o.entries.type.literal));
+const SERVER_TYPES: ReadonlySet<string> = new Set(ServerFrameVariant.options.map((o) => o.entries.type.literal));
 
 export function parseClientFrame(text: string): ParseResult<ClientFrame> {
-  return parseWith(ClientFrameSchema, CLIENT_TYPES, text);
+  return parseWith<ClientFrame>(ClientFrameSchema, CLIENT_TYPES, text);
 }
 
 export function parseServerFrame(text: string): ParseResult<ServerFrame> {
-  return parseWith(ServerFrameSchema, SERVER_TYPES, text);
+  return parseWith<ServerFrame>(ServerFrameSchema, SERVER_TYPES, text);
 }

@@ -1,5 +1,6 @@
 // Rooms, membership, batched presence and message relay. Written against a small
 // member interface (no ws import), so it can be driven by fakes in tests and benches.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol.ts';
 
 export interface RoomMember {
@@ -18,9 +19,20 @@ export interface PersistentRoomSpec {
   moderators: readonly string[];
 }
 
-export type Removal = { kind: 'kicked' | 'banned'; by: string; reason?: string };
+export type Removal = { kind: 'kicked' | 'banned' | 'rekeyed'; by: string; reason?: string };
 
-export type RoomsError = { code: 'room-invalid' | 'not-in-room' | 'too-many-rooms'; message: string };
+export type RoomsError = {
+  code: 'room-invalid' | 'not-in-room' | 'too-many-rooms' | 'passphrase-required' | 'passphrase-wrong' | 'not-private' | 'sealed-only';
+  message: string;
+};
+
+/** A room message: plain text in a public room, ciphertext in a private one. */
+export type MessageBody = { text: string; kind: 'text' | 'action' } | { sealed: string };
+
+/** Only a hash of a private room's verifier is kept, and compared in constant time. */
+function hashVerifier(verifier: string): Buffer {
+  return createHash('sha256').update(verifier, 'utf8').digest();
+}
 
 class Room {
   readonly members = new Map<string, RoomMember>();
@@ -29,6 +41,8 @@ class Room {
   readonly owners = new Set<string>();
   readonly moderators = new Set<string>();
   topic?: string;
+  /** Set for a private (passphrase) room: the hash of its verifier. */
+  verifierHash?: Buffer;
   constructor(
     readonly name: string,
     public persistent: boolean,
@@ -97,6 +111,28 @@ export class Rooms {
     this.rooms.delete(roomName);
     this.dirty.delete(room);
     return members;
+  }
+
+  isPrivate(roomName: string): boolean {
+    return this.rooms.get(roomName)?.verifierHash !== undefined;
+  }
+
+  /**
+   * A private room's owner set a new passphrase: only the new verifier admits anyone from
+   * now on. Everyone else leaves the room and is told to enter the new passphrase.
+   */
+  changeVerifier(roomName: string, verifier: string, by: RoomMember): RoomMember[] {
+    const room = this.rooms.get(roomName);
+    if (!room?.verifierHash) return [];
+    room.verifierHash = hashVerifier(verifier);
+    const others = [...room.members.values()].filter((m) => m !== by && room.roleOf(m.key) !== 'owner');
+    const frame = JSON.stringify({ type: 'passphrase-changed', room: roomName, by: by.name } satisfies ServerFrame);
+    for (const member of others) {
+      this.remove(member, room, undefined, { kind: 'rekeyed', by: by.name });
+      member.sendRaw(frame);
+    }
+    by.sendRaw(frame);
+    return others;
   }
 
   isPersistent(roomName: string): boolean {
@@ -178,20 +214,29 @@ export class Rooms {
     return info.admin ? { k: 'role', id: member.id, role: info.role, admin: true } : { k: 'role', id: member.id, role: info.role };
   }
 
-  /** Adds the member, sends them the snapshot now, and tells the others in the next window. */
-  join(member: RoomMember, roomName: string): RoomsError | undefined {
+  /**
+   * Adds the member, sends them the snapshot now, and tells the others in the next window.
+   * A join with a verifier creates a private room, or must match the private room's.
+   */
+  join(member: RoomMember, roomName: string, verifier?: string): RoomsError | undefined {
     const mine = this.roomsOf(member);
+    const existing = this.rooms.get(roomName);
+    if (existing) {
+      const refused = this.admits(existing, verifier);
+      if (refused) return refused;
+    }
     if (mine.has(roomName)) {
-      this.sendSnapshot(member, this.rooms.get(roomName)!);
+      this.sendSnapshot(member, existing!);
       return undefined;
     }
     const max = this.options.maxRoomsPerClient ?? LIMITS.maxRoomsPerClient;
     if (mine.size >= max) return { code: 'too-many-rooms', message: `You can be in at most ${max} rooms at once.` };
 
-    let room = this.rooms.get(roomName);
+    let room = existing;
     if (!room) {
       room = new Room(roomName, false);
       room.owners.add(member.key);
+      if (verifier !== undefined) room.verifierHash = hashVerifier(verifier);
       this.rooms.set(roomName, room);
     }
     room.members.set(member.id, member);
@@ -228,20 +273,26 @@ export class Rooms {
   }
 
   /** Relays a chat message to the other members; returns the server id and time, or an error. */
-  relay(member: RoomMember, roomName: string, text: string, kind: 'text' | 'action'): RoomsError | { id: string; ts: number } {
+  relay(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return { code: 'not-in-room', message: `Join #${roomName} before writing there.` };
+    const sealed = 'sealed' in body;
+    if (room.verifierHash && !sealed) return { code: 'sealed-only', message: `#${roomName} is private: its messages must be encrypted with the room key.` };
+    if (!room.verifierHash && sealed) return { code: 'not-private', message: `#${roomName} is not a private room.` };
     const id = `${this.bootId}-${(this.nextMessageId++).toString(36)}`;
     const ts = Date.now();
-    const frame = JSON.stringify({ type: 'message', room: roomName, id, from: member.id, name: member.name, ts, text, kind } satisfies ServerFrame);
+    const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts } as const;
+    const frame = JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame);
     for (const other of room.members.values()) {
       if (other !== member) other.sendRaw(frame);
     }
     return { id, ts };
   }
 
+  /** The listed rooms: private rooms are unlisted. */
   list(): { name: string; members: number }[] {
     return [...this.rooms.values()]
+      .filter((room) => !room.verifierHash)
       .map((room) => ({ name: room.name, members: room.members.size }))
       .sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
   }
@@ -296,11 +347,22 @@ export class Rooms {
     this.queue(room, event);
   }
 
+  /** Whether this verifier (or none) opens this existing room. */
+  private admits(room: Room, verifier: string | undefined): RoomsError | undefined {
+    if (!room.verifierHash) {
+      return verifier === undefined ? undefined : { code: 'not-private', message: `#${room.name} is a public room; it has no passphrase.` };
+    }
+    if (verifier === undefined) return { code: 'passphrase-required', message: `#${room.name} is private: you need its passphrase or an invite link.` };
+    if (!timingSafeEqual(hashVerifier(verifier), room.verifierHash)) return { code: 'passphrase-wrong', message: `That passphrase does not open #${room.name}.` };
+    return undefined;
+  }
+
   private sendSnapshot(member: RoomMember, room: Room): void {
     const members = [...room.members.values()].map((m) => room.info(m));
-    const frame: ServerFrame = { type: 'joined', room: room.name, members };
+    const frame: Extract<ServerFrame, { type: 'joined' }> = { type: 'joined', room: room.name, members };
     if (room.topic) frame.topic = room.topic;
     if (room.persistent) frame.persistent = true;
+    if (room.verifierHash) frame.private = true;
     member.sendRaw(JSON.stringify(frame));
   }
 
