@@ -29,6 +29,8 @@ export default defineConfig({
     // The first paint needs only the shell; keep the budget honest in `npm run bench`.
     modulePreload: { polyfill: false },
   },
+  // Module workers in the build as in dev (the private-room key derivation runs in one).
+  worker: { format: 'es' },
   server: {
     // `npm run dev` serves the app with hot reload; the signal server runs separately.
     proxy: { '/ws': { target: 'ws://localhost:8080', ws: true } },

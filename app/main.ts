@@ -3,6 +3,7 @@
 import './styles/page.css';
 import { Session } from './state/session.ts';
 import { defaultSignalUrl } from './net/signal-client.ts';
+import { parseInvite } from './state/invite.ts';
 import './components/wisp-app.ts';
 
 const root = document.getElementById('root')!;
@@ -73,6 +74,11 @@ async function boot(): Promise<void> {
   root.replaceChildren(app);
   const opened = new URLSearchParams(location.search).get('open');
   if (opened) session.activate(opened);
+  // An invite link: its fragment names the room (and maybe the passphrase). It leaves the
+  // address bar and the history at once, so the passphrase does not linger there.
+  const invite = parseInvite(location.hash);
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+  if (invite) session.acceptInvite(invite);
   void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
   // Exposed for the end-to-end tests and for curious people in the console.
   (window as unknown as { wisp: Session }).wisp = session;

@@ -25,9 +25,10 @@ const SECURITY_HEADERS: Record<string, string> = {
     "base-uri 'none'",
     "frame-ancestors 'none'",
     "form-action 'none'",
-    // DOM sinks take only Trusted Types: Lit's policy, and one for the service worker URL.
+    // DOM sinks take only Trusted Types: Lit's policy, one for the service worker URL and
+    // one for the private-room key derivation worker's URL.
     "require-trusted-types-for 'script'",
-    'trusted-types lit-html wisp-sw',
+    'trusted-types lit-html wisp-sw wisp-worker',
   ].join('; '),
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',

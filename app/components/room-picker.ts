@@ -10,7 +10,8 @@ export class RoomPicker extends LitElement {
   @property({ attribute: false }) joined: string[] = [];
   @state() private error = '';
   @query('dialog') private dialog!: HTMLDialogElement;
-  @query('input') private input!: HTMLInputElement;
+  @query('#room') private input!: HTMLInputElement;
+  @query('#room-passphrase') private passphrase!: HTMLInputElement;
 
   static override styles = [
     shared,
@@ -39,6 +40,21 @@ export class RoomPicker extends LitElement {
       .close {
         float: right;
       }
+      .private {
+        display: flex;
+        flex-direction: column;
+        gap: 0.25rem;
+        margin-top: 0.5rem;
+        font-size: 0.875rem;
+      }
+      .private input {
+        font: inherit;
+        color: var(--text);
+        background: var(--bg);
+        border: 1px solid var(--border);
+        border-radius: 8px;
+        padding: 0.5rem;
+      }
     `,
   ];
 
@@ -46,18 +62,19 @@ export class RoomPicker extends LitElement {
     this.error = '';
     this.dialog.showModal();
     this.input.value = '';
+    this.passphrase.value = '';
     this.input.focus();
     this.dispatchEvent(new CustomEvent('refresh', { bubbles: true, composed: true }));
   }
 
-  private choose(room: string): void {
+  private choose(room: string, passphrase?: string): void {
     const checked = checkRoomName(room);
     if (!checked.ok) {
       this.error = checked.reason;
       return;
     }
     this.dialog.close();
-    this.dispatchEvent(new CustomEvent('join-room', { detail: { room: checked.value }, bubbles: true, composed: true }));
+    this.dispatchEvent(new CustomEvent('join-room', { detail: { room: checked.value, passphrase: passphrase || undefined }, bubbles: true, composed: true }));
   }
 
   override render() {
@@ -65,11 +82,15 @@ export class RoomPicker extends LitElement {
     return html`<dialog aria-labelledby="title">
       <button class="close" aria-label="Close" @click=${() => this.dialog.close()}>✕</button>
       <h2 id="title">Join a room</h2>
-      <form @submit=${(e: Event) => (e.preventDefault(), this.choose(this.input.value))}>
+      <form @submit=${(e: Event) => (e.preventDefault(), this.choose(this.input.value, this.passphrase.value))}>
         <label class="visually-hidden" for="room">Room name</label>
         <input id="room" placeholder="#new-room" autocomplete="off" autocapitalize="none" spellcheck="false" />
         <button class="primary" type="submit">Join</button>
       </form>
+      <div class="private">
+        <label for="room-passphrase">Passphrase (optional): a private room, unlisted and end-to-end encrypted</label>
+        <input id="room-passphrase" type="password" autocomplete="off" @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && this.choose(this.input.value, this.passphrase.value)} />
+      </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       ${this.directory === undefined
         ? html`<p class="muted">Loading rooms…</p>`

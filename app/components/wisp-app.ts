@@ -8,6 +8,7 @@ import type { RoomPicker } from './room-picker.ts';
 import type { Composer } from './composer.ts';
 import type { VerifyDialog } from './verify-dialog.ts';
 import type { SettingsDialog } from './settings-dialog.ts';
+import type { InviteDialog } from './invite-dialog.ts';
 import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
 import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
@@ -22,6 +23,9 @@ import './room-tabs.ts';
 import './settings-dialog.ts';
 import './member-menu.ts';
 import './password-dialog.ts';
+import './passphrase-dialog.ts';
+import './invite-dialog.ts';
+import './room-header.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
 import './whisper-header.ts';
@@ -35,9 +39,12 @@ export class WispApp extends LitElement {
   @state() private menu?: { member: Member; room: string; x: number; y: number };
   /** The contact whose safety number the verify dialog shows. */
   @state() private verifying?: { key: string; name: string; number: string };
+  /** The room the invite dialog is for. */
+  @state() private inviting?: string;
   @query('wisp-room-picker') private picker!: RoomPicker;
   @query('wisp-verify-dialog') private verifyDialog!: VerifyDialog;
   @query('wisp-settings-dialog') private settingsDialog!: SettingsDialog;
+  @query('wisp-invite-dialog') private inviteDialog!: InviteDialog;
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
 
@@ -96,19 +103,9 @@ export class WispApp extends LitElement {
         flex: 1;
         min-height: 0;
       }
-      .room-header {
-        padding: 0.4rem 0.75rem;
-        border-bottom: 1px solid var(--border);
-        font-weight: 600;
-        font-size: 0.9rem;
-      }
       .muted {
         color: var(--muted);
         font-weight: 400;
-      }
-      .topic {
-        font-weight: 400;
-        margin-left: 0.25rem;
       }
       aside {
         border-left: 1px solid var(--border);
@@ -301,10 +298,14 @@ export class WispApp extends LitElement {
     }
     const room = state.active ? state.rooms[state.active] : undefined;
     if (room) {
-      return html`<div class="room-header">
-          #${room.name}${room.topic ? html` <span class="topic">${room.topic}</span>` : nothing}
-          <span class="muted">· the server operator can read this room</span>
-        </div>
+      const mine = room.members[state.me.id ?? ''];
+      return html`<wisp-room-header
+          .room=${room}
+          ?owner=${mine?.role === 'owner' || Boolean(state.me.admin)}
+          @invite=${() => this.invite(room.name)}
+          @change-passphrase=${() => this.session.askNewPassphrase(room.name)}
+          @forget-room=${() => this.session.forgetRoom(room.name)}
+        ></wisp-room-header>
         <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust} .showLinks=${state.settings.showLinks}></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}
@@ -316,6 +317,12 @@ export class WispApp extends LitElement {
       <p>You are not in any room.</p>
       <button class="primary" @click=${() => this.picker.show()}>Join a room</button>
     </div>`;
+  }
+
+  private async invite(room: string): Promise<void> {
+    this.inviting = room;
+    await this.updateComplete;
+    this.inviteDialog.show();
   }
 
   private renderNotice() {
@@ -377,8 +384,19 @@ export class WispApp extends LitElement {
         .directory=${state.directory}
         .joined=${state.order}
         @refresh=${() => this.session.requestDirectory()}
-        @join-room=${(e: CustomEvent<{ room: string }>) => this.session.join(e.detail.room)}
+        @join-room=${(e: CustomEvent<{ room: string; passphrase?: string }>) => this.session.join(e.detail.room, e.detail.passphrase)}
       ></wisp-room-picker>
+      <wisp-passphrase-dialog
+        .prompt=${state.passphrasePrompt}
+        @passphrase-submit=${(e: CustomEvent<{ room: string; mode: 'join' | 'change'; passphrase: string }>) => this.session.submitPassphrase(e.detail.room, e.detail.mode, e.detail.passphrase)}
+        @passphrase-cancel=${(e: CustomEvent<{ room: string; mode: 'join' | 'change' }>) => this.session.cancelPassphrase(e.detail.room, e.detail.mode)}
+      ></wisp-passphrase-dialog>
+      <wisp-invite-dialog
+        room=${this.inviting ?? ''}
+        origin=${location.origin}
+        ?private=${Boolean(this.inviting && state.rooms[this.inviting]?.private)}
+        passphrase=${(this.inviting && this.session.knownPassphrase(this.inviting)) || ''}
+      ></wisp-invite-dialog>
       <wisp-verify-dialog
         name=${this.verifying?.name ?? ''}
         number=${this.verifying?.number ?? ''}

@@ -44,6 +44,10 @@ export function errorSentence(code: string, serverMessage: string): string {
     case ErrorCode.adminWrong:
     case ErrorCode.throttled:
     case ErrorCode.peerUnreachable:
+    case ErrorCode.passphraseRequired:
+    case ErrorCode.passphraseWrong:
+    case ErrorCode.notPrivate:
+    case ErrorCode.sealedOnly:
       // These are already sentences about the person's own request.
       return serverMessage;
     case ErrorCode.unsupportedVersion:

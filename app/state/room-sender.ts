@@ -2,6 +2,7 @@
 // in order within the server's rate, resent after a reconnect (the server dedupes by
 // client id), and held briefly after a reconnect until the people who were in the room
 // are back, because the server relays only to whoever is in the room at that moment.
+// Messages to a private room are sealed with its key just before they go out.
 import type { ClientFrame, WireLimits } from '../../signal-server/protocol.ts';
 import { TokenBucket } from '../../signal-server/token-bucket.ts';
 import { Outbox, type PendingMessage } from '../storage/outbox.ts';
@@ -18,11 +19,15 @@ export class RoomSender {
   private online = false;
   /** Per room, the identities present when the connection dropped, and until when to wait for them. */
   private readonly returning = new Map<string, { keys: Set<string>; until: number }>();
+  /** Sealed frames go out in the order their messages were queued. */
+  private sealing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly send: (frame: ClientFrame) => boolean,
     private readonly ownKey: () => string | undefined,
+    /** Seals a private room's message (undefined: the room is public). */
+    private readonly seal: (message: PendingMessage) => Promise<string> | undefined,
   ) {}
 
   load(): Promise<PendingMessage[]> {
@@ -99,8 +104,22 @@ export class RoomSender {
       const wait = this.bucket.take();
       if (wait > 0) return this.schedule(wait);
       this.inFlight.add(message.cid);
-      this.send({ type: 'say', room: message.room, cid: message.cid, text: message.text, kind: message.kind });
+      this.sendOne(message);
     }
+  }
+
+  private sendOne(message: PendingMessage): void {
+    const { room, cid } = message;
+    const sealed = this.seal(message);
+    if (!sealed) {
+      this.send({ type: 'say', room, cid, text: message.text, kind: message.kind });
+      return;
+    }
+    this.sealing = this.sealing.then(() => sealed).then(
+      (text) => this.inFlight.has(cid) && this.send({ type: 'say', room, cid, sealed: text }),
+      // No key (yet): it stays queued for the next pump.
+      () => this.inFlight.delete(cid),
+    );
   }
 
   /** How long a room's queue still waits for people to come back after a reconnect (0: not). */

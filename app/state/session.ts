@@ -16,6 +16,16 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
+import { PrivateRooms } from './private-rooms.ts';
+import { inviteLink, type Invite } from './invite.ts';
+import { RoomSealError } from '../crypto/room-key.ts';
+
+/** Why a sealed room message was not shown, for people. */
+const SEAL_FAILURES = {
+  tampered: 'it was altered on the way, or sealed with another key',
+  replayed: 'it repeats an earlier message (a replay)',
+  malformed: 'it is malformed',
+} as const;
 
 
 export interface SessionOptions {
@@ -28,7 +38,10 @@ export class Session {
   readonly store = new Store();
   private identity?: Identity;
   private client: SignalClient;
-  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki);
+  private readonly privateRooms = new PrivateRooms();
+  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki, (m) => this.sealFor(m));
+  /** Sealed room messages are opened one after another, so they show in the order they came. */
+  private opening: Promise<void> = Promise.resolve();
   private welcomed = false;
   private applyUpdate?: () => void;
   private whispers?: Whispers;
@@ -55,7 +68,7 @@ export class Session {
     this.identity = await loadOrCreateIdentity();
     void requestPersistence();
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
-    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings()]);
+    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.whispers = new Whispers({
@@ -129,11 +142,105 @@ export class Session {
     }
   }
 
-  join(raw: string): void {
+  /** Joins (or creates) a room; with a passphrase, a private one. */
+  join(raw: string, passphrase?: string): void {
     const checked = checkRoomName(raw);
     if (!checked.ok) return this.notice(checked.reason);
-    this.store.dispatch({ t: 'open-room', room: checked.value, activate: true });
-    if (this.welcomed) this.client.send({ type: 'join', room: checked.value });
+    const room = checked.value;
+    this.store.dispatch({ t: 'open-room', room, activate: true });
+    if (passphrase) return void this.joinPrivate(room, passphrase);
+    this.sendJoin(room);
+  }
+
+  /** Opened from an invite link: join the room it names, with its passphrase if it has one. */
+  acceptInvite(invite: Invite): void {
+    this.join(invite.room, invite.passphrase);
+  }
+
+  /** The invite link for a room, optionally carrying its passphrase. */
+  inviteLink(room: string, passphrase?: string): string {
+    return inviteLink(location.origin, { room, passphrase: passphrase || undefined });
+  }
+
+  /** The passphrase typed for this room on this page, to prefill an invite. */
+  knownPassphrase(room: string): string | undefined {
+    return this.privateRooms.passphraseFor(room);
+  }
+
+  submitPassphrase(room: string, mode: 'join' | 'change', passphrase: string): void {
+    if (mode === 'change') return void this.changePassphrase(room, passphrase);
+    void this.joinPrivate(room, passphrase);
+  }
+
+  /** The person closed the passphrase dialog: a room they could not enter goes. */
+  cancelPassphrase(room: string, mode: 'join' | 'change'): void {
+    this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
+    if (mode === 'join' && !this.state.rooms[room]?.synced) this.leave(room);
+  }
+
+  askNewPassphrase(room: string): void {
+    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode: 'change' } });
+  }
+
+  /** Leaves a private room and deletes its keys from this device. */
+  async forgetRoom(room: string): Promise<void> {
+    this.leave(room);
+    await this.privateRooms.forget(room);
+  }
+
+  /** Private-room key derivation times in ms, for `npm run bench`. */
+  roomKdfTimes(): number[] {
+    return [...this.privateRooms.kdfTimes];
+  }
+
+  private async joinPrivate(room: string, passphrase: string): Promise<void> {
+    this.store.dispatch({ t: 'room-unlocking', room, unlocking: true });
+    const prompt = this.state.passphrasePrompt;
+    if (prompt?.room === room) this.store.dispatch({ t: 'passphrase-prompt', prompt: { ...prompt, busy: true, error: undefined } });
+    try {
+      await this.privateRooms.prepareJoin(room, passphrase);
+    } catch (error) {
+      this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
+      return this.askPassphrase(room, 'join', undefined, `The key for #${room} could not be derived: ${(error as Error).message}`);
+    }
+    this.sendJoin(room);
+  }
+
+  private async changePassphrase(room: string, passphrase: string): Promise<void> {
+    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode: 'change', busy: true } });
+    const verifier = await this.privateRooms.prepareChange(room, passphrase);
+    if (!this.welcomed) return this.askPassphrase(room, 'change', undefined, 'You are offline; try again once connected.');
+    this.client.send({ type: 'room-passphrase', room, verifier });
+  }
+
+  private askPassphrase(room: string, mode: 'join' | 'change', reason?: string, error?: string): void {
+    const current = this.state.passphrasePrompt;
+    const keep = current?.room === room && current.mode === mode ? current.reason : undefined;
+    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode, reason: reason ?? keep, error } });
+  }
+
+  private sendJoin(room: string): void {
+    if (this.welcomed) this.client.send({ type: 'join', room, verifier: this.privateRooms.verifierFor(room) });
+  }
+
+  private sealFor(message: PendingMessage): Promise<string> | undefined {
+    if (!this.state.rooms[message.room]?.private || !this.identity) return undefined;
+    return this.privateRooms.seal(message.room, this.identity.spki, { cid: message.cid, ts: Date.now(), kind: message.kind, text: message.text });
+  }
+
+  private openSealed(frame: Extract<ServerFrame, { type: 'message' }>): void {
+    const { room, sealed, key } = frame;
+    if (sealed === undefined || !key) return;
+    this.opening = this.opening.then(async () => {
+      try {
+        const message = await this.privateRooms.open(room, key, sealed);
+        this.store.dispatch({ t: 'message', room, id: frame.id, from: frame.from, name: frame.name, ts: frame.ts, text: message.text, kind: message.kind });
+        if (this.mentionsMe(message.text)) this.notifier.notify(`${frame.name} in #${room}`, message.text, room);
+      } catch (error) {
+        const why = error instanceof RoomSealError ? SEAL_FAILURES[error.code] : 'this device has no key for this room';
+        this.store.dispatch({ t: 'system', room, text: `A message from ${frame.name} was rejected: ${why}.`, ts: Date.now() });
+      }
+    });
   }
 
   leave(room: string, farewell?: string): void {
@@ -298,10 +405,12 @@ export class Session {
         this.client.markHealthy();
         this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits, iceServers: frame.iceServers });
         this.dispatchConnection('online');
-        for (const room of this.state.order) this.client.send({ type: 'join', room });
+        for (const room of this.state.order) if (this.state.rooms[room]) this.sendJoin(room);
         return;
       case 'joined': {
-        this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members });
+        this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
+        if (frame.private) this.privateRooms.confirmJoin(frame.room);
+        if (this.state.passphrasePrompt?.room === frame.room && this.state.passphrasePrompt.mode === 'join') this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
         this.whispers?.onPresenceChanged();
         return this.sender.onJoined(frame.room);
       }
@@ -313,9 +422,13 @@ export class Session {
         this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
         return this.sender.onPresence(frame.room);
       case 'message':
-        this.store.dispatch({ t: 'message', ...frame });
-        if (this.mentionsMe(frame.text)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text, frame.room);
+        if (frame.sealed !== undefined) return this.openSealed(frame);
+        // The schema let through exactly one of text and sealed.
+        this.store.dispatch({ t: 'message', room: frame.room, id: frame.id, from: frame.from, name: frame.name, ts: frame.ts, text: frame.text!, kind: frame.kind ?? 'text' });
+        if (this.mentionsMe(frame.text!)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text!, frame.room);
         return;
+      case 'passphrase-changed':
+        return this.onPassphraseChanged(frame.room, frame.by);
       case 'signal':
         return this.whispers?.mesh.onSignal(frame.from, frame.data);
       case 'relay':
@@ -358,7 +471,52 @@ export class Session {
     }
   }
 
-  private onError(frame: Extract<ServerFrame, { type: 'error' }>): void {
+  private async onPassphraseChanged(room: string, by: string): Promise<void> {
+    if (this.privateRooms.confirmChange(room)) {
+      this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
+      return this.system(`You changed the passphrase of #${room}. Everyone else must enter the new one.`);
+    }
+    await this.privateRooms.forget(room);
+    this.store.dispatch({ t: 'room-locked', room, sentence: `${by} changed the passphrase of #${room}.` });
+    this.askPassphrase(room, 'join', `${by} changed the passphrase of #${room}. Enter the new one to stay.`);
+  }
+
+  /** Answers about a private room's passphrase; true when handled. */
+  private async onPassphraseError(frame: Extract<ServerFrame, { type: 'error' }>): Promise<boolean> {
+    const room = frame.ref;
+    if (!room || !this.state.rooms[room]) return false;
+    switch (frame.code) {
+      case ErrorCode.passphraseRequired:
+        await this.privateRooms.refused(room);
+        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
+        this.askPassphrase(room, 'join', `#${room} is private. Enter its passphrase.`);
+        return true;
+      case ErrorCode.passphraseWrong:
+        await this.privateRooms.refused(room);
+        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
+        this.askPassphrase(room, 'join', undefined, `That passphrase does not open #${room}.`);
+        return true;
+      case ErrorCode.throttled:
+        await this.privateRooms.refused(room);
+        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
+        this.askPassphrase(room, 'join', undefined, frame.message);
+        return true;
+      case ErrorCode.notPrivate:
+        if (this.state.passphrasePrompt?.mode === 'change') return false;
+        await this.privateRooms.forget(room);
+        this.store.dispatch({ t: 'removed', room, sentence: `#${room} is a public room now, not the private room this device knew, so it forgot that passphrase. Join again to enter the public room.` });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private async onError(frame: Extract<ServerFrame, { type: 'error' }>): Promise<void> {
+    if (await this.onPassphraseError(frame)) return;
+    const prompt = this.state.passphrasePrompt;
+    if (prompt?.mode === 'change' && (frame.ref === 'room-passphrase' || frame.ref === prompt.room)) {
+      return this.askPassphrase(prompt.room, 'change', undefined, errorSentence(frame.code, frame.message));
+    }
     if (frame.code === ErrorCode.passwordWrong || frame.code === ErrorCode.throttled && frame.ref === 'password') {
       return this.store.dispatch({ t: 'password-required', error: frame.message });
     }

@@ -73,6 +73,22 @@ export interface RoomState {
   synced: boolean;
   topic?: string;
   persistent?: boolean;
+  /** A passphrase room: its messages are sealed with the room key. */
+  private?: boolean;
+  /** Out of a private room until the person enters its (new) passphrase. */
+  locked?: boolean;
+  /** The room key is being derived from a passphrase. */
+  unlocking?: boolean;
+}
+
+/** The passphrase dialog: to join a private room, or (owner) to change its passphrase. */
+export interface PassphrasePrompt {
+  room: string;
+  mode: 'join' | 'change';
+  /** Why it is asked, as a sentence. */
+  reason?: string;
+  error?: string;
+  busy?: boolean;
 }
 
 export type LinkStatus = 'idle' | 'connecting' | 'ready' | 'closed';
@@ -105,6 +121,7 @@ export interface AppState {
   me: { id?: string; name?: string; fingerprint?: string; admin?: boolean };
   /** The server wants its password before anything else. */
   passwordPrompt?: { error?: string };
+  passphrasePrompt?: PassphrasePrompt;
   rooms: Record<string, RoomState>;
   order: string[];
   active?: string;
@@ -129,7 +146,11 @@ export type Action =
   | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
   | { t: 'name'; name: string }
   | { t: 'open-room'; room: string; activate: boolean }
-  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean }
+  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean; private?: boolean }
+  /** Out of a private room (its passphrase changed): the tab stays, waiting for the new one. */
+  | { t: 'room-locked'; room: string; sentence: string }
+  | { t: 'room-unlocking'; room: string; unlocking: boolean }
+  | { t: 'passphrase-prompt'; prompt?: PassphrasePrompt }
   /** Kicked, banned or purged: the room goes, with a sentence saying why. */
   | { t: 'removed'; room: string; sentence: string }
   | { t: 'admin' }
@@ -199,6 +220,7 @@ function systemLine(text: string, ts: number): ChatLine {
 const ROLE_WORDS = { owner: 'the owner', moderator: 'a moderator', member: 'a member' } as const;
 
 function leaveLine(name: string, event: Extract<PresenceEvent, { k: 'leave' }>): string {
+  if (event.removed?.kind === 'rekeyed') return `${name} must enter the new passphrase to come back`;
   if (event.removed) {
     const verb = event.removed.kind === 'banned' ? 'was banned' : 'was removed';
     return `${name} ${verb} by ${event.removed.by}${event.removed.reason ? `: ${event.removed.reason}` : ''}`;
@@ -271,8 +293,23 @@ export function reduce(state: AppState, action: Action): AppState {
         synced: true,
         topic: action.topic,
         persistent: action.persistent,
+        private: action.private,
+        locked: false,
+        unlocking: false,
         members: Object.fromEntries(action.members.map((m) => [m.id, m])),
       }));
+    case 'room-locked':
+      return withRoom(state, action.room, (room) => ({
+        ...room,
+        synced: false,
+        locked: true,
+        members: {},
+        lines: appendLines(room, [systemLine(action.sentence, Date.now())]),
+      }));
+    case 'room-unlocking':
+      return withRoom(state, action.room, (room) => ({ ...room, unlocking: action.unlocking }));
+    case 'passphrase-prompt':
+      return { ...state, passphrasePrompt: action.prompt };
     case 'removed':
       return reduce(reduce(state, { t: 'left', room: action.room }), { t: 'notice', text: action.sentence });
     case 'admin':

@@ -10,6 +10,8 @@ export const KEYS = {
   settings: 'settings',
   /** Files shared to Wisp from another app (share target), until sent or dismissed. */
   shared: 'shared',
+  /** Private rooms' verifiers and non-extractable room keys, so a reload does not ask again. */
+  roomKeys: 'room-keys',
 } as const;
 
 let store: UseStore | undefined;

@@ -1,0 +1,110 @@
+// The secrets of the private rooms this device is in: derived from passphrases (in a
+// worker), confirmed when the server admits the join, kept in IndexedDB, and used to
+// seal and open the room's messages. The Session decides what to show.
+import { ReplayGuard, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage, type RoomSecrets } from '../crypto/room-key.ts';
+import { loadRoomKeys, saveRoomKeys, type RoomKeys } from '../storage/room-keys.ts';
+
+export class PrivateRooms {
+  private saved: RoomKeys = {};
+  /** Derived from a passphrase just typed; saved once the server admits the join. */
+  private readonly pending = new Map<string, RoomSecrets>();
+  /** The owner's new passphrase, until the server confirms the change. */
+  private readonly changing = new Map<string, RoomSecrets>();
+  /** Passphrases typed on this page, for invite links; never stored. */
+  private readonly passphrases = new Map<string, string>();
+  private readonly guards = new Map<string, ReplayGuard>();
+  /** How long each derivation took (ms), for `npm run bench`. */
+  readonly kdfTimes: number[] = [];
+
+  async load(): Promise<void> {
+    this.saved = await loadRoomKeys();
+  }
+
+  /** The verifier to join with: the one just typed, else the saved one. */
+  verifierFor(room: string): string | undefined {
+    return (this.pending.get(room) ?? this.saved[room])?.verifier;
+  }
+
+  passphraseFor(room: string): string | undefined {
+    return this.passphrases.get(room);
+  }
+
+  async prepareJoin(room: string, passphrase: string): Promise<void> {
+    const secrets = await this.derive(room, passphrase);
+    this.pending.set(room, secrets);
+    this.passphrases.set(room, passphrase);
+  }
+
+  /** The server admitted the join: the secrets used are the room's from now on. */
+  confirmJoin(room: string): void {
+    const secrets = this.pending.get(room);
+    if (!secrets) return;
+    this.pending.delete(room);
+    this.saved = { ...this.saved, [room]: secrets };
+    void saveRoomKeys(this.saved);
+  }
+
+  /** The server refused the verifier: whatever was used is wrong now. */
+  async refused(room: string): Promise<void> {
+    if (this.pending.delete(room)) return;
+    this.passphrases.delete(room);
+    await this.forget(room);
+  }
+
+  async prepareChange(room: string, passphrase: string): Promise<string> {
+    const secrets = await this.derive(room, passphrase);
+    this.changing.set(room, secrets);
+    this.passphrases.set(room, passphrase);
+    return secrets.verifier;
+  }
+
+  /** The passphrase changed; true when it was this device's change (its new key now applies). */
+  confirmChange(room: string): boolean {
+    const secrets = this.changing.get(room);
+    if (!secrets) return false;
+    this.changing.delete(room);
+    this.saved = { ...this.saved, [room]: secrets };
+    this.guards.delete(room);
+    void saveRoomKeys(this.saved);
+    return true;
+  }
+
+  async forget(room: string): Promise<void> {
+    this.pending.delete(room);
+    this.changing.delete(room);
+    this.passphrases.delete(room);
+    this.guards.delete(room);
+    if (!this.saved[room]) return;
+    const { [room]: _gone, ...rest } = this.saved;
+    this.saved = rest;
+    await saveRoomKeys(this.saved);
+  }
+
+  hasKey(room: string): boolean {
+    return Boolean(this.saved[room] ?? this.pending.get(room));
+  }
+
+  seal(room: string, senderKey: string, message: RoomMessage): Promise<string> {
+    const secrets = this.saved[room] ?? this.pending.get(room);
+    if (!secrets) return Promise.reject(new Error(`no key for #${room}`));
+    return sealRoomMessage(secrets.key, room, senderKey, message);
+  }
+
+  /** Opens a sealed message and refuses replays; throws RoomSealError otherwise. */
+  async open(room: string, senderKey: string, sealed: string): Promise<RoomMessage> {
+    const secrets = this.saved[room] ?? this.pending.get(room);
+    if (!secrets) throw new Error(`no key for #${room}`);
+    const message = await openRoomMessage(secrets.key, room, senderKey, sealed);
+    let guard = this.guards.get(room);
+    if (!guard) this.guards.set(room, (guard = new ReplayGuard()));
+    guard.check(senderKey, message);
+    return message;
+  }
+
+  private async derive(room: string, passphrase: string): Promise<RoomSecrets> {
+    const started = performance.now();
+    const secrets = await deriveRoomSecrets(passphrase, room);
+    this.kdfTimes.push(performance.now() - started);
+    return secrets;
+  }
+}

@@ -1,0 +1,30 @@
+// Private rooms' derived secrets, kept so that a reload does not ask for the passphrase
+// again. The room key is a non-extractable CryptoKey (IndexedDB stores it as such); the
+// verifier is what the server checks on every join. "Forget this room" deletes both.
+import type { RoomSecrets } from '../crypto/room-kdf.ts';
+import { KEYS, read, write } from './db.ts';
+
+export type RoomKeys = Record<string, RoomSecrets>;
+
+const VERIFIER = /^[A-Za-z0-9_-]{43}$/;
+
+function valid(entry: unknown): entry is RoomSecrets {
+  const e = entry as Partial<RoomSecrets> | undefined;
+  return typeof e?.verifier === 'string' && VERIFIER.test(e.verifier) && e.key instanceof CryptoKey && e.key.algorithm.name === 'AES-GCM';
+}
+
+let saving: Promise<void> = Promise.resolve();
+
+export async function loadRoomKeys(): Promise<RoomKeys> {
+  const saved = await read<Record<string, unknown>>(KEYS.roomKeys);
+  const keys: RoomKeys = {};
+  if (saved && typeof saved === 'object') for (const [room, entry] of Object.entries(saved)) if (valid(entry)) keys[room] = entry;
+  return keys;
+}
+
+/** Writes the whole set; writes are chained so the last one wins. */
+export function saveRoomKeys(keys: RoomKeys): Promise<void> {
+  const snapshot = { ...keys };
+  saving = saving.then(() => write(KEYS.roomKeys, snapshot));
+  return saving;
+}

@@ -1,0 +1,201 @@
+// Private rooms in real browsers against the real server: passphrase rooms whose
+// messages the server only ever sees sealed (checked on every frame a recording proxy
+// saw), wrong passphrases refused, a passphrase change that shuts the old one out, a
+// reload that keeps the room, and joining by invite link in a fresh browser context.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { WAIT_MS, launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
+import { WsProxy } from './support/proxy.ts';
+import { Scene } from './support/scene.ts';
+import { WispServer } from './support/server.ts';
+
+const TEST_TIMEOUT = 240_000;
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+function passphraseDialog(p: Person) {
+  return p.page.locator('wisp-passphrase-dialog dialog');
+}
+
+/** Joins (or creates) a room through the "+" dialog, with a passphrase when given. */
+async function joinByPicker(p: Person, room: string, passphrase?: string): Promise<void> {
+  await p.page.locator('wisp-room-tabs button[aria-label="Join or create a room"]').click();
+  const dialog = p.page.locator('wisp-room-picker dialog');
+  await dialog.waitFor({ state: 'visible' });
+  await p.page.locator('wisp-room-picker input#room').fill(room);
+  if (passphrase) await p.page.locator('wisp-room-picker input#room-passphrase').fill(passphrase);
+  await p.page.locator('wisp-room-picker dialog button[type=submit]', { hasText: 'Join' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await p.tab(room).waitFor();
+}
+
+/** Answers the passphrase dialog (it must be open). */
+async function enterPassphrase(p: Person, passphrase: string): Promise<void> {
+  await passphraseDialog(p).waitFor({ state: 'visible' });
+  await p.page.locator('wisp-passphrase-dialog input#passphrase').fill(passphrase);
+  await p.page.locator('wisp-passphrase-dialog button[type=submit]').click();
+}
+
+async function dialogError(p: Person): Promise<string> {
+  const error = p.page.locator('wisp-passphrase-dialog .error');
+  await error.waitFor({ state: 'visible' });
+  return ((await error.textContent()) ?? '').trim();
+}
+
+async function readers(p: Person): Promise<string> {
+  const label = p.page.locator('wisp-room-header [data-readers]');
+  await label.waitFor();
+  return ((await label.textContent()) ?? '').trim();
+}
+
+test('two people chat in a private room: the server relays only ciphertext, the room is unlisted, a wrong passphrase is refused', { timeout: TEST_TIMEOUT }, async (t) => {
+  const proxy = await WsProxy.listen();
+  const people: Person[] = [];
+  let server: WispServer | undefined;
+  t.after(async () => {
+    await Promise.all(people.map((p) => p.close()));
+    await proxy.close();
+    await server?.dispose();
+  });
+  server = await WispServer.start({ args: ['--origin', proxy.url] });
+  proxy.setTarget(server.url);
+  const a = await newPerson(browser, proxy.url, { label: 'A' });
+  const b = await newPerson(browser, proxy.url, { label: 'B' });
+  const c = await newPerson(browser, proxy.url, { label: 'C' });
+  people.push(a, b, c);
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  const room = `hideout-${tag().toLowerCase()}`.slice(0, 32).replace(/[^a-z0-9_-]/g, '');
+  const passphrase = `river stone ${tag()}`;
+
+  assert.match(await readers(a), /server operator can read/, 'a public room says the operator can read it');
+  const warnings: string[] = [];
+  a.page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+  const violations: string[] = [];
+  await a.page.exposeFunction('__cspViolation', (v: string) => violations.push(v));
+  await a.page.evaluate(() => document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { __cspViolation(v: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`)));
+  await joinByPicker(a, room, passphrase);
+  await a.waitForMembers([aName]);
+  await waitUntil('A to see the room as private', async () => /end-to-end encrypted/.test(await readers(a)));
+
+  // Unlisted: the room list B gets does not name it.
+  await b.page.evaluate(() => (window as unknown as { wisp: { requestDirectory(): void } }).wisp.requestDirectory());
+  const directory = await waitUntil('B to get the room list', async () => (await b.state<{ directory?: { name: string }[] }>()).directory);
+  assert.ok(directory.some((r) => r.name === 'lobby'), 'the room list has the lobby');
+  assert.ok(!directory.some((r) => r.name === room), 'the private room is not listed');
+
+  await joinByPicker(b, room, passphrase);
+  await b.waitForMembers([aName, bName]);
+  await a.waitForMembers([aName, bName]);
+  assert.match(await readers(b), /end-to-end encrypted/);
+  assert.deepEqual(warnings.filter((w) => /without a worker/.test(w)), [], 'the key was derived in the worker (its URL passed Trusted Types)');
+  assert.deepEqual(violations, [], 'no Content-Security-Policy or Trusted Types violation');
+  assert.deepEqual(a.problems, [], 'no page errors');
+
+  const fromA = `the treasure is under the oak ${tag()}`;
+  const fromB = `and the map is in the attic ${tag()}`;
+  await a.say(fromA);
+  await b.waitForLine(fromA);
+  await a.waitDelivered(fromA);
+  await b.say(`/me ${fromB}`);
+  const action = await a.waitForLine(fromB);
+  assert.equal(await action.evaluate((li) => li.classList.contains('action')), true, '/me stays an action inside the seal');
+
+  // C has the name but the wrong passphrase: refused with a sentence, and never in the room.
+  await joinByPicker(c, room, 'not the passphrase');
+  assert.match(await dialogError(c), new RegExp(`does not open #${room}`));
+  await c.page.locator('wisp-passphrase-dialog button', { hasText: 'Cancel' }).click();
+  await waitUntil("C's tab for the room to go", async () => (await c.tabs()).includes(room) === false);
+  // Without any passphrase, C is asked for it.
+  await c.say(`/join #${room}`);
+  await passphraseDialog(c).waitFor({ state: 'visible' });
+  assert.match(((await c.page.locator('wisp-passphrase-dialog p').first().textContent()) ?? ''), /is private/);
+  await a.waitForMembers([aName, bName]);
+
+  // What the server relayed: every frame, both ways, on every connection.
+  const leaked = proxy.frames.filter((f) => f.text.includes(fromA) || f.text.includes(fromB) || f.text.includes(passphrase));
+  assert.deepEqual(leaked.map((f) => f.text.slice(0, 120)), [], 'no frame the server saw contains the plaintext or the passphrase');
+  const says = proxy.framesOfType('say', 'up').map((f) => JSON.parse(f.text) as { room: string; text?: string; sealed?: string }).filter((f) => f.room === room);
+  assert.equal(says.length, 2, 'both messages went up');
+  assert.ok(says.every((f) => f.sealed && f.text === undefined), 'each as ciphertext only');
+  const relayed = proxy.framesOfType('message', 'down').map((f) => JSON.parse(f.text) as { room: string; sealed?: string; text?: string }).filter((f) => f.room === room);
+  assert.ok(relayed.length >= 2 && relayed.every((f) => f.sealed && f.text === undefined), 'the server relayed ciphertext only');
+  console.log(`# private room: ${proxy.frames.length} frames recorded, ${says.length} sealed says, ${relayed.length} sealed messages relayed, 0 with plaintext`);
+});
+
+test('a passphrase change shuts the old one out; a reload keeps the room; an invite link joins from a fresh browser', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  const room = `family-${Date.now().toString(36)}`;
+  const first = `first passphrase ${tag()}`;
+  const second = `second passphrase ${tag()}`;
+
+  await joinByPicker(a, room, first);
+  await a.waitForMembers([aName]);
+  await joinByPicker(b, room, first);
+  await b.waitForMembers([aName, bName]);
+
+  // A reload keeps the room without asking again.
+  await b.reload();
+  await b.waitOnline();
+  await b.tab(room).waitFor();
+  await b.selectRoom(room);
+  await b.waitForMembers([aName, bName]);
+  assert.equal(await passphraseDialog(b).isVisible(), false, 'no passphrase asked after the reload');
+  const afterReload = `still here after a reload ${tag()}`;
+  await b.say(afterReload);
+  await a.waitForLine(afterReload);
+
+  // The invite link carries the room and the passphrase in its fragment.
+  await a.page.locator('wisp-room-header button', { hasText: 'Invite' }).click();
+  const link = await waitUntil('the invite link', async () => (await a.page.locator('wisp-invite-dialog .link').getAttribute('data-invite-link')) ?? undefined);
+  assert.ok(link.startsWith(`${scene.url}/#`), `the link is for this server: ${link}`);
+  assert.equal(new URL(link).searchParams.size, 0, 'nothing in the query string (it would reach the server)');
+  assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('passphrase'), first, 'the passphrase is in the fragment');
+  await a.page.locator('wisp-invite-dialog button', { hasText: 'Done' }).click();
+  const d = await newPerson(browser, link, { label: 'D' });
+  scene.people.push(d);
+  const dName = await d.myName();
+  await d.tab(room).waitFor();
+  await d.selectRoom(room);
+  await d.waitForMembers([aName, bName, dName]);
+  assert.equal(await d.page.evaluate(() => location.hash), '', 'the fragment left the address bar');
+  const fromD = `hello from the invite ${tag()}`;
+  await d.say(fromD);
+  await a.waitForLine(fromD);
+
+  // The owner changes the passphrase: the others are out until they enter the new one.
+  await a.page.locator('wisp-room-header button', { hasText: 'Change passphrase' }).click();
+  await passphraseDialog(a).waitFor({ state: 'visible' });
+  await a.page.locator('wisp-passphrase-dialog input#passphrase').fill(second);
+  await a.page.locator('wisp-passphrase-dialog input#again').fill(second);
+  await a.page.locator('wisp-passphrase-dialog button[type=submit]').click();
+  await a.waitForLine('You changed the passphrase');
+  await a.waitForMembers([aName]);
+  for (const p of [b, d]) {
+    await passphraseDialog(p).waitFor({ state: 'visible' });
+    assert.match(((await p.page.locator('wisp-passphrase-dialog p').first().textContent()) ?? ''), new RegExp(`${aName} changed the passphrase`));
+  }
+  // The old passphrase admits nobody now.
+  await enterPassphrase(b, first);
+  assert.match(await dialogError(b), /does not open/);
+  const e = await scene.person('E');
+  await joinByPicker(e, room, first);
+  assert.match(await dialogError(e), /does not open/);
+  // The new one does.
+  await enterPassphrase(b, second);
+  await passphraseDialog(b).waitFor({ state: 'hidden' });
+  await b.waitForMembers([aName, bName]);
+  await a.waitForMembers([aName, bName]);
+  const afterChange = `under the new key ${tag()}`;
+  await a.say(afterChange);
+  await b.waitForLine(afterChange);
+});
