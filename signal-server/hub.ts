@@ -44,7 +44,10 @@ export class Hub {
 
   readonly moderator: Moderator;
   private readonly passwordHash?: string;
-  /** Wrong private-room passphrases (their verifiers), per connection and per address. */
+  /**
+   * Wrong private-room passphrases (their verifiers), per connection, and per address and
+   * room: a guesser behind a shared address shuts out only the room it guesses at.
+   */
   private readonly guessesPerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs);
   private readonly guessesPerIp = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs);
   /** Shutting down: rooms empty because the server stops, not because people left. */
@@ -308,14 +311,15 @@ export class Hub {
     const ban = this.moderator.banFor(conn, room.value);
     if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
     const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
-    const wait = guessing ? Math.max(this.guessesPerConnection.waitFor(conn.nonce), this.guessesPerIp.waitFor(conn.ip)) : 0;
+    const ipRoom = `${conn.ip}|${room.value}`;
+    const wait = guessing ? Math.max(this.guessesPerConnection.waitFor(conn.nonce), this.guessesPerIp.waitFor(ipRoom)) : 0;
     if (wait > 0) {
       return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
     }
     const failure = this.rooms.join(conn, room.value, frame.verifier);
     if (failure?.code === ErrorCode.passphraseWrong) {
       this.guessesPerConnection.fail(conn.nonce);
-      this.guessesPerIp.fail(conn.ip);
+      this.guessesPerIp.fail(ipRoom);
     }
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }

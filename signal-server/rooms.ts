@@ -118,15 +118,22 @@ export class Rooms {
   }
 
   /**
-   * A private room's owner set a new passphrase: only the new verifier admits anyone from
-   * now on. Everyone else leaves the room and is told to enter the new passphrase.
+   * A private room's owner (or the admin) set a new passphrase: only the new verifier
+   * admits anyone from now on. Everyone else (an owner too, when the admin changed it)
+   * leaves the room and is told to enter the new passphrase; roles stay with their keys.
    */
   changeVerifier(roomName: string, verifier: string, by: RoomMember): RoomMember[] {
     const room = this.rooms.get(roomName);
     if (!room?.verifierHash) return [];
-    room.verifierHash = hashVerifier(verifier);
-    const others = [...room.members.values()].filter((m) => m !== by && room.roleOf(m.key) !== 'owner');
     const frame = JSON.stringify({ type: 'passphrase-changed', room: roomName, by: by.name } satisfies ServerFrame);
+    const hash = hashVerifier(verifier);
+    // The same passphrase again changes nothing: nobody needs to enter it anew.
+    if (timingSafeEqual(hash, room.verifierHash)) {
+      by.sendRaw(frame);
+      return [];
+    }
+    room.verifierHash = hash;
+    const others = [...room.members.values()].filter((m) => m !== by);
     for (const member of others) {
       this.remove(member, room, undefined, { kind: 'rekeyed', by: by.name });
       member.sendRaw(frame);
@@ -221,13 +228,14 @@ export class Rooms {
   join(member: RoomMember, roomName: string, verifier?: string): RoomsError | undefined {
     const mine = this.roomsOf(member);
     const existing = this.rooms.get(roomName);
+    // Already in (a second join after a reconnect race, say): the snapshot again.
+    if (existing && mine.has(roomName)) {
+      this.sendSnapshot(member, existing);
+      return undefined;
+    }
     if (existing) {
       const refused = this.admits(existing, verifier);
       if (refused) return refused;
-    }
-    if (mine.has(roomName)) {
-      this.sendSnapshot(member, existing!);
-      return undefined;
     }
     const max = this.options.maxRoomsPerClient ?? LIMITS.maxRoomsPerClient;
     if (mine.size >= max) return { code: 'too-many-rooms', message: `You can be in at most ${max} rooms at once.` };

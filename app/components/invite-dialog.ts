@@ -46,13 +46,7 @@ export class InviteDialog extends LitElement {
         border-radius: 6px;
       }
       .warn {
-        color: var(--warn, var(--danger));
-      }
-      .actions {
-        display: flex;
-        gap: 0.5rem;
-        justify-content: flex-end;
-        margin-top: 0.75rem;
+        color: var(--warn);
       }
     `,
   ];

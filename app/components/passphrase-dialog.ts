@@ -23,14 +23,6 @@ export class PassphraseDialog extends LitElement {
         color: var(--muted);
         line-height: 1.45;
       }
-      .error {
-        color: var(--danger);
-      }
-      .actions {
-        display: flex;
-        gap: 0.5rem;
-        justify-content: flex-end;
-      }
     `,
   ];
 

@@ -50,10 +50,11 @@ export class RoomHeader extends LitElement {
     const room = this.room;
     return html`<span class="name">#${room.name}</span>
       ${room.topic ? html`<span class="topic">${room.topic}</span>` : nothing}
-      ${room.private
-        ? html`<span class="e2e" data-readers="members">🔒 end-to-end encrypted: only people with the passphrase can read this room</span>`
-        : html`<span class="muted" data-readers="operator">· the server operator can read this room</span>`}
-      ${room.unlocking ? html`<span class="muted" role="status">Deriving the room key…</span>` : nothing}
+      ${!room.synced
+        ? html`<span class="muted" role="status">${room.unlocking ? '· deriving the room key…' : room.locked ? '· needs the passphrase' : '· joining…'}</span>`
+        : room.private
+          ? html`<span class="e2e" data-readers="members">· end-to-end encrypted: only people with the passphrase can read this room</span>`
+          : html`<span class="muted" data-readers="operator">· the server operator can read this room</span>`}
       <span class="actions">
         <button @click=${() => this.emit('invite')}>Invite</button>
         ${room.private && this.owner ? html`<button @click=${() => this.emit('change-passphrase')}>Change passphrase</button>` : nothing}

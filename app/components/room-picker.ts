@@ -40,20 +40,15 @@ export class RoomPicker extends LitElement {
       .close {
         float: right;
       }
+      form {
+        flex-wrap: wrap;
+      }
       .private {
+        flex-basis: 100%;
         display: flex;
         flex-direction: column;
         gap: 0.25rem;
-        margin-top: 0.5rem;
         font-size: 0.875rem;
-      }
-      .private input {
-        font: inherit;
-        color: var(--text);
-        background: var(--bg);
-        border: 1px solid var(--border);
-        border-radius: 8px;
-        padding: 0.5rem;
       }
     `,
   ];
@@ -86,11 +81,11 @@ export class RoomPicker extends LitElement {
         <label class="visually-hidden" for="room">Room name</label>
         <input id="room" placeholder="#new-room" autocomplete="off" autocapitalize="none" spellcheck="false" />
         <button class="primary" type="submit">Join</button>
+        <div class="private">
+          <label for="room-passphrase">Passphrase (optional): a private room, unlisted and end-to-end encrypted</label>
+          <input id="room-passphrase" type="password" autocomplete="off" />
+        </div>
       </form>
-      <div class="private">
-        <label for="room-passphrase">Passphrase (optional): a private room, unlisted and end-to-end encrypted</label>
-        <input id="room-passphrase" type="password" autocomplete="off" @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && this.choose(this.input.value, this.passphrase.value)} />
-      </div>
       ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
       ${this.directory === undefined
         ? html`<p class="muted">Loading rooms…</p>`

@@ -33,12 +33,6 @@ export class VerifyDialog extends LitElement {
         background: white;
         border-radius: 6px;
       }
-      .actions {
-        display: flex;
-        gap: 0.5rem;
-        justify-content: flex-end;
-        margin-top: 0.75rem;
-      }
       p {
         color: var(--muted);
         line-height: 1.45;

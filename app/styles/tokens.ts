@@ -93,6 +93,15 @@ export const dialogStyles = css`
     display: flex;
     gap: 0.5rem;
   }
+  .actions {
+    display: flex;
+    gap: 0.5rem;
+    justify-content: flex-end;
+    margin-top: 0.75rem;
+  }
+  .error {
+    color: var(--danger);
+  }
   form input {
     flex: 1;
     font: inherit;

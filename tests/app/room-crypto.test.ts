@@ -1,0 +1,273 @@
+// The private-room crypto: key derivation against known answers computed independently
+// with Node's crypto (the real 600,000 PBKDF2 iterations, in this thread and in the
+// worker), the room key's use and non-extractability, sealing and opening, tamper and
+// replay rejection.
+//
+// The expected values were computed once with Node 20 (node:crypto pbkdf2Sync, hkdfSync,
+// createCipheriv('aes-256-gcm')), independently of the app's code:
+//   master   = pbkdf2Sync(NFC(passphrase), 'wisp-private-room-v1|' + room, 600000, 32, 'sha256')
+//   verifier = hkdfSync('sha256', master, <empty salt>, 'wisp-room-verifier-v1', 32)   (base64url)
+//   key      = hkdfSync('sha256', master, <empty salt>, 'wisp-room-key-v1', 32)
+//   probe    = AES-256-GCM(key, KAT_IV, aad = KAT_AAD, KAT_PLAINTEXT)  ciphertext || 16-byte tag
+import { expect } from '@esm-bundle/chai';
+import { ROOM_KDF_ITERATIONS, deriveRoomSecretsHere, normalizePassphrase } from '../../app/crypto/room-kdf.ts';
+import { REPLAY_WINDOW_MS, ReplayGuard, RoomSealError, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage } from '../../app/crypto/room-key.ts';
+import { fromBase64Url, toBase64Url, toHex, utf8, type Bytes } from '../../app/crypto/bytes.ts';
+
+const hex = (s: string): Bytes => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+const KAT_IV = hex('000102030405060708090a0b');
+const KAT_AAD = utf8('wisp-kat-aad');
+const KAT_PLAINTEXT = utf8('Known answer: the room key works.');
+
+interface Vector {
+  name: string;
+  passphrase: string;
+  room: string;
+  verifier: string;
+  /** AES-256-GCM of KAT_PLAINTEXT under the vector's room key: ciphertext then tag, hex. */
+  probe: string;
+}
+
+const VECTORS: Vector[] = [
+  {
+    name: 'ASCII passphrase, room "family"',
+    passphrase: 'correct horse battery staple',
+    room: 'family',
+    verifier: 'lFglGGjVwykHca8PjC6O3Gp0cptPLgJCkFNr1byEfuY',
+    probe: 'f4238081facad12a53b1847c75f65a2bb78af9e39789411222254b852ef101cc65270875f1a62ec9a9d1908daf21c93426',
+  },
+  {
+    // Written in NFD (u + combining diaeresis): the expected values are those of the NFC form.
+    name: 'non-ASCII passphrase given in NFD, room "club-42"',
+    passphrase: 'Gru\u0308\u00dfe, \u4e16\u754c \u{1F510}',
+    room: 'club-42',
+    verifier: 'hTIsSlVLEi0DnhT-Tht8KMQUQi2X6EGU9xs47nUdIek',
+    probe: 'c325a85d18a53dea8fdb70979ac063f7f54da7bc7aa4794989f57c33ed2de4c8b1c59a02a05c348ad75a2dc29bd5acd3e8',
+  },
+];
+
+/** Sealed by Node with vector 1's key, IV a0..ab, sender 'TEST-SENDER-SPKI'. */
+const NODE_SEALED = 'AaChoqOkpaanqKmqqy2bq5Sgkijq70il2B3lOVR8jHMJhLER8qfrwXOG9KgqTOKb1oNSpAgXLjKpyoAi';
+
+async function probe(key: CryptoKey): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: KAT_IV, additionalData: KAT_AAD }, key, KAT_PLAINTEXT)));
+}
+
+/** The RoomSealError code a promise (or function) fails with, or 'no error'. */
+async function sealFailure(attempt: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof attempt === 'function' ? attempt() : attempt);
+  } catch (error) {
+    if (error instanceof RoomSealError) return error.code;
+    throw error;
+  }
+  return 'no error';
+}
+
+describe('private room key derivation (known answers, 600,000 iterations)', () => {
+  it('uses the protocol parameters', () => {
+    expect(ROOM_KDF_ITERATIONS).to.equal(600_000);
+  });
+
+  it('the NFD vector really is not NFC', () => {
+    const [, nfd] = VECTORS;
+    expect(nfd!.passphrase).to.not.equal(nfd!.passphrase.normalize('NFC'));
+    expect(toHex(utf8(normalizePassphrase(nfd!.passphrase)))).to.equal('4772c3bcc39f652c20e4b896e7958c20f09f9490');
+  });
+
+  for (const vector of VECTORS) {
+    it(`in this thread: ${vector.name}`, async function () {
+      this.timeout(60_000);
+      const secrets = await deriveRoomSecretsHere(vector.passphrase, vector.room);
+      expect(secrets.verifier).to.equal(vector.verifier);
+      expect(await probe(secrets.key)).to.equal(vector.probe);
+      expect(secrets.key.extractable).to.equal(false);
+      expect(secrets.key.algorithm).to.deep.include({ name: 'AES-GCM', length: 256 });
+      expect([...secrets.key.usages].sort()).to.deep.equal(['decrypt', 'encrypt']);
+      let exported: unknown = 'not rejected';
+      try {
+        exported = await crypto.subtle.exportKey('raw', secrets.key);
+      } catch (error) {
+        exported = (error as DOMException).name;
+      }
+      expect(exported).to.equal('InvalidAccessError');
+    });
+  }
+
+  it('the NFC spelling of the non-ASCII passphrase derives the same verifier', async function () {
+    this.timeout(60_000);
+    const [, nfd] = VECTORS;
+    const secrets = await deriveRoomSecretsHere(nfd!.passphrase.normalize('NFC'), nfd!.room);
+    expect(secrets.verifier).to.equal(nfd!.verifier);
+  });
+
+  for (const vector of VECTORS) {
+    it(`in the worker (deriveRoomSecrets): ${vector.name}`, async function () {
+      this.timeout(60_000);
+      const warnings: unknown[][] = [];
+      const warn = console.warn;
+      // deriveRoomSecrets falls back to this thread when a worker cannot be created; the
+      // fallback warns. This test is about the worker, so the fallback must not happen.
+      console.warn = (...args: unknown[]) => {
+        warnings.push(args);
+        warn.apply(console, args);
+      };
+      try {
+        const secrets = await deriveRoomSecrets(vector.passphrase, vector.room);
+        expect(secrets.verifier).to.equal(vector.verifier);
+        expect(secrets.key).to.be.instanceOf(CryptoKey);
+        expect(secrets.key.extractable).to.equal(false);
+        expect(await probe(secrets.key)).to.equal(vector.probe);
+      } finally {
+        console.warn = warn;
+      }
+      expect(warnings.map((w) => String(w[0]))).to.deep.equal([]);
+    });
+  }
+
+  it('opens a message sealed by an independent implementation (Node)', async function () {
+    this.timeout(60_000);
+    const [family] = VECTORS;
+    const { key } = await deriveRoomSecretsHere(family!.passphrase, family!.room);
+    const message = await openRoomMessage(key, 'family', 'TEST-SENDER-SPKI', NODE_SEALED);
+    expect(message).to.deep.equal({ cid: 'c-1', ts: 1_700_000_000_000, kind: 'text', text: 'hello, family \u{1F44B}' });
+  });
+});
+
+describe('sealing and opening room messages', () => {
+  const ROOM = 'club-42';
+  const SENDER = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-sender-a';
+  const OTHER_SENDER = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-sender-b';
+  let key: CryptoKey;
+  let otherKey: CryptoKey;
+
+  before(async function () {
+    this.timeout(30_000);
+    // Not known-answer tests: a cheaper iteration count is enough here.
+    key = (await deriveRoomSecretsHere('the room passphrase', ROOM, 1000)).key;
+    otherKey = (await deriveRoomSecretsHere('another passphrase', ROOM, 1000)).key;
+  });
+
+  const pattern = Array.from('Wisp 🔐 grüße 世界 👋🏽 — ');
+  const longText = Array.from({ length: 2000 }, (_, i) => pattern[i % pattern.length]).join('');
+
+  const message = (): RoomMessage => ({ cid: 'cid-123', ts: 1_760_000_000_123, kind: 'action', text: longText });
+
+  it('round-trips cid, ts, kind and a 2000-character text with emoji', async () => {
+    expect(Array.from(longText)).to.have.length(2000);
+    const original = message();
+    const sealed = await sealRoomMessage(key, ROOM, SENDER, original);
+    expect(sealed).to.match(/^[A-Za-z0-9_-]+$/);
+    expect(await openRoomMessage(key, ROOM, SENDER, sealed)).to.deep.equal(original);
+  });
+
+  it('round-trips a short text message', async () => {
+    const original: RoomMessage = { cid: 'c', ts: 0, kind: 'text', text: 'hi' };
+    expect(await openRoomMessage(key, ROOM, SENDER, await sealRoomMessage(key, ROOM, SENDER, original))).to.deep.equal(original);
+  });
+
+  it('seals the same message differently each time (random IV)', async () => {
+    const a = await sealRoomMessage(key, ROOM, SENDER, message());
+    const b = await sealRoomMessage(key, ROOM, SENDER, message());
+    expect(a).to.not.equal(b);
+    expect(fromBase64Url(a)[0]).to.equal(1);
+  });
+
+  it('rejects any flipped byte: version as malformed, IV, body and tag as tampered', async () => {
+    const sealed = fromBase64Url(await sealRoomMessage(key, ROOM, SENDER, message()));
+    const last = sealed.length - 1;
+    const positions: Record<string, number> = {
+      version: 0,
+      'IV, first byte': 1,
+      'IV, last byte': 12,
+      'body, first byte': 13,
+      'body, middle': Math.floor((13 + last - 16) / 2),
+      'body, last byte': last - 16,
+      'tag, first byte': last - 15,
+      'tag, last byte': last,
+    };
+    const results: Record<string, string> = {};
+    for (const [where, index] of Object.entries(positions)) {
+      const altered = sealed.slice();
+      altered[index] ^= 0x01;
+      results[where] = await sealFailure(openRoomMessage(key, ROOM, SENDER, toBase64Url(altered)));
+    }
+    expect(results).to.deep.equal({
+      version: 'malformed',
+      'IV, first byte': 'tampered',
+      'IV, last byte': 'tampered',
+      'body, first byte': 'tampered',
+      'body, middle': 'tampered',
+      'body, last byte': 'tampered',
+      'tag, first byte': 'tampered',
+      'tag, last byte': 'tampered',
+    });
+  });
+
+  it('rejects truncated and non-base64url input as malformed', async () => {
+    const sealed = fromBase64Url(await sealRoomMessage(key, ROOM, SENDER, message()));
+    expect(await sealFailure(openRoomMessage(key, ROOM, SENDER, toBase64Url(sealed.subarray(0, 1 + 12 + 15))))).to.equal('malformed');
+    expect(await sealFailure(openRoomMessage(key, ROOM, SENDER, ''))).to.equal('malformed');
+    expect(await sealFailure(openRoomMessage(key, ROOM, SENDER, 'not base64url!'))).to.equal('malformed');
+  });
+
+  it('rejects a truncated tag (one byte cut off the end) as tampered', async () => {
+    const sealed = fromBase64Url(await sealRoomMessage(key, ROOM, SENDER, message()));
+    expect(await sealFailure(openRoomMessage(key, ROOM, SENDER, toBase64Url(sealed.subarray(0, sealed.length - 1))))).to.equal('tampered');
+  });
+
+  it('binds the room and the sender (associated data)', async () => {
+    const sealed = await sealRoomMessage(key, ROOM, SENDER, message());
+    expect(await sealFailure(openRoomMessage(key, 'club-43', SENDER, sealed))).to.equal('tampered');
+    expect(await sealFailure(openRoomMessage(key, ROOM, OTHER_SENDER, sealed))).to.equal('tampered');
+    // Still fine with the right ones.
+    expect((await openRoomMessage(key, ROOM, SENDER, sealed)).cid).to.equal('cid-123');
+  });
+
+  it('rejects a key derived from another passphrase', async () => {
+    const sealed = await sealRoomMessage(key, ROOM, SENDER, message());
+    expect(await sealFailure(openRoomMessage(otherKey, ROOM, SENDER, sealed))).to.equal('tampered');
+  });
+});
+
+describe('ReplayGuard', () => {
+  const NOW = 1_760_000_000_000;
+  const at = (cid: string, ts = NOW): RoomMessage => ({ cid, ts, kind: 'text', text: 'hello' });
+
+  it('accepts a message once and refuses it the second time', async () => {
+    const guard = new ReplayGuard(() => NOW);
+    expect(await sealFailure(() => guard.check('sender-a', at('m1')))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('sender-a', at('m1')))).to.equal('replayed');
+    // Even with a different time or text: the (sender, cid) pair decides.
+    expect(await sealFailure(() => guard.check('sender-a', { ...at('m1', NOW + 1), text: 'other' }))).to.equal('replayed');
+    expect(await sealFailure(() => guard.check('sender-a', at('m2')))).to.equal('no error');
+  });
+
+  it('accepts the same client id from another sender', async () => {
+    const guard = new ReplayGuard(() => NOW);
+    expect(await sealFailure(() => guard.check('sender-a', at('m1')))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('sender-b', at('m1')))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('sender-b', at('m1')))).to.equal('replayed');
+  });
+
+  it(`refuses messages outside the replay window (${REPLAY_WINDOW_MS} ms), in the past or the future`, async () => {
+    let now = NOW;
+    const guard = new ReplayGuard(() => now);
+    expect(await sealFailure(() => guard.check('s', at('old', NOW - REPLAY_WINDOW_MS - 1)))).to.equal('replayed');
+    expect(await sealFailure(() => guard.check('s', at('future', NOW + REPLAY_WINDOW_MS + 1)))).to.equal('replayed');
+    expect(await sealFailure(() => guard.check('s', at('edge-old', NOW - REPLAY_WINDOW_MS)))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('s', at('edge-future', NOW + REPLAY_WINDOW_MS)))).to.equal('no error');
+    // The clock moves on: a message that was fresh is now too old.
+    const fresh = at('fresh', NOW);
+    now = NOW + REPLAY_WINDOW_MS + 1;
+    expect(await sealFailure(() => guard.check('s', fresh))).to.equal('replayed');
+  });
+
+  it('a message refused as too old can be accepted later by a guard whose clock agrees', async () => {
+    // Outside the window it is not remembered, so it is not "seen" either.
+    const guard = new ReplayGuard(() => NOW);
+    expect(await sealFailure(() => guard.check('s', at('late', NOW - REPLAY_WINDOW_MS - 1)))).to.equal('replayed');
+    expect(await sealFailure(() => guard.check('s', at('late', NOW)))).to.equal('no error');
+  });
+});
