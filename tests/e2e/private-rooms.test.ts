@@ -199,3 +199,65 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   await a.say(afterChange);
   await b.waitForLine(afterChange);
 });
+
+test('a hostile server: a sealed message it altered and one it replayed are refused and shown as such', { timeout: TEST_TIMEOUT }, async (t) => {
+  const proxy = await WsProxy.listen();
+  const people: Person[] = [];
+  let server: WispServer | undefined;
+  t.after(async () => {
+    await Promise.all(people.map((p) => p.close()));
+    await proxy.close();
+    await server?.dispose();
+  });
+  server = await WispServer.start({ args: ['--origin', proxy.url] });
+  proxy.setTarget(server.url);
+  const a = await newPerson(browser, proxy.url, { label: 'A' });
+  const b = await newPerson(browser, proxy.url, { label: 'B' });
+  people.push(a, b);
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  const room = `vault-${Date.now().toString(36)}`;
+  const passphrase = `deep cellar ${tag()}`;
+  await joinByPicker(a, room, passphrase);
+  await a.waitForMembers([aName]);
+  await joinByPicker(b, room, passphrase);
+  await b.waitForMembers([aName, bName]);
+
+  const sealedMessagesTo = (name: string) =>
+    proxy.framesOfType('message', 'down').map((f) => JSON.parse(f.text) as { room: string; name: string; sealed?: string }).filter((m) => m.room === room && m.name === name && m.sealed);
+  const first = `the first message ${tag()}`;
+  await a.say(first);
+  await b.waitForLine(first);
+  const [original] = sealedMessagesTo(aName);
+  assert.ok(original?.sealed, 'the first message went down sealed');
+
+  // The "server" flips one byte of the next sealed message, and swaps the one after for a replay of the first.
+  let next: 'tamper' | 'replay' | 'done' = 'tamper';
+  proxy.hooks.push(({ json, direction }) => {
+    const frame = json as { type?: string; room?: string; sealed?: string } | undefined;
+    if (direction !== 'down' || frame?.type !== 'message' || frame.room !== room || !frame.sealed || frame.sealed === original.sealed) return undefined;
+    if (next === 'tamper') {
+      next = 'replay';
+      const bytes = Buffer.from(frame.sealed, 'base64url');
+      bytes[bytes.length - 20] ^= 0x01;
+      return JSON.stringify({ ...frame, sealed: bytes.toString('base64url') });
+    }
+    if (next === 'replay') {
+      next = 'done';
+      return JSON.stringify({ ...frame, sealed: original.sealed });
+    }
+    return undefined;
+  });
+  const altered = `this one gets altered ${tag()}`;
+  await a.say(altered);
+  await b.waitForLine(`A message from ${aName} was rejected: it was altered on the way`);
+  const replaced = `this one is swapped for a replay ${tag()}`;
+  await a.say(replaced);
+  await b.waitForLine(`A message from ${aName} was rejected: it repeats an earlier message`);
+  const last = `an honest one after that ${tag()}`;
+  await a.say(last);
+  await b.waitForLine(last);
+  assert.equal(await b.countLines(first), 1, 'the replayed message shows once only');
+  assert.equal(await b.countLines(altered), 0, 'the altered message never shows');
+  assert.equal(await b.countLines(replaced), 0, 'nor does the one the replay replaced');
+  assert.equal(next, 'done', 'the hostile hook acted twice');
+});
