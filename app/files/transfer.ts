@@ -71,9 +71,14 @@ export class OutgoingFile {
     const chunkSize = this.link.maxChunkBytes;
     const inFlight: Promise<void>[] = [];
     let lastReport = 0;
-    // Reading a Blob is a round trip to the browser's blob store: read big blocks, send small chunks.
+    // Reading a Blob is a round trip to the browser's blob store: read big blocks, send
+    // small chunks, and read the next block while this one goes out, so the data channel
+    // never waits for the disk.
+    const read = (start: number) => (start < size ? this.file.slice(start, start + READ_BLOCK_BYTES).arrayBuffer() : undefined);
+    let next = read(0);
     for (let blockStart = 0; blockStart < size; blockStart += READ_BLOCK_BYTES) {
-      const block = new Uint8Array(await this.file.slice(blockStart, blockStart + READ_BLOCK_BYTES).arrayBuffer());
+      const block = new Uint8Array(await next!);
+      next = read(blockStart + READ_BLOCK_BYTES);
       for (let offset = 0; offset < block.length; offset += chunkSize) {
         if (this.cancelled) return;
         inFlight.push(this.link.chunk(this.fid, block.subarray(offset, offset + chunkSize)));

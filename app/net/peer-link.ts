@@ -154,8 +154,11 @@ export class PeerLink {
       for (const frame of this.unsent.splice(0)) peer.send(frame);
       if (this.options.initiator && !this.transport) void this.begin('dc');
     });
-    // simple-peer hands out Buffers (whose slice() does not copy): view the same bytes as a plain Uint8Array.
-    peer.on('data', (data) => this.receive('dc', new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
+    // Messages come straight from the data channel: simple-peer would wrap each one in a
+    // Buffer and push it through a Node-style stream shim, which a file pays per chunk.
+    peer._onChannelMessage = (event) => {
+      if (!peer.destroyed && event.data instanceof ArrayBuffer) this.receive('dc', new Uint8Array(event.data));
+    };
     const lost = (error?: Error) => {
       debug('dc lost', this.transport, error?.message, this.options.peerKey.slice(-8));
       if (this.transport === 'dc') this.fail({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });

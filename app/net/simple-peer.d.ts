@@ -27,6 +27,8 @@ declare module 'simple-peer/simplepeer.min.js' {
     /** Internals Wisp reads for the path (stats) and for backpressure (files). */
     readonly _pc: RTCPeerConnection;
     readonly _channel: RTCDataChannel;
+    /** Called for each data channel message; Wisp replaces it to skip the Buffer and stream layers. */
+    _onChannelMessage(event: MessageEvent): void;
   }
   const SimplePeer: { new (options?: Options): Instance; readonly WEBRTC_SUPPORT: boolean };
   export default SimplePeer;

@@ -22,7 +22,7 @@ import { launchBrowser, newPerson } from '../e2e/support/browser.ts';
 import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, traceNamed, waitTransfer, type Pair } from '../e2e/support/files.ts';
 
 const FILE_BYTES = 50 * MIB;
-const ROUNDS = 5;
+const ROUNDS = 8;
 const HIGH_WATER_BYTES = 4 * MIB;
 const LOW_WATER_BYTES = 1 * MIB;
 const ROUND_TIMEOUT_MS = 180_000;
@@ -123,6 +123,34 @@ async function rawRound(sender: Page, receiver: Page, chunk: number): Promise<nu
 
 // ---- Wisp -------------------------------------------------------------------------------
 
+/**
+ * Resolves in the page once a transfer reaches one of `statuses`, from the app's store:
+ * while a round is timed nothing polls the pages (the raw round has no poller either).
+ */
+const AWAIT_TRANSFER = `(({ name, direction, statuses, timeoutMs }) => new Promise((resolve, reject) => {
+  const store = window.wisp.store;
+  const find = (state) => Object.values(state.transfers).find((t) => t.name === name && t.direction === direction && statuses.includes(t.status));
+  const pick = (t) => ({ id: t.id, status: t.status, sentence: t.sentence });
+  const now = find(store.state);
+  if (now) return resolve(pick(now));
+  let stop = () => {};
+  const timer = setTimeout(() => { stop(); reject(new Error('the transfer did not end in time')); }, timeoutMs);
+  stop = store.subscribe((state) => {
+    const t = find(state);
+    if (!t) return;
+    clearTimeout(timer);
+    stop();
+    resolve(pick(t));
+  });
+}))`;
+
+type Ended = { id: string; status: string; sentence?: string };
+
+function transferEnded(p: Pair['a'], name: string, direction: 'in' | 'out'): Promise<Ended> {
+  const args = { name, direction, statuses: ['done', 'failed', 'cancelled', 'declined'], timeoutMs: ROUND_TIMEOUT_MS };
+  return p.page.evaluate(`${AWAIT_TRANSFER}(${JSON.stringify(args)})`) as Promise<Ended>;
+}
+
 interface WispRound {
   /** Receiver: accept -> done (includes the final SHA-256 check). */
   totalMs: number;
@@ -141,9 +169,9 @@ async function wispRound(pair: Pair, files: TempFiles, index: number): Promise<W
   await attach(pair.a, file);
   await waitTransfer(pair.b, file.name, 'in', ['offered'], ROUND_TIMEOUT_MS);
   await accept(pair.b, file.name);
-  const received = await waitTransfer(pair.b, file.name, 'in', ['done', 'failed', 'cancelled', 'declined'], ROUND_TIMEOUT_MS);
+  const received = await transferEnded(pair.b, file.name, 'in');
   if (received.status !== 'done') throw new Error(`the file ended ${received.status}: ${received.sentence ?? ''}`);
-  const sent = await waitTransfer(pair.a, file.name, 'out', ['done', 'failed', 'cancelled', 'declined'], ROUND_TIMEOUT_MS);
+  const sent = await transferEnded(pair.a, file.name, 'out');
   if (sent.status !== 'done') throw new Error(`the sender ended ${sent.status}: ${sent.sentence ?? ''}`);
   const rx = await traceNamed(pair.b, file.name, 'in');
   const tx = await traceNamed(pair.a, file.name, 'out');
