@@ -4,6 +4,7 @@ import { sanitizeFilename } from '../../app/files/sanitize.ts';
 import { looksExecutable, previewType } from '../../app/files/magic.ts';
 import { IncomingFile, formatBytes, sha256Hex } from '../../app/files/transfer.ts';
 import { decodePeer, encodeChunk, encodePeerFrame } from '../../app/net/peer-frames.ts';
+import { messageBytesFor, sdpMaxMessageSize } from '../../app/net/peer-link.ts';
 
 describe('sanitizeFilename', () => {
   const table: [string, string, string][] = [
@@ -136,5 +137,25 @@ describe('peer frames', () => {
     const bad = new TextEncoder().encode('\u0000{"t":"file-offer","fid":-1,"name":"","size":"big","type":1,"sha256":"zz"}');
     expect(decodePeer(bad)).to.equal(undefined);
     expect(decodePeer(new Uint8Array([9, 1, 2]))).to.equal(undefined);
+  });
+});
+
+describe('data channel message size', () => {
+  const table: [string, number | undefined, number][] = [
+    ['no a=max-message-size: the 16 KiB every browser takes', undefined, 16 * 1024],
+    ['Chromium and Safari announce 256 KiB', sdpMaxMessageSize('v=0\r\na=max-message-size:262144\r\n'), 256 * 1024],
+    ['Firefox announces about 1 GiB: capped at 256 KiB', sdpMaxMessageSize('a=max-message-size:1073741823\r\n'), 256 * 1024],
+    ['0 means no limit: capped at 256 KiB', 0, 256 * 1024],
+    ['a smaller announcement is obeyed', 65536, 65536],
+    ['never above what was announced, however small', 1200, 1200],
+  ];
+  for (const [why, remote, expected] of table) {
+    it(why, () => {
+      expect(messageBytesFor(remote)).to.equal(expected);
+    });
+  }
+  it('reads the announcement from an SDP', () => {
+    expect(sdpMaxMessageSize('v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=max-message-size:262144\r\n')).to.equal(262144);
+    expect(sdpMaxMessageSize('v=0\r\n')).to.equal(undefined);
   });
 });
