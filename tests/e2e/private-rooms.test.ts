@@ -160,6 +160,15 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   assert.ok(link.startsWith(`${scene.url}/#`), `the link is for this server: ${link}`);
   assert.equal(new URL(link).searchParams.size, 0, 'nothing in the query string (it would reach the server)');
   assert.equal(new URLSearchParams(new URL(link).hash.slice(1)).get('passphrase'), first, 'the passphrase is in the fragment');
+  const qrDark = await waitUntil('the QR code to be drawn', () =>
+    a.page.locator('wisp-invite-dialog canvas').evaluate((canvas: HTMLCanvasElement) => {
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let dark = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i] < 64) dark++;
+      return canvas.width >= 100 && dark > 1000 ? dark : undefined;
+    }),
+  );
+  assert.ok(qrDark > 1000, 'the invite shows a QR code');
   await a.page.locator('wisp-invite-dialog button', { hasText: 'Done' }).click();
   const d = await newPerson(browser, link, { label: 'D' });
   scene.people.push(d);
@@ -198,6 +207,17 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   const afterChange = `under the new key ${tag()}`;
   await a.say(afterChange);
   await b.waitForLine(afterChange);
+
+  // "Forget this room" leaves it and deletes its keys: coming back asks for the passphrase.
+  await b.page.locator('wisp-room-header button', { hasText: 'Forget this room' }).click();
+  await waitUntil("B's tab for the room to go", async () => (await b.tabs()).includes(room) === false);
+  await a.waitForMembers([aName]);
+  await b.reload();
+  await b.waitOnline();
+  assert.equal((await b.tabs()).includes(room), false, 'the forgotten room does not come back after a reload');
+  await b.say(`/join #${room}`);
+  await passphraseDialog(b).waitFor({ state: 'visible' });
+  assert.match(((await b.page.locator('wisp-passphrase-dialog p').first().textContent()) ?? ''), /is private/, 'the keys are gone: the passphrase is asked again');
 });
 
 test('a hostile server: a sealed message it altered and one it replayed are refused and shown as such', { timeout: TEST_TIMEOUT }, async (t) => {
