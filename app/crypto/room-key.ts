@@ -57,6 +57,9 @@ function workerScriptUrl(): string {
   return workerPolicy.createScriptURL(workerUrl);
 }
 
+/** The worker itself failed (it did not load, say): the derivation can still run here. */
+class WorkerFailed extends Error {}
+
 let worker: Worker | undefined;
 let nextRequest = 0;
 const waiting = new Map<number, { resolve: (secrets: RoomSecrets) => void; reject: (error: Error) => void }>();
@@ -74,7 +77,7 @@ function kdfWorker(): Worker {
   };
   created.onerror = (event) => {
     event.preventDefault();
-    for (const pending of waiting.values()) pending.reject(new Error('The key derivation worker failed.'));
+    for (const pending of waiting.values()) pending.reject(new WorkerFailed());
     waiting.clear();
     worker = undefined;
   };
@@ -92,10 +95,15 @@ export function deriveRoomSecrets(passphrase: string, room: string): Promise<Roo
     console.warn('wisp: deriving the room key without a worker:', error);
     return deriveRoomSecretsHere(passphrase, room);
   }
-  return new Promise((resolve, reject) => {
+  const derived = new Promise<RoomSecrets>((resolve, reject) => {
     const id = nextRequest++;
     waiting.set(id, { resolve, reject });
     target.postMessage({ id, passphrase, room } satisfies KdfRequest);
+  });
+  return derived.catch((error: unknown) => {
+    if (!(error instanceof WorkerFailed)) throw error;
+    console.warn('wisp: the key derivation worker failed; deriving the room key without a worker.');
+    return deriveRoomSecretsHere(passphrase, room);
   });
 }
 
@@ -163,16 +171,28 @@ export async function openRoomMessage(key: CryptoKey, room: string, senderKey: s
 
 /** Remembers which (sender, client id) pairs a room has shown, to refuse replays. */
 export class ReplayGuard {
-  private readonly seen = new Set<string>();
+  /** id -> the sender's time, oldest first. */
+  private readonly seen = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    remembered: readonly [string, number][] = [],
+  ) {
+    for (const [id, ts] of remembered) this.seen.set(id, ts);
+  }
 
   /** Throws a RoomSealError when this message was seen already or is outside the window. */
   check(senderKey: string, message: RoomMessage): void {
     const id = `${senderKey}|${message.cid}`;
     if (this.seen.has(id)) throw new RoomSealError('replayed', 'This message was delivered before.');
     if (Math.abs(this.now() - message.ts) > REPLAY_WINDOW_MS) throw new RoomSealError('replayed', 'This message is too old to be new.');
-    this.seen.add(id);
-    if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.values().next().value!);
+    this.seen.set(id, message.ts);
+    if (this.seen.size > REMEMBERED_IDS) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  /** What to keep across a reload: the ids still inside the window (older ones are refused by age anyway). */
+  remembered(): [string, number][] {
+    const cutoff = this.now() - REPLAY_WINDOW_MS;
+    return [...this.seen].filter(([, ts]) => ts >= cutoff);
   }
 }

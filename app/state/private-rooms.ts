@@ -1,8 +1,12 @@
 // The secrets of the private rooms this device is in: derived from passphrases (in a
 // worker), confirmed when the server admits the join, kept in IndexedDB, and used to
 // seal and open the room's messages. The Session decides what to show.
-import { ReplayGuard, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage, type RoomSecrets } from '../crypto/room-key.ts';
+import { REPLAY_WINDOW_MS, ReplayGuard, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage, type RoomSecrets } from '../crypto/room-key.ts';
 import { loadRoomKeys, saveRoomKeys, type RoomKeys } from '../storage/room-keys.ts';
+import { loadSeenIds, saveSeenIds, type SeenIds } from '../storage/room-seen.ts';
+
+/** Seen ids are written at most this often (they change with every message). */
+const SAVE_SEEN_AFTER_MS = 1000;
 
 export class PrivateRooms {
   private saved: RoomKeys = {};
@@ -13,11 +17,13 @@ export class PrivateRooms {
   /** Passphrases typed on this page, for invite links; never stored. */
   private readonly passphrases = new Map<string, string>();
   private readonly guards = new Map<string, ReplayGuard>();
+  private remembered: SeenIds = {};
+  private saveSeenTimer?: ReturnType<typeof setTimeout>;
   /** How long each derivation took (ms), for `npm run bench`. */
   readonly kdfTimes: number[] = [];
 
   async load(): Promise<void> {
-    this.saved = await loadRoomKeys();
+    [this.saved, this.remembered] = await Promise.all([loadRoomKeys(), loadSeenIds()]);
   }
 
   /** The verifier to join with: the one just typed, else the saved one. */
@@ -64,7 +70,6 @@ export class PrivateRooms {
     if (!secrets) return false;
     this.changing.delete(room);
     this.saved = { ...this.saved, [room]: secrets };
-    this.guards.delete(room);
     void saveRoomKeys(this.saved);
     return true;
   }
@@ -74,6 +79,8 @@ export class PrivateRooms {
     this.changing.delete(room);
     this.passphrases.delete(room);
     this.guards.delete(room);
+    delete this.remembered[room];
+    this.scheduleSaveSeen();
     if (!this.saved[room]) return;
     const { [room]: _gone, ...rest } = this.saved;
     this.saved = rest;
@@ -96,9 +103,25 @@ export class PrivateRooms {
     if (!secrets) throw new Error(`no key for #${room}`);
     const message = await openRoomMessage(secrets.key, room, senderKey, sealed);
     let guard = this.guards.get(room);
-    if (!guard) this.guards.set(room, (guard = new ReplayGuard()));
+    if (!guard) this.guards.set(room, (guard = new ReplayGuard(Date.now, this.remembered[room])));
     guard.check(senderKey, message);
+    this.scheduleSaveSeen();
     return message;
+  }
+
+  /** Keeps the ids shown lately, a moment after the last change, for the next page load. */
+  private scheduleSaveSeen(): void {
+    this.saveSeenTimer ??= setTimeout(() => {
+      this.saveSeenTimer = undefined;
+      const cutoff = Date.now() - REPLAY_WINDOW_MS;
+      for (const [room, ids] of Object.entries(this.remembered)) {
+        const kept = this.guards.get(room)?.remembered() ?? ids.filter(([, ts]) => ts >= cutoff);
+        if (kept.length) this.remembered[room] = kept;
+        else delete this.remembered[room];
+      }
+      for (const [room, guard] of this.guards) if (!this.remembered[room]) this.remembered[room] = guard.remembered();
+      void saveSeenIds({ ...this.remembered });
+    }, SAVE_SEEN_AFTER_MS);
   }
 
   private async derive(room: string, passphrase: string): Promise<RoomSecrets> {

@@ -12,6 +12,8 @@ export const KEYS = {
   shared: 'shared',
   /** Private rooms' verifiers and non-extractable room keys, so a reload does not ask again. */
   roomKeys: 'room-keys',
+  /** Recently shown sealed messages per private room (ids only), to refuse replays after a reload. */
+  roomSeen: 'room-seen',
 } as const;
 
 let store: UseStore | undefined;

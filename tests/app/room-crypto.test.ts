@@ -270,4 +270,17 @@ describe('ReplayGuard', () => {
     expect(await sealFailure(() => guard.check('s', at('late', NOW - REPLAY_WINDOW_MS - 1)))).to.equal('replayed');
     expect(await sealFailure(() => guard.check('s', at('late', NOW)))).to.equal('no error');
   });
+
+  it('what it remembers survives a reload: a new guard from remembered() still refuses those messages', async () => {
+    let now = NOW;
+    const guard = new ReplayGuard(() => now);
+    guard.check('s', at('early', NOW - REPLAY_WINDOW_MS + 10));
+    guard.check('s', at('recent', NOW));
+    now = NOW + 20;
+    // Ids past the window are dropped (age refuses them anyway); the rest are kept.
+    expect(guard.remembered().map(([id]) => id)).to.deep.equal(['s|recent']);
+    const afterReload = new ReplayGuard(() => now, guard.remembered());
+    expect(await sealFailure(() => afterReload.check('s', at('recent', NOW)))).to.equal('replayed');
+    expect(await sealFailure(() => afterReload.check('s', at('new', now)))).to.equal('no error');
+  });
 });

@@ -280,4 +280,37 @@ test('a hostile server: a sealed message it altered and one it replayed are refu
   assert.equal(await b.countLines(altered), 0, 'the altered message never shows');
   assert.equal(await b.countLines(replaced), 0, 'nor does the one the replay replaced');
   assert.equal(next, 'done', 'the hostile hook acted twice');
+
+  // B reloads (no history on screen): a replay of the first message is still refused, because
+  // the ids B has shown are kept on the device for the replay window.
+  await waitUntil('B to keep the ids it has shown', () =>
+    b.page.evaluate(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const open = indexedDB.open('wisp');
+          open.onsuccess = () => {
+            const get = open.result.transaction('kv').objectStore('kv').get('room-seen');
+            get.onsuccess = () => resolve(Object.values((get.result ?? {}) as Record<string, unknown[]>).some((ids) => ids.length >= 2));
+            get.onerror = () => resolve(false);
+          };
+          open.onerror = () => resolve(false);
+        }),
+    ),
+  );
+  await b.reload();
+  await b.waitOnline();
+  await b.selectRoom(room);
+  await b.waitForMembers([aName, bName]);
+  let replayAgain = true;
+  proxy.hooks.push(({ json, direction }) => {
+    const frame = json as { type?: string; room?: string; sealed?: string } | undefined;
+    if (!replayAgain || direction !== 'down' || frame?.type !== 'message' || frame.room !== room || !frame.sealed) return undefined;
+    replayAgain = false;
+    return JSON.stringify({ ...frame, sealed: original.sealed });
+  });
+  const afterReload = `swapped for a replay after the reload ${tag()}`;
+  await a.say(afterReload);
+  await b.waitForLine(`A message from ${aName} was rejected: it repeats an earlier message`);
+  assert.equal(await b.countLines(first), 0, 'the first message does not come back after the reload');
+  assert.equal(replayAgain, false, 'the replay was attempted');
 });

@@ -1,0 +1,25 @@
+// Which sealed messages each private room has shown lately (sender and client id, with
+// the sender's time), so that a server cannot replay one to a device that just reloaded.
+// Only ids inside the replay window are kept; nothing of the messages themselves.
+import { KEYS, read, write } from './db.ts';
+
+/** Per room: [sender key + "|" + client id, the sender's time (ms)]. */
+export type SeenIds = Record<string, [string, number][]>;
+
+export async function loadSeenIds(): Promise<SeenIds> {
+  const saved = await read<unknown>(KEYS.roomSeen);
+  const seen: SeenIds = {};
+  if (!saved || typeof saved !== 'object') return seen;
+  for (const [room, entries] of Object.entries(saved as Record<string, unknown>)) {
+    if (!Array.isArray(entries)) continue;
+    seen[room] = entries.filter((e): e is [string, number] => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number');
+  }
+  return seen;
+}
+
+let saving: Promise<void> = Promise.resolve();
+
+export function saveSeenIds(seen: SeenIds): Promise<void> {
+  saving = saving.then(() => write(KEYS.roomSeen, seen));
+  return saving;
+}
