@@ -542,7 +542,9 @@ export class Session {
 
   private queueMessage(room: string, text: string, kind: 'text' | 'action'): void {
     const max = this.state.limits?.messageMaxLength;
-    if (max && [...text].length > max) return this.notice(`A message can have at most ${max} characters.`);
+    // Counted as the server's schema counts (UTF-16 units, as the composer's maxlength does),
+    // which also keeps a private room's sealed message within its limit.
+    if (max && text.length > max) return this.notice(`A message can have at most ${max} characters.`);
     this.sender.queue(room, text, kind);
   }
 

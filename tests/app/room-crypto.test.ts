@@ -11,6 +11,7 @@
 //   probe    = AES-256-GCM(key, KAT_IV, aad = KAT_AAD, KAT_PLAINTEXT)  ciphertext || 16-byte tag
 import { expect } from '@esm-bundle/chai';
 import { ROOM_KDF_ITERATIONS, deriveRoomSecretsHere, normalizePassphrase } from '../../app/crypto/room-kdf.ts';
+import { LIMITS, parseClientFrame } from '../../signal-server/protocol.ts';
 import { REPLAY_WINDOW_MS, ReplayGuard, RoomSealError, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage } from '../../app/crypto/room-key.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8, type Bytes } from '../../app/crypto/bytes.ts';
 
@@ -228,6 +229,20 @@ describe('sealing and opening room messages', () => {
   it('rejects a key derived from another passphrase', async () => {
     const sealed = await sealRoomMessage(key, ROOM, SENDER, message());
     expect(await sealFailure(openRoomMessage(otherKey, ROOM, SENDER, sealed))).to.equal('tampered');
+  });
+});
+
+describe('sealed message size', () => {
+  it('the longest message a person can type, sealed, fits the protocol (3-byte characters and emoji, with the longest client id)', async () => {
+    const { key } = await deriveRoomSecretsHere('size check', 'sizes', 1000);
+    const cid = 'c'.repeat(LIMITS.clientMessageIdMaxLength);
+    for (const text of ['€'.repeat(LIMITS.messageMaxLength), '🔐'.repeat(LIMITS.messageMaxLength / 2)]) {
+      expect(text.length).to.equal(LIMITS.messageMaxLength);
+      const sealed = await sealRoomMessage(key, 'sizes', 'SENDER-KEY', { cid, ts: Date.now(), kind: 'action', text });
+      expect(sealed.length).to.be.at.most(LIMITS.sealedMaxLength);
+      const parsed = parseClientFrame(JSON.stringify({ type: 'say', room: 'sizes', cid, sealed }));
+      expect(parsed.ok, JSON.stringify(parsed)).to.equal(true);
+    }
   });
 });
 
