@@ -69,6 +69,7 @@ const ECDSA_VERIFY: EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 const LABEL = 'wisp-whisper-v1';
 const DIRECTION = { initiator: utf8('i2r\0'), responder: utf8('r2i\0') } as const;
 const MAX_HANDSHAKE_BYTES = 4096;
+const POOLED_FRAME_MIN_BYTES = 16 * 1024;
 
 function frame(kind: number, body: Uint8Array): Bytes {
   return concat(new Uint8Array([kind]), body);
@@ -207,12 +208,23 @@ export class Handshake {
   }
 }
 
-/** An established channel: seal() and open() keep strict counters per direction. */
+/** Sealed frames handed back by recycle(), kept for reuse (a file needs a few in flight). */
+const FRAME_POOL_SIZE = 32;
+
+/**
+ * An established channel: seal() and open() keep strict counters per direction.
+ * Big frames reuse their buffers: a fresh 256 KiB buffer per file chunk costs more (zeroing
+ * and page faults) than the copy into it.
+ */
 export class SecureChannel {
   private sendCounter = 0n;
   private receiveCounter = 0n;
   private sendChain: Promise<unknown> = Promise.resolve();
   private broken = false;
+  /** Where plaintext parts are joined: WebCrypto copies its input when encrypt() is called. */
+  private scratch = new Uint8Array(0);
+  private readonly framePool: ArrayBuffer[] = [];
+  private largestFrame = 0;
 
   constructor(
     private readonly sendKey: CryptoKey,
@@ -223,16 +235,19 @@ export class SecureChannel {
     readonly room: string,
   ) {}
 
-  /** Encrypts in call order (the returned frames resolve in the order seal was called). */
-  seal(plaintext: Uint8Array): Promise<Bytes> {
+  /**
+   * Encrypts in call order (the returned frames resolve in the order seal was called).
+   * The plaintext may come in parts (a header and a body), sealed as one.
+   */
+  seal(plaintext: Uint8Array | readonly Uint8Array[]): Promise<Bytes> {
     const counter = this.sendCounter++;
     const header = counterBytes(counter);
     const iv = concat(this.sendDirection, header);
     // Encryptions run in parallel; the results are handed out in call order.
-    const encrypted = crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, this.sendKey, plaintext as Bytes);
+    const encrypted = crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, this.sendKey, this.joined(plaintext));
     const result = this.sendChain.then(async () => {
       const sealed = new Uint8Array(await encrypted);
-      const out = new Uint8Array(1 + header.length + sealed.length);
+      const out = this.frameOf(1 + header.length + sealed.length);
       out[0] = FrameKind.sealed;
       out.set(header, 1);
       out.set(sealed, 1 + header.length);
@@ -240,6 +255,33 @@ export class SecureChannel {
     });
     this.sendChain = result.catch(() => undefined);
     return result;
+  }
+
+  /** A frame from seal() that the transport has copied (or dropped): its buffer may be reused. */
+  recycle(frame: Uint8Array): void {
+    const buffer = frame.buffer;
+    if (this.framePool.length < FRAME_POOL_SIZE && frame.byteOffset === 0 && buffer instanceof ArrayBuffer && buffer.byteLength >= POOLED_FRAME_MIN_BYTES) this.framePool.push(buffer);
+  }
+
+  private joined(plaintext: Uint8Array | readonly Uint8Array[]): Bytes {
+    if (plaintext instanceof Uint8Array) return plaintext as Bytes;
+    const length = plaintext.reduce((n, part) => n + part.length, 0);
+    if (this.scratch.length < length) this.scratch = new Uint8Array(length);
+    let offset = 0;
+    for (const part of plaintext) {
+      this.scratch.set(part, offset);
+      offset += part.length;
+    }
+    return this.scratch.subarray(0, length) as Bytes;
+  }
+
+  private frameOf(length: number): Bytes {
+    // Only frames of a file chunk's size are worth keeping; small ones are cheap to make.
+    if (length < POOLED_FRAME_MIN_BYTES) return new Uint8Array(length);
+    this.largestFrame = Math.max(this.largestFrame, length);
+    const index = this.framePool.findIndex((buffer) => buffer.byteLength >= length);
+    const buffer = index >= 0 ? this.framePool.splice(index, 1)[0]! : new ArrayBuffer(this.largestFrame);
+    return new Uint8Array(buffer, 0, length);
   }
 
   /** Decrypts a frame; any frame but the next expected one is rejected, and then so is the channel. */

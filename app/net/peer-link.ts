@@ -113,7 +113,7 @@ export class PeerLink {
   private remoteFingerprint = '';
   private incoming: Promise<void> = Promise.resolve();
   private pendingSignals: SignalData[] = [];
-  private outbox: { plaintext: Uint8Array; resolve: () => void; reject: (error: Error) => void }[] = [];
+  private outbox: { plaintext: Uint8Array | readonly Uint8Array[]; resolve: () => void; reject: (error: Error) => void }[] = [];
   /** Sealed frames are written strictly in order, each after there is room for it. */
   private writeChain: Promise<void> = Promise.resolve();
   private remoteMaxMessageSize?: number;
@@ -218,15 +218,16 @@ export class PeerLink {
    * Encrypts and sends (queued until the channel is ready). Resolves once the frame is
    * written; a caller that awaits it gets backpressure, one that does not just sends.
    */
-  send(plaintext: Uint8Array): Promise<void> {
+  send(plaintext: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('link closed'));
-    if (!this.channel) return new Promise((resolve, reject) => this.outbox.push({ plaintext, resolve, reject }));
-    const sealed = this.channel.seal(plaintext);
+    const channel = this.channel;
+    if (!channel) return new Promise((resolve, reject) => this.outbox.push({ plaintext, resolve, reject }));
+    const sealed = channel.seal(plaintext);
     const written = this.writeChain.then(async () => {
       const frame = await sealed;
       await this.roomToWrite();
       if (this.closed) throw new Error('link closed');
-      this.write(frame);
+      if (this.write(frame)) channel.recycle(frame);
     });
     this.writeChain = written.catch(() => undefined);
     return written;
@@ -328,12 +329,18 @@ export class PeerLink {
     for (const queued of this.outbox.splice(0)) this.send(queued.plaintext).then(queued.resolve, queued.reject);
   }
 
-  private write(frame: Uint8Array): void {
-    if (this.closed && frame[0] !== 2) return;
+  /** Writes a frame; true when the transport has copied it (or dropped it), so its buffer may be reused. */
+  private write(frame: Uint8Array): boolean {
+    if (this.closed && frame[0] !== 2) return true;
     if (this.transport === 'relay') this.options.sendRelay(toBase64Url(frame));
-    else if (!this.peer || this.peer.destroyed) return;
+    else if (!this.peer || this.peer.destroyed) return true;
+    // RTCDataChannel.send() copies the bytes before it returns.
     else if (this.peer.connected) this.peer.send(frame);
-    else this.unsent.push(frame);
+    else {
+      this.unsent.push(frame);
+      return false;
+    }
+    return true;
   }
 
   /** Direct or via TURN, from the selected ICE candidate pair. */

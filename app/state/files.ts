@@ -1,7 +1,7 @@
 // File behaviour for whisper conversations: offers, accept/decline, progress, cancel,
 // limits, and what a received file may become (a preview, or a download card).
 import type { PeerFrame } from '../net/peer-frames.ts';
-import { encodeChunk, encodePeerFrame } from '../net/peer-frames.ts';
+import { chunkParts, encodePeerFrame } from '../net/peer-frames.ts';
 import type { PeerLink } from '../net/peer-link.ts';
 import { sanitizeFilename } from '../files/sanitize.ts';
 import { looksExecutable, previewType } from '../files/magic.ts';
@@ -126,7 +126,7 @@ export class FileTransfers {
         const fileLink: FileLink = {
           maxChunkBytes: link.maxPlaintextBytes,
           control: (f) => void link.send(encodePeerFrame(f)).catch(() => undefined),
-          chunk: (fid, bytes) => link.send(encodeChunk(fid, bytes)),
+          chunk: (fid, bytes) => link.send(chunkParts(fid, bytes)),
         };
         entry.sender = new OutgoingFile(frame.fid, entry.file, fileLink, (p) => this.progress(id, p));
         this.update(id, { status: 'sending' });

@@ -113,6 +113,26 @@ describe('secure channel', () => {
     expect(new TextDecoder().decode(await b.open(first))).to.equal('one');
   });
 
+  it('seals a header and a body as one message, and reuses big frame buffers only once they are handed back', async () => {
+    const [a, b] = await handshake({ identity: alice, params: {} }, { identity: bob, params: {} });
+    const body = (i: number) => new Uint8Array(64 * 1024).fill(i);
+    // Many big frames in flight at once: none may share a buffer with another.
+    const frames = await Promise.all(Array.from({ length: 20 }, (_, i) => a.seal([new Uint8Array([i, 255]), body(i)])));
+    expect(new Set(frames.map((f) => f.buffer)).size).to.equal(20);
+    for (const [i, frame] of frames.entries()) {
+      const opened = await b.open(frame);
+      expect(opened.length).to.equal(2 + 64 * 1024);
+      expect([opened[0], opened[1], opened[2], opened[opened.length - 1]]).to.deep.equal([i, 255, i, i]);
+      a.recycle(frame);
+    }
+    // Handed back, a buffer carries the next frame, whose bytes are all its own.
+    const next = await a.seal([new Uint8Array([7]), body(9)]);
+    expect(frames.some((f) => f.buffer === next.buffer)).to.equal(true);
+    const opened = await b.open(next);
+    expect(opened[0]).to.equal(7);
+    expect(opened.subarray(1).every((x) => x === 9)).to.equal(true);
+  });
+
   it('rejects a tampered frame and closes the channel', async () => {
     const [a, b] = await handshake({ identity: alice, params: {} }, { identity: bob, params: {} });
     const frame = await a.seal(utf8('pay 10'));
