@@ -126,7 +126,7 @@ export class FileTransfers {
         const fileLink: FileLink = {
           maxChunkBytes: link.maxPlaintextBytes,
           control: (f) => void link.send(encodePeerFrame(f)).catch(() => undefined),
-          chunk: (fid, bytes) => link.send(chunkParts(fid, bytes)),
+          chunk: (fid, pieces) => link.send(chunkParts(fid, pieces)),
         };
         entry.sender = new OutgoingFile(frame.fid, entry.file, fileLink, (p) => this.progress(id, p));
         this.update(id, { status: 'sending' });

@@ -22,7 +22,7 @@ import { launchBrowser, newPerson } from '../e2e/support/browser.ts';
 import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, traceNamed, waitTransfer, type Pair } from '../e2e/support/files.ts';
 
 const FILE_BYTES = 50 * MIB;
-const ROUNDS = 8;
+const ROUNDS = 12;
 const HIGH_WATER_BYTES = 4 * MIB;
 const LOW_WATER_BYTES = 1 * MIB;
 const ROUND_TIMEOUT_MS = 180_000;
@@ -236,6 +236,8 @@ const benchmark: Benchmark = {
       files.dispose();
     }
     const result = rows(raw, wisp);
+    const paired = raw.map((r, i) => r / wisp[i]!.totalMs);
+    ctx.log(`per-round ratios (raw round i / the Wisp round after it): ${paired.map((r) => r.toFixed(2)).join(' ')}; median ${median(paired).toFixed(2)}`);
     ctx.log(
       `medians: raw ${mbps(FILE_BYTES, median(raw)).toFixed(1)} MB/s, wisp ${mbps(FILE_BYTES, median(wisp.map((w) => w.totalMs))).toFixed(1)} MB/s ` +
         `(${mbps(FILE_BYTES, median(wisp.map((w) => w.untilCheckMs))).toFixed(1)} MB/s without the final SHA-256)`,
