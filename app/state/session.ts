@@ -1,6 +1,6 @@
 // The Session owns behaviour: it turns server frames into state, and the person's
 // commands into frames. Components only render state and emit events.
-import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
 import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
 import { requestPersistence } from '../storage/db.ts';
 import type { PendingMessage } from '../storage/outbox.ts';
@@ -16,16 +16,8 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
-import { PrivateRooms } from './private-rooms.ts';
+import { PrivateRoomFlow } from './private-room-flow.ts';
 import { inviteLink, type Invite } from './invite.ts';
-import { RoomSealError } from '../crypto/room-key.ts';
-
-/** Why a sealed room message was not shown, for people. */
-const SEAL_FAILURES = {
-  tampered: 'it was altered on the way, or sealed with another key',
-  replayed: 'it repeats an earlier message (a replay)',
-  malformed: 'it is malformed',
-} as const;
 
 
 export interface SessionOptions {
@@ -38,10 +30,15 @@ export class Session {
   readonly store = new Store();
   private identity?: Identity;
   private client: SignalClient;
-  private readonly privateRooms = new PrivateRooms();
-  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki, (m) => this.sealFor(m));
-  /** Sealed room messages are opened one after another, so they show in the order they came. */
-  private opening: Promise<void> = Promise.resolve();
+  private readonly privateRooms: PrivateRoomFlow = new PrivateRoomFlow({
+    store: this.store,
+    send: (frame) => void this.client.send(frame),
+    online: () => this.welcomed,
+    ownKey: () => this.identity?.spki,
+    leave: (room) => this.leave(room),
+    show: (frame, text, kind) => this.showMessage({ ...frame, text, kind }),
+  });
+  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki, (m) => this.privateRooms.seal(m));
   private welcomed = false;
   private applyUpdate?: () => void;
   private whispers?: Whispers;
@@ -148,8 +145,8 @@ export class Session {
     if (!checked.ok) return this.notice(checked.reason);
     const room = checked.value;
     this.store.dispatch({ t: 'open-room', room, activate: true });
-    if (passphrase) return void this.joinPrivate(room, passphrase);
-    this.sendJoin(room);
+    if (passphrase) return void this.privateRooms.join(room, passphrase);
+    this.privateRooms.sendJoin(room);
   }
 
   /** Opened from an invite link: join the room it names, with its passphrase if it has one. */
@@ -164,83 +161,29 @@ export class Session {
 
   /** The passphrase typed for this room on this page, to prefill an invite. */
   knownPassphrase(room: string): string | undefined {
-    return this.privateRooms.passphraseFor(room);
+    return this.privateRooms.knownPassphrase(room);
   }
 
   submitPassphrase(room: string, mode: 'join' | 'change', passphrase: string): void {
-    if (mode === 'change') return void this.changePassphrase(room, passphrase);
-    void this.joinPrivate(room, passphrase);
+    this.privateRooms.submit(room, mode, passphrase);
   }
 
-  /** The person closed the passphrase dialog: a room they could not enter goes. */
   cancelPassphrase(room: string, mode: 'join' | 'change'): void {
-    this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
-    if (mode === 'join' && !this.state.rooms[room]?.synced) this.leave(room);
+    this.privateRooms.cancel(room, mode);
   }
 
   askNewPassphrase(room: string): void {
-    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode: 'change' } });
+    this.privateRooms.askNewPassphrase(room);
   }
 
   /** Leaves a private room and deletes its keys from this device. */
-  async forgetRoom(room: string): Promise<void> {
-    this.leave(room);
-    await this.privateRooms.forget(room);
+  forgetRoom(room: string): Promise<void> {
+    return this.privateRooms.forget(room);
   }
 
   /** Private-room key derivation times in ms, for `npm run bench`. */
   roomKdfTimes(): number[] {
-    return [...this.privateRooms.kdfTimes];
-  }
-
-  private async joinPrivate(room: string, passphrase: string): Promise<void> {
-    this.store.dispatch({ t: 'room-unlocking', room, unlocking: true });
-    const prompt = this.state.passphrasePrompt;
-    if (prompt?.room === room) this.store.dispatch({ t: 'passphrase-prompt', prompt: { ...prompt, busy: true, error: undefined } });
-    try {
-      await this.privateRooms.prepareJoin(room, passphrase);
-    } catch (error) {
-      this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
-      return this.askPassphrase(room, 'join', undefined, `The key for #${room} could not be derived: ${(error as Error).message}`);
-    }
-    this.sendJoin(room);
-  }
-
-  private async changePassphrase(room: string, passphrase: string): Promise<void> {
-    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode: 'change', busy: true } });
-    const verifier = await this.privateRooms.prepareChange(room, passphrase);
-    if (!this.welcomed) return this.askPassphrase(room, 'change', undefined, 'You are offline; try again once connected.');
-    this.client.send({ type: 'room-passphrase', room, verifier });
-  }
-
-  private askPassphrase(room: string, mode: 'join' | 'change', reason?: string, error?: string): void {
-    const current = this.state.passphrasePrompt;
-    const keep = current?.room === room && current.mode === mode ? current.reason : undefined;
-    this.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode, reason: reason ?? keep, error } });
-  }
-
-  private sendJoin(room: string): void {
-    if (this.welcomed) this.client.send({ type: 'join', room, verifier: this.privateRooms.verifierFor(room) });
-  }
-
-  private sealFor(message: PendingMessage): Promise<string> | undefined {
-    if (!this.state.rooms[message.room]?.private || !this.identity) return undefined;
-    return this.privateRooms.seal(message.room, this.identity.spki, { cid: message.cid, ts: Date.now(), kind: message.kind, text: message.text });
-  }
-
-  private openSealed(frame: Extract<ServerFrame, { type: 'message' }>): void {
-    const { room, sealed, key } = frame;
-    if (sealed === undefined || !key) return;
-    this.opening = this.opening.then(async () => {
-      try {
-        const message = await this.privateRooms.open(room, key, sealed);
-        this.store.dispatch({ t: 'message', room, id: frame.id, from: frame.from, name: frame.name, ts: frame.ts, text: message.text, kind: message.kind });
-        if (this.mentionsMe(message.text)) this.notifier.notify(`${frame.name} in #${room}`, message.text, room);
-      } catch (error) {
-        const why = error instanceof RoomSealError ? SEAL_FAILURES[error.code] : 'this device has no key for this room';
-        this.store.dispatch({ t: 'system', room, text: `A message from ${frame.name} was rejected: ${why}.`, ts: Date.now() });
-      }
-    });
+    return this.privateRooms.kdfTimes();
   }
 
   leave(room: string, farewell?: string): void {
@@ -405,12 +348,11 @@ export class Session {
         this.client.markHealthy();
         this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits, iceServers: frame.iceServers });
         this.dispatchConnection('online');
-        for (const room of this.state.order) if (this.state.rooms[room]) this.sendJoin(room);
+        for (const room of this.state.order) if (this.state.rooms[room]) this.privateRooms.sendJoin(room);
         return;
       case 'joined': {
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
-        if (frame.private) this.privateRooms.confirmJoin(frame.room);
-        if (this.state.passphrasePrompt?.room === frame.room && this.state.passphrasePrompt.mode === 'join') this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
+        this.privateRooms.onJoined(frame);
         this.whispers?.onPresenceChanged();
         return this.sender.onJoined(frame.room);
       }
@@ -422,13 +364,11 @@ export class Session {
         this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
         return this.sender.onPresence(frame.room);
       case 'message':
-        if (frame.sealed !== undefined) return this.openSealed(frame);
+        if (frame.sealed !== undefined) return this.privateRooms.open(frame);
         // The schema let through exactly one of text and sealed.
-        this.store.dispatch({ t: 'message', room: frame.room, id: frame.id, from: frame.from, name: frame.name, ts: frame.ts, text: frame.text!, kind: frame.kind ?? 'text' });
-        if (this.mentionsMe(frame.text!)) this.notifier.notify(`${frame.name} in #${frame.room}`, frame.text!, frame.room);
-        return;
+        return this.showMessage({ ...frame, text: frame.text!, kind: frame.kind ?? 'text' });
       case 'passphrase-changed':
-        return this.onPassphraseChanged(frame.room, frame.by);
+        return this.privateRooms.onPassphraseChanged(frame.room, frame.by);
       case 'signal':
         return this.whispers?.mesh.onSignal(frame.from, frame.data);
       case 'relay':
@@ -471,52 +411,15 @@ export class Session {
     }
   }
 
-  private async onPassphraseChanged(room: string, by: string): Promise<void> {
-    if (this.privateRooms.confirmChange(room)) {
-      this.store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
-      return this.system(`You changed the passphrase of #${room}. Everyone else must enter the new one.`);
-    }
-    await this.privateRooms.forget(room);
-    this.store.dispatch({ t: 'room-locked', room, sentence: `${by} changed the passphrase of #${room}.` });
-    this.askPassphrase(room, 'join', `${by} changed the passphrase of #${room}. Enter the new one to stay.`);
-  }
-
-  /** Answers about a private room's passphrase; true when handled. */
-  private async onPassphraseError(frame: Extract<ServerFrame, { type: 'error' }>): Promise<boolean> {
-    const room = frame.ref;
-    if (!room || !this.state.rooms[room]) return false;
-    switch (frame.code) {
-      case ErrorCode.passphraseRequired:
-        await this.privateRooms.refused(room);
-        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
-        this.askPassphrase(room, 'join', `#${room} is private. Enter its passphrase.`);
-        return true;
-      case ErrorCode.passphraseWrong:
-        await this.privateRooms.refused(room);
-        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
-        this.askPassphrase(room, 'join', undefined, `That passphrase does not open #${room}.`);
-        return true;
-      case ErrorCode.throttled:
-        await this.privateRooms.refused(room);
-        this.store.dispatch({ t: 'room-unlocking', room, unlocking: false });
-        this.askPassphrase(room, 'join', undefined, frame.message);
-        return true;
-      case ErrorCode.notPrivate:
-        if (this.state.passphrasePrompt?.mode === 'change') return false;
-        await this.privateRooms.forget(room);
-        this.store.dispatch({ t: 'removed', room, sentence: `#${room} is a public room now, not the private room this device knew, so it forgot that passphrase. Join again to enter the public room.` });
-        return true;
-      default:
-        return false;
-    }
+  /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
+  private showMessage(frame: ServerFrameOf<'message'> & { text: string; kind: 'text' | 'action' }): void {
+    const { room, id, from, name, ts, text, kind } = frame;
+    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind });
+    if (this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
   }
 
   private async onError(frame: Extract<ServerFrame, { type: 'error' }>): Promise<void> {
-    if (await this.onPassphraseError(frame)) return;
-    const prompt = this.state.passphrasePrompt;
-    if (prompt?.mode === 'change' && (frame.ref === 'room-passphrase' || frame.ref === prompt.room)) {
-      return this.askPassphrase(prompt.room, 'change', undefined, errorSentence(frame.code, frame.message));
-    }
+    if (await this.privateRooms.onError(frame)) return;
     if (frame.code === ErrorCode.passwordWrong || frame.code === ErrorCode.throttled && frame.ref === 'password') {
       return this.store.dispatch({ t: 'password-required', error: frame.message });
     }
