@@ -24,13 +24,6 @@ export class InviteDialog extends LitElement {
     shared,
     dialogStyles,
     css`
-      form {
-        flex-direction: column;
-      }
-      p {
-        color: var(--muted);
-        line-height: 1.45;
-      }
       .link {
         font-family: var(--mono);
         font-size: 0.8rem;
@@ -84,7 +77,7 @@ export class InviteDialog extends LitElement {
     return html`<dialog aria-labelledby="title">
       <h2 id="title">Invite to #${this.room}</h2>
       ${this.private
-        ? html`<form @submit=${(e: Event) => e.preventDefault()}>
+        ? html`<form class="stacked" @submit=${(e: Event) => e.preventDefault()}>
             <label><input type="checkbox" .checked=${this.include} @change=${(e: Event) => (this.include = (e.target as HTMLInputElement).checked)} /> Put the passphrase in the link</label>
             ${this.include
               ? html`<label for="invite-passphrase">Passphrase</label>

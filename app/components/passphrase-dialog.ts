@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { PassphrasePrompt } from '../state/store.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
@@ -15,15 +15,6 @@ export class PassphraseDialog extends LitElement {
   static override styles = [
     shared,
     dialogStyles,
-    css`
-      form {
-        flex-direction: column;
-      }
-      p {
-        color: var(--muted);
-        line-height: 1.45;
-      }
-    `,
   ];
 
   protected override updated(changed: PropertyValues<this>): void {
@@ -70,7 +61,7 @@ export class PassphraseDialog extends LitElement {
           ? 'Everyone else in the room must enter the new passphrase to stay; someone who was kicked or banned cannot come back with the old one.'
           : (prompt?.reason ?? `#${prompt?.room ?? ''} is private.`)}
       </p>
-      <form @submit=${this.submit}>
+      <form class="stacked" @submit=${this.submit}>
         <label for="passphrase">${change ? 'New passphrase' : 'Passphrase'}</label>
         <input id="passphrase" type="password" autocomplete="off" required ?disabled=${prompt?.busy} />
         ${change

@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 
@@ -13,14 +13,6 @@ export class PasswordDialog extends LitElement {
   static override styles = [
     shared,
     dialogStyles,
-    css`
-      p {
-        color: var(--muted);
-      }
-      .error {
-        color: var(--danger);
-      }
-    `,
   ];
 
   protected override updated(changed: PropertyValues<this>): void {

@@ -28,9 +28,6 @@ export class ShareDialog extends LitElement {
         text-align: left;
         margin-bottom: 0.25rem;
       }
-      p {
-        color: var(--muted);
-      }
     `,
   ];
 

@@ -33,10 +33,6 @@ export class VerifyDialog extends LitElement {
         background: white;
         border-radius: 6px;
       }
-      p {
-        color: var(--muted);
-        line-height: 1.45;
-      }
       .ok {
         color: var(--ok);
       }

@@ -301,7 +301,7 @@ export class WispApp extends LitElement {
       const mine = room.members[state.me.id ?? ''];
       return html`<wisp-room-header
           .room=${room}
-          ?owner=${mine?.role === 'owner' || Boolean(state.me.admin)}
+          ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
           @invite=${() => this.invite(room.name)}
           @change-passphrase=${() => this.session.askNewPassphrase(room.name)}
           @forget-room=${() => this.session.forgetRoom(room.name)}

@@ -52,9 +52,7 @@ export class PrivateRooms {
 
   /** The server refused the verifier: whatever was used is wrong now. */
   async refused(room: string): Promise<void> {
-    if (this.pending.delete(room)) return;
-    this.passphrases.delete(room);
-    await this.forget(room);
+    if (!this.pending.delete(room)) await this.forget(room);
   }
 
   async prepareChange(room: string, passphrase: string): Promise<string> {
@@ -87,21 +85,13 @@ export class PrivateRooms {
     await saveRoomKeys(this.saved);
   }
 
-  hasKey(room: string): boolean {
-    return Boolean(this.saved[room] ?? this.pending.get(room));
-  }
-
-  seal(room: string, senderKey: string, message: RoomMessage): Promise<string> {
-    const secrets = this.saved[room] ?? this.pending.get(room);
-    if (!secrets) return Promise.reject(new Error(`no key for #${room}`));
-    return sealRoomMessage(secrets.key, room, senderKey, message);
+  async seal(room: string, senderKey: string, message: RoomMessage): Promise<string> {
+    return sealRoomMessage(this.keyFor(room), room, senderKey, message);
   }
 
   /** Opens a sealed message and refuses replays; throws RoomSealError otherwise. */
   async open(room: string, senderKey: string, sealed: string): Promise<RoomMessage> {
-    const secrets = this.saved[room] ?? this.pending.get(room);
-    if (!secrets) throw new Error(`no key for #${room}`);
-    const message = await openRoomMessage(secrets.key, room, senderKey, sealed);
+    const message = await openRoomMessage(this.keyFor(room), room, senderKey, sealed);
     let guard = this.guards.get(room);
     if (!guard) this.guards.set(room, (guard = new ReplayGuard(Date.now, this.remembered[room])));
     guard.check(senderKey, message);
@@ -109,18 +99,25 @@ export class PrivateRooms {
     return message;
   }
 
-  /** Keeps the ids shown lately, a moment after the last change, for the next page load. */
+  /** The key a message is sealed and opened with: the room's, or the one just typed for it. */
+  private keyFor(room: string): CryptoKey {
+    const secrets = this.saved[room] ?? this.pending.get(room);
+    if (!secrets) throw new Error(`no key for #${room}`);
+    return secrets.key;
+  }
+
+  /** Keeps the ids shown lately (inside the replay window), a moment after the last change, for the next page load. */
   private scheduleSaveSeen(): void {
     this.saveSeenTimer ??= setTimeout(() => {
       this.saveSeenTimer = undefined;
       const cutoff = Date.now() - REPLAY_WINDOW_MS;
-      for (const [room, ids] of Object.entries(this.remembered)) {
-        const kept = this.guards.get(room)?.remembered() ?? ids.filter(([, ts]) => ts >= cutoff);
-        if (kept.length) this.remembered[room] = kept;
-        else delete this.remembered[room];
+      const next: SeenIds = {};
+      for (const room of new Set([...Object.keys(this.remembered), ...this.guards.keys()])) {
+        const kept = this.guards.get(room)?.remembered() ?? this.remembered[room]!.filter(([, ts]) => ts >= cutoff);
+        if (kept.length) next[room] = kept;
       }
-      for (const [room, guard] of this.guards) if (!this.remembered[room]) this.remembered[room] = guard.remembered();
-      void saveSeenIds({ ...this.remembered });
+      this.remembered = next;
+      void saveSeenIds({ ...next });
     }, SAVE_SEEN_AFTER_MS);
   }
 

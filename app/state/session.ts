@@ -17,7 +17,7 @@ import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
 import { PrivateRoomFlow } from './private-room-flow.ts';
-import { inviteLink, type Invite } from './invite.ts';
+import type { Invite } from './invite.ts';
 
 
 export interface SessionOptions {
@@ -152,11 +152,6 @@ export class Session {
   /** Opened from an invite link: join the room it names, with its passphrase if it has one. */
   acceptInvite(invite: Invite): void {
     this.join(invite.room, invite.passphrase);
-  }
-
-  /** The invite link for a room, optionally carrying its passphrase. */
-  inviteLink(room: string, passphrase?: string): string {
-    return inviteLink(location.origin, { room, passphrase: passphrase || undefined });
   }
 
   /** The passphrase typed for this room on this page, to prefill an invite. */

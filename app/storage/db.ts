@@ -31,6 +31,12 @@ export function write<T>(key: string, value: T): Promise<void> {
   return set(key, value, db());
 }
 
+/** A writer for one key whose writes land in call order, so the last value written wins. */
+export function orderedWriter<T>(key: string): (value: T) => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  return (value) => (last = last.then(() => write(key, value)));
+}
+
 export function remove(key: string): Promise<void> {
   return del(key, db());
 }

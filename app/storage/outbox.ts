@@ -1,6 +1,6 @@
 // Messages typed but not yet acknowledged by the server. Kept in IndexedDB so neither a
 // dropped connection nor a reload loses them; the client id makes resending safe.
-import { KEYS, read, write } from './db.ts';
+import { KEYS, orderedWriter, read } from './db.ts';
 
 export interface PendingMessage {
   cid: string;
@@ -14,6 +14,7 @@ export interface PendingMessage {
 export class Outbox {
   private items: PendingMessage[] = [];
   private saving: Promise<void> = Promise.resolve();
+  private readonly write = orderedWriter<PendingMessage[]>(KEYS.outbox);
 
   async load(): Promise<PendingMessage[]> {
     const saved = await read<PendingMessage[]>(KEYS.outbox);
@@ -45,10 +46,9 @@ export class Outbox {
     return this.persist();
   }
 
-  /** Writes are chained so the last one always wins. */
+  /** The last write always wins. */
   private persist(): Promise<void> {
-    const snapshot = [...this.items];
-    this.saving = this.saving.then(() => write(KEYS.outbox, snapshot));
+    this.saving = this.write([...this.items]);
     return this.saving;
   }
 }

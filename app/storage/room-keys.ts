@@ -2,7 +2,7 @@
 // again. The room key is a non-extractable CryptoKey (IndexedDB stores it as such); the
 // verifier is what the server checks on every join. "Forget this room" deletes both.
 import type { RoomSecrets } from '../crypto/room-kdf.ts';
-import { KEYS, read, write } from './db.ts';
+import { KEYS, orderedWriter, read } from './db.ts';
 
 export type RoomKeys = Record<string, RoomSecrets>;
 
@@ -13,8 +13,6 @@ function valid(entry: unknown): entry is RoomSecrets {
   return typeof e?.verifier === 'string' && VERIFIER.test(e.verifier) && e.key instanceof CryptoKey && e.key.algorithm.name === 'AES-GCM';
 }
 
-let saving: Promise<void> = Promise.resolve();
-
 export async function loadRoomKeys(): Promise<RoomKeys> {
   const saved = await read<Record<string, unknown>>(KEYS.roomKeys);
   const keys: RoomKeys = {};
@@ -22,9 +20,5 @@ export async function loadRoomKeys(): Promise<RoomKeys> {
   return keys;
 }
 
-/** Writes the whole set; writes are chained so the last one wins. */
-export function saveRoomKeys(keys: RoomKeys): Promise<void> {
-  const snapshot = { ...keys };
-  saving = saving.then(() => write(KEYS.roomKeys, snapshot));
-  return saving;
-}
+/** Writes the whole set (the last write wins). */
+export const saveRoomKeys: (keys: RoomKeys) => Promise<void> = orderedWriter(KEYS.roomKeys);

@@ -1,7 +1,7 @@
 // Which sealed messages each private room has shown lately (sender and client id, with
 // the sender's time), so that a server cannot replay one to a device that just reloaded.
 // Only ids inside the replay window are kept; nothing of the messages themselves.
-import { KEYS, read, write } from './db.ts';
+import { KEYS, orderedWriter, read } from './db.ts';
 
 /** Per room: [sender key + "|" + client id, the sender's time (ms)]. */
 export type SeenIds = Record<string, [string, number][]>;
@@ -17,9 +17,4 @@ export async function loadSeenIds(): Promise<SeenIds> {
   return seen;
 }
 
-let saving: Promise<void> = Promise.resolve();
-
-export function saveSeenIds(seen: SeenIds): Promise<void> {
-  saving = saving.then(() => write(KEYS.roomSeen, seen));
-  return saving;
-}
+export const saveSeenIds: (seen: SeenIds) => Promise<void> = orderedWriter(KEYS.roomSeen);

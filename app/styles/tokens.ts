@@ -102,6 +102,14 @@ export const dialogStyles = css`
   .error {
     color: var(--danger);
   }
+  p {
+    color: var(--muted);
+    line-height: 1.45;
+  }
+  /* A form of several labelled fields, one under another. */
+  form.stacked {
+    flex-direction: column;
+  }
   form input {
     flex: 1;
     font: inherit;

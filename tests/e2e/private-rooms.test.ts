@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
-import { WsProxy } from './support/proxy.ts';
+import { launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
-import { WispServer } from './support/server.ts';
 
 const TEST_TIMEOUT = 240_000;
 
@@ -56,20 +54,9 @@ async function readers(p: Person): Promise<string> {
 }
 
 test('two people chat in a private room: the server relays only ciphertext, the room is unlisted, a wrong passphrase is refused', { timeout: TEST_TIMEOUT }, async (t) => {
-  const proxy = await WsProxy.listen();
-  const people: Person[] = [];
-  let server: WispServer | undefined;
-  t.after(async () => {
-    await Promise.all(people.map((p) => p.close()));
-    await proxy.close();
-    await server?.dispose();
-  });
-  server = await WispServer.start({ args: ['--origin', proxy.url] });
-  proxy.setTarget(server.url);
-  const a = await newPerson(browser, proxy.url, { label: 'A' });
-  const b = await newPerson(browser, proxy.url, { label: 'B' });
-  const c = await newPerson(browser, proxy.url, { label: 'C' });
-  people.push(a, b, c);
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  const [a, b, c] = [await scene.person('A'), await scene.person('B'), await scene.person('C')];
   const [aName, bName] = [await a.myName(), await b.myName()];
   const room = `hideout-${tag().toLowerCase()}`.slice(0, 32).replace(/[^a-z0-9_-]/g, '');
   const passphrase = `river stone ${tag()}`;
@@ -221,19 +208,9 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
 });
 
 test('a hostile server: a sealed message it altered and one it replayed are refused and shown as such', { timeout: TEST_TIMEOUT }, async (t) => {
-  const proxy = await WsProxy.listen();
-  const people: Person[] = [];
-  let server: WispServer | undefined;
-  t.after(async () => {
-    await Promise.all(people.map((p) => p.close()));
-    await proxy.close();
-    await server?.dispose();
-  });
-  server = await WispServer.start({ args: ['--origin', proxy.url] });
-  proxy.setTarget(server.url);
-  const a = await newPerson(browser, proxy.url, { label: 'A' });
-  const b = await newPerson(browser, proxy.url, { label: 'B' });
-  people.push(a, b);
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  const [a, b] = [await scene.person('A'), await scene.person('B')];
   const [aName, bName] = [await a.myName(), await b.myName()];
   const room = `vault-${Date.now().toString(36)}`;
   const passphrase = `deep cellar ${tag()}`;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, newPerson, sleep, type Person } from './support/browser.ts';
-import { WispServer } from './support/server.ts';
-import { WsProxy, type RecordedFrame } from './support/proxy.ts';
+import { WAIT_MS, launchBrowser, sleep } from './support/browser.ts';
+import type { RecordedFrame } from './support/proxy.ts';
+import { Scene } from './support/scene.ts';
 import { installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
@@ -29,21 +29,10 @@ function relayBytes(frame: RecordedFrame): Buffer {
 }
 
 test('relay-only without TURN: the whisper goes through the server relay, which sees only ciphertext', { timeout: TEST_TIMEOUT }, async (t) => {
-  const proxy = await WsProxy.listen();
-  const people: Person[] = [];
-  let server: WispServer | undefined;
-  t.after(async () => {
-    await Promise.all(people.map((p) => p.close()));
-    await proxy.close();
-    await server?.dispose();
-  });
-  server = await WispServer.start({ args: ['--origin', proxy.url] });
-  proxy.setTarget(server.url);
-
-  const a = await newPerson(browser, proxy.url, { label: 'A' });
-  people.push(a);
-  const b = await newPerson(browser, proxy.url, { label: 'B' });
-  people.push(b);
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  const a = await scene.person('A');
+  const b = await scene.person('B');
   const aName = await a.myName();
   const bName = await b.myName();
   await a.waitForMembers([aName, bName]);
