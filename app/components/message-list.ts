@@ -7,7 +7,7 @@ import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
-import { parseMessage } from '../state/format.ts';
+import { parseMessage, type Token } from '../state/format.ts';
 import { renderTokens } from './rich-text.ts';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
@@ -27,6 +27,8 @@ export class MessageList extends LitElement {
   @property({ type: Boolean }) showLinks = true;
 
   private stickToBottom = true;
+  /** Lines are replaced, not changed, when they change: a line's tokens are parsed once. */
+  private readonly tokens = new WeakMap<ChatLine, Token[]>();
 
   static override styles = [
     shared,
@@ -134,6 +136,12 @@ export class MessageList extends LitElement {
     if (this.stickToBottom) this.scrollTop = this.scrollHeight;
   }
 
+  private tokensOf(line: ChatLine): Token[] {
+    let tokens = this.tokens.get(line);
+    if (!tokens) this.tokens.set(line, (tokens = parseMessage(line.text)));
+    return tokens;
+  }
+
   private renderLine(line: ChatLine) {
     if (line.kind === 'system') return html`<li class="system">${line.text}</li>`;
     const when = new Date(line.ts);
@@ -148,8 +156,8 @@ export class MessageList extends LitElement {
       line.kind === 'file' && transfer
         ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer}></wisp-file-card>`
         : line.kind === 'action'
-          ? html`<span class="text">* ${line.name} ${renderTokens(parseMessage(line.text), this.showLinks)}</span>`
-          : html`<span class="text">${renderTokens(parseMessage(line.text), this.showLinks)}</span>`;
+          ? html`<span class="text">* ${line.name} ${renderTokens(this.tokensOf(line), this.showLinks)}</span>`
+          : html`<span class="text">${renderTokens(this.tokensOf(line), this.showLinks)}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
   }
 

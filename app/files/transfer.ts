@@ -1,11 +1,11 @@
 // File transfers over a whisper link: offer -> accept/decline -> chunks -> end, with the
-// size limit enforced as bytes arrive and the SHA-256 checked at the end. The chunks ride
+// size limit enforced as bytes arrive and the content hash (content-hash.ts) checked at the end. The chunks ride
 // inside the secure channel; this file only knows a FileLink.
-import { toHex } from '../crypto/bytes.ts';
+import { ContentHasher, HASH_BLOCK_BYTES } from './content-hash.ts';
 
 /** Control frames of the file protocol (sent as JSON inside the secure channel). */
 export type FileControl =
-  | { t: 'file-offer'; fid: number; name: string; size: number; type: string; sha256: string }
+  | { t: 'file-offer'; fid: number; name: string; size: number; type: string; hash: string }
   | { t: 'file-accept'; fid: number }
   | { t: 'file-decline'; fid: number; reason: DeclineReason; limit?: number }
   | { t: 'file-cancel'; fid: number; reason: CancelReason }
@@ -35,11 +35,8 @@ export interface Progress {
 
 /** At most this many chunks are sealed and in flight at once (pipelining, not stop-and-wait). */
 const WINDOW = 16;
-
-export async function sha256Hex(data: Blob | BufferSource): Promise<string> {
-  const buffer = data instanceof Blob ? await data.arrayBuffer() : data;
-  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', buffer)));
-}
+/** Progress goes to the screen at most this often: each report re-renders the conversation. */
+const PROGRESS_INTERVAL_MS = 250;
 
 export function randomFileId(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
@@ -51,62 +48,38 @@ function progressOf(bytes: number, total: number, startedAt: number): Progress {
   return { bytes, total, rate, remaining: rate > 0 ? (total - bytes) / rate : Infinity };
 }
 
-/** Sends one file once the other side accepts it. */
+/**
+ * Sends one file once the other side accepts it, from the bytes that were hashed for the
+ * offer: read once, so a file changed on disk in between cannot arrive as a mismatch, and
+ * no disk read competes with the transfer.
+ */
 export class OutgoingFile {
   private cancelled = false;
   startedAt = 0;
 
   constructor(
     readonly fid: number,
-    readonly file: Blob,
+    readonly bytes: Uint8Array,
     private readonly link: FileLink,
     private readonly onProgress: (progress: Progress) => void,
   ) {}
 
-  /**
-   * Streams the file in chunks with a window of sealed chunks in flight; then `file-end`.
-   * The file is read as a stream (several times faster than reading slices as ArrayBuffers
-   * here), and a chunk is handed on as the pieces the stream gave, never joined.
-   */
+  /** Sends the chunks with a window of sealed chunks in flight; then `file-end`. */
   async send(): Promise<void> {
     this.startedAt = performance.now();
-    const size = this.file.size;
+    const size = this.bytes.length;
     const chunkSize = this.link.maxChunkBytes;
     const inFlight: Promise<void>[] = [];
-    let sent = 0;
     let lastReport = 0;
-    let pieces: Uint8Array[] = [];
-    let pending = 0;
-    const flush = async () => {
-      inFlight.push(this.link.chunk(this.fid, pieces));
-      sent += pending;
-      pieces = [];
-      pending = 0;
+    for (let offset = 0; offset < size; offset += chunkSize) {
+      if (this.cancelled) return;
+      inFlight.push(this.link.chunk(this.fid, [this.bytes.subarray(offset, offset + chunkSize)]));
       if (inFlight.length >= WINDOW) await inFlight.shift();
       const now = performance.now();
-      if (now - lastReport > 150) {
+      if (now - lastReport > PROGRESS_INTERVAL_MS) {
         lastReport = now;
-        this.onProgress(progressOf(sent, size, this.startedAt));
+        this.onProgress(progressOf(Math.min(offset + chunkSize, size), size, this.startedAt));
       }
-    };
-    const reader = this.file.stream().getReader();
-    try {
-      for (;;) {
-        if (this.cancelled) return;
-        const { value, done } = await reader.read();
-        if (done) break;
-        for (let offset = 0; offset < value.length; ) {
-          const take = Math.min(chunkSize - pending, value.length - offset);
-          pieces.push(value.subarray(offset, offset + take));
-          pending += take;
-          offset += take;
-          if (pending === chunkSize) await flush();
-          if (this.cancelled) return;
-        }
-      }
-      if (pending > 0) await flush();
-    } finally {
-      void reader.cancel().catch(() => undefined);
     }
     await Promise.all(inFlight);
     if (this.cancelled) return;
@@ -121,13 +94,20 @@ export class OutgoingFile {
 
 export type IncomingFailure = 'too-large' | 'short' | 'hash-mismatch';
 
-/** Files up to this size are received straight into one buffer: no reassembly at the end. */
-const PREALLOCATE_MAX_BYTES = 256 * 1024 * 1024;
+/** The first bytes of a file, kept to tell its true type by its magic bytes. */
+const HEAD_BYTES = 16;
 
-/** Collects one accepted file, refusing a single byte past what was announced or allowed. */
+/**
+ * Collects one accepted file, refusing a single byte past what was announced or allowed.
+ * Bytes gather in one block; each full block is hashed and handed to a Blob at once, so the
+ * check at the end waits for the last block only and the file never sits twice in memory.
+ */
 export class IncomingFile {
-  private parts: Uint8Array[] = [];
-  private buffer?: Uint8Array<ArrayBuffer>;
+  private block: Uint8Array;
+  private filled = 0;
+  private parts: Blob[] = [];
+  private head = new Uint8Array(0);
+  private readonly hasher = new ContentHasher();
   private received = 0;
   private readonly startedAt = performance.now();
   private lastReport = 0;
@@ -135,11 +115,11 @@ export class IncomingFile {
   constructor(
     readonly fid: number,
     readonly size: number,
-    readonly sha256: string,
+    readonly hash: string,
     private readonly limit: number,
     private readonly onProgress: (progress: Progress) => void,
   ) {
-    if (size <= Math.min(limit, PREALLOCATE_MAX_BYTES)) this.buffer = new Uint8Array(size);
+    this.block = new Uint8Array(Math.min(size, limit, HASH_BLOCK_BYTES));
   }
 
   get bytes(): number {
@@ -152,11 +132,16 @@ export class IncomingFile {
       this.discard();
       return 'too-large';
     }
-    if (this.buffer) this.buffer.set(chunk, this.received);
-    else this.parts.push(chunk);
+    for (let offset = 0; offset < chunk.length; ) {
+      const take = Math.min(this.block.length - this.filled, chunk.length - offset);
+      this.block.set(chunk.subarray(offset, offset + take), this.filled);
+      this.filled += take;
+      offset += take;
+      if (this.filled === this.block.length) this.closeBlock();
+    }
     this.received += chunk.length;
     const now = performance.now();
-    if (now - this.lastReport > 150 || this.received === this.size) {
+    if (now - this.lastReport > PROGRESS_INTERVAL_MS || this.received === this.size) {
       this.lastReport = now;
       this.onProgress(progressOf(this.received, this.size, this.startedAt));
     }
@@ -169,15 +154,28 @@ export class IncomingFile {
       this.discard();
       return { ok: false, failure: 'short' };
     }
-    const bytes = this.buffer ?? new Uint8Array(await new Blob(this.parts as BlobPart[]).arrayBuffer());
+    if (this.filled > 0) this.closeBlock();
+    const parts = this.parts;
+    const head = this.head;
+    const hash = await this.hasher.hex();
     this.discard();
-    if ((await sha256Hex(bytes)) !== this.sha256) return { ok: false, failure: 'hash-mismatch' };
-    return { ok: true, blob: new Blob([bytes]), head: bytes.slice(0, 16) };
+    if (hash !== this.hash) return { ok: false, failure: 'hash-mismatch' };
+    return { ok: true, blob: new Blob(parts), head };
   }
 
   discard(): void {
     this.parts = [];
-    this.buffer = undefined;
+    this.block = new Uint8Array(0);
+    this.filled = 0;
+  }
+
+  /** Hashes the block and copies it into a Blob (both copy now), then reuses the buffer. */
+  private closeBlock(): void {
+    const full = this.block.subarray(0, this.filled);
+    if (this.parts.length === 0) this.head = full.slice(0, HEAD_BYTES);
+    this.hasher.add(full);
+    this.parts.push(new Blob([full as Uint8Array<ArrayBuffer>]));
+    this.filled = 0;
   }
 }
 

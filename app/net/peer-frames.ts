@@ -23,7 +23,8 @@ export const PeerFrameSchema = v.variant('t', [
     name: v.pipe(v.string(), v.minLength(1), v.maxLength(1024)),
     size: Size,
     type: v.pipe(v.string(), v.maxLength(255)),
-    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+    /** The content hash (files/content-hash.ts): SHA-256 over the SHA-256s of 4 MiB blocks. */
+    hash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
   }),
   v.object({ t: v.literal('file-accept'), fid: FileId }),
   v.object({ t: v.literal('file-decline'), fid: FileId, reason: v.picklist(['declined', 'too-large', 'relay-limit']), limit: v.optional(Size) }),

@@ -5,7 +5,8 @@ import { chunkParts, encodePeerFrame } from '../net/peer-frames.ts';
 import type { PeerLink } from '../net/peer-link.ts';
 import { sanitizeFilename } from '../files/sanitize.ts';
 import { looksExecutable, previewType } from '../files/magic.ts';
-import { IncomingFile, OutgoingFile, formatBytes, randomFileId, sha256Hex, type FileLink, type Progress } from '../files/transfer.ts';
+import { IncomingFile, OutgoingFile, formatBytes, randomFileId, type FileLink, type Progress } from '../files/transfer.ts';
+import { contentHash } from '../files/content-hash.ts';
 import type { Store, TransferState } from './store.ts';
 
 type FileFrame = Extract<PeerFrame, { t: `file-${string}` }>;
@@ -25,7 +26,8 @@ function transferId(direction: 'in' | 'out', key: string, fid: number): string {
 }
 
 export class FileTransfers {
-  private readonly outgoing = new Map<string, { file: File; sender?: OutgoingFile }>();
+  /** Offered files, kept in memory as hashed until they are sent, declined or cancelled. */
+  private readonly outgoing = new Map<string, { bytes: Uint8Array; sender?: OutgoingFile }>();
   private readonly incoming = new Map<string, IncomingFile>();
   /** Hashes announced in offers, until accepted or declined. */
   private readonly offers = new Map<string, string>();
@@ -66,9 +68,16 @@ export class FileTransfers {
     }
     const link = this.options.link(key);
     if (!link) return this.update(id, { status: 'failed', sentence: `${name} is not in any room with you, so the file cannot be sent.` });
-    const sha256 = await sha256Hex(file);
-    this.outgoing.set(id, { file });
-    link.send(encodePeerFrame({ t: 'file-offer', fid, name: file.name || 'file', size: file.size, type: file.type.slice(0, 255), sha256 })).catch(() => {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } catch {
+      return this.update(id, { status: 'failed', sentence: `${base.name} could not be read; it may have been moved or deleted.` });
+    }
+    const hash = await contentHash(bytes);
+    if (this.state.transfers[id]?.status !== 'waiting') return;
+    this.outgoing.set(id, { bytes });
+    link.send(encodePeerFrame({ t: 'file-offer', fid, name: file.name || 'file', size: bytes.length, type: file.type.slice(0, 255), hash })).catch(() => {
       this.fail(id, `The connection to ${name} was lost before the offer went out.`);
     });
   }
@@ -117,7 +126,7 @@ export class FileTransfers {
         const entry = this.outgoing.get(id);
         const link = this.options.link(key);
         if (!entry || !link || this.state.transfers[id]?.status !== 'waiting') return;
-        if (link.path === 'relay' && entry.file.size > this.relayLimit()) {
+        if (link.path === 'relay' && entry.bytes.length > this.relayLimit()) {
           this.stop(id);
           this.update(id, { status: 'failed', sentence: this.relaySentence(name) });
           void link.send(encodePeerFrame({ t: 'file-cancel', fid: frame.fid, reason: 'cancelled' })).catch(() => undefined);
@@ -128,7 +137,7 @@ export class FileTransfers {
           control: (f) => void link.send(encodePeerFrame(f)).catch(() => undefined),
           chunk: (fid, pieces) => link.send(chunkParts(fid, pieces)),
         };
-        entry.sender = new OutgoingFile(frame.fid, entry.file, fileLink, (p) => this.progress(id, p));
+        entry.sender = new OutgoingFile(frame.fid, entry.bytes, fileLink, (p) => this.progress(id, p));
         this.update(id, { status: 'sending' });
         entry.sender.send().then(
           () => this.state.transfers[id]?.status === 'sending' && this.update(id, { status: 'checking' }),
@@ -207,7 +216,7 @@ export class FileTransfers {
       void link.send(encodePeerFrame({ t: 'file-decline', fid: frame.fid, reason: 'relay-limit' })).catch(() => undefined);
       return;
     }
-    this.offers.set(id, frame.sha256);
+    this.offers.set(id, frame.hash);
     this.options.notify(`${name} wants to send you a file`, `${transfer.name} (${formatBytes(frame.size)})`, key);
   }
 

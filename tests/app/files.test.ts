@@ -2,7 +2,8 @@
 import { expect } from '@esm-bundle/chai';
 import { sanitizeFilename } from '../../app/files/sanitize.ts';
 import { looksExecutable, previewType } from '../../app/files/magic.ts';
-import { IncomingFile, formatBytes, sha256Hex } from '../../app/files/transfer.ts';
+import { IncomingFile, formatBytes } from '../../app/files/transfer.ts';
+import { contentHash } from '../../app/files/content-hash.ts';
 import { decodePeer, encodeChunk, encodePeerFrame } from '../../app/net/peer-frames.ts';
 import { messageBytesFor, sdpMaxMessageSize } from '../../app/net/peer-link.ts';
 
@@ -74,11 +75,60 @@ describe('magic bytes', () => {
   });
 });
 
+// Expected values computed independently with Node's crypto:
+//   blocks = 4 MiB slices; hash = sha256(concat(sha256(block) for each block)); empty: sha256('')
+describe('content hash', () => {
+  const MIB = 1024 * 1024;
+  const pattern = (length: number) => {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = (i * 31 + 7) & 255;
+    return out;
+  };
+  const vectors: [string, Uint8Array, string][] = [
+    ['three blocks, the last one short (9 MiB + 5 bytes)', pattern(9 * MIB + 5), 'c04e7ea1affc0f429802303012e9a05430de163dff429cdd86b4a49cfa99c544'],
+    ['exactly one block', pattern(4 * MIB), 'bca3e93b94c12aa6c47bcc903e7083767d74b2e587671c3363a44c2b81264132'],
+    ['a small file', new TextEncoder().encode('0123456789abcdef0123456789'), 'bfd1637edab4e5203f4f731ec2af66e21a276543b7d279293f80acc623832ce0'],
+    ['an empty file', new Uint8Array(0), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+  ];
+  for (const [what, bytes, expected] of vectors) {
+    it(`known answer: ${what}`, async () => {
+      expect(await contentHash(bytes)).to.equal(expected);
+    });
+  }
+
+  it('a file received in odd chunks across block boundaries arrives whole and checks', async () => {
+    const data = pattern(9 * MIB + 5);
+    const file = new IncomingFile(1, data.length, vectors[0][2], data.length, () => {});
+    const sizes = [262114, 1, 4 * MIB - 262115, 3, 5 * MIB];
+    let offset = 0;
+    for (let i = 0; offset < data.length; i++) {
+      const next = Math.min(offset + sizes[i % sizes.length], data.length);
+      expect(file.add(data.subarray(offset, next))).to.equal(undefined);
+      offset = next;
+    }
+    const result = await file.finish();
+    expect(result.ok).to.equal(true);
+    if (!result.ok) return;
+    const got = new Uint8Array(await result.blob.arrayBuffer());
+    expect(got.length).to.equal(data.length);
+    expect(got.every((byte, i) => byte === data[i])).to.equal(true, 'every byte in place');
+    expect([...result.head]).to.deep.equal([...data.subarray(0, 16)]);
+  });
+
+  it('one byte changed in a middle block is a mismatch', async () => {
+    const data = pattern(9 * MIB + 5);
+    data[5 * MIB + 17] ^= 1;
+    const file = new IncomingFile(1, data.length, vectors[0][2], data.length, () => {});
+    file.add(data);
+    expect(await file.finish()).to.deep.equal({ ok: false, failure: 'hash-mismatch' });
+  });
+});
+
 describe('receiving a file', () => {
   const data = new TextEncoder().encode('0123456789abcdef0123456789');
 
   it('accepts exactly the announced bytes and checks the hash', async () => {
-    const file = new IncomingFile(1, data.length, await sha256Hex(data), 1000, () => {});
+    const file = new IncomingFile(1, data.length, await contentHash(data), 1000, () => {});
     expect(file.add(data.subarray(0, 10))).to.equal(undefined);
     expect(file.add(data.subarray(10))).to.equal(undefined);
     const result = await file.finish();
@@ -87,29 +137,29 @@ describe('receiving a file', () => {
   });
 
   it('cuts a sender off at the first byte past what it announced', async () => {
-    const file = new IncomingFile(1, 10, await sha256Hex(data), 1000, () => {});
+    const file = new IncomingFile(1, 10, await contentHash(data), 1000, () => {});
     expect(file.add(data.subarray(0, 8))).to.equal(undefined);
     expect(file.add(data.subarray(8, 12))).to.equal('too-large');
   });
 
   it('cuts a sender off at the receiver limit even if it announced less than it sends', async () => {
-    const file = new IncomingFile(1, 26, await sha256Hex(data), 12, () => {});
+    const file = new IncomingFile(1, 26, await contentHash(data), 12, () => {});
     expect(file.add(data.subarray(0, 12))).to.equal(undefined);
     expect(file.add(data.subarray(12, 13))).to.equal('too-large');
   });
 
   it('an incomplete file or a wrong hash is a failure, not a file', async () => {
-    const short = new IncomingFile(1, 26, await sha256Hex(data), 100, () => {});
+    const short = new IncomingFile(1, 26, await contentHash(data), 100, () => {});
     short.add(data.subarray(0, 20));
     expect(await short.finish()).to.deep.equal({ ok: false, failure: 'short' });
-    const tampered = new IncomingFile(2, 26, await sha256Hex(data), 100, () => {});
+    const tampered = new IncomingFile(2, 26, await contentHash(data), 100, () => {});
     tampered.add(new TextEncoder().encode('0123456789abcdef012345678X'));
     expect(await tampered.finish()).to.deep.equal({ ok: false, failure: 'hash-mismatch' });
   });
 
   it('reports progress with a rate and the time left', async () => {
     const reports: number[] = [];
-    const file = new IncomingFile(1, data.length, await sha256Hex(data), 100, (p) => reports.push(p.bytes));
+    const file = new IncomingFile(1, data.length, await contentHash(data), 100, (p) => reports.push(p.bytes));
     file.add(data);
     expect(reports.at(-1)).to.equal(data.length);
   });
@@ -132,9 +182,9 @@ describe('peer frames', () => {
   });
 
   it('control frames are validated: a bad offer is dropped', () => {
-    const good = decodePeer(encodePeerFrame({ t: 'file-offer', fid: 7, name: 'a.txt', size: 3, type: 'text/plain', sha256: 'a'.repeat(64) }));
+    const good = decodePeer(encodePeerFrame({ t: 'file-offer', fid: 7, name: 'a.txt', size: 3, type: 'text/plain', hash: 'a'.repeat(64) }));
     expect(good?.kind).to.equal('frame');
-    const bad = new TextEncoder().encode('\u0000{"t":"file-offer","fid":-1,"name":"","size":"big","type":1,"sha256":"zz"}');
+    const bad = new TextEncoder().encode('\u0000{"t":"file-offer","fid":-1,"name":"","size":"big","type":1,"hash":"zz"}');
     expect(decodePeer(bad)).to.equal(undefined);
     expect(decodePeer(new Uint8Array([9, 1, 2]))).to.equal(undefined);
   });

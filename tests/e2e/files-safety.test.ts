@@ -264,7 +264,7 @@ test('an offer above the receiver\'s limit is refused with a sentence before any
 });
 
 /** A's page sends raw peer frames over the real link, the way a modified app could. */
-const LIAR_SCRIPT = `(async ({ bKey, fid, announced, sha256, beforeAccept }) => {
+const LIAR_SCRIPT = `(async ({ bKey, fid, announced, hash, beforeAccept }) => {
   const session = window.wisp;
   const whispers = session.whispers;
   const link = whispers.mesh.get(bKey);
@@ -288,7 +288,7 @@ const LIAR_SCRIPT = `(async ({ bKey, fid, announced, sha256, beforeAccept }) => 
     return link.send(bytes);
   };
   window.__liar = { control, chunk };
-  await control({ t: 'file-offer', fid, name: 'liar.bin', size: announced, type: 'application/octet-stream', sha256 });
+  await control({ t: 'file-offer', fid, name: 'liar.bin', size: announced, type: 'application/octet-stream', hash });
   // Chunks before the offer is accepted must be dropped.
   for (let i = 0; i < beforeAccept; i++) await chunk(100, 0x55);
   return true;
@@ -303,7 +303,7 @@ test('a sender that sends more than it announced is cut off at the limit and the
 
   const fid = 0x1234abcd;
   const announced = 1000;
-  await a.page.evaluate(`${LIAR_SCRIPT}(${JSON.stringify({ bKey, fid, announced, sha256: 'ab'.repeat(32), beforeAccept: 3 })})`);
+  await a.page.evaluate(`${LIAR_SCRIPT}(${JSON.stringify({ bKey, fid, announced, hash: 'ab'.repeat(32), beforeAccept: 3 })})`);
 
   const offered = await waitTransfer(b, 'liar.bin', 'in', ['offered']);
   assert.equal(offered.size, announced);
