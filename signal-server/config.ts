@@ -22,6 +22,18 @@ export interface Config {
   readonly sayPerMinute: number;
   readonly sayBurst: number;
   readonly presenceWindowMs: number;
+  /**
+   * Slow-client limits, from LIMITS; no flags, but tests shorten them. HTTP: request head,
+   * whole request, idle keep-alive, and how often Node checks the first two.
+   */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly timeoutCheckMs: number;
+  /** WebSocket: hello within this; a closed socket's reply within closeGraceMs; unsent backlog at most sendBufferMaxBytes. */
+  readonly helloTimeoutMs: number;
+  readonly closeGraceMs: number;
+  readonly sendBufferMaxBytes: number;
   readonly quiet: boolean;
   readonly ice: IceConfig;
   readonly maxFileBytes: number;
@@ -185,6 +197,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     sayPerMinute: integer('rate-per-minute', pick('rate-per-minute')!, 1, 100_000),
     sayBurst: integer('rate-burst', pick('rate-burst')!, 1, 10_000),
     presenceWindowMs: LIMITS.presenceWindowMs,
+    headersTimeoutMs: LIMITS.httpHeadersTimeoutMs,
+    requestTimeoutMs: LIMITS.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: LIMITS.httpKeepAliveTimeoutMs,
+    timeoutCheckMs: LIMITS.httpTimeoutCheckMs,
+    helloTimeoutMs: LIMITS.helloTimeoutMs,
+    closeGraceMs: LIMITS.closeGraceMs,
+    sendBufferMaxBytes: LIMITS.sendBufferMaxBytes,
     quiet: Boolean(values.quiet) || quietEnv,
     ice: { stunUrls, turnUrls, turnSecret, turnTtlSeconds: integer('turn-ttl', pick('turn-ttl')!, 60, 7 * 24 * 3600) },
     maxFileBytes: integer('max-file-mb', pick('max-file-mb')!, 1, 4096) * 1024 * 1024,

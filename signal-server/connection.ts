@@ -6,9 +6,6 @@ import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-/** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-
 export class Connection implements RoomMember {
   id = '';
   key = '';
@@ -25,6 +22,8 @@ export class Connection implements RoomMember {
   readonly says: TokenBucket;
   readonly relays = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
   private strikes: number[] = [];
+  private readonly sendBufferMaxBytes: number;
+  private readonly closeGraceMs: number;
 
   constructor(
     readonly ws: WebSocket,
@@ -33,6 +32,8 @@ export class Connection implements RoomMember {
   ) {
     this.frames = new TokenBucket(LIMITS.framesPerMinute, LIMITS.framesBurst);
     this.says = new TokenBucket(config.sayPerMinute, config.sayBurst);
+    this.sendBufferMaxBytes = config.sendBufferMaxBytes;
+    this.closeGraceMs = config.closeGraceMs;
   }
 
   get welcomed(): boolean {
@@ -45,7 +46,8 @@ export class Connection implements RoomMember {
 
   sendRaw(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    // Too slow to keep: its backlog (beyond what the kernel holds) would grow without bound.
+    if (this.ws.bufferedAmount > this.sendBufferMaxBytes) {
       this.ws.terminate();
       return;
     }
@@ -57,7 +59,7 @@ export class Connection implements RoomMember {
   }
 
   close(code: CloseCode, reason: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, reason);
+    closeWithGrace(this.ws, code, reason, this.closeGraceMs);
   }
 
   /** Records one piece of abuse; returns true when there were too many in the last minute. */
@@ -66,4 +68,17 @@ export class Connection implements RoomMember {
     this.strikes.push(now);
     return this.strikes.length >= LIMITS.rateStrikesBeforeClose;
   }
+}
+
+/**
+ * Closes with a code, and cuts the socket if the client does not answer within graceMs:
+ * ws waits 30 s for the close reply, and a client that never reads would keep its socket
+ * (and its place under the per-address cap) that long.
+ */
+export function closeWithGrace(ws: WebSocket, code: CloseCode, reason: string, graceMs: number): void {
+  if (ws.readyState !== ws.OPEN) return;
+  ws.close(code, reason);
+  const cut = setTimeout(() => ws.terminate(), graceMs);
+  cut.unref();
+  ws.once('close', () => clearTimeout(cut));
 }

@@ -23,7 +23,7 @@ import { TokenBucket } from './token-bucket.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
-import { Connection } from './connection.ts';
+import { Connection, closeWithGrace } from './connection.ts';
 import { Moderator } from './moderator.ts';
 import { Throttle, hashToken, tokenMatches } from './moderation.ts';
 import type { Store } from './store.ts';
@@ -100,7 +100,7 @@ export class Hub {
   accept(ws: WebSocket, ip: string): void {
     const count = this.perIp.get(ip) ?? 0;
     if (count >= this.config.maxConnectionsPerIp) {
-      ws.close(CloseCode.tooManyConnections, 'too many connections from this address');
+      closeWithGrace(ws, CloseCode.tooManyConnections, 'too many connections from this address', this.config.closeGraceMs);
       return;
     }
     this.perIp.set(ip, count + 1);
@@ -109,7 +109,7 @@ export class Hub {
 
     const helloTimer = setTimeout(() => {
       if (!conn.welcomed) conn.close(CloseCode.helloTimeout, 'no hello in time');
-    }, LIMITS.helloTimeoutMs);
+    }, this.config.helloTimeoutMs);
 
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));

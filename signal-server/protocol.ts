@@ -56,7 +56,24 @@ export const LIMITS = {
   passphraseGuessWindowMs: 10 * 60_000,
   presenceWindowMs: 75,
   heartbeatMs: 30_000,
+  /** A WebSocket that has not said hello by then is closed (4008). */
   helloTimeoutMs: 10_000,
+  /** A socket the server closed that does not answer the close frame is cut after this. */
+  closeGraceMs: 5_000,
+  /** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
+  sendBufferMaxBytes: 4 * 1024 * 1024,
+  /**
+   * HTTP against slow clients (slowloris): the request head must arrive within
+   * httpHeadersTimeoutMs of the first byte (or of the connection), the whole request within
+   * httpRequestTimeoutMs, else 408 and close. Node checks both every httpTimeoutCheckMs, so
+   * a slow request lives at most its timeout plus that. An upgraded WebSocket is no longer
+   * an HTTP request: these do not apply to it.
+   */
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpTimeoutCheckMs: 1_000,
+  /** An idle keep-alive HTTP connection is closed after this (Node's default). */
+  httpKeepAliveTimeoutMs: 5_000,
 } as const;
 
 /** WebSocket close codes used by Wisp. The app turns each into a sentence. */
