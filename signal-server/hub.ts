@@ -113,7 +113,10 @@ export class Hub {
 
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
-    ws.on('error', () => ws.terminate());
+    // A frame ws refused (too big, not UTF-8, bad framing): ws has sent its close frame and
+    // drains what still comes. Cutting the socket at once would reset it while the peer is
+    // still sending, and the peer could lose the close code; give it a moment to read it.
+    ws.on('error', () => setTimeout(() => ws.terminate(), this.config.closeGraceMs).unref());
     ws.on('close', () => {
       clearTimeout(helloTimer);
       this.drop(conn);
