@@ -56,6 +56,20 @@ describe('<wisp-message-list>', () => {
     expect((window as unknown as { pwned?: number }).pwned).to.equal(undefined);
   });
 
+  it('shows links as links, or as plain text when the person hid them', async () => {
+    const linked: ChatLine[] = [{ key: 'l1', kind: 'text', text: 'see https://example.org/a and **mailto:ann@example.org**', ts: 5, from: 'pB', name: 'bob' }];
+    const list = await mount('wisp-message-list', { lines: linked, room: 'lobby' });
+    const anchors = () => [...shadow(list).querySelectorAll('li .text a')];
+    expect(anchors().map((a) => [a.getAttribute('href'), a.getAttribute('target'), a.getAttribute('rel')])).to.deep.equal([
+      ['https://example.org/a', '_blank', 'noopener noreferrer'],
+      ['mailto:ann@example.org', '_blank', 'noopener noreferrer'],
+    ]);
+    list.showLinks = false;
+    await list.updateComplete;
+    expect(anchors()).to.deep.equal([]);
+    expect(shadow(list).querySelector('li .text')!.textContent).to.equal('see https://example.org/a and mailto:ann@example.org');
+  });
+
   it('says when a room has no messages', async () => {
     const list = await mount('wisp-message-list', { lines: [], room: 'music' });
     expect(shadow(list).querySelector('.empty')?.textContent).to.contain('No messages yet in #music');

@@ -52,6 +52,20 @@ describe('parseMessage', () => {
     }
   });
 
+  it('scheme tricks stay text: any case, white space or entities inside, a link cut at a quote or bracket', () => {
+    for (const bad of ['JAVASCRIPT:alert(1)', 'JaVaScRiPt:alert(1)', 'java\tscript:alert(1)', 'java&#x09;script:alert(1)', '&#106;avascript:alert(1)', 'DATA:text/html,x', 'VBScript:x']) {
+      expect(parseMessage(bad).every((t) => t.t !== 'link'), bad).to.equal(true);
+    }
+    // Upper-case http is a link, normalised; it ends before a quote or an angle bracket.
+    expect(parseMessage('HTTPS://EXAMPLE.ORG/a"onmouseover="x')).to.deep.equal([
+      { t: 'link', href: 'https://example.org/a', text: 'HTTPS://EXAMPLE.ORG/a' },
+      { t: 'text', text: '"onmouseover="x' },
+    ]);
+    expect(parseMessage('https://example.org/<img src=x>')[0]).to.deep.equal({ t: 'link', href: 'https://example.org/', text: 'https://example.org/' });
+    // A markdown-style link is not a link syntax here: the javascript: part stays text.
+    expect(parseMessage('[x](javascript:alert(1))')).to.deep.equal([{ t: 'text', text: '[x](javascript:alert(1))' }]);
+  });
+
   it('safeHref refuses other schemes and host-less http', () => {
     expect(safeHref('https://example.org')).to.equal('https://example.org/');
     expect(safeHref('javascript:alert(1)')).to.equal(undefined);
@@ -69,6 +83,21 @@ describe('rendering tokens', () => {
     expect(link.getAttribute('href')).to.equal('https://example.org/');
     expect(link.getAttribute('target')).to.equal('_blank');
     expect(link.getAttribute('rel')).to.equal('noopener noreferrer');
+  });
+
+  it('renders a code block as <pre><code>, its text untouched', () => {
+    const host = rendered('```\n<b>**x**</b>\n```');
+    const pre = host.querySelector('pre')!;
+    expect(pre.children.length).to.equal(1);
+    expect(pre.firstElementChild!.localName).to.equal('code');
+    expect(pre.textContent).to.equal('<b>**x**</b>');
+    expect(host.querySelector('b, strong')).to.equal(null);
+  });
+
+  it('a link inside bold is a link inside <strong>', () => {
+    const link = rendered('**see https://example.org/x**').querySelector('strong > a')!;
+    expect(link.getAttribute('href')).to.equal('https://example.org/x');
+    expect([...link.attributes].map((a) => a.name).sort()).to.deep.equal(['href', 'rel', 'target']);
   });
 
   it('with links hidden, a URL is plain text', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, sleep, tag } from './support/browser.ts';
+import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 
 const TEST_TIMEOUT = 180_000;
@@ -20,8 +21,8 @@ after(async () => {
 
 test('two people get distinct generated names, meet in #lobby and chat', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const a = await scene.person('A');
-  const b = await scene.person('B');
+  const a = await scene.person('A', { init: watchCsp });
+  const b = await scene.person('B', { init: watchCsp });
 
   const aName = await a.myName();
   const bName = await b.myName();
@@ -55,6 +56,7 @@ test('two people get distinct generated names, meet in #lobby and chat', { timeo
     assert.match((await actionLine.textContent()) ?? '', new RegExp(`\\* ${aName} ${action}`), `${p.label}'s action line reads "* name action"`);
   }
   await a.waitDelivered(action);
+  for (const p of [a, b]) assert.deepEqual(describeViolations(await watchCsp(p)), [], `${p.label}: no CSP or Trusted Types violation`);
 });
 
 test('a third person joins: the others get a "joined" line and see three members', { timeout: TEST_TIMEOUT }, async (t) => {

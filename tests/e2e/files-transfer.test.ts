@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './support/browser.ts';
+import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 import {
   MIB,
@@ -50,7 +51,7 @@ test('a 10 MiB random file arrives intact: the saved bytes have the sender\'s SH
   const scene = await Scene.open(t, browser);
   const files = new TempFiles();
   t.after(() => files.dispose());
-  const pair = await meet(await scene.person('A'), await scene.person('B'));
+  const pair = await meet(await scene.person('A', { init: watchCsp }), await scene.person('B', { init: watchCsp }));
   const { a, b, aName, bName } = pair;
   const path = await converse(pair);
   assert.ok(path === 'direct' || path === 'turn', `the link is a WebRTC data channel (got ${path})`);
@@ -105,6 +106,7 @@ test('a 10 MiB random file arrives intact: the saved bytes have the sender\'s SH
   assert.equal(saved.suggestedFilename, file.name);
   assert.equal(saved.urlAfter, saved.urlBefore, 'saving did not navigate');
   assert.equal(await card(b, file.name).locator('img').count(), 0, 'random bytes get no preview');
+  for (const p of [a, b]) assert.deepEqual(describeViolations(await watchCsp(p)), [], `${p.label}: no CSP or Trusted Types violation`);
 });
 
 /** [start, end] of the time a transfer moved bytes, on that page's clock (epoch ms). */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
+import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 
 const TEST_TIMEOUT = 240_000;
@@ -56,7 +57,7 @@ async function readers(p: Person): Promise<string> {
 test('two people chat in a private room: the server relays only ciphertext, the room is unlisted, a wrong passphrase is refused', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.behindProxy(t, browser);
   const { proxy } = scene;
-  const [a, b, c] = [await scene.person('A'), await scene.person('B'), await scene.person('C')];
+  const [a, b, c] = [await scene.person('A', { init: watchCsp }), await scene.person('B', { init: watchCsp }), await scene.person('C')];
   const [aName, bName] = [await a.myName(), await b.myName()];
   const room = `hideout-${tag().toLowerCase()}`.slice(0, 32).replace(/[^a-z0-9_-]/g, '');
   const passphrase = `river stone ${tag()}`;
@@ -64,9 +65,6 @@ test('two people chat in a private room: the server relays only ciphertext, the 
   assert.match(await readers(a), /server operator can read/, 'a public room says the operator can read it');
   const warnings: string[] = [];
   a.page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
-  const violations: string[] = [];
-  await a.page.exposeFunction('__cspViolation', (v: string) => violations.push(v));
-  await a.page.evaluate(() => document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { __cspViolation(v: string): void }).__cspViolation(`${e.violatedDirective} ${e.blockedURI}`)));
   await joinByPicker(a, room, passphrase);
   await a.waitForMembers([aName]);
   await waitUntil('A to see the room as private', async () => /end-to-end encrypted/.test(await readers(a)));
@@ -82,7 +80,7 @@ test('two people chat in a private room: the server relays only ciphertext, the 
   await a.waitForMembers([aName, bName]);
   assert.match(await readers(b), /end-to-end encrypted/);
   assert.deepEqual(warnings.filter((w) => /without a worker/.test(w)), [], 'the key was derived in the worker (its URL passed Trusted Types)');
-  assert.deepEqual(violations, [], 'no Content-Security-Policy or Trusted Types violation');
+  for (const p of [a, b]) assert.deepEqual(describeViolations(await watchCsp(p)), [], `${p.label}: no Content-Security-Policy or Trusted Types violation`);
   assert.deepEqual(a.problems, [], 'no page errors');
 
   const fromA = `the treasure is under the oak ${tag()}`;

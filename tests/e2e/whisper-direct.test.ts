@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 import {
   header,
@@ -37,8 +38,8 @@ after(async () => {
 
 test('whispers both ways over a direct data channel, also while the server is down and after it is back', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const a = await scene.person('A');
-  const b = await scene.person('B');
+  const a = await scene.person('A', { init: watchCsp });
+  const b = await scene.person('B', { init: watchCsp });
   const aName = await a.myName();
   const bName = await b.myName();
   await a.waitForMembers([aName, bName]);
@@ -132,6 +133,7 @@ test('whispers both ways over a direct data channel, also while the server is do
   }
   assert.deepEqual((await readProbe(b)).received, [first, whileDownA, afterA]);
   assert.deepEqual((await readProbe(a)).received, [reply, whileDownB, afterB]);
+  for (const p of [a, b]) assert.deepEqual(describeViolations(await watchCsp(p)), [], `${p.label}: no CSP or Trusted Types violation`);
 });
 
 test('/w name text opens the conversation and sends; the other side gets its own tab', { timeout: TEST_TIMEOUT }, async (t) => {

@@ -63,6 +63,8 @@ export interface PersonOptions {
   viewport?: { width: number; height: number };
   /** Label used in failure messages, e.g. "A". */
   label?: string;
+  /** Runs on the new browser context before the app is opened: init scripts, bindings, listeners. */
+  init?: (context: BrowserContext) => Promise<unknown>;
 }
 
 /** One person: a browser context with the app open. */
@@ -277,6 +279,7 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
       viewport: options.viewport ?? { width: 1280, height: 800 },
     });
     context.setDefaultTimeout(WAIT_MS);
+    await options.init?.(context);
     const page = context.pages()[0] ?? (await context.newPage());
     const person = new Person(options.label ?? `person${++counter}`, context, page, url);
     person.afterClose = () => rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
@@ -294,6 +297,12 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
 export async function newPerson(browser: Browser, url: string, options: PersonOptions = {}): Promise<Person> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
   context.setDefaultTimeout(WAIT_MS);
+  try {
+    await options.init?.(context);
+  } catch (error) {
+    await context.close().catch(() => undefined);
+    throw error;
+  }
   const page = await context.newPage();
   const person = new Person(options.label ?? `person${++counter}`, context, page, url);
   try {
