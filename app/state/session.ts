@@ -40,6 +40,11 @@ export class Session {
   });
   private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki, (m) => this.privateRooms.seal(m));
   private welcomed = false;
+  /**
+   * Leaves sent on this connection whose `left` has not come back: that answer must not
+   * close a tab the person opened again meanwhile (the room already left the tabs).
+   */
+  private readonly leavesUnanswered = new Map<string, number>();
   private applyUpdate?: () => void;
   private whispers?: Whispers;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
@@ -184,7 +189,10 @@ export class Session {
   leave(room: string, farewell?: string): void {
     this.sender.removeRoom(room);
     // Offline, or the server answers "left": either way the room goes from the tabs now.
-    if (this.welcomed) this.client.send({ type: 'leave', room, farewell });
+    if (this.welcomed) {
+      this.client.send({ type: 'leave', room, farewell });
+      this.leavesUnanswered.set(room, (this.leavesUnanswered.get(room) ?? 0) + 1);
+    }
     this.store.dispatch({ t: 'left', room });
   }
 
@@ -351,9 +359,14 @@ export class Session {
         this.whispers?.onPresenceChanged();
         return this.sender.onJoined(frame.room);
       }
-      case 'left':
-        this.store.dispatch({ t: 'left', room: frame.room });
+      case 'left': {
+        const unanswered = this.leavesUnanswered.get(frame.room) ?? 0;
+        if (unanswered > 1) this.leavesUnanswered.set(frame.room, unanswered - 1);
+        else this.leavesUnanswered.delete(frame.room);
+        // Our own leave was applied when it was sent; any other `left` ends the room here.
+        if (unanswered === 0) this.store.dispatch({ t: 'left', room: frame.room });
         return this.whispers?.onPresenceChanged();
+      }
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
         this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
@@ -422,6 +435,8 @@ export class Session {
     if (frame.code === ErrorCode.banned && frame.ref && this.state.rooms[frame.ref]) {
       return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: frame.message });
     }
+    // A leave the server refused (not in the room, a bad name) gets no `left`.
+    if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
     if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers?.onUnreachable(frame.ref);
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
@@ -433,6 +448,7 @@ export class Session {
   private onClose(info: CloseInfo): void {
     this.sender.onDisconnect();
     this.welcomed = false;
+    this.leavesUnanswered.clear();
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
     if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
     this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);

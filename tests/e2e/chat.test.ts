@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, tag } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, sleep, tag, waitUntil } from './support/browser.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 
@@ -208,4 +208,30 @@ test('/leave with a farewell: the others see the farewell and the member goes', 
   await b.page.locator('wisp-room-tabs [role=tab]').first().waitFor({ state: 'detached', timeout: WAIT_MS });
   assert.deepEqual(await b.tabs(), []);
   await b.page.locator('wisp-app .empty', { hasText: 'not in any room' }).waitFor({ timeout: WAIT_MS });
+});
+
+test('leaving a room and joining it again at once keeps the new tab, and the others still see the person', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.say('/join #echo');
+  await b.say('/join #echo');
+  await waitUntil('A to have the #echo tab', async () => (await a.tabs()).includes('echo'));
+  await waitUntil('B to have the #echo tab', async () => (await b.tabs()).includes('echo'));
+  // Both commands go out before the server's "left" for the first can come back.
+  await b.selectRoom('echo');
+  await b.page.evaluate(() => {
+    const wisp = (window as unknown as { wisp: { submit(text: string): void } }).wisp;
+    wisp.submit('/leave back soon');
+    wisp.submit('/join #echo');
+  });
+  await b.selectRoom('echo');
+  await b.waitForMembers([aName, bName]);
+  await a.selectRoom('echo');
+  await a.waitForMembers([aName, bName]);
+  // Let the late "left" arrive and be handled, then check nothing was undone.
+  await b.say('still here');
+  await a.waitForLine('still here');
+  assert.ok((await b.tabs()).includes('echo'), 'B keeps the #echo tab it opened again');
 });
