@@ -1,0 +1,420 @@
+// A load-generating process for server-load.bench.ts: owns up to a few thousand real
+// WebSocket clients of the signal server, each with its own identity key (challenge,
+// signed hello, welcome), and does what the parent asks over the IPC channel. Run as
+//   node --import tsx tests/bench/load-client.ts <server base url>
+//
+// Requests are { id, cmd, ... }; every reply is { id, ok: true, ... } or
+// { id, ok: false, error }. Every wait is bounded by a deadline the parent gives.
+//   open   { start, count, concurrency, timeoutMs }       connect + hello -> welcome
+//   join   { from, to, room | roomPrefix+roomSize, concurrency?, schedule?, track?, timeoutMs }
+//   report {}                                             the tracked room, per client
+//   probe  { index, room, samples, gapMs, timeoutMs }     join -> joined round trips
+//   relay  { from, to, senders, room, ratePerSender, window, sendFrom, startAt, endAt, drainMs }
+//   close  {}                                             close every socket, then exit
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol.ts';
+import { makeIdentity, signChallenge, type Identity } from '../support/test-client.ts';
+
+const baseUrl = process.argv[2];
+if (!baseUrl) throw new Error('usage: load-client.ts <server base url>');
+const wsUrl = baseUrl.replace(/^http/, 'ws') + WS_PATH;
+
+const MESSAGE_PREFIX = '{"type":"message"';
+const ACK_PREFIX = '{"type":"ack"';
+const PRESENCE_PREFIX = '{"type":"presence"';
+/** One tracked frame in this many is also parsed, to check the scan. */
+const VERIFY_EVERY = 20;
+let trackedFrames = 0;
+/** Errors kept verbatim for the report; the rest are only counted by code. */
+const KEEP_ERRORS = 5;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Frame {
+  type: string;
+  [field: string]: unknown;
+}
+type Waiter = { match: (f: Frame) => boolean; resolve: (f: Frame) => void };
+
+/** What the process counts across its sockets. */
+const errors = new Map<string, number>();
+const errorSamples: string[] = [];
+const closes = new Map<number, number>();
+function noteError(code: string, message: string): void {
+  errors.set(code, (errors.get(code) ?? 0) + 1);
+  if (errorSamples.length < KEEP_ERRORS) errorSamples.push(`${code}: ${message}`);
+}
+
+/** Relay counting: message frames whose server time falls in [startAt, endAt). */
+const relay = { startAt: 0, endAt: 0, inWindow: 0, total: 0, maxLagMs: 0 };
+
+const prefixCache = new Map<string, { joined: string; presence: string }>();
+/** How the server's frames about `room` begin (it writes "type" first, then "room"). */
+function trackPrefixes(room: string): { joined: string; presence: string } {
+  let prefixes = prefixCache.get(room);
+  if (!prefixes) {
+    prefixes = { joined: `{"type":"joined","room":${JSON.stringify(room)},`, presence: `{"type":"presence","room":${JSON.stringify(room)},` };
+    prefixCache.set(room, prefixes);
+  }
+  return prefixes;
+}
+
+/** The member ids of a `joined` frame: each member object starts with its id. */
+function scanIds(text: string): string[] {
+  const marker = '{"id":"';
+  const ids: string[] = [];
+  for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at)) {
+    const end = text.indexOf('"', at + marker.length);
+    ids.push(text.slice(at + marker.length, end));
+    at = end;
+  }
+  return ids;
+}
+
+/** Calls `apply` with each join and leave event of a `presence` frame, in order. */
+function scanEvents(text: string, apply: (join: boolean, id: string) => void): void {
+  const marker = '{"k":"';
+  const join = 'join","member":{"id":"';
+  const leave = 'leave","id":"';
+  for (let at = text.indexOf(marker); at >= 0; at = text.indexOf(marker, at + 1)) {
+    const kind = at + marker.length;
+    const isJoin = text.startsWith(join, kind);
+    const start = isJoin ? kind + join.length : text.startsWith(leave, kind) ? kind + leave.length : -1;
+    if (start >= 0) apply(isJoin, text.slice(start, text.indexOf('"', start)));
+  }
+}
+
+class LoadSocket {
+  readonly ws: WebSocket;
+  readonly identity: Identity = makeIdentity();
+  id = '';
+  welcomed = false;
+  private waiters: Waiter[] = [];
+  // The tracked room (join storm): this client's view of who is in it.
+  track?: { room: string; expect: number };
+  view?: Set<string>;
+  presenceFrames = 0;
+  joinSentAt = 0;
+  doneAt = 0;
+  // Relay: says sent and not yet acknowledged.
+  inflight = 0;
+  sent = 0;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+  ) {
+    this.ws = new WebSocket(wsUrl, SUBPROTOCOL, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 256 * 1024 * 1024 });
+    this.ws.on('message', (data) => this.receive(data.toString()));
+    this.ws.on('close', (code) => {
+      closes.set(code, (closes.get(code) ?? 0) + 1);
+      for (const w of this.waiters) w.resolve({ type: 'closed', code });
+      this.waiters = [];
+    });
+    this.ws.on('error', () => {});
+  }
+
+  send(frame: object): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+  }
+
+  /** The next frame matching `match` (a close resolves it too, as { type: 'closed' }). */
+  next(match: (f: Frame) => boolean, timeoutMs: number): Promise<Frame> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve({ type: 'closed' });
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        match,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve({ type: 'timeout' });
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private receive(text: string): void {
+    if (text.startsWith(MESSAGE_PREFIX)) {
+      // Cheap on purpose (the relay phase receives hundreds of thousands): the fields
+      // before "ts" are the server's and ours, so the first "ts" is the frame's.
+      const at = text.indexOf('"ts":');
+      const ts = at < 0 ? NaN : parseInt(text.slice(at + 5, at + 25), 10);
+      relay.total++;
+      if (ts >= relay.startAt && ts < relay.endAt) relay.inWindow++;
+      const lag = Date.now() - ts;
+      if (lag > relay.maxLagMs) relay.maxLagMs = lag;
+      return;
+    }
+    if (text.startsWith(ACK_PREFIX)) {
+      this.inflight--;
+      return;
+    }
+    if (this.track && this.receiveTracked(text)) return;
+    // Presence about rooms nobody here tracks: nothing waits for it.
+    if (text.startsWith(PRESENCE_PREFIX)) return;
+    let frame: Frame;
+    try {
+      frame = JSON.parse(text) as Frame;
+    } catch {
+      noteError('bad-json', text.slice(0, 80));
+      return;
+    }
+    if (frame.type === 'challenge') {
+      this.send({ type: 'hello', v: PROTOCOL_VERSION, key: this.identity.key, sig: signChallenge(this.identity, String(frame.nonce)), name: this.name });
+    } else if (frame.type === 'welcome') {
+      this.id = String(frame.id);
+      this.welcomed = true;
+    } else if (frame.type === 'error') {
+      noteError(String(frame.code), String(frame.message));
+    }
+    this.resolveWaiters(frame);
+  }
+
+  /**
+   * The tracked room's `joined` and `presence` frames: this client's view of who is in
+   * it. Read with a scan for the ids rather than JSON.parse, which is five times dearer
+   * and, with a thousand clients sharing two cores with the server, would make the
+   * storm measure the clients. The scan relies on the server's field order; every
+   * VERIFY_EVERY-th frame is also parsed, and a difference is reported as an error.
+   */
+  private receiveTracked(text: string): boolean {
+    const { room } = this.track!;
+    const prefixes = trackPrefixes(room);
+    if (text.startsWith(prefixes.joined)) {
+      const ids = scanIds(text);
+      if (++trackedFrames % VERIFY_EVERY === 0) {
+        const parsed = (JSON.parse(text) as { members: { id: string }[] }).members.map((m) => m.id);
+        if (parsed.join() !== ids.join()) noteError('scan-mismatch', `joined: parsed ${parsed.length} ids, scanned ${ids.length}`);
+      }
+      this.view = new Set(ids);
+      this.checkDone();
+      this.resolveWaiters({ type: 'joined', room });
+      return true;
+    }
+    if (text.startsWith(prefixes.presence) && this.view) {
+      const view = this.view;
+      scanEvents(text, (join, id) => (join ? view.add(id) : view.delete(id)));
+      if (++trackedFrames % VERIFY_EVERY === 0) {
+        const scanned: string[] = [];
+        scanEvents(text, (join, id) => scanned.push(`${join ? 'join' : 'leave'}:${id}`));
+        const parsed = (JSON.parse(text) as { events: { k: string; id?: string; member?: { id: string } }[] }).events
+          .filter((e) => e.k === 'join' || e.k === 'leave')
+          .map((e) => `${e.k}:${e.k === 'join' ? e.member!.id : e.id}`);
+        if (parsed.join() !== scanned.join()) noteError('scan-mismatch', `presence: parsed ${parsed.length} events, scanned ${scanned.length}`);
+      }
+      this.presenceFrames++;
+      this.checkDone();
+      return true;
+    }
+    return false;
+  }
+
+  private resolveWaiters(frame: Frame): void {
+    if (this.waiters.length > 0) {
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(frame)) return true;
+        w.resolve(frame);
+        return false;
+      });
+    }
+  }
+
+  private checkDone(): void {
+    if (!this.doneAt && this.view!.size === this.track!.expect) this.doneAt = Date.now();
+  }
+
+  /** Resolves once welcomed (true) or when the socket fails or the time is up (false). */
+  async open(timeoutMs: number): Promise<boolean> {
+    const welcome = await this.next((f) => f.type === 'welcome', timeoutMs);
+    if (welcome.type !== 'welcome') {
+      this.ws.terminate();
+      return false;
+    }
+    return true;
+  }
+
+  /** Sends a join and waits for `joined` (true), an error about the room or a close (false). */
+  async join(room: string, timeoutMs: number): Promise<boolean> {
+    const reply = this.next((f) => (f.type === 'joined' && f.room === room) || (f.type === 'error' && f.ref === room), timeoutMs);
+    this.joinSentAt = Date.now();
+    this.send({ type: 'join', room });
+    return (await reply).type === 'joined';
+  }
+}
+
+const sockets: LoadSocket[] = [];
+
+/** Runs `task` over the items with at most `concurrency` at once. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<boolean>): Promise<number> {
+  let next = 0;
+  let ok = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      if (await task(item)) ok++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return ok;
+}
+
+function problems(): object {
+  return { errors: Object.fromEntries(errors), errorSamples, closes: Object.fromEntries(closes) };
+}
+
+type Req = { id: number; cmd: string; [arg: string]: unknown };
+
+async function open(req: Req): Promise<object> {
+  const start = req.start as number;
+  const count = req.count as number;
+  const from = sockets.length;
+  const indices = Array.from({ length: count }, (_, i) => start + i);
+  const opened = await pool(indices, req.concurrency as number, async (index) => {
+    // Names are unique server-wide and 2-24 letters or digits: "u" + the global index.
+    const socket = new LoadSocket(index, `u${index}`);
+    sockets.push(socket);
+    return socket.open(req.timeoutMs as number);
+  });
+  return { from, to: sockets.length, opened, ...problems() };
+}
+
+function roomFor(req: Req, socket: LoadSocket): string {
+  if (typeof req.room === 'string') return req.room;
+  return `${req.roomPrefix as string}${Math.floor(socket.index / (req.roomSize as number))}`;
+}
+
+async function join(req: Req): Promise<object> {
+  const chosen = sockets.slice(req.from as number, req.to as number).filter((s) => s.welcomed);
+  const timeoutMs = req.timeoutMs as number;
+  const track = req.track as { room: string; expect: number } | undefined;
+  for (const socket of chosen) if (track) socket.track = track;
+  const schedule = req.schedule as { startAt: number; spreadMs: number; base: number; total: number } | undefined;
+  if (!schedule) {
+    const joined = await pool(chosen, (req.concurrency as number) ?? 100, (s) => s.join(roomFor(req, s), timeoutMs));
+    return { joined, ...problems() };
+  }
+  // A storm: socket with global index i joins at startAt + spreadMs * (i - base) / total.
+  const due = (s: LoadSocket) => schedule.startAt + (schedule.spreadMs * (s.index - schedule.base)) / schedule.total;
+  const order = [...chosen].sort((a, b) => due(a) - due(b));
+  const replies: Promise<boolean>[] = [];
+  for (const socket of order) {
+    const wait = due(socket) - Date.now();
+    if (wait > 0) await sleep(wait);
+    replies.push(socket.join(roomFor(req, socket), timeoutMs));
+  }
+  const joined = (await Promise.all(replies)).filter(Boolean).length;
+  const sentAt = order.map((s) => s.joinSentAt);
+  return { joined, firstSentAt: Math.min(...sentAt), lastSentAt: Math.max(...sentAt), ...problems() };
+}
+
+function report(): object {
+  const tracked = sockets.filter((s) => s.track);
+  return {
+    frames: tracked.map((s) => s.presenceFrames),
+    doneAt: tracked.map((s) => s.doneAt || null),
+    viewSizes: tracked.map((s) => s.view?.size ?? 0),
+    ...problems(),
+  };
+}
+
+async function probe(req: Req): Promise<object> {
+  const socket = sockets[req.index as number];
+  if (!socket?.welcomed) throw new Error('no welcomed socket to probe with');
+  const room = req.room as string;
+  const timeoutMs = req.timeoutMs as number;
+  const rttMs: number[] = [];
+  const memberCounts: number[] = [];
+  for (let i = 0; i < (req.samples as number); i++) {
+    const joined = socket.next((f) => (f.type === 'joined' && f.room === room) || (f.type === 'error' && f.ref === room), timeoutMs);
+    const started = performance.now();
+    socket.send({ type: 'join', room });
+    const frame = await joined;
+    if (frame.type !== 'joined') throw new Error(`probe join ${i + 1}: got ${frame.type} (${JSON.stringify(frame).slice(0, 200)})`);
+    rttMs.push(performance.now() - started);
+    const members = (frame.members as unknown[]).length;
+    memberCounts.push(members);
+    const left = socket.next((f) => f.type === 'left' && f.room === room, timeoutMs);
+    socket.send({ type: 'leave', room });
+    if ((await left).type !== 'left') throw new Error(`probe leave ${i + 1}: no "left"`);
+    await sleep(req.gapMs as number);
+  }
+  return { rttMs, memberCounts, ...problems() };
+}
+
+async function relayRound(req: Req): Promise<object> {
+  const members = sockets.slice(req.from as number, req.to as number);
+  const senders = members.slice(0, req.senders as number);
+  const room = req.room as string;
+  const rate = req.ratePerSender as number;
+  const window = req.window as number;
+  const sendFrom = req.sendFrom as number;
+  const endAt = req.endAt as number;
+  Object.assign(relay, { startAt: req.startAt as number, endAt, inWindow: 0, total: 0, maxLagMs: 0 });
+  for (const s of senders) {
+    s.inflight = 0;
+    s.sent = 0;
+  }
+  const text = 'a load message of about the length people type in a chat room';
+  if (sendFrom > Date.now()) await sleep(sendFrom - Date.now());
+  // Each sender keeps to `rate` says per second with at most `window` unacknowledged:
+  // its ack comes behind the messages queued to it, so a lagging reader slows its sending.
+  while (Date.now() < endAt) {
+    const allowed = Math.floor(((Date.now() - sendFrom) * rate) / 1000) + 1;
+    for (const s of senders) {
+      while (s.sent < allowed && s.inflight < window && s.ws.readyState === WebSocket.OPEN) {
+        s.ws.send(`{"type":"say","room":${JSON.stringify(room)},"cid":"c${s.sent}","text":"${text}"}`);
+        s.sent++;
+        s.inflight++;
+      }
+    }
+    await sleep(5);
+  }
+  // Drain: frames stamped inside the window may still be on their way (to these sockets,
+  // from the other processes' senders too). Wait until nothing has come for 300 ms.
+  const drainUntil = Date.now() + (req.drainMs as number);
+  for (let seen = -1; Date.now() < drainUntil && (seen !== relay.total || senders.some((s) => s.inflight > 0)); ) {
+    seen = relay.total;
+    await sleep(300);
+  }
+  return {
+    inWindow: relay.inWindow,
+    total: relay.total,
+    maxLagMs: relay.maxLagMs,
+    sent: senders.reduce((n, s) => n + s.sent, 0),
+    unacked: senders.reduce((n, s) => n + s.inflight, 0),
+    open: members.filter((s) => s.ws.readyState === WebSocket.OPEN).length,
+    ...problems(),
+  };
+}
+
+async function closeAll(): Promise<object> {
+  for (const socket of sockets) socket.ws.terminate();
+  return {};
+}
+
+const handlers: Record<string, (req: Req) => Promise<object>> = {
+  open,
+  join,
+  report: async () => report(),
+  probe,
+  relay: relayRound,
+  close: closeAll,
+};
+
+process.on('message', (raw: unknown) => {
+  const req = raw as Req;
+  const handler = handlers[req.cmd];
+  const done = handler ? handler(req) : Promise.reject(new Error(`unknown command ${req.cmd}`));
+  done.then(
+    (result) => process.connected && process.send!({ id: req.id, ok: true, ...result }),
+    (error: unknown) => process.connected && process.send!({ id: req.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
+  );
+  if (req.cmd === 'close') void done.then(() => setTimeout(() => process.exit(0), 100));
+});
+// The parent went away: nothing here is worth keeping.
+process.on('disconnect', () => process.exit(0));
+process.send!({ event: 'ready' });
