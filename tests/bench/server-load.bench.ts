@@ -220,12 +220,19 @@ interface Server {
   dataDir: string;
 }
 
+/** The Node flags `npm start` runs the server with (package.json), so the bench measures the same process. */
+const SERVER_NODE_FLAGS: string[] = (() => {
+  const start = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const flags = /\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/signal-server\/main\.js/.exec(start)?.[1] ?? '';
+  return flags.split(/\s+/).filter(Boolean);
+})();
+
 async function startServer(build: Build, extraFlags: string[] = []): Promise<Server> {
   const dataDir = mkdtempSync(path.join(build.dir, 'data-'));
   const flags = ['--host', '127.0.0.1', '--port', '0', '--quiet', '--data-dir', dataDir, '--static-dir', path.join(build.dir, 'static')];
   // Every client is on 127.0.0.1: the per-address cap must hold them all.
   flags.push('--max-conn-per-ip', '20000', ...extraFlags);
-  const child = Child.spawn('server', [build.serverJs, ...flags]);
+  const child = Child.spawn('server', [...SERVER_NODE_FLAGS, build.serverJs, ...flags]);
   const ready = await child.waitReady(20_000);
   return { child, url: `http://127.0.0.1:${ready.port as number}`, dataDir };
 }
