@@ -1,6 +1,6 @@
 // File transfers over a whisper link: offer -> accept/decline -> chunks -> end, with the
-// size limit enforced as bytes arrive and the content hash (content-hash.ts) checked at the end. The chunks ride
-// inside the secure channel; this file only knows a FileLink.
+// size limit enforced as bytes arrive and the content hash (content-hash.ts) checked at the
+// end. The chunks ride inside the secure channel; this file only knows a FileLink.
 import { ContentHasher, HASH_BLOCK_BYTES } from './content-hash.ts';
 
 /** Control frames of the file protocol (sent as JSON inside the secure channel). */
@@ -18,8 +18,8 @@ export type CancelReason = 'cancelled' | 'too-large' | 'failed';
 export interface FileLink {
   /** Sends a control frame. */
   control(frame: FileControl): void;
-  /** Sends one chunk (given in pieces); resolves once it is handed to the transport with room for more. */
-  chunk(fid: number, pieces: readonly Uint8Array[]): Promise<void>;
+  /** Sends one chunk; resolves once it is handed to the transport with room for more. */
+  chunk(fid: number, bytes: Uint8Array): Promise<void>;
   /** The largest chunk payload this path carries. */
   readonly maxChunkBytes: number;
 }
@@ -73,7 +73,7 @@ export class OutgoingFile {
     let lastReport = 0;
     for (let offset = 0; offset < size; offset += chunkSize) {
       if (this.cancelled) return;
-      inFlight.push(this.link.chunk(this.fid, [this.bytes.subarray(offset, offset + chunkSize)]));
+      inFlight.push(this.link.chunk(this.fid, this.bytes.subarray(offset, offset + chunkSize)));
       if (inFlight.length >= WINDOW) await inFlight.shift();
       const now = performance.now();
       if (now - lastReport > PROGRESS_INTERVAL_MS) {

@@ -41,17 +41,17 @@ export function encodePeerFrame(frame: PeerFrame): Bytes {
   return concat(new Uint8Array([CONTROL]), utf8(JSON.stringify(frame)));
 }
 
-/** A file chunk in parts, sealed as one: kind byte and 32-bit transfer id, then the bytes. */
-export function chunkParts(fid: number, pieces: readonly Uint8Array[]): Uint8Array[] {
+/** A file chunk in two parts, sealed as one: kind byte and 32-bit transfer id, then the bytes. */
+export function chunkParts(fid: number, bytes: Uint8Array): Uint8Array[] {
   const header = new Uint8Array(5);
   header[0] = CHUNK;
   new DataView(header.buffer).setUint32(1, fid);
-  return [header, ...pieces];
+  return [header, bytes];
 }
 
 /** A file chunk as one buffer: kind byte, the 32-bit transfer id, the bytes. */
 export function encodeChunk(fid: number, bytes: Uint8Array): Bytes {
-  return concat(...chunkParts(fid, [bytes]));
+  return concat(...chunkParts(fid, bytes));
 }
 
 export type Decoded = { kind: 'frame'; frame: PeerFrame } | { kind: 'chunk'; fid: number; bytes: Uint8Array };
