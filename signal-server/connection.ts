@@ -44,14 +44,15 @@ export class Connection implements RoomMember {
     this.sendRaw(JSON.stringify(frame));
   }
 
-  sendRaw(text: string): void {
+  sendRaw(frame: string | Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     // Too slow to keep: its backlog (beyond what the kernel holds) would grow without bound.
     if (this.ws.bufferedAmount > this.sendBufferMaxBytes) {
       this.ws.terminate();
       return;
     }
-    this.ws.send(text);
+    // A text frame either way: a Buffer here is a frame's UTF-8, encoded once for many sockets.
+    this.ws.send(frame, { binary: false });
   }
 
   error(code: string, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {

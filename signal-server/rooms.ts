@@ -9,8 +9,11 @@ export interface RoomMember {
   name: string;
   /** The server admin: outranks every room role. */
   admin: boolean;
-  /** Sends an already serialised frame. */
-  sendRaw(text: string): void;
+  /**
+   * Sends an already serialised frame: its text, or its UTF-8 bytes when the same frame
+   * goes to many members (encoded once, not once per socket).
+   */
+  sendRaw(frame: string | Buffer): void;
 }
 
 export interface PersistentRoomSpec {
@@ -37,6 +40,11 @@ function hashVerifier(verifier: string): Buffer {
 class Room {
   readonly members = new Map<string, RoomMember>();
   pending: PresenceEvent[] = [];
+  /**
+   * Joined while a presence batch was pending: they get the room's snapshot with that
+   * batch (one snapshot for all of them) instead of one each at once and then the batch.
+   */
+  readonly awaitingSnapshot = new Set<RoomMember>();
   /** Roles by identity key: the creator of a user room owns it; persistent rooms are the admin's. */
   readonly owners = new Set<string>();
   readonly moderators = new Set<string>();
@@ -108,6 +116,7 @@ export class Rooms {
       this.roomsOf(member).delete(roomName);
       member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
     }
+    room.awaitingSnapshot.clear();
     this.rooms.delete(roomName);
     this.dirty.delete(room);
     return members;
@@ -208,6 +217,7 @@ export class Rooms {
       member.sendRaw(frame);
     }
     room.pending = [];
+    room.awaitingSnapshot.clear();
     this.dirty.delete(room);
     if (!room.persistent) {
       this.rooms.delete(roomName);
@@ -222,7 +232,9 @@ export class Rooms {
   }
 
   /**
-   * Adds the member, sends them the snapshot now, and tells the others in the next window.
+   * Adds the member and tells the others in the next presence window. The member gets the
+   * snapshot now, or with that window's batch when one is already pending: in a join storm
+   * a snapshot per joiner (each the size of the room) was most of the server's work.
    * A join with a verifier creates a private room, or must match the private room's.
    */
   join(member: RoomMember, roomName: string, verifier?: string): RoomsError | undefined {
@@ -230,7 +242,7 @@ export class Rooms {
     const existing = this.rooms.get(roomName);
     // Already in (a second join after a reconnect race, say): the snapshot again.
     if (existing && mine.has(roomName)) {
-      this.sendSnapshot(member, existing);
+      if (!existing.awaitingSnapshot.has(member)) member.sendRaw(this.snapshotOf(existing));
       return undefined;
     }
     if (existing) {
@@ -250,7 +262,8 @@ export class Rooms {
     room.members.set(member.id, member);
     mine.add(roomName);
     this.roomsOfMember.set(member.id, mine);
-    this.sendSnapshot(member, room);
+    if (this.dirty.has(room)) room.awaitingSnapshot.add(member);
+    else member.sendRaw(this.snapshotOf(room));
     this.queue(room, { k: 'join', member: room.info(member) });
     return undefined;
   }
@@ -287,10 +300,13 @@ export class Rooms {
     const sealed = 'sealed' in body;
     if (room.verifierHash && !sealed) return { code: 'sealed-only', message: `#${roomName} is private: its messages must be encrypted with the room key.` };
     if (!room.verifierHash && sealed) return { code: 'not-private', message: `#${roomName} is not a private room.` };
+    // Everyone sees who is in the room before what they say: a joiner's first message
+    // must not reach members whose list does not have the joiner yet.
+    if (this.dirty.has(room)) this.flushRoom(room);
     const id = `${this.bootId}-${(this.nextMessageId++).toString(36)}`;
     const ts = Date.now();
     const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts } as const;
-    const frame = JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame);
+    const frame = Buffer.from(JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame));
     for (const other of room.members.values()) {
       if (other !== member) other.sendRaw(frame);
     }
@@ -323,16 +339,21 @@ export class Rooms {
     return this.rooms.get(roomName)?.members.size ?? 0;
   }
 
-  /** Sends every pending presence diff now: one frame per dirty room per member. */
+  /** Sends every pending presence batch now: one frame per dirty room per member. */
   flush(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    for (const room of this.dirty) {
-      const frame = JSON.stringify({ type: 'presence', room: room.name, events: room.pending } satisfies ServerFrame);
-      room.pending = [];
-      for (const member of room.members.values()) member.sendRaw(frame);
-    }
-    this.dirty.clear();
+    for (const room of this.dirty) this.flushRoom(room);
+  }
+
+  /** The room's batch to its members, and its snapshot to those who joined during the batch. */
+  private flushRoom(room: Room): void {
+    this.dirty.delete(room);
+    const batch = Buffer.from(JSON.stringify({ type: 'presence', room: room.name, events: room.pending } satisfies ServerFrame));
+    const snapshot = room.awaitingSnapshot.size > 0 ? Buffer.from(this.snapshotOf(room)) : undefined;
+    room.pending = [];
+    for (const member of room.members.values()) member.sendRaw(snapshot && room.awaitingSnapshot.has(member) ? snapshot : batch);
+    room.awaitingSnapshot.clear();
   }
 
   close(): void {
@@ -342,6 +363,7 @@ export class Rooms {
 
   private remove(member: RoomMember, room: Room, farewell?: string, removal?: Removal): void {
     room.members.delete(member.id);
+    room.awaitingSnapshot.delete(member);
     this.roomsOf(member).delete(room.name);
     if (room.members.size === 0 && !room.persistent) {
       this.rooms.delete(room.name);
@@ -365,13 +387,13 @@ export class Rooms {
     return undefined;
   }
 
-  private sendSnapshot(member: RoomMember, room: Room): void {
+  private snapshotOf(room: Room): string {
     const members = [...room.members.values()].map((m) => room.info(m));
     const frame: Extract<ServerFrame, { type: 'joined' }> = { type: 'joined', room: room.name, members };
     if (room.topic) frame.topic = room.topic;
     if (room.persistent) frame.persistent = true;
     if (room.verifierHash) frame.private = true;
-    member.sendRaw(JSON.stringify(frame));
+    return JSON.stringify(frame);
   }
 
   private queue(room: Room, event: PresenceEvent): void {

@@ -6,6 +6,8 @@
 //                                      that was not measured is absent
 //   npm run bench -- --only bundle-size   just these modules (file names without .bench.ts)
 //   npm run bench -- --build           rebuild the app first even when dist/ exists
+//   WISP_BENCH_PHASES=storm npm run bench -- --only server-load   one phase of the server-load
+//                                      bench (idle, big-room, storm, relay)
 //
 // Exit status: 0 when every figure was measured and within budget, 1 otherwise (the
 // table or JSON is printed either way), 2 for bad arguments.

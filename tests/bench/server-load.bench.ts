@@ -589,13 +589,18 @@ const benchmark: Benchmark = {
     const rows: Row[] = [];
     const reasons: string[] = [];
     try {
-      const phases: [string, (ctx: BenchContext, build: Build, rows: Row[]) => Promise<void>][] = [
-        ['idle memory', idleMemory],
-        ['join into a big room', joinBigRoom],
-        ['join storm', joinStorm],
-        ['relay throughput', relayThroughput],
+      const phases: [string, string, (ctx: BenchContext, build: Build, rows: Row[]) => Promise<void>][] = [
+        ['idle', 'idle memory', idleMemory],
+        ['big-room', 'join into a big room', joinBigRoom],
+        ['storm', 'join storm', joinStorm],
+        ['relay', 'relay throughput', relayThroughput],
       ];
-      for (const [name, phase] of phases) {
+      // While working on one figure: WISP_BENCH_PHASES=storm,relay runs just those phases.
+      const chosen = process.env.WISP_BENCH_PHASES?.split(',').map((s) => s.trim());
+      const unknown = chosen?.filter((id) => !phases.some(([known]) => known === id)) ?? [];
+      if (unknown.length > 0) throw new Error(`WISP_BENCH_PHASES: unknown phase "${unknown.join(', ')}" (phases: ${phases.map(([id]) => id).join(', ')})`);
+      for (const [id, name, phase] of phases) {
+        if (chosen && !chosen.includes(id)) continue;
         const started = performance.now();
         try {
           await phase(ctx, build, rows);

@@ -12,7 +12,7 @@ import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, LOBBY, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol.ts';
 import type { Config } from '../../signal-server/config.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
-import { Scope, TestClient, join, presenceEvent, roundTrip, until } from './helpers.ts';
+import { Scope, TestClient, join, presenceEvent, roundTrip, seesMember, until } from './helpers.ts';
 
 /** A failure bound, not a measured threshold: these things happen well within it or not at all. */
 const BOUND_MS = 20_000;
@@ -277,8 +277,8 @@ describe('floods', () => {
     const [honest, listener] = await scope.clientsOf(server, 2);
     const flooderSince = performance.now();
     const flooder = await scope.client(server);
-    for (const c of [flooder, honest, listener]) await join(c, LOBBY);
-    for (const c of [honest, listener]) await presenceEvent(c, LOBBY, (e) => e.k === 'join' && e.member.id === flooder.id);
+    await join(flooder, LOBBY);
+    for (const c of [honest, listener]) await seesMember(c, await join(c, LOBBY), flooder.id);
     return { flooder, honest, listener, flooderSince };
   }
 

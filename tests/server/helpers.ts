@@ -99,6 +99,15 @@ export function presenceEvent(
   return client.next('presence', (f) => f.room === room && f.events.some(match));
 }
 
+/**
+ * Waits until `client`'s view of the room it joined has member `id`: in its snapshot
+ * (someone who joined while a presence batch was pending is in it), or in a later batch.
+ */
+export async function seesMember(client: TestClient, joined: ServerFrameOf<'joined'>, id: string): Promise<void> {
+  if (joined.members.some((m) => m.id === id)) return;
+  await presenceEvent(client, joined.room, (e) => e.k === 'join' && e.member.id === id);
+}
+
 export async function listRooms(client: TestClient): Promise<{ name: string; members: number }[]> {
   client.send({ type: 'list-rooms' });
   return (await client.next('rooms')).rooms;

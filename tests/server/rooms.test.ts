@@ -203,8 +203,10 @@ describe('Rooms (with fake members)', () => {
       public name: string,
       readonly key = `key-${id}`,
     ) {}
-    sendRaw(text: string): void {
-      this.received.push(JSON.parse(text) as ServerFrame);
+    readonly raw: (string | Buffer)[] = [];
+    sendRaw(frame: string | Buffer): void {
+      this.raw.push(frame);
+      this.received.push(JSON.parse(frame.toString()) as ServerFrame);
     }
     presence(): Extract<ServerFrame, { type: 'presence' }>[] {
       return this.received.filter((f): f is Extract<ServerFrame, { type: 'presence' }> => f.type === 'presence');
@@ -233,11 +235,80 @@ describe('Rooms (with fake members)', () => {
         joiners.map((j) => j.id),
       );
     }
-    // Each joiner got its own snapshot at once, and the same single presence frame.
-    for (const j of joiners) {
-      assert.equal(j.received[0].type, 'joined');
-      assert.equal(j.presence().length, 1);
+    // The first joiner (the room was quiet) got its snapshot at once, then the batch.
+    const [first, ...later] = joiners;
+    assert.deepEqual(first!.received.map((f) => f.type), ['joined', 'presence']);
+    // The rest joined while that batch was pending: one snapshot with the batch, no batch.
+    for (const j of later) assert.deepEqual(j.received.map((f) => f.type), ['joined']);
+    rooms.close();
+  });
+
+  test('joiners during a pending batch get one shared snapshot of the room as it is at the flush', () => {
+    const rooms = make();
+    const resident = new FakeMember('r', 'Resident');
+    rooms.join(resident, 'hall');
+    rooms.flush();
+    resident.received.length = 0;
+    const early = new FakeMember('e', 'Early');
+    rooms.join(early, 'hall');
+    const late = Array.from({ length: 5 }, (_, i) => new FakeMember(`l${i}`, `Late${i}`));
+    for (const j of late) rooms.join(j, 'hall');
+    for (const j of late) assert.deepEqual(j.received, [], 'no snapshot before the batch');
+    rooms.setTopic('hall', 'Tea at five', 'Resident');
+    rooms.rename(late[0]!, 'Renamed');
+    rooms.flush();
+
+    const expected = ['r', 'e', ...late.map((j) => j.id)];
+    for (const j of late) {
+      assert.equal(j.raw.length, 1);
+      assert.equal(j.raw[0], late[0]!.raw[0], 'the same encoded snapshot for all of them');
+      const snapshot = j.received[0] as Extract<ServerFrame, { type: 'joined' }>;
+      assert.equal(snapshot.type, 'joined');
+      assert.deepEqual(snapshot.members.map((m) => m.id), expected);
+      assert.equal(snapshot.members.find((m) => m.id === 'l0')!.name, 'Renamed', 'what the batch changed is in it');
+      assert.equal(snapshot.topic, 'Tea at five');
     }
+    // The resident and the early joiner see the same room through the batch.
+    const [batch] = resident.presence();
+    assert.deepEqual(early.presence(), [batch]);
+    assert.deepEqual(batch!.events.map((e) => e.k), ['join', 'join', 'join', 'join', 'join', 'join', 'topic', 'rename']);
+    rooms.close();
+  });
+
+  test('a message in a room with a pending batch sends the batch first: nobody hears someone they cannot see', () => {
+    const rooms = make();
+    const resident = new FakeMember('r', 'Resident');
+    rooms.join(resident, 'hall');
+    const joiner = new FakeMember('j', 'Joiner');
+    rooms.join(joiner, 'hall');
+    const result = rooms.relay(joiner, 'hall', { text: 'hello all', kind: 'text' });
+    assert.ok(!('code' in result));
+    assert.deepEqual(resident.received.map((f) => f.type), ['joined', 'presence', 'message']);
+    assert.deepEqual(joiner.received.map((f) => f.type), ['joined'], 'its snapshot, and its own message is not echoed');
+    const snapshot = joiner.received[0] as Extract<ServerFrame, { type: 'joined' }>;
+    assert.deepEqual(snapshot.members.map((m) => m.id), ['r', 'j']);
+    rooms.flush();
+    assert.equal(resident.received.length, 3, 'the batch went out once');
+    rooms.close();
+  });
+
+  test('a joiner who leaves or is removed before the batch gets no snapshot', () => {
+    const rooms = make();
+    const resident = new FakeMember('r', 'Resident');
+    rooms.join(resident, 'hall');
+    const leaver = new FakeMember('x', 'Leaver');
+    const kicked = new FakeMember('k', 'Kicked');
+    const again = new FakeMember('a', 'Again');
+    for (const m of [leaver, kicked, again]) rooms.join(m, 'hall');
+    assert.equal(rooms.leave(leaver, 'hall'), undefined);
+    assert.equal(rooms.removeBy(kicked, 'hall', { kind: 'kicked', by: 'Resident' }), true);
+    assert.equal(rooms.join(again, 'hall'), undefined, 'a second join while waiting');
+    rooms.flush();
+    assert.deepEqual(leaver.received.map((f) => f.type), ['left']);
+    assert.deepEqual(kicked.received, []);
+    assert.deepEqual(again.received.map((f) => f.type), ['joined'], 'one snapshot, not two');
+    const snapshot = again.received[0] as Extract<ServerFrame, { type: 'joined' }>;
+    assert.deepEqual(snapshot.members.map((m) => m.id), ['r', 'a']);
     rooms.close();
   });
 
