@@ -22,12 +22,20 @@ export function tokenMatches(candidate: string, storedHash: string | undefined):
 /** Failed attempts per key (an IP, a connection) within a window; past the limit, wait. */
 export class Throttle {
   private failures = new Map<string, number[]>();
+  private sweptAt: number;
 
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.sweptAt = now();
+  }
+
+  /** How many keys are remembered (for tests). */
+  get size(): number {
+    return this.failures.size;
+  }
 
   /** Milliseconds to wait before another attempt from any of these keys (0: go ahead). */
   waitFor(...keys: string[]): number {
@@ -44,6 +52,12 @@ export class Throttle {
 
   fail(...keys: string[]): void {
     const now = this.now();
+    // Keys that never come back (a closed connection, an ended room) are dropped once a
+    // window has passed, so the map holds at most about two windows of failures.
+    if (now - this.sweptAt >= this.windowMs) {
+      this.sweptAt = now;
+      for (const [key, times] of this.failures) if (now - times[times.length - 1]! >= this.windowMs) this.failures.delete(key);
+    }
     for (const key of keys) this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
   }
 }

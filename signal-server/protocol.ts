@@ -76,10 +76,17 @@ export const LIMITS = {
   httpKeepAliveTimeoutMs: 5_000,
 } as const;
 
-/** WebSocket close codes used by Wisp. The app turns each into a sentence. */
+/**
+ * WebSocket close codes used by Wisp. The app turns each into a sentence. ws itself
+ * closes with framingError, invalidText and tooBig before the hub sees the frame.
+ */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  /** A frame that breaks the WebSocket framing (bad opcode, reserved bits, unmasked). */
+  framingError: 1002,
+  /** A text frame that is not valid UTF-8. */
+  invalidText: 1007,
   tooBig: 1009,
   protocolError: 4000,
   rateLimited: 4001,

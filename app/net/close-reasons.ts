@@ -21,6 +21,9 @@ export function closeSentence(code: number): string {
       return 'You are banned from this server.';
     case CloseCode.helloTimeout:
       return 'The connection was too slow to start. Retrying…';
+    case CloseCode.framingError:
+    case CloseCode.invalidText:
+      return 'The server received something garbled from this device and closed the connection. Reconnecting…';
     case CloseCode.tooBig:
       return 'Something too large was sent and the server closed the connection. Reconnecting…';
     default:

@@ -85,5 +85,8 @@ describe('close codes as sentences', () => {
     for (const sentence of sentences) expect(sentence).to.match(/^[A-Z][^0-9]+[.…]$/);
     const wispCodes = codes.filter((c) => c >= 4000);
     expect(new Set(wispCodes.map(closeSentence)).size).to.equal(wispCodes.length);
+    // What ws closes with by itself says what happened, not just "lost".
+    const lost = closeSentence(1006);
+    for (const code of [CloseCode.framingError, CloseCode.invalidText, CloseCode.tooBig]) expect(closeSentence(code)).to.not.equal(lost);
   });
 });

@@ -5,7 +5,7 @@
 // (tests/bench/fuzz.bench.ts) runs the same fuzzer; this is its bounded run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LIMITS } from '../../signal-server/protocol.ts';
+import { CloseCode, LIMITS } from '../../signal-server/protocol.ts';
 import { FuzzServer, describeReport, runLiveFuzz } from '../support/live-fuzzer.ts';
 import { fuzzSeed } from '../support/protocol-properties.ts';
 import { Opcode, RawWs } from '../support/raw-ws.ts';
@@ -46,7 +46,7 @@ test(`${FRAMES.toLocaleString('en-US')} fuzzed frames: no crash, no unhandled er
     assert.ok((report.labels[label] ?? 0) > 0, `no "${label}" was sent`);
   }
   assert.ok(report.answeredByError > 0 && report.answeredByFrame > 0 && report.answeredByClose > 0, summary);
-  for (const code of [1002, 1007, 1009, 4000]) assert.ok((report.closeCodes[code] ?? 0) > 0, `no socket was closed with ${code}\n${summary}`);
+  for (const code of [CloseCode.framingError, CloseCode.invalidText, CloseCode.tooBig, CloseCode.protocolError]) assert.ok((report.closeCodes[code] ?? 0) > 0, `no socket was closed with ${code}\n${summary}`);
 
   const { honest } = report;
   assert.deepEqual(honest.problems, [], summary);

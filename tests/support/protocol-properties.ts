@@ -68,13 +68,8 @@ export function runParameters(seed: number, numRuns: number): fc.Parameters<unkn
 
 export const KNOWN_ERROR_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 
-/**
- * Close codes a socket may end with: Wisp's table, and the two RFC 6455 codes the ws
- * library sends by itself before the hub sees a frame: 1002 for a framing violation
- * (bad opcode, reserved bits, an unmasked client frame...) and 1007 for a text frame
- * that is not UTF-8.
- */
-export const KNOWN_CLOSE_CODES: ReadonlySet<number> = new Set([...Object.values(CloseCode), 1002, 1007]);
+/** Close codes a socket may end with: Wisp's table, which has the codes ws sends by itself too. */
+export const KNOWN_CLOSE_CODES: ReadonlySet<number> = new Set(Object.values(CloseCode));
 
 /** A parse result is typed: a known error code with a message, or a frame the schema accepts again. */
 export function assertTyped(result: ParseResult<ClientFrame>, input: string): void {
