@@ -355,6 +355,8 @@ async function probe(req: Req): Promise<object> {
   return { rttMs, memberCounts, ...problems() };
 }
 
+let relayRounds = 0;
+
 async function relayRound(req: Req): Promise<object> {
   const members = sockets.slice(req.from as number, req.to as number);
   const senders = members.slice(0, req.senders as number);
@@ -369,6 +371,9 @@ async function relayRound(req: Req): Promise<object> {
     s.sent = 0;
   }
   const text = 'a load message of about the length people type in a chat room';
+  // Client message ids are new in every round: the server acknowledges an id it has seen
+  // (a resend after a reconnect) without relaying it again.
+  const round = ++relayRounds;
   if (sendFrom > Date.now()) await sleep(sendFrom - Date.now());
   // Each sender keeps to `rate` says per second with at most `window` unacknowledged:
   // its ack comes behind the messages queued to it, so a lagging reader slows its sending.
@@ -376,7 +381,7 @@ async function relayRound(req: Req): Promise<object> {
     const allowed = Math.floor(((Date.now() - sendFrom) * rate) / 1000) + 1;
     for (const s of senders) {
       while (s.sent < allowed && s.inflight < window && s.ws.readyState === WebSocket.OPEN) {
-        s.ws.send(`{"type":"say","room":${JSON.stringify(room)},"cid":"c${s.sent}","text":"${text}"}`);
+        s.ws.send(`{"type":"say","room":${JSON.stringify(room)},"cid":"r${round}c${s.sent}","text":"${text}"}`);
         s.sent++;
         s.inflight++;
       }
