@@ -14,6 +14,7 @@ import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchContext, type Benchmark, PartialError, REPO_ROOT, type Row, round1 } from './bench.ts';
+import { SERVER_NODE_FLAGS } from '../support/server-node-flags.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const CLIENT_SCRIPT = path.join(HERE, 'load-client.ts');
@@ -219,13 +220,6 @@ interface Server {
   url: string;
   dataDir: string;
 }
-
-/** The Node flags `npm start` runs the server with (package.json), so the bench measures the same process. */
-const SERVER_NODE_FLAGS: string[] = (() => {
-  const start = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const flags = /\bnode((?:\s+--[\w-]+(?:=\S+)?)*)\s+dist\/signal-server\/main\.js/.exec(start)?.[1] ?? '';
-  return flags.split(/\s+/).filter(Boolean);
-})();
 
 async function startServer(build: Build, extraFlags: string[] = []): Promise<Server> {
   const dataDir = mkdtempSync(path.join(build.dir, 'data-'));

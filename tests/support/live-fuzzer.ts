@@ -20,6 +20,7 @@ import { Opcode, RawWs, type FrameSpec } from './raw-ws.ts';
 import { FUZZ_ROOMS, anyJsonFrame, contextualClientFrame, garbageText, mutatedClientFrame, validClientFrame, type FuzzContext } from './protocol-arbitraries.ts';
 import { KNOWN_CLOSE_CODES, KNOWN_ERROR_CODES } from './protocol-properties.ts';
 import type { ChildMessage, ParentMessage, ServerStats } from './fuzz-server.ts';
+import { SERVER_NODE_FLAGS } from './server-node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER_ENTRY = fileURLToPath(new URL('./fuzz-server.ts', import.meta.url));
@@ -280,7 +281,7 @@ export class FuzzServer {
 
   static async start(): Promise<FuzzServer> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-fuzz-data-'));
-    const child = fork(SERVER_ENTRY, [dataDir], { cwd: ROOT, execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    const child = fork(SERVER_ENTRY, [dataDir], { cwd: ROOT, execArgv: [...SERVER_NODE_FLAGS, '--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout!.resume();
