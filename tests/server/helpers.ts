@@ -136,8 +136,9 @@ export function upgradeStatus(ws: WebSocket): Promise<number> {
   });
 }
 
-/** Waits for a predicate to hold, checking after every frame the client gets (no fixed sleeps). */
-export function until(client: TestClient, condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/** Waits for a predicate to hold, checking after every frame the client (or any of the clients) gets (no fixed sleeps). */
+export function until(client: TestClient | TestClient[], condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const clients = Array.isArray(client) ? client : [client];
   if (condition()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const check = () => {
@@ -151,10 +152,10 @@ export function until(client: TestClient, condition: () => boolean, what: string
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
-      client.ws.off('message', onMessage);
+      for (const c of clients) c.ws.off('message', onMessage);
     };
     // The TestClient's own listener runs first (it was added first), so the frame is recorded.
     const onMessage = () => check();
-    client.ws.on('message', onMessage);
+    for (const c of clients) c.ws.on('message', onMessage);
   });
 }
