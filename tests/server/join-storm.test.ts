@@ -10,11 +10,15 @@ const ROOM = 'storm';
 const RESIDENTS = 2;
 const JOINERS = 150;
 
-/** Every frame a client receives, in order (TestClient's own list drops what it hands out). */
-function record(client: TestClient): ServerFrame[] {
-  const log: ServerFrame[] = [];
-  client.ws.on('message', (data) => log.push(JSON.parse(String(data)) as ServerFrame));
-  return log;
+/** Every frame a client receives, in order (TestClient's own list drops what it hands out), and how many were room messages. */
+function record(client: TestClient): { log: ServerFrame[]; messages: number } {
+  const recorded = { log: [] as ServerFrame[], messages: 0 };
+  client.ws.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as ServerFrame;
+    recorded.log.push(frame);
+    if (frame.type === 'message' && frame.room === ROOM) recorded.messages++;
+  });
+  return recorded;
 }
 
 /**
@@ -60,14 +64,13 @@ test(`${JOINERS} joins at once: one snapshot each, first; no message from someon
     for (const j of joiners) j.send({ type: 'join', room: ROOM });
 
     const everyone = [...residents, ...joiners];
-    const logs = [...residentLogs, ...joinerLogs];
+    const records = [...residentLogs, ...joinerLogs];
     const ids = new Set(everyone.map((c) => c.id));
     // Everyone hears every joiner's message except its own.
-    const heard = (log: ServerFrame[]) => log.filter((f) => f.type === 'message' && f.room === ROOM).length;
-    await until(everyone, () => everyone.every((_, i) => heard(logs[i]!) === JOINERS - (i >= RESIDENTS ? 1 : 0)), 'every message delivered', 30_000);
+    await until(everyone, () => records.every((r, i) => r.messages === JOINERS - (i >= RESIDENTS ? 1 : 0)), 'every message delivered', 30_000);
 
-    everyone.forEach((c, i) => assert.deepEqual([...replay(logs[i]!, c.id)].sort(), [...ids].sort(), `${c.id}: the final list`));
-    const errors = logs.flatMap((log) => log.filter((f) => f.type === 'error'));
+    everyone.forEach((c, i) => assert.deepEqual([...replay(records[i]!.log, c.id)].sort(), [...ids].sort(), `${c.id}: the final list`));
+    const errors = records.flatMap((r) => r.log.filter((f) => f.type === 'error'));
     assert.deepEqual(errors, []);
   } finally {
     await scope.dispose();
