@@ -22,18 +22,14 @@ export class Connection implements RoomMember {
   readonly says: TokenBucket;
   readonly relays = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
   private strikes: number[] = [];
-  private readonly sendBufferMaxBytes: number;
-  private readonly closeGraceMs: number;
 
   constructor(
     readonly ws: WebSocket,
     readonly ip: string,
-    config: Config,
+    private readonly config: Config,
   ) {
     this.frames = new TokenBucket(LIMITS.framesPerMinute, LIMITS.framesBurst);
     this.says = new TokenBucket(config.sayPerMinute, config.sayBurst);
-    this.sendBufferMaxBytes = config.sendBufferMaxBytes;
-    this.closeGraceMs = config.closeGraceMs;
   }
 
   get welcomed(): boolean {
@@ -47,7 +43,7 @@ export class Connection implements RoomMember {
   sendRaw(frame: string | Buffer): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
     // Too slow to keep: its backlog (beyond what the kernel holds) would grow without bound.
-    if (this.ws.bufferedAmount > this.sendBufferMaxBytes) {
+    if (this.ws.bufferedAmount > this.config.sendBufferMaxBytes) {
       this.ws.terminate();
       return;
     }
@@ -60,7 +56,7 @@ export class Connection implements RoomMember {
   }
 
   close(code: CloseCode, reason: string): void {
-    closeWithGrace(this.ws, code, reason, this.closeGraceMs);
+    closeWithGrace(this.ws, code, reason, this.config.closeGraceMs);
   }
 
   /** Records one piece of abuse; returns true when there were too many in the last minute. */
@@ -79,6 +75,11 @@ export class Connection implements RoomMember {
 export function closeWithGrace(ws: WebSocket, code: CloseCode, reason: string, graceMs: number): void {
   if (ws.readyState !== ws.OPEN) return;
   ws.close(code, reason);
+  terminateAfter(ws, graceMs);
+}
+
+/** Cuts the socket in graceMs unless it has closed by then. */
+export function terminateAfter(ws: WebSocket, graceMs: number): void {
   const cut = setTimeout(() => ws.terminate(), graceMs);
   cut.unref();
   ws.once('close', () => clearTimeout(cut));

@@ -18,12 +18,11 @@ import {
   type WireLimits,
 } from './protocol.ts';
 import type { Config } from './config.ts';
-import { Rooms, type RoomMember } from './rooms.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { Rooms } from './rooms.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
-import { Connection, closeWithGrace } from './connection.ts';
+import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
 import { Throttle, hashToken, tokenMatches } from './moderation.ts';
 import type { Store } from './store.ts';
@@ -116,7 +115,7 @@ export class Hub {
     // A frame ws refused (too big, not UTF-8, bad framing): ws has sent its close frame and
     // drains what still comes. Cutting the socket at once would reset it while the peer is
     // still sending, and the peer could lose the close code; give it a moment to read it.
-    ws.on('error', () => setTimeout(() => ws.terminate(), this.config.closeGraceMs).unref());
+    ws.on('error', () => terminateAfter(ws, this.config.closeGraceMs));
     ws.on('close', () => {
       clearTimeout(helloTimer);
       this.drop(conn);

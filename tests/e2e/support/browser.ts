@@ -19,6 +19,23 @@ const CHROMIUM_ARGS = [
 
 /** How long to wait for something that should happen promptly (generous: slow CI machines). */
 export const WAIT_MS = 20_000;
+
+/**
+ * In-page source of a function listing every element with a given local name, shadow
+ * roots included. Page scripts here are strings, not functions: tsx would wrap a function
+ * in a __name() helper the page lacks.
+ */
+export const DEEP_ELEMENTS = `((localName) => {
+  const out = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.localName === localName) out.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return out;
+})`;
 /** How long to wait for a reconnect: the client's backoff can wait up to 30 s between tries. */
 export const RECONNECT_WAIT_MS = 90_000;
 

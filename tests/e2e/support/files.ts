@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Locator } from 'playwright-core';
-import { WAIT_MS, waitUntil, type Person } from './browser.ts';
+import { DEEP_ELEMENTS, WAIT_MS, waitUntil, type Person } from './browser.ts';
 
 export const MIB = 1024 * 1024;
 
@@ -277,14 +277,7 @@ export async function acceptTogether(p: Person, names: string[]): Promise<void> 
 }
 
 const ACCEPT_SCRIPT = `(names) => {
-  const cards = [];
-  const walk = (root) => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.localName === 'wisp-file-card') cards.push(el);
-      if (el.shadowRoot) walk(el.shadowRoot);
-    }
-  };
-  walk(document);
+  const cards = ${DEEP_ELEMENTS}('wisp-file-card');
   const buttons = names.map((name) => {
     const el = cards.find((c) => c.transfer && c.transfer.name === name && c.transfer.direction === 'in');
     return el && [...el.shadowRoot.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Accept');
@@ -361,17 +354,10 @@ const PROBE_SCRIPT = `(({ cards }) => {
   if (win.__fileProbe) win.__fileProbe.stop();
   const now = () => performance.timeOrigin + performance.now();
   const probe = { traces: {}, stop: () => {} };
-  const findCards = (root, out) => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.localName === 'wisp-file-card') out.push(el);
-      if (el.shadowRoot) findCards(el.shadowRoot, out);
-    }
-    return out;
-  };
   let scheduled = false;
   const lookAtCards = () => {
     scheduled = false;
-    for (const el of findCards(document, [])) {
+    for (const el of ${DEEP_ELEMENTS}('wisp-file-card')) {
       const t = el.transfer;
       const trace = t && probe.traces[t.id];
       if (!trace || !el.shadowRoot) continue;
@@ -433,13 +419,6 @@ export async function cancelOnceMoving(p: Person, name: string, direction: 'in' 
 
 const CANCEL_SCRIPT = `(async ({ name, direction, timeoutMs }) => {
   const win = window;
-  const findCards = (root, out) => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.localName === 'wisp-file-card') out.push(el);
-      if (el.shadowRoot) findCards(el.shadowRoot, out);
-    }
-    return out;
-  };
   return new Promise((resolve, reject) => {
     let stop = () => {};
     const timer = setTimeout(() => (stop(), reject(new Error('the transfer "' + name + '" never moved a byte'))), timeoutMs);
@@ -452,7 +431,7 @@ const CANCEL_SCRIPT = `(async ({ name, direction, timeoutMs }) => {
         reject(new Error('the transfer "' + name + '" was already ' + t.status + ' when it first showed bytes'));
         return;
       }
-      const el = findCards(document, []).find((c) => c.transfer && c.transfer.id === t.id);
+      const el = ${DEEP_ELEMENTS}('wisp-file-card').find((c) => c.transfer && c.transfer.id === t.id);
       const button = el && [...el.shadowRoot.querySelectorAll('button')].find((b) => b.textContent.trim() === 'Cancel');
       if (!button) return;
       stop();

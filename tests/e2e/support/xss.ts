@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
 import { parseMessage, type Token } from '../../../app/state/format.ts';
-import { sleep, type Person } from './browser.ts';
+import { DEEP_ELEMENTS, sleep, type Person } from './browser.ts';
 import { describeViolations, watchCsp, type CspViolation } from './csp.ts';
 
 export interface Evidence {
@@ -297,14 +297,7 @@ export interface ShownLine {
 
 // A string, not a function: tsx would wrap named helpers in a __name() the page lacks.
 const LINES_SCRIPT = `(() => {
-  const lists = [];
-  const find = (root) => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.localName === 'wisp-message-list') lists.push(el);
-      if (el.shadowRoot) find(el.shadowRoot);
-    }
-  };
-  find(document);
+  const lists = ${DEEP_ELEMENTS}('wisp-message-list');
   if (lists.length !== 1) throw new Error('expected one message list, found ' + lists.length);
   const shown = (node) => {
     const out = [];
