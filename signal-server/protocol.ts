@@ -2,7 +2,11 @@
 // frame with these schemas. Imported by the browser too: no Node imports here.
 import * as v from 'valibot';
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * 2: canonical P-256 identity keys only, a server id in `welcome` (private-room salts name
+ * the server), and sealed room messages carry a per-sender stream and sequence number.
+ */
+export const PROTOCOL_VERSION = 2;
 export const SUBPROTOCOL = 'wisp.v1';
 export const WS_PATH = '/ws';
 export const LOBBY = 'lobby';
@@ -129,6 +133,7 @@ export const ErrorCode = {
   passphraseWrong: 'passphrase-wrong',
   notPrivate: 'not-private',
   sealedOnly: 'sealed-only',
+  keyInvalid: 'key-invalid',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -168,6 +173,22 @@ export function checkRoomName(raw: string): NameCheck {
 }
 
 // ---------------------------------------------------------------------------
+// Identity keys: one spelling per key.
+
+/**
+ * An identity key is an ECDSA P-256 public key as SPKI DER (91 bytes: a fixed 27-byte
+ * header naming the curve and an uncompressed point), in base64url without padding: 122
+ * characters. 91 bytes leave 4 unused bits in the last character, which must be zero,
+ * so each key has exactly one spelling here, and keys can be compared as strings.
+ * (Whether the point is on the curve is checked by whoever imports the key.)
+ */
+const IDENTITY_KEY = /^MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE[A-Za-z0-9_-]{85}[AQgw]$/;
+
+export function isCanonicalIdentityKey(key: string): boolean {
+  return IDENTITY_KEY.test(key);
+}
+
+// ---------------------------------------------------------------------------
 // Field schemas
 
 const Name = v.pipe(v.string(), v.maxLength(LIMITS.nameMaxLength * 4));
@@ -176,6 +197,9 @@ const PeerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/));
 const ClientMessageId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]+$/), v.maxLength(LIMITS.clientMessageIdMaxLength));
 const Base64Url = (max: number) => v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*$/), v.maxLength(max));
 const Timestamp = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const IdentityKey = v.pipe(v.string(), v.regex(IDENTITY_KEY, 'not a canonical P-256 identity key'));
+/** A server's random id (it names the server in private-room salts). */
+const ServerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/));
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.messageMaxLength));
 const MessageKind = v.picklist(['text', 'action']);
@@ -194,7 +218,7 @@ const ONE_BODY = 'needs either "text" (with an optional "kind") or "sealed"';
 export const HelloSchema = v.object({
   type: v.literal('hello'),
   v: Count,
-  /** Identity public key, SPKI, base64url. */
+  /** Identity public key, SPKI, base64url; the hub refuses any but the canonical P-256 form. */
   key: Base64Url(LIMITS.identityKeyMaxLength),
   /** Signature by the identity key over helloSigningInput(challenge nonce). */
   sig: Base64Url(256),
@@ -319,7 +343,7 @@ export function mayActOn(actorRank: number, targetRank: number, needed: number):
 export const MemberSchema = v.object({
   id: PeerId,
   name: Name,
-  key: Base64Url(LIMITS.identityKeyMaxLength),
+  key: IdentityKey,
   role: RoleSchema,
   /** The server admin (outranks every room role). */
   admin: v.optional(v.literal(true)),
@@ -355,7 +379,11 @@ export const WelcomeSchema = v.object({
   name: Name,
   limits: LimitsSchema,
   iceServers: v.array(IceServerSchema),
-  server: v.object({ version: v.string() }),
+  server: v.object({
+    version: v.string(),
+    /** Random, made on the server's first start and kept in its data directory. */
+    id: ServerId,
+  }),
 });
 const Topic = v.pipe(v.string(), v.maxLength(LIMITS.topicMaxLength));
 export const JoinedSchema = v.object({
@@ -401,7 +429,7 @@ export const MessageSchema = v.object({
   kind: v.optional(MessageKind),
   sealed: v.optional(Sealed),
   /** Sealed messages: the sender's identity key, which the seal is bound to. */
-  key: v.optional(Base64Url(LIMITS.identityKeyMaxLength)),
+  key: v.optional(IdentityKey),
 });
 export const AckSchema = v.object({ type: v.literal('ack'), cid: ClientMessageId, id: v.string(), ts: Timestamp });
 export const NameSchema = v.object({ type: v.literal('name'), name: Name });
