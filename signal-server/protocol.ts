@@ -49,8 +49,9 @@ export const LIMITS = {
   /**
    * Private rooms: a join carries a verifier (32 bytes, base64url) derived from the
    * passphrase; room messages are sealed. A sealed message holds at most
-   * 1 + 12 + 1 + 1 + 8 + 1 + 64 + 3 * messageMaxLength + 16 bytes (version, IV, kind,
-   * header, cid, UTF-8 text, tag): 6,104, or 8,139 base64url characters.
+   * 1 + 12 + 22 + 64 + 3 * messageMaxLength + 16 bytes (version, IV, a header of kind,
+   * time, stream, sequence number and cid length, the cid, UTF-8 text, tag): 6,115, or
+   * 8,154 base64url characters.
    */
   verifierLength: 43,
   sealedMaxLength: 8192,

@@ -58,7 +58,8 @@ export class RoomHeader extends LitElement {
       <span class="actions">
         <button @click=${() => this.emit('invite')}>Invite</button>
         ${room.private && this.owner ? html`<button @click=${() => this.emit('change-passphrase')}>Change passphrase</button>` : nothing}
-        ${room.private ? html`<button @click=${() => this.emit('forget-room')}>Forget this room</button>` : nothing}
+        ${room.locked ? html`<button @click=${() => this.emit('unlock-room')}>Enter passphrase</button>` : nothing}
+        ${room.private || room.locked ? html`<button @click=${() => this.emit('forget-room')}>Forget this room</button>` : nothing}
       </span>`;
   }
 }

@@ -305,6 +305,7 @@ export class WispApp extends LitElement {
           @invite=${() => this.invite(room.name)}
           @change-passphrase=${() => this.session.askNewPassphrase(room.name)}
           @forget-room=${() => this.session.forgetRoom(room.name)}
+          @unlock-room=${() => this.session.unlockRoom(room.name)}
         ></wisp-room-header>
         <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust} .showLinks=${state.settings.showLinks}></wisp-message-list>
         <wisp-composer

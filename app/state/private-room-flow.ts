@@ -1,7 +1,9 @@
 // What the person does with private rooms, and what the server answers about them:
 // passphrases typed and asked for, joins with the verifier, the owner's passphrase
-// change, and room messages sealed on the way out and opened on the way in. The
-// secrets themselves live in PrivateRooms; the Session routes frames and commands here.
+// change, and room messages sealed on the way out and opened on the way in. A room whose
+// key this device holds is private whatever the server says: a frame that treats it as
+// public is refused, and nothing unsealed goes to it or comes from it. The secrets
+// themselves live in PrivateRooms; the Session routes frames and commands here.
 import { ErrorCode, type ClientFrame, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
 import { RoomSealError } from '../crypto/room-key.ts';
 import { errorSentence } from '../net/close-reasons.ts';
@@ -26,14 +28,22 @@ export interface PrivateRoomFlowOptions {
   ownKey(): string | undefined;
   /** Leaves a room (the tab goes). */
   leave(room: string): void;
-  /** A sealed room message opened: show it like any other. */
-  show(frame: ServerFrameOf<'message'>, text: string, kind: 'text' | 'action'): void;
+  /** Drops the room's unsent messages (its key is gone: they can never be sealed now). */
+  discardQueued(room: string): void;
+  /** A sealed room message opened: show it like any other (sender and time as authenticated). */
+  show(message: OpenedMessage): void;
 }
+
+export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action' };
 
 export class PrivateRoomFlow {
   private readonly secrets = new PrivateRooms();
   /** Sealed room messages are opened one after another, so they show in the order they came. */
   private opening: Promise<void> = Promise.resolve();
+  /** Rooms the server treated as public on this connection (told once, until it answers as private). */
+  private readonly contradicted = new Set<string>();
+  /** Joins that wait for the server's id (it salts the key derivation). */
+  private readonly waitingForServer: ((id: string) => void)[] = [];
 
   constructor(private readonly options: PrivateRoomFlowOptions) {}
 
@@ -45,19 +55,38 @@ export class PrivateRoomFlow {
     return this.secrets.load();
   }
 
-  /** Joins with the room's verifier when this device has one (a public room: none). */
-  sendJoin(room: string): void {
-    if (this.options.online()) this.options.send({ type: 'join', room, verifier: this.secrets.verifierFor(room) });
+  /** The server's welcome: its id salts every private room's keys. */
+  onWelcome(serverId: string): void {
+    this.secrets.serverId = serverId;
+    this.contradicted.clear();
+    for (const resolve of this.waitingForServer.splice(0)) resolve(serverId);
   }
 
-  /** Derives the keys from a passphrase just typed, then joins with them. */
+  /** True when this device holds the room's key: the room is private here, whatever a frame says. */
+  isPrivateHere(room: string): boolean {
+    return this.secrets.holdsKey(room);
+  }
+
+  /** Joins with the room's verifier when this device has one (a public room: none). */
+  sendJoin(room: string): void {
+    if (!this.options.online()) return;
+    if (this.secrets.isStale(room)) return this.lockStale(room);
+    this.options.send({ type: 'join', room, verifier: this.secrets.verifierFor(room) });
+  }
+
+  /** The person opened a room that needs its passphrase again: ask now. */
+  onActivate(room: string): void {
+    if (this.state.rooms[room]?.locked && !this.state.passphrasePrompt) this.ask(room, 'join', this.staleReason(room));
+  }
+
+  /** Derives the keys from a passphrase just typed (once the server's id is known), then joins with them. */
   async join(room: string, passphrase: string): Promise<void> {
     const { store } = this.options;
     store.dispatch({ t: 'room-unlocking', room, unlocking: true });
     const prompt = this.state.passphrasePrompt;
     if (prompt?.room === room) store.dispatch({ t: 'passphrase-prompt', prompt: { ...prompt, busy: true, error: undefined } });
     try {
-      await this.secrets.prepareJoin(room, passphrase);
+      await this.secrets.prepareJoin(room, passphrase, await this.serverId());
     } catch (error) {
       store.dispatch({ t: 'room-unlocking', room, unlocking: false });
       return this.ask(room, 'join', undefined, `The key for #${room} could not be derived: ${(error as Error).message}`);
@@ -82,6 +111,7 @@ export class PrivateRoomFlow {
   /** Leaves a private room and deletes its keys from this device. */
   async forget(room: string): Promise<void> {
     this.options.leave(room);
+    this.options.discardQueued(room);
     await this.secrets.forget(room);
   }
 
@@ -95,26 +125,63 @@ export class PrivateRoomFlow {
     return [...this.secrets.kdfTimes];
   }
 
-  /** Seals a queued message for a private room (undefined: the room is public). */
+  /**
+   * Seals a queued message (undefined: the room is public, send it as text). A message
+   * queued for a private room, or for a room whose key this device holds, never goes out
+   * unsealed: without a key it stays queued.
+   */
   seal(message: PendingMessage): Promise<string> | undefined {
+    const { room } = message;
     const ownKey = this.options.ownKey();
-    if (!this.state.rooms[message.room]?.private || !ownKey) return undefined;
-    return this.secrets.seal(message.room, ownKey, { cid: message.cid, ts: Date.now(), kind: message.kind, text: message.text });
+    if (!this.secrets.holdsKey(room)) {
+      return message.sealed || this.state.rooms[room]?.private ? Promise.reject(new Error(`no key for #${room}`)) : undefined;
+    }
+    if (!ownKey) return Promise.reject(new Error('no identity yet'));
+    return this.secrets.seal(room, ownKey, { cid: message.cid, ts: Date.now(), kind: message.kind, text: message.text });
   }
 
-  /** A sealed room message from the server: shown if it opens, else a line saying why not. */
+  /**
+   * A sealed room message: shown if it opens, under the member its key belongs to and
+   * with the time sealed inside it; else a line saying why not.
+   */
   open(frame: ServerFrameOf<'message'>): void {
-    const { room, sealed, key } = frame;
-    if (sealed === undefined || !key) return;
+    const { room, sealed, key, from, name } = frame;
+    if (sealed === undefined) return;
+    // Checked as it arrives: the member list is the one the server sent before this message.
+    const member = this.state.rooms[room]?.members[from];
+    if (!key || member?.key !== key || member.name !== name) {
+      return this.system(room, `A message shown as from ${name} was refused: the server attributed it to someone who did not seal it.`);
+    }
     this.opening = this.opening.then(async () => {
       try {
-        const message = await this.secrets.open(room, key, sealed);
-        this.options.show(frame, message.text, message.kind);
+        const { message, missing } = await this.secrets.open(room, key, sealed);
+        if (missing) this.system(room, missing === 1 ? `A message from ${member.name} was not delivered to you.` : `${missing} messages from ${member.name} were not delivered to you.`);
+        this.options.show({ room, id: frame.id, from, name: member.name, ts: message.ts, text: message.text, kind: message.kind });
       } catch (error) {
         const why = error instanceof RoomSealError ? SEAL_FAILURES[error.code] : 'this device has no key for this room';
-        this.options.store.dispatch({ t: 'system', room, text: `A message from ${frame.name} was rejected: ${why}.`, ts: Date.now() });
+        this.system(room, `A message from ${member.name} was rejected: ${why}.`);
       }
     });
+  }
+
+  /**
+   * The server's answer to a join. False (and not to be applied) when it contradicts this
+   * device: a room whose key it holds, answered as public.
+   */
+  acceptJoined(frame: ServerFrameOf<'joined'>): boolean {
+    if (frame.private || !this.secrets.holdsKey(frame.room)) {
+      this.contradicted.delete(frame.room);
+      return true;
+    }
+    this.contradiction(frame.room);
+    return false;
+  }
+
+  /** True when an unsealed message for this room must not be shown (its key is on this device). */
+  refusesPlain(room: string): boolean {
+    if (!this.secrets.holdsKey(room)) return false;
+    this.contradiction(room);
+    return true;
   }
 
   onJoined(frame: ServerFrameOf<'joined'>): void {
@@ -157,16 +224,48 @@ export class PrivateRoomFlow {
       return true;
     }
     if (frame.code !== ErrorCode.notPrivate) return false;
+    const queued = this.options.store.state.rooms[room]?.lines.some((line) => line.pending);
+    this.options.discardQueued(room);
     await this.secrets.forget(room);
-    store.dispatch({ t: 'removed', room, sentence: `#${room} is a public room now, not the private room this device knew, so it forgot that passphrase. Join again to enter the public room.` });
+    const unsent = queued ? ' Your unsent messages to it were not sent.' : '';
+    store.dispatch({ t: 'removed', room, sentence: `#${room} is a public room now, not the private room this device knew, so it forgot that passphrase.${unsent} Join again to enter the public room.` });
     return true;
   }
 
   private async change(room: string, passphrase: string): Promise<void> {
+    const server = this.secrets.serverId;
+    if (!this.options.online() || !server) return this.ask(room, 'change', undefined, 'You are offline; try again once connected.');
     this.options.store.dispatch({ t: 'passphrase-prompt', prompt: { room, mode: 'change', busy: true } });
-    const verifier = await this.secrets.prepareChange(room, passphrase);
+    const verifier = await this.secrets.prepareChange(room, passphrase, server);
     if (!this.options.online()) return this.ask(room, 'change', undefined, 'You are offline; try again once connected.');
     this.options.send({ type: 'room-passphrase', room, verifier });
+  }
+
+  /** The server's id, once a welcome has said it. */
+  private serverId(): Promise<string> {
+    const known = this.secrets.serverId;
+    return known ? Promise.resolve(known) : new Promise((resolve) => this.waitingForServer.push(resolve));
+  }
+
+  /** A room the server answered as public although this device holds its key: said once, nothing applied. */
+  private contradiction(room: string): void {
+    if (this.contradicted.has(room)) return;
+    this.contradicted.add(room);
+    this.system(room, `The server treated #${room} as public, but it is private on this device: messages were not sent, and nothing unsealed from the server is shown.`);
+  }
+
+  /** A saved key made for another server id: the room waits for its passphrase again. */
+  private lockStale(room: string): void {
+    if (!this.state.rooms[room]?.locked) this.options.store.dispatch({ t: 'room-locked', room, sentence: this.staleReason(room) });
+    if (this.state.active === room && !this.state.passphrasePrompt) this.ask(room, 'join', this.staleReason(room));
+  }
+
+  private staleReason(room: string): string {
+    return `Enter the passphrase of #${room} once more: this device's key for it was made for another server (or by an older Wisp), and private room keys are tied to their server.`;
+  }
+
+  private system(room: string, text: string): void {
+    this.options.store.dispatch({ t: 'system', room, text, ts: Date.now() });
   }
 
   private ask(room: string, mode: Mode, reason?: string, error?: string): void {

@@ -1,12 +1,17 @@
 // The secrets of the private rooms this device is in: derived from passphrases (in a
-// worker), confirmed when the server admits the join, kept in IndexedDB, and used to
-// seal and open the room's messages. The Session decides what to show.
-import { REPLAY_WINDOW_MS, ReplayGuard, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage, type RoomSecrets } from '../crypto/room-key.ts';
+// worker) with the server's id, confirmed when the server admits the join, kept in
+// IndexedDB, and used to seal and open the room's messages. A room whose key this device
+// holds is private here, whatever the server says. The Session decides what to show.
+import { ReplayGuard, deriveRoomSecrets, newStreamId, openRoomMessage, sealRoomMessage, type RoomMessage, type RoomSecrets } from '../crypto/room-key.ts';
 import { loadRoomKeys, saveRoomKeys, type RoomKeys } from '../storage/room-keys.ts';
 import { loadSeenIds, saveSeenIds, type SeenIds } from '../storage/room-seen.ts';
+import { SenderGaps } from './sender-gaps.ts';
 
-/** Seen ids are written at most this often (they change with every message). */
-const SAVE_SEEN_AFTER_MS = 1000;
+/** An own message about to be sealed: its stream and number are assigned here. */
+export type OutgoingRoomMessage = Omit<RoomMessage, 'stream' | 'seq'>;
+
+/** Client ids whose sequence number is remembered, so a resend keeps its number. */
+const NUMBERED_KEPT = 1000;
 
 export class PrivateRooms {
   private saved: RoomKeys = {};
@@ -18,7 +23,16 @@ export class PrivateRooms {
   private readonly passphrases = new Map<string, string>();
   private readonly guards = new Map<string, ReplayGuard>();
   private remembered: SeenIds = {};
-  private saveSeenTimer?: ReturnType<typeof setTimeout>;
+  private readonly gaps = new SenderGaps();
+  /** This page's stream of own sealed messages, numbered per room. */
+  private readonly stream = newStreamId();
+  private readonly nextSeq = new Map<string, number>();
+  private readonly numbered = new Map<string, number>();
+  /** Seen-id writes: the one not yet started takes every id checked until it starts. */
+  private seenWriting: Promise<void> = Promise.resolve();
+  private nextSeenWrite?: Promise<void>;
+  /** The id of the server we are connected to (from `welcome`). */
+  serverId?: string;
   /** How long each derivation took (ms), for `npm run bench`. */
   readonly kdfTimes: number[] = [];
 
@@ -26,8 +40,23 @@ export class PrivateRooms {
     [this.saved, this.remembered] = await Promise.all([loadRoomKeys(), loadSeenIds()]);
   }
 
-  /** The verifier to join with: the one just typed, else the saved one. */
+  /** True when this device holds a key for the room: it is private here, whatever a frame says. */
+  holdsKey(room: string): boolean {
+    return Boolean(this.saved[room] || this.pending.has(room));
+  }
+
+  /**
+   * True when the saved key was derived for another server id (an older Wisp, or the
+   * server's id changed): the passphrase must be entered again for this server.
+   */
+  isStale(room: string): boolean {
+    const saved = this.saved[room];
+    return Boolean(saved && !this.pending.has(room) && this.serverId && saved.server !== this.serverId);
+  }
+
+  /** The verifier to join with: the one just typed, else the saved one (unless it is stale). */
   verifierFor(room: string): string | undefined {
+    if (this.isStale(room)) return undefined;
     return (this.pending.get(room) ?? this.saved[room])?.verifier;
   }
 
@@ -35,8 +64,8 @@ export class PrivateRooms {
     return this.passphrases.get(room);
   }
 
-  async prepareJoin(room: string, passphrase: string): Promise<void> {
-    const secrets = await this.derive(room, passphrase);
+  async prepareJoin(room: string, passphrase: string, server: string): Promise<void> {
+    const secrets = await this.derive(room, passphrase, server);
     this.pending.set(room, secrets);
     this.passphrases.set(room, passphrase);
   }
@@ -55,8 +84,8 @@ export class PrivateRooms {
     if (!this.pending.delete(room)) await this.forget(room);
   }
 
-  async prepareChange(room: string, passphrase: string): Promise<string> {
-    const secrets = await this.derive(room, passphrase);
+  async prepareChange(room: string, passphrase: string, server: string): Promise<string> {
+    const secrets = await this.derive(room, passphrase, server);
     this.changing.set(room, secrets);
     this.passphrases.set(room, passphrase);
     return secrets.verifier;
@@ -77,53 +106,71 @@ export class PrivateRooms {
     this.changing.delete(room);
     this.passphrases.delete(room);
     this.guards.delete(room);
+    this.gaps.forget(room);
     delete this.remembered[room];
-    this.scheduleSaveSeen();
+    void this.persistSeen();
     if (!this.saved[room]) return;
     const { [room]: _gone, ...rest } = this.saved;
     this.saved = rest;
     await saveRoomKeys(this.saved);
   }
 
-  async seal(room: string, senderKey: string, message: RoomMessage): Promise<string> {
-    return sealRoomMessage(this.keyFor(room), room, senderKey, message);
+  /** Seals an own message; a resend of the same client id keeps its number. */
+  async seal(room: string, senderKey: string, message: OutgoingRoomMessage): Promise<string> {
+    const key = this.keyFor(room);
+    let seq = this.numbered.get(message.cid);
+    if (seq === undefined) {
+      seq = this.nextSeq.get(room) ?? 0;
+      this.nextSeq.set(room, seq + 1);
+      this.numbered.set(message.cid, seq);
+      if (this.numbered.size > NUMBERED_KEPT) this.numbered.delete(this.numbered.keys().next().value!);
+    }
+    return sealRoomMessage(key, room, senderKey, { ...message, stream: this.stream, seq });
   }
 
-  /** Opens a sealed message and refuses replays; throws RoomSealError otherwise. */
-  async open(room: string, senderKey: string, sealed: string): Promise<RoomMessage> {
+  /**
+   * Opens a sealed message and refuses replays (throws RoomSealError). Resolves once its id
+   * is kept on the device, so a reload cannot bring it back as new; `missing` counts the
+   * sender's earlier messages that never arrived here.
+   */
+  async open(room: string, senderKey: string, sealed: string): Promise<{ message: RoomMessage; missing: number }> {
     const message = await openRoomMessage(this.keyFor(room), room, senderKey, sealed);
     let guard = this.guards.get(room);
     if (!guard) this.guards.set(room, (guard = new ReplayGuard(Date.now, this.remembered[room])));
     guard.check(senderKey, message);
-    this.scheduleSaveSeen();
-    return message;
+    const missing = this.gaps.observe(room, senderKey, message.stream, message.seq);
+    await this.persistSeen();
+    return { message, missing };
   }
 
-  /** The key a message is sealed and opened with: the room's, or the one just typed for it. */
+  /** The key a message is sealed and opened with: the one just typed for the room, else its saved one. */
   private keyFor(room: string): CryptoKey {
-    const secrets = this.saved[room] ?? this.pending.get(room);
+    const secrets = this.pending.get(room) ?? this.saved[room];
     if (!secrets) throw new Error(`no key for #${room}`);
     return secrets.key;
   }
 
-  /** Keeps the ids shown lately (inside the replay window), a moment after the last change, for the next page load. */
-  private scheduleSaveSeen(): void {
-    this.saveSeenTimer ??= setTimeout(() => {
-      this.saveSeenTimer = undefined;
-      const cutoff = Date.now() - REPLAY_WINDOW_MS;
+  /** Writes the ids shown lately (inside the replay window); calls while a write waits share it. */
+  private persistSeen(): Promise<void> {
+    if (this.nextSeenWrite) return this.nextSeenWrite;
+    const write = this.seenWriting.then(() => {
+      this.nextSeenWrite = undefined;
       const next: SeenIds = {};
       for (const room of new Set([...Object.keys(this.remembered), ...this.guards.keys()])) {
-        const kept = this.guards.get(room)?.remembered() ?? this.remembered[room]!.filter(([, ts]) => ts >= cutoff);
+        const kept = this.guards.get(room)?.remembered() ?? new ReplayGuard(Date.now, this.remembered[room]).remembered();
         if (kept.length) next[room] = kept;
       }
       this.remembered = next;
-      void saveSeenIds({ ...next });
-    }, SAVE_SEEN_AFTER_MS);
+      return saveSeenIds({ ...next });
+    });
+    this.nextSeenWrite = write;
+    this.seenWriting = write.catch(() => undefined);
+    return write;
   }
 
-  private async derive(room: string, passphrase: string): Promise<RoomSecrets> {
+  private async derive(room: string, passphrase: string, server: string): Promise<RoomSecrets> {
     const started = performance.now();
-    const secrets = await deriveRoomSecrets(passphrase, room);
+    const secrets = await deriveRoomSecrets(passphrase, room, server);
     this.kdfTimes.push(performance.now() - started);
     return secrets;
   }

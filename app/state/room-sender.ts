@@ -2,7 +2,8 @@
 // in order within the server's rate, resent after a reconnect (the server dedupes by
 // client id), and held briefly after a reconnect until the people who were in the room
 // are back, because the server relays only to whoever is in the room at that moment.
-// Messages to a private room are sealed with its key just before they go out.
+// Messages to a private room are sealed with its key just before they go out; one typed
+// there is marked so, and never goes out unsealed.
 import type { ClientFrame, WireLimits } from '../../signal-server/protocol.ts';
 import { TokenBucket } from '../../signal-server/token-bucket.ts';
 import { Outbox, type PendingMessage } from '../storage/outbox.ts';
@@ -28,6 +29,8 @@ export class RoomSender {
     private readonly ownKey: () => string | undefined,
     /** Seals a private room's message (undefined: the room is public). */
     private readonly seal: (message: PendingMessage) => Promise<string> | undefined,
+    /** True for a room whose messages must be sealed. */
+    private readonly isPrivate: (room: string) => boolean,
   ) {}
 
   load(): Promise<PendingMessage[]> {
@@ -35,7 +38,7 @@ export class RoomSender {
   }
 
   queue(room: string, text: string, kind: 'text' | 'action'): void {
-    const message: PendingMessage = { cid: crypto.randomUUID(), room, text, kind, at: Date.now() };
+    const message: PendingMessage = { cid: crypto.randomUUID(), room, text, kind, at: Date.now(), ...(this.isPrivate(room) && { sealed: true }) };
     this.store.dispatch({ t: 'pending', ...message });
     void this.outbox.add(message).then(() => this.pump());
   }

@@ -16,7 +16,7 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
-import { PrivateRoomFlow } from './private-room-flow.ts';
+import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import type { Invite } from './invite.ts';
 
 
@@ -36,9 +36,16 @@ export class Session {
     online: () => this.welcomed,
     ownKey: () => this.identity?.spki,
     leave: (room) => this.leave(room),
-    show: (frame, text, kind) => this.showMessage({ ...frame, text, kind }),
+    discardQueued: (room) => this.sender.removeRoom(room),
+    show: (message) => this.showMessage(message),
   });
-  private readonly sender = new RoomSender(this.store, (frame) => this.client.send(frame), () => this.identity?.spki, (m) => this.privateRooms.seal(m));
+  private readonly sender = new RoomSender(
+    this.store,
+    (frame) => this.client.send(frame),
+    () => this.identity?.spki,
+    (m) => this.privateRooms.seal(m),
+    (room) => this.privateRooms.isPrivateHere(room) || Boolean(this.state.rooms[room]?.private),
+  );
   private welcomed = false;
   /**
    * Leaves sent on this connection whose `left` has not come back: that answer must not
@@ -176,6 +183,11 @@ export class Session {
     this.privateRooms.askNewPassphrase(room);
   }
 
+  /** A room that needs its passphrase again: ask for it. */
+  unlockRoom(room: string): void {
+    this.privateRooms.onActivate(room);
+  }
+
   /** Leaves a private room and deletes its keys from this device. */
   forgetRoom(room: string): Promise<void> {
     return this.privateRooms.forget(room);
@@ -211,6 +223,7 @@ export class Session {
 
   activate(room: string): void {
     this.store.dispatch({ t: 'activate', room });
+    this.privateRooms.onActivate(room);
   }
 
   /** Moderation commands: resolve names to peer ids in the current room and send. */
@@ -351,9 +364,11 @@ export class Session {
         this.client.markHealthy();
         this.store.dispatch({ t: 'welcome', id: frame.id, name: frame.name, limits: frame.limits, iceServers: frame.iceServers });
         this.dispatchConnection('online');
+        this.privateRooms.onWelcome(frame.server.id);
         for (const room of this.state.order) if (this.state.rooms[room]) this.privateRooms.sendJoin(room);
         return;
       case 'joined': {
+        if (!this.privateRooms.acceptJoined(frame)) return;
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
         this.privateRooms.onJoined(frame);
         this.whispers?.onPresenceChanged();
@@ -373,6 +388,7 @@ export class Session {
         return this.sender.onPresence(frame.room);
       case 'message':
         if (frame.sealed !== undefined) return this.privateRooms.open(frame);
+        if (this.privateRooms.refusesPlain(frame.room)) return;
         // The schema let through exactly one of text and sealed.
         return this.showMessage({ ...frame, text: frame.text!, kind: frame.kind ?? 'text' });
       case 'passphrase-changed':
@@ -420,8 +436,8 @@ export class Session {
   }
 
   /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
-  private showMessage(frame: ServerFrameOf<'message'> & { text: string; kind: 'text' | 'action' }): void {
-    const { room, id, from, name, ts, text, kind } = frame;
+  private showMessage(message: OpenedMessage): void {
+    const { room, id, from, name, ts, text, kind } = message;
     this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind });
     if (this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
   }

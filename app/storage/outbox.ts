@@ -9,6 +9,8 @@ export interface PendingMessage {
   kind: 'text' | 'action';
   /** When it was typed (local clock). */
   at: number;
+  /** Typed in a private room: it goes out sealed or not at all. */
+  sealed?: boolean;
 }
 
 export class Outbox {

@@ -5,7 +5,7 @@
 //
 // The expected values were computed once with Node 20 (node:crypto pbkdf2Sync, hkdfSync,
 // createCipheriv('aes-256-gcm')), independently of the app's code:
-//   master   = pbkdf2Sync(NFC(passphrase), 'wisp-private-room-v1|' + room, 600000, 32, 'sha256')
+//   master   = pbkdf2Sync(NFC(passphrase), 'wisp-private-room-v2|' + serverId + '|' + room, 600000, 32, 'sha256')
 //   verifier = hkdfSync('sha256', master, <empty salt>, 'wisp-room-verifier-v1', 32)   (base64url)
 //   key      = hkdfSync('sha256', master, <empty salt>, 'wisp-room-key-v1', 32)
 //   probe    = AES-256-GCM(key, KAT_IV, aad = KAT_AAD, KAT_PLAINTEXT)  ciphertext || 16-byte tag
@@ -14,6 +14,7 @@ import { ROOM_KDF_ITERATIONS, deriveRoomSecretsHere, normalizePassphrase } from 
 import { LIMITS, parseClientFrame } from '../../signal-server/protocol.ts';
 import { REPLAY_WINDOW_MS, ReplayGuard, RoomSealError, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage } from '../../app/crypto/room-key.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8, type Bytes } from '../../app/crypto/bytes.ts';
+import { SenderGaps } from '../../app/state/sender-gaps.ts';
 
 const hex = (s: string): Bytes => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
@@ -25,6 +26,8 @@ interface Vector {
   name: string;
   passphrase: string;
   room: string;
+  /** The server's id from `welcome`: it salts the derivation. */
+  server: string;
   verifier: string;
   /** AES-256-GCM of KAT_PLAINTEXT under the vector's room key: ciphertext then tag, hex. */
   probe: string;
@@ -32,24 +35,35 @@ interface Vector {
 
 const VECTORS: Vector[] = [
   {
-    name: 'ASCII passphrase, room "family"',
+    name: 'ASCII passphrase, room "family", server one',
     passphrase: 'correct horse battery staple',
     room: 'family',
-    verifier: 'lFglGGjVwykHca8PjC6O3Gp0cptPLgJCkFNr1byEfuY',
-    probe: 'f4238081facad12a53b1847c75f65a2bb78af9e39789411222254b852ef101cc65270875f1a62ec9a9d1908daf21c93426',
+    server: 'kat-server-one-0001',
+    verifier: '73YsoBPFWA02MCto0B_sP2xyzYqUVIxTWtL9xbiiUbo',
+    probe: 'ab82d2a6f727a98673a1be3915f33ad29343ddd10c5d8c0ec9a00a5c4d714b38fd46314e7b8cedbc237750c517197e2970',
   },
   {
     // Written in NFD (u + combining diaeresis): the expected values are those of the NFC form.
-    name: 'non-ASCII passphrase given in NFD, room "club-42"',
+    name: 'non-ASCII passphrase given in NFD, room "club-42", server one',
     passphrase: 'Gru\u0308\u00dfe, \u4e16\u754c \u{1F510}',
     room: 'club-42',
-    verifier: 'hTIsSlVLEi0DnhT-Tht8KMQUQi2X6EGU9xs47nUdIek',
-    probe: 'c325a85d18a53dea8fdb70979ac063f7f54da7bc7aa4794989f57c33ed2de4c8b1c59a02a05c348ad75a2dc29bd5acd3e8',
+    server: 'kat-server-one-0001',
+    verifier: '3Z_IdQ2x4TAvY5AB4X2pp6PMUu8fjrYX1Ke17XcCi60',
+    probe: '654d6caa9f189081796da9284b1c165a2e35ba95c3f76a3099036168cb336069f84eae844de9441ce7964b268c17e63b3d',
+  },
+  {
+    // The first vector's passphrase and room on another server: nothing carries over.
+    name: 'ASCII passphrase, room "family", server two',
+    passphrase: 'correct horse battery staple',
+    room: 'family',
+    server: 'kat-server-two-0002',
+    verifier: 'lnLHlwrcythRen8b0-znP5jSxxMpQ0qHNO0NRXQJfe8',
+    probe: 'a45eb0ec3e298a7a927c97259434e161fe991d0498bf02ace2ae94aae6021a2ea1ca7e164494b82e15ea22894c8f3007f1',
   },
 ];
 
-/** Sealed by Node with vector 1's key, IV a0..ab, sender 'TEST-SENDER-SPKI'. */
-const NODE_SEALED = 'AaChoqOkpaanqKmqqy2bq5Sgkijq70il2B3lOVR8jHMJhLER8qfrwXOG9KgqTOKb1oNSpAgXLjKpyoAi';
+/** Sealed by Node with vector 1's key, IV a0..ab, sender 'TEST-SENDER-SPKI', stream 0102030405060708, number 7. */
+const NODE_SEALED = 'AqChoqOkpaanqKmqqx6mzB4dnTTLy7MycHiBMql3QSKTPGOguheEb9koWF5semp6bQH6iru9OC4n_hErZr0RCzkRmuVbzEhL';
 
 async function probe(key: CryptoKey): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: KAT_IV, additionalData: KAT_AAD }, key, KAT_PLAINTEXT)));
@@ -80,9 +94,10 @@ describe('private room key derivation (known answers, 600,000 iterations)', () =
   for (const vector of VECTORS) {
     it(`in this thread: ${vector.name}`, async function () {
       this.timeout(60_000);
-      const secrets = await deriveRoomSecretsHere(vector.passphrase, vector.room);
+      const secrets = await deriveRoomSecretsHere(vector.passphrase, vector.room, vector.server);
       expect(secrets.verifier).to.equal(vector.verifier);
       expect(await probe(secrets.key)).to.equal(vector.probe);
+      expect(secrets.server).to.equal(vector.server);
       expect(secrets.key.extractable).to.equal(false);
       expect(secrets.key.algorithm).to.deep.include({ name: 'AES-GCM', length: 256 });
       expect([...secrets.key.usages].sort()).to.deep.equal(['decrypt', 'encrypt']);
@@ -99,8 +114,16 @@ describe('private room key derivation (known answers, 600,000 iterations)', () =
   it('the NFC spelling of the non-ASCII passphrase derives the same verifier', async function () {
     this.timeout(60_000);
     const [, nfd] = VECTORS;
-    const secrets = await deriveRoomSecretsHere(nfd!.passphrase.normalize('NFC'), nfd!.room);
+    const secrets = await deriveRoomSecretsHere(nfd!.passphrase.normalize('NFC'), nfd!.room, nfd!.server);
     expect(secrets.verifier).to.equal(nfd!.verifier);
+  });
+
+  it('the same passphrase and room give other secrets on another server', () => {
+    const [one, , two] = VECTORS;
+    expect([one!.passphrase, one!.room]).to.deep.equal([two!.passphrase, two!.room]);
+    expect(one!.server).to.not.equal(two!.server);
+    expect(one!.verifier).to.not.equal(two!.verifier);
+    expect(one!.probe).to.not.equal(two!.probe);
   });
 
   for (const vector of VECTORS) {
@@ -115,7 +138,7 @@ describe('private room key derivation (known answers, 600,000 iterations)', () =
         warn.apply(console, args);
       };
       try {
-        const secrets = await deriveRoomSecrets(vector.passphrase, vector.room);
+        const secrets = await deriveRoomSecrets(vector.passphrase, vector.room, vector.server);
         expect(secrets.verifier).to.equal(vector.verifier);
         expect(secrets.key).to.be.instanceOf(CryptoKey);
         expect(secrets.key.extractable).to.equal(false);
@@ -130,14 +153,15 @@ describe('private room key derivation (known answers, 600,000 iterations)', () =
   it('opens a message sealed by an independent implementation (Node)', async function () {
     this.timeout(60_000);
     const [family] = VECTORS;
-    const { key } = await deriveRoomSecretsHere(family!.passphrase, family!.room);
+    const { key } = await deriveRoomSecretsHere(family!.passphrase, family!.room, family!.server);
     const message = await openRoomMessage(key, 'family', 'TEST-SENDER-SPKI', NODE_SEALED);
-    expect(message).to.deep.equal({ cid: 'c-1', ts: 1_700_000_000_000, kind: 'text', text: 'hello, family \u{1F44B}' });
+    expect(message).to.deep.equal({ cid: 'c-1', ts: 1_700_000_000_000, stream: '0102030405060708', seq: 7, kind: 'text', text: 'hello, family \u{1F44B}' });
   });
 });
 
 describe('sealing and opening room messages', () => {
   const ROOM = 'club-42';
+  const SERVER = 'unit-test-server-id';
   const SENDER = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-sender-a';
   const OTHER_SENDER = 'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-sender-b';
   let key: CryptoKey;
@@ -146,16 +170,16 @@ describe('sealing and opening room messages', () => {
   before(async function () {
     this.timeout(30_000);
     // Not known-answer tests: a cheaper iteration count is enough here.
-    key = (await deriveRoomSecretsHere('the room passphrase', ROOM, 1000)).key;
-    otherKey = (await deriveRoomSecretsHere('another passphrase', ROOM, 1000)).key;
+    key = (await deriveRoomSecretsHere('the room passphrase', ROOM, SERVER, 1000)).key;
+    otherKey = (await deriveRoomSecretsHere('another passphrase', ROOM, SERVER, 1000)).key;
   });
 
   const pattern = Array.from('Wisp 🔐 grüße 世界 👋🏽 — ');
   const longText = Array.from({ length: 2000 }, (_, i) => pattern[i % pattern.length]).join('');
 
-  const message = (): RoomMessage => ({ cid: 'cid-123', ts: 1_760_000_000_123, kind: 'action', text: longText });
+  const message = (): RoomMessage => ({ cid: 'cid-123', ts: 1_760_000_000_123, stream: 'f00dfeedcafe0042', seq: 4_000_000_000, kind: 'action', text: longText });
 
-  it('round-trips cid, ts, kind and a 2000-character text with emoji', async () => {
+  it('round-trips cid, ts, stream, sequence number, kind and a 2000-character text with emoji', async () => {
     expect(Array.from(longText)).to.have.length(2000);
     const original = message();
     const sealed = await sealRoomMessage(key, ROOM, SENDER, original);
@@ -164,7 +188,7 @@ describe('sealing and opening room messages', () => {
   });
 
   it('round-trips a short text message', async () => {
-    const original: RoomMessage = { cid: 'c', ts: 0, kind: 'text', text: 'hi' };
+    const original: RoomMessage = { cid: 'c', ts: 0, stream: '0000000000000000', seq: 0, kind: 'text', text: 'hi' };
     expect(await openRoomMessage(key, ROOM, SENDER, await sealRoomMessage(key, ROOM, SENDER, original))).to.deep.equal(original);
   });
 
@@ -172,7 +196,7 @@ describe('sealing and opening room messages', () => {
     const a = await sealRoomMessage(key, ROOM, SENDER, message());
     const b = await sealRoomMessage(key, ROOM, SENDER, message());
     expect(a).to.not.equal(b);
-    expect(fromBase64Url(a)[0]).to.equal(1);
+    expect(fromBase64Url(a)[0]).to.equal(2);
   });
 
   it('rejects any flipped byte: version as malformed, IV, body and tag as tampered', async () => {
@@ -234,11 +258,11 @@ describe('sealing and opening room messages', () => {
 
 describe('sealed message size', () => {
   it('the longest message a person can type, sealed, fits the protocol (3-byte characters and emoji, with the longest client id)', async () => {
-    const { key } = await deriveRoomSecretsHere('size check', 'sizes', 1000);
+    const { key } = await deriveRoomSecretsHere('size check', 'sizes', 'unit-test-server-id', 1000);
     const cid = 'c'.repeat(LIMITS.clientMessageIdMaxLength);
     for (const text of ['€'.repeat(LIMITS.messageMaxLength), '🔐'.repeat(LIMITS.messageMaxLength / 2)]) {
       expect(text.length).to.equal(LIMITS.messageMaxLength);
-      const sealed = await sealRoomMessage(key, 'sizes', 'SENDER-KEY', { cid, ts: Date.now(), kind: 'action', text });
+      const sealed = await sealRoomMessage(key, 'sizes', 'SENDER-KEY', { cid, ts: Date.now(), stream: 'ffffffffffffffff', seq: 0xffffffff, kind: 'action', text });
       expect(sealed.length).to.be.at.most(LIMITS.sealedMaxLength);
       const parsed = parseClientFrame(JSON.stringify({ type: 'say', room: 'sizes', cid, sealed }));
       expect(parsed.ok, JSON.stringify(parsed)).to.equal(true);
@@ -248,7 +272,7 @@ describe('sealed message size', () => {
 
 describe('ReplayGuard', () => {
   const NOW = 1_760_000_000_000;
-  const at = (cid: string, ts = NOW): RoomMessage => ({ cid, ts, kind: 'text', text: 'hello' });
+  const at = (cid: string, ts = NOW): RoomMessage => ({ cid, ts, stream: '0000000000000001', seq: 0, kind: 'text', text: 'hello' });
 
   it('accepts a message once and refuses it the second time', async () => {
     const guard = new ReplayGuard(() => NOW);
@@ -297,5 +321,47 @@ describe('ReplayGuard', () => {
     const afterReload = new ReplayGuard(() => now, guard.remembered());
     expect(await sealFailure(() => afterReload.check('s', at('recent', NOW)))).to.equal('replayed');
     expect(await sealFailure(() => afterReload.check('s', at('new', now)))).to.equal('no error');
+  });
+});
+
+describe('ReplayGuard forgets by age, not by count', () => {
+  const NOW = 1_760_000_000_000;
+  const at = (cid: string, ts: number): RoomMessage => ({ cid, ts, stream: '0000000000000001', seq: 0, kind: 'text', text: 'hello' });
+
+  it('a room busier than any count (20,000 messages inside the window) still refuses a replay of the first', async () => {
+    let now = NOW;
+    const guard = new ReplayGuard(() => now);
+    for (let i = 0; i < 20_000; i++) guard.check('s', at(`m${i}`, NOW + i));
+    now = NOW + 20_000;
+    expect(await sealFailure(() => guard.check('s', at('m0', NOW)))).to.equal('replayed');
+    expect(guard.remembered()).to.have.length(20_000);
+  });
+
+  it('ids whose time left the window are dropped, so memory follows the rate, not the history', () => {
+    let now = NOW;
+    const guard = new ReplayGuard(() => now);
+    for (let i = 0; i < 1000; i++) guard.check('s', at(`old${i}`, NOW));
+    now = NOW + REPLAY_WINDOW_MS + 1;
+    for (let i = 0; i < 1000; i++) guard.check('s', at(`new${i}`, now));
+    expect(guard.size).to.be.at.most(1000 + 256);
+    expect(guard.remembered().map(([id]) => id).every((id) => id.startsWith('s|new'))).to.equal(true);
+  });
+});
+
+describe('SenderGaps', () => {
+  it('counts the numbers a sender skipped, per room, sender and stream; the first message sets the start', () => {
+    const gaps = new SenderGaps();
+    expect(gaps.observe('r', 'alice', 'st1', 5)).to.equal(0);
+    expect(gaps.observe('r', 'alice', 'st1', 6)).to.equal(0);
+    expect(gaps.observe('r', 'alice', 'st1', 9)).to.equal(2);
+    // Another sender, room or stream has its own count.
+    expect(gaps.observe('r', 'bob', 'st1', 3)).to.equal(0);
+    expect(gaps.observe('other', 'alice', 'st1', 40)).to.equal(0);
+    expect(gaps.observe('r', 'alice', 'st2', 0)).to.equal(0);
+    // A late one (counted missing before) shows without a new gap, and does not move the count back.
+    expect(gaps.observe('r', 'alice', 'st1', 8)).to.equal(0);
+    expect(gaps.observe('r', 'alice', 'st1', 10)).to.equal(0);
+    gaps.forget('r');
+    expect(gaps.observe('r', 'alice', 'st1', 20)).to.equal(0);
   });
 });
