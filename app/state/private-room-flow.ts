@@ -146,9 +146,10 @@ export class PrivateRoomFlow {
    */
   open(frame: ServerFrameOf<'message'>): void {
     const { room, sealed, key, from, name } = frame;
-    if (sealed === undefined) return;
+    // Not joined here (a reconnect not yet answered, or answered as public): its member list is not the room's now.
+    if (sealed === undefined || !this.state.rooms[room]?.synced) return;
     // Checked as it arrives: the member list is the one the server sent before this message.
-    const member = this.state.rooms[room]?.members[from];
+    const member = this.state.rooms[room]!.members[from];
     if (!key || member?.key !== key || member.name !== name) {
       return this.system(room, `A message shown as from ${name} was refused: the server attributed it to someone who did not seal it.`);
     }

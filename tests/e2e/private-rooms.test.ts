@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
+import { launchBrowser, newPerson, tag, waitUntil } from './support/browser.ts';
+import { dialogError, enterPassphrase, joinByPicker, passphraseDialog, readers } from './support/private-rooms.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 
@@ -18,41 +19,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-function passphraseDialog(p: Person) {
-  return p.page.locator('wisp-passphrase-dialog dialog');
-}
-
-/** Joins (or creates) a room through the "+" dialog, with a passphrase when given. */
-async function joinByPicker(p: Person, room: string, passphrase?: string): Promise<void> {
-  await p.page.locator('wisp-room-tabs button[aria-label="Join or create a room"]').click();
-  const dialog = p.page.locator('wisp-room-picker dialog');
-  await dialog.waitFor({ state: 'visible' });
-  await p.page.locator('wisp-room-picker input#room').fill(room);
-  if (passphrase) await p.page.locator('wisp-room-picker input#room-passphrase').fill(passphrase);
-  await p.page.locator('wisp-room-picker dialog button[type=submit]', { hasText: 'Join' }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  await p.tab(room).waitFor();
-}
-
-/** Answers the passphrase dialog (it must be open). */
-async function enterPassphrase(p: Person, passphrase: string): Promise<void> {
-  await passphraseDialog(p).waitFor({ state: 'visible' });
-  await p.page.locator('wisp-passphrase-dialog input#passphrase').fill(passphrase);
-  await p.page.locator('wisp-passphrase-dialog button[type=submit]').click();
-}
-
-async function dialogError(p: Person): Promise<string> {
-  const error = p.page.locator('wisp-passphrase-dialog .error');
-  await error.waitFor({ state: 'visible' });
-  return ((await error.textContent()) ?? '').trim();
-}
-
-async function readers(p: Person): Promise<string> {
-  const label = p.page.locator('wisp-room-header [data-readers]');
-  await label.waitFor();
-  return ((await label.textContent()) ?? '').trim();
-}
 
 test('two people chat in a private room: the server relays only ciphertext, the room is unlisted, a wrong passphrase is refused', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.behindProxy(t, browser);

@@ -54,6 +54,8 @@ export class WsProxy {
   private target = '';
   private nextId = 1;
   private readonly sockets = new Set<WebSocket>();
+  /** Each connection's browser-side socket, for disconnect(). */
+  private readonly browsers = new Map<ProxyConnection, WebSocket>();
   private readonly rawSockets = new Set<Duplex>();
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false) });
 
@@ -105,6 +107,17 @@ export class WsProxy {
 
   clearHooks(): void {
     this.hooks.length = 0;
+  }
+
+  /** Cuts the browser's connections whose hello announced `key`, as a dropped network would; the app reconnects. */
+  disconnect(key: string): number {
+    let cut = 0;
+    for (const [conn, browser] of this.browsers) {
+      if (conn.key !== key) continue;
+      browser.terminate();
+      cut++;
+    }
+    return cut;
   }
 
   async close(): Promise<void> {
@@ -167,6 +180,8 @@ export class WsProxy {
 
   private pair(browser: WebSocket, upstream: WebSocket): void {
     const conn: ProxyConnection = { id: this.nextId++, data: {} };
+    this.browsers.set(conn, browser);
+    browser.once('close', () => this.browsers.delete(conn));
     this.sockets.add(browser);
     this.sockets.add(upstream);
     const pass = (from: WebSocket, to: WebSocket, direction: Direction) => {
