@@ -255,3 +255,61 @@ test('a hostile server: a sealed message it altered and one it replayed are refu
   assert.equal(await b.countLines(first), 0, 'the first message does not come back after the reload');
   assert.equal(replayAgain, false, 'the replay was attempted');
 });
+
+test('a room key saved by an older Wisp (not tied to this server) asks for the passphrase once, and never joins with the old verifier', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  const [a, b] = [await scene.person('A'), await scene.person('B')];
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  const room = `attic-${Date.now().toString(36)}`;
+  const passphrase = `old key ${tag()}`;
+  await joinByPicker(a, room, passphrase);
+  await a.waitForMembers([aName]);
+  await joinByPicker(b, room, passphrase);
+  await b.waitForMembers([aName, bName]);
+
+  // What an older Wisp saved: the same entry without the server's id.
+  const saved = await b.page.evaluate(
+    (room) =>
+      new Promise<string>((resolve, reject) => {
+        const open = indexedDB.open('wisp');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const store = open.result.transaction('kv', 'readwrite').objectStore('kv');
+          const get = store.get('room-keys');
+          get.onsuccess = () => {
+            const keys = get.result as Record<string, { verifier: string; server?: string }>;
+            const server = keys[room]?.server ?? 'none';
+            delete keys[room]!.server;
+            const put = store.put(keys, 'room-keys');
+            put.onsuccess = () => resolve(server);
+            put.onerror = () => reject(put.error);
+          };
+        };
+      }),
+    room,
+  );
+  assert.match(saved, /^[A-Za-z0-9_-]{16,64}$/, 'the saved key names the server it was made for');
+  const joinsBefore = proxy.framesOfType('join', 'up').length;
+  await b.reload();
+  await b.waitOnline();
+  // The room was open: the dialog asks at once.
+  await passphraseDialog(b).waitFor({ state: 'visible' });
+  assert.match((await b.page.locator('wisp-passphrase-dialog p').first().textContent()) ?? '', /once more/, 'the dialog says why it asks again');
+  assert.match(await b.page.locator('wisp-room-header').evaluate((el) => el.shadowRoot?.textContent ?? ''), /needs the passphrase/);
+  const joinsWhileAsking = proxy.framesOfType('join', 'up').slice(joinsBefore).map((f) => JSON.parse(f.text) as { room: string; verifier?: string });
+  assert.deepEqual(joinsWhileAsking.filter((j) => j.room === room), [], 'no join with the stale verifier');
+
+  await enterPassphrase(b, passphrase);
+  await passphraseDialog(b).waitFor({ state: 'hidden' });
+  await b.waitForMembers([aName, bName]);
+  const again = `back in after entering it once more ${tag()}`;
+  await b.say(again);
+  await a.waitForLine(again);
+  // Saved for this server now: the next reload asks nothing.
+  await b.reload();
+  await b.waitOnline();
+  await b.selectRoom(room);
+  await b.waitForMembers([aName, bName]);
+  assert.equal(await passphraseDialog(b).isVisible(), false, 'asked once only');
+});
