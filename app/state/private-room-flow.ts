@@ -76,7 +76,8 @@ export class PrivateRoomFlow {
 
   /** The person opened a room that needs its passphrase again: ask now. */
   onActivate(room: string): void {
-    if (this.state.rooms[room]?.locked && !this.state.passphrasePrompt) this.ask(room, 'join', this.staleReason(room));
+    if (!this.state.rooms[room]?.locked || this.state.passphrasePrompt) return;
+    this.ask(room, 'join', this.secrets.isStale(room) ? this.staleReason(room) : `#${room} is private. Enter its passphrase.`);
   }
 
   /** Derives the keys from a passphrase just typed (once the server's id is known), then joins with them. */
@@ -111,7 +112,6 @@ export class PrivateRoomFlow {
   /** Leaves a private room and deletes its keys from this device. */
   async forget(room: string): Promise<void> {
     this.options.leave(room);
-    this.options.discardQueued(room);
     await this.secrets.forget(room);
   }
 
