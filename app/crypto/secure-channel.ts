@@ -2,16 +2,22 @@
 // transport (a WebRTC data channel, or the server relay as a fallback).
 //
 // Each side sends `hs1` (identity key, ephemeral ECDH key, nonce), then `hs2`: its
-// identity signature over a transcript binding both DTLS fingerprints as seen in the
-// SDP, both identity keys, both ephemeral keys, both nonces and the room. A server that
-// swapped a fingerprint or a key makes the two transcripts differ, so a signature fails
-// and nothing is sent. Keys: HKDF-SHA-256 over the ECDH secret, one AES-256-GCM key per
-// direction; IV = direction + counter; a frame out of order is rejected.
+// identity signature over a transcript binding the transport the handshake runs over,
+// both DTLS fingerprints as seen in the SDP (on a data channel only: the relay has no
+// DTLS, and a relay fallback may begin before one side has seen the other's SDP), both
+// identity keys, both ephemeral keys, both nonces and the room. A server that swapped a
+// fingerprint or a key, or made the sides disagree on the transport, makes the two
+// transcripts differ, so a signature fails and nothing is sent. Keys: HKDF-SHA-256 over
+// the ECDH secret, one AES-256-GCM key per direction; IV = direction + counter; a frame
+// out of order is rejected.
 import type { Identity } from './identity.ts';
 import { hkdfAesKey } from './hkdf.ts';
 import { concat, fromBase64Url, fromUtf8, lengthPrefixed, randomBytes, toBase64Url, utf8, type Bytes } from './bytes.ts';
 
 export type Role = 'initiator' | 'responder';
+
+/** What the handshake runs over; part of the transcript, so both sides must agree on it. */
+export type ChannelTransport = 'datachannel' | 'relay';
 
 export const FrameKind = { handshake: 0, sealed: 1, abort: 2 } as const;
 
@@ -41,7 +47,11 @@ export class ChannelError extends Error {
 export interface HandshakeParams {
   identity: Identity;
   role: Role;
-  /** DTLS fingerprints from the local and remote SDP ('' on a path without SDP). */
+  transport: ChannelTransport;
+  /**
+   * DTLS fingerprints from the local and remote SDP, as captured when the handshake began.
+   * Bound into the transcript on the data channel only; on the relay they are ignored.
+   */
   localFingerprint: string;
   remoteFingerprint: string;
   /** The identity key the server announced for this peer; the peer must prove it holds it. */
@@ -51,9 +61,12 @@ export interface HandshakeParams {
   acceptRoom?: (room: string) => boolean;
 }
 
+/** The hello's version: 2 since the transcript binds the transport (an older app reports a bad message, not tampering). */
+const HELLO_VERSION = 2;
+
 interface Hello1 {
   t: 'hs1';
-  v: 1;
+  v: typeof HELLO_VERSION;
   key: string;
   eph: string;
   nonce: string;
@@ -66,7 +79,7 @@ interface Hello2 {
 
 const ECDH: EcKeyGenParams = { name: 'ECDH', namedCurve: 'P-256' };
 const ECDSA_VERIFY: EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
-const LABEL = 'wisp-whisper-v1';
+const LABEL = 'wisp-whisper-v2';
 const DIRECTION = { initiator: utf8('i2r\0'), responder: utf8('r2i\0') } as const;
 const MAX_HANDSHAKE_BYTES = 4096;
 const POOLED_FRAME_MIN_BYTES = 16 * 1024;
@@ -95,7 +108,7 @@ const B64 = /^[A-Za-z0-9_-]{1,400}$/;
 function parseHello1(bytes: Uint8Array): Hello1 {
   if (bytes[0] === FrameKind.abort) throw new HandshakeError('aborted', 'The other side stopped the handshake.');
   const m = decodeJson(bytes);
-  const ok = m.t === 'hs1' && m.v === 1 && typeof m.key === 'string' && B64.test(m.key) && typeof m.eph === 'string' && B64.test(m.eph) && typeof m.nonce === 'string' && B64.test(m.nonce) && (m.room === undefined || (typeof m.room === 'string' && m.room.length <= 128));
+  const ok = m.t === 'hs1' && m.v === HELLO_VERSION && typeof m.key === 'string' && B64.test(m.key) && typeof m.eph === 'string' && B64.test(m.eph) && typeof m.nonce === 'string' && B64.test(m.nonce) && (m.room === undefined || (typeof m.room === 'string' && m.room.length <= 128));
   if (!ok) throw new HandshakeError('bad-message', 'The handshake message is malformed.');
   return m as unknown as Hello1;
 }
@@ -113,21 +126,25 @@ function signingInput(transcript: Bytes, signer: Role): Bytes {
 }
 
 /**
- * The transcript, in role order: identical on both sides exactly when both saw the same
- * fingerprints, keys, nonces and room.
+ * The transcript, in role order: identical on both sides exactly when both ran over the
+ * same transport and saw the same fingerprints (data channel only), keys, nonces and room.
  */
 export async function transcriptHash(parts: {
+  transport: ChannelTransport;
   room: string;
   fingerprints: { initiator: string; responder: string };
   keys: { initiator: string; responder: string };
   ephemeral: { initiator: string; responder: string };
   nonces: { initiator: string; responder: string };
 }): Promise<Bytes> {
+  // The relay carries no DTLS: what either side captured of the SDP means nothing there.
+  const fingerprints = parts.transport === 'datachannel' ? parts.fingerprints : { initiator: '', responder: '' };
   const encoded = lengthPrefixed(
     utf8(LABEL),
+    utf8(parts.transport),
     utf8(parts.room),
-    utf8(parts.fingerprints.initiator.toUpperCase()),
-    utf8(parts.fingerprints.responder.toUpperCase()),
+    utf8(fingerprints.initiator.toUpperCase()),
+    utf8(fingerprints.responder.toUpperCase()),
     fromBase64Url(parts.keys.initiator),
     fromBase64Url(parts.keys.responder),
     fromBase64Url(parts.ephemeral.initiator),
@@ -153,7 +170,7 @@ export class Handshake {
   static async start(params: HandshakeParams): Promise<{ handshake: Handshake; hello: Bytes }> {
     const ephemeral = await crypto.subtle.generateKey(ECDH, false, ['deriveBits']);
     const eph = toBase64Url(await crypto.subtle.exportKey('raw', ephemeral.publicKey));
-    const hello: Hello1 = { t: 'hs1', v: 1, key: params.identity.spki, eph, nonce: toBase64Url(randomBytes(32)) };
+    const hello: Hello1 = { t: 'hs1', v: HELLO_VERSION, key: params.identity.spki, eph, nonce: toBase64Url(randomBytes(32)) };
     if (params.role === 'initiator') hello.room = params.room ?? '';
     return { handshake: new Handshake(params, ephemeral, hello), hello: encodeHandshake(hello) };
   }
@@ -173,6 +190,7 @@ export class Handshake {
     const mine = this.ownHello;
     const pick = <T>(own: T, theirs: T) => (role === 'initiator' ? { initiator: own, responder: theirs } : { initiator: theirs, responder: own });
     this.transcript = await transcriptHash({
+      transport: this.params.transport,
       room: this.room,
       fingerprints: pick(this.params.localFingerprint, this.params.remoteFingerprint),
       keys: pick(mine.key, peer.key),

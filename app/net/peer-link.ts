@@ -275,6 +275,9 @@ export class PeerLink {
     const started = Handshake.start({
       identity: this.options.identity,
       role: this.options.initiator ? 'initiator' : 'responder',
+      // Fingerprints are bound on the data channel only: the relay fallback may begin before
+      // the answer (and its fingerprint) arrived, and nothing on the relay depends on DTLS.
+      transport: transport === 'dc' ? 'datachannel' : 'relay',
       localFingerprint: this.localFingerprint,
       remoteFingerprint: this.remoteFingerprint,
       expectedPeerKey: this.options.peerKey,

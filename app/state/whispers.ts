@@ -5,17 +5,25 @@ import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
 import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
-import { decodePeer, encodePeerFrame } from '../net/peer-frames.ts';
+import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
 import type { ClientFrame } from '../../signal-server/protocol.ts';
-import { whisperTab, type Store } from './store.ts';
+import { whisperTab, type LinkStatus, type Store } from './store.ts';
 
 interface Outgoing {
   id: string;
   text: string;
   kind: 'text' | 'action';
   ts: number;
+}
+
+type FileFrame = Extract<PeerFrame, { t: `file-${string}` }>;
+
+/** What came from a key the person has not accepted (yet): shown, answered and acted on only once they do. */
+interface Waiting {
+  whispers: Outgoing[];
+  files: FileFrame[];
 }
 
 export interface WhisperOptions {
@@ -28,6 +36,8 @@ export interface WhisperOptions {
 
 /** How long a link survives its peer being absent from every shared room (reconnects). */
 const PRUNE_GRACE_MS = 8000;
+/** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
+const MAX_WAITING = 200;
 
 /** The trust states in which whispers may flow without another click. */
 function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
@@ -39,8 +49,14 @@ export class Whispers {
   readonly files: FileTransfers;
   /** Whispers typed but held back: no link yet, or a key change not yet accepted. */
   private readonly held = new Map<string, Outgoing[]>();
-  /** Whispers received from a verified contact whose key changed, shown once re-verified. */
-  private readonly quarantined = new Map<string, Outgoing[]>();
+  /**
+   * Whispers and file frames from a key we may not talk to (a change not accepted, or a
+   * verified contact not verified again): not shown and not answered (no receipt) until the
+   * person accepts the change or verifies again.
+   */
+  private readonly waiting = new Map<string, Waiting>();
+  /** Keys whose "safety number changed" notification was raised: once per key. */
+  private readonly warned = new Set<string>();
   private readonly pruneTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Milliseconds from creating each link (the offer) to its secure channel being ready. */
   readonly connectTimes: number[] = [];
@@ -62,7 +78,7 @@ export class Whispers {
     this.files = new FileTransfers({
       store: options.store,
       link: (key) => {
-        if (!mayTalk(this.trust(key), this.state.whispers[key]?.acceptedChange)) return undefined;
+        if (!this.mayTalkTo(key)) return undefined;
         this.connect(key);
         return this.mesh.get(key);
       },
@@ -103,6 +119,11 @@ export class Whispers {
     return name ? trustOf(this.state.pins, name, key) : 'new';
   }
 
+  /** Whether whispers and files may flow with this key, both ways, without another click. */
+  private mayTalkTo(key: string): boolean {
+    return mayTalk(this.trust(key), this.state.whispers[key]?.acceptedChange);
+  }
+
   /** Opens (and shows) the conversation with a person we can see. */
   open(key: string): void {
     const peer = this.peers().find((p) => p.key === key);
@@ -132,6 +153,7 @@ export class Whispers {
     const pins = withPin(this.state.pins, whisper.name, key, false);
     this.dispatch({ t: 'pins', pins });
     this.dispatch({ t: 'accept-change', key });
+    this.release(key);
     await savePins(pins);
     this.flush(key);
   }
@@ -143,9 +165,8 @@ export class Whispers {
     if (!name) return;
     const pins = withPin(this.state.pins, name, key, true);
     this.dispatch({ t: 'pins', pins });
+    this.release(key);
     await savePins(pins);
-    for (const message of this.quarantined.get(key) ?? []) this.dispatch({ t: 'whisper-in', key, ...message });
-    this.quarantined.delete(key);
     this.flush(key);
   }
 
@@ -232,7 +253,7 @@ export class Whispers {
         trust === 'changed-verified'
           ? `${name}'s safety number changed. Whispers are blocked until you verify ${name} again.`
           : `${name}'s safety number changed. Check with ${name}, then choose Continue to send.`;
-      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure });
+      this.dispatch({ ...this.linkStatus(key), failure });
       return;
     }
     this.connect(key);
@@ -258,40 +279,96 @@ export class Whispers {
     }
     if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
     this.dispatch({ t: 'whisper-link', key, link: 'ready', path });
+    // A link the other side started for a key behind a change may open (the handshake proved
+    // the key); what it brings waits (onMessage), and the conversation keeps saying so.
+    const waiting = this.waiting.get(key);
+    if (waiting && !this.mayTalkTo(key)) this.dispatch({ ...this.linkStatus(key), failure: this.waitingSentence(key, this.nameOf(key), waiting) });
     this.flush(key);
   }
 
   private onMessage(key: string, plaintext: Bytes): void {
     const decoded = decodePeer(plaintext);
     if (!decoded) return;
-    if (decoded.kind === 'chunk') return this.files.onChunk(key, decoded.fid, decoded.bytes);
-    const frame = decoded.frame;
-    if (frame.t !== 'whisper' && frame.t !== 'receipt') {
-      if (this.trust(key) === 'changed-verified') return;
-      if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
-      return this.files.onControl(key, frame);
+    // Trust first, before anything is shown or answered: the handshake proved the peer
+    // holds this key, not that the person accepted the key.
+    const allowed = this.mayTalkTo(key);
+    if (decoded.kind === 'chunk') {
+      // Chunks only feed a transfer the person accepted, which a key behind a change never has.
+      if (allowed) this.files.onChunk(key, decoded.fid, decoded.bytes);
+      return;
     }
+    const frame = decoded.frame;
     if (frame.t === 'receipt') {
+      // About our own whisper in this conversation, which only went out while sending was allowed.
       this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
       return;
     }
-    this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: frame.id })).catch(() => undefined);
-    const message: Outgoing = { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts };
-    const whisper = this.state.whispers[key];
-    const name = whisper?.name ?? this.peers().find((p) => p.key === key)?.name ?? 'someone';
-    if (!whisper) this.dispatch({ t: 'whisper-open', key, name, activate: false });
-    if (this.trust(key) === 'changed-verified') {
-      this.quarantined.set(key, [...(this.quarantined.get(key) ?? []), message]);
-      this.dispatch({
-        t: 'whisper-link',
-        key,
-        link: 'ready',
-        failure: `${name}'s safety number changed. A whisper is waiting: verify ${name} again to read it.`,
-      });
-      return;
-    }
+    if (!allowed) return this.hold(key, frame);
+    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
+    if (frame.t !== 'whisper') return this.files.onControl(key, frame);
+    this.deliver(key, { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts }, true);
+  }
+
+  /** Shows a whisper and tells the sender it arrived; `notify`: raise a notification for it. */
+  private deliver(key: string, message: Outgoing, notify: boolean): void {
+    this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: message.id })).catch(() => undefined);
     this.dispatch({ t: 'whisper-in', key, ...message });
-    this.options.notify(`Whisper from ${name}`, frame.kind === 'action' ? `* ${name} ${frame.text}` : frame.text, whisperTab(key));
+    if (!notify) return;
+    const name = this.nameOf(key);
+    this.options.notify(`Whisper from ${name}`, message.kind === 'action' ? `* ${name} ${message.text}` : message.text, whisperTab(key));
+  }
+
+  /** Keeps what a key behind a change sent, unseen and unanswered, and says that something waits. */
+  private hold(key: string, frame: Exclude<PeerFrame, { t: 'receipt' }>): void {
+    const name = this.nameOf(key);
+    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
+    let waiting = this.waiting.get(key);
+    if (!waiting) this.waiting.set(key, (waiting = { whispers: [], files: [] }));
+    if (frame.t === 'whisper') {
+      if (waiting.whispers.length < MAX_WAITING && !waiting.whispers.some((m) => m.id === frame.id)) {
+        waiting.whispers.push({ id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts });
+      }
+    } else if (waiting.files.length < MAX_WAITING) {
+      waiting.files.push(frame);
+    }
+    this.dispatch({ ...this.linkStatus(key), failure: this.waitingSentence(key, name, waiting) });
+    if (!this.warned.has(key)) {
+      this.warned.add(key);
+      // Nothing of what was sent: only that the key changed.
+      this.options.notify(`${name}'s safety number changed`, '', whisperTab(key));
+    }
+  }
+
+  private waitingSentence(key: string, name: string, waiting: Waiting): string {
+    const offers = waiting.files.filter((f) => f.t === 'file-offer').length;
+    const whispers = waiting.whispers.length;
+    const parts = [whispers === 1 ? 'a whisper' : whispers > 1 ? `${whispers} whispers` : '', offers === 1 ? 'a file' : offers > 1 ? `${offers} files` : ''].filter(Boolean);
+    const what = parts.length ? parts.join(' and ') : 'a message';
+    const many = whispers + offers > 1;
+    const subject = `${what[0].toUpperCase()}${what.slice(1)} ${many ? 'are' : 'is'} waiting`;
+    const it = many ? 'them' : 'it';
+    return this.trust(key) === 'changed-verified'
+      ? `${name}'s safety number changed. ${subject}: verify ${name} again to see ${it}.`
+      : `${name}'s safety number changed. ${subject}: check with ${name}, then choose Continue to see ${it}.`;
+  }
+
+  /** The person accepted the change or verified again: what waited is shown and answered, in order. */
+  private release(key: string): void {
+    const waiting = this.waiting.get(key);
+    if (!waiting || !this.mayTalkTo(key)) return;
+    this.waiting.delete(key);
+    // Receipts (and answers to file offers) need a link: the one that brought them, or a new
+    // one. connect() also shows the link's state, without the "waiting" sentence.
+    this.connect(key);
+    for (const message of waiting.whispers) this.deliver(key, message, false);
+    for (const frame of waiting.files) this.files.onControl(key, frame);
+  }
+
+  /** The link's real state, for a whisper-link update that only changes the sentence. */
+  private linkStatus(key: string): { t: 'whisper-link'; key: string; link: LinkStatus; path?: LinkPath } {
+    const link = this.mesh.get(key);
+    if (!link || link.isClosed) return { t: 'whisper-link', key, link: 'closed' };
+    return link.ready ? { t: 'whisper-link', key, link: 'ready', path: link.path } : { t: 'whisper-link', key, link: 'connecting' };
   }
 
   private onClosed(key: string, failure: LinkFailure): void {
@@ -300,6 +377,13 @@ export class Whispers {
     const current = this.mesh.get(key);
     if (current && !current.isClosed) return;
     this.files.onLinkClosed(key);
+    // The sender's app fails its offers when the link closes, so held file frames are void
+    // now; held whispers stay (their receipts go out on a new link once the person decides).
+    const waiting = this.waiting.get(key);
+    if (waiting) {
+      waiting.files = [];
+      if (!waiting.whispers.length) this.waiting.delete(key);
+    }
     const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
     this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
   }

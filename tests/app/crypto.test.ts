@@ -49,6 +49,7 @@ async function handshake(a: Side, b: Side): Promise<[SecureChannel, SecureChanne
   const initiator = await Handshake.start({
     identity: a.identity,
     role: 'initiator',
+    transport: 'datachannel',
     room: 'lobby',
     localFingerprint: FP_A,
     remoteFingerprint: FP_B,
@@ -58,6 +59,7 @@ async function handshake(a: Side, b: Side): Promise<[SecureChannel, SecureChanne
   const responder = await Handshake.start({
     identity: b.identity,
     role: 'responder',
+    transport: 'datachannel',
     acceptRoom: (room) => room === 'lobby',
     localFingerprint: FP_B,
     remoteFingerprint: FP_A,
@@ -147,8 +149,31 @@ describe('secure channel', () => {
   });
 
   it('fails when a DTLS fingerprint was rewritten in the SDP (transcripts differ)', async () => {
-    const code = await failure(handshake({ identity: alice, params: { remoteFingerprint: 'EE:EE:EE:EE' } }, { identity: bob, params: {} }));
+    const code = await failure(
+      handshake({ identity: alice, params: { transport: 'datachannel', remoteFingerprint: 'EE:EE:EE:EE' } }, { identity: bob, params: { transport: 'datachannel' } }),
+    );
     expect(code).to.equal('bad-signature');
+  });
+
+  it('the relay fallback works when it began before the initiator saw the answer (one remote fingerprint empty)', async () => {
+    // The initiator's fallback timer fired before the SDP answer came: it knows only its own
+    // fingerprint. The responder had both when the relayed hello reached it.
+    const [a, b] = await handshake(
+      { identity: alice, params: { transport: 'relay', localFingerprint: FP_A, remoteFingerprint: '' } },
+      { identity: bob, params: { transport: 'relay', localFingerprint: FP_B, remoteFingerprint: FP_A } },
+    );
+    expect(new TextDecoder().decode(await b.open(await a.seal(utf8('over the relay'))))).to.equal('over the relay');
+    expect(new TextDecoder().decode(await a.open(await b.seal(utf8('and back'))))).to.equal('and back');
+  });
+
+  it('refuses when one side runs over the data channel and the other over the relay', async () => {
+    const mismatch = (a: Partial<HandshakeParams>, b: Partial<HandshakeParams>) => failure(handshake({ identity: alice, params: a }, { identity: bob, params: b }));
+    // Same fingerprints on both sides: only the transport differs.
+    expect(await mismatch({ transport: 'datachannel' }, { transport: 'relay' })).to.equal('bad-signature');
+    expect(await mismatch({ transport: 'relay' }, { transport: 'datachannel' })).to.equal('bad-signature');
+    // No fingerprints at all (as the relay path sees it): the transport label alone tells them apart.
+    const none = { localFingerprint: '', remoteFingerprint: '' };
+    expect(await mismatch({ ...none, transport: 'datachannel' }, { ...none, transport: 'relay' })).to.equal('bad-signature');
   });
 
   it('fails when the server announced another identity key than the peer holds', async () => {
@@ -168,10 +193,19 @@ describe('secure channel', () => {
     expect(code).to.equal('room-refused');
   });
 
+  it("an older app's hello (version 1, before the transport was bound) is a bad message, not tampering", async () => {
+    const initiator = await Handshake.start({ identity: alice, role: 'initiator', transport: 'datachannel', room: 'lobby', localFingerprint: FP_A, remoteFingerprint: FP_B, expectedPeerKey: bob.spki });
+    const responder = await Handshake.start({ identity: bob, role: 'responder', transport: 'datachannel', acceptRoom: () => true, localFingerprint: FP_B, remoteFingerprint: FP_A, expectedPeerKey: alice.spki });
+    const text = new TextDecoder().decode(responder.hello.subarray(1));
+    expect(text).to.contain('"v":2');
+    const old = new Uint8Array([responder.hello[0], ...utf8(text.replace('"v":2', '"v":1'))]);
+    expect(await failure(initiator.handshake.receiveHello(old))).to.equal('bad-message');
+  });
+
   it('malformed handshake bytes are a typed error', async () => {
-    const { handshake: side } = await Handshake.start({ identity: alice, role: 'initiator', room: 'lobby', localFingerprint: '', remoteFingerprint: '', expectedPeerKey: bob.spki });
+    const { handshake: side } = await Handshake.start({ identity: alice, role: 'initiator', transport: 'datachannel', room: 'lobby', localFingerprint: '', remoteFingerprint: '', expectedPeerKey: bob.spki });
     expect(await failure(side.receiveHello(utf8('\u0000{not json')))).to.equal('bad-message');
-    expect(await failure(side.receiveHello(utf8('\u0000{"t":"hs1","v":1}')))).to.equal('bad-message');
+    expect(await failure(side.receiveHello(utf8('\u0000{"t":"hs1","v":2}')))).to.equal('bad-message');
   });
 });
 

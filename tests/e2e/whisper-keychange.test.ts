@@ -3,12 +3,17 @@
 // key: A sees the change next to B's name. For a verified contact, whispers are blocked
 // until A verifies B again (safety numbers compared on both screens); for a contact that
 // was only pinned, a warning and an explicit "Continue anyway" click come first.
+// The other way round too: what B's new key sends A (whispers, a file offer) waits in A's
+// app, unseen and unanswered (B is not told it arrived), with one notification that says
+// only that B's safety number changed, until A continues or verifies B again.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, waitUntil, type Person } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, sleep, tag, waitUntil, type Person } from './support/browser.ts';
+import { TempFiles, accept, attach, save, transferNamed, transfers, waitTransfer } from './support/files.ts';
 import { Scene } from './support/scene.ts';
 import {
+  enableNotifications,
   failure,
   header,
   installProbe,
@@ -19,7 +24,12 @@ import {
   ownLines,
   pins,
   readProbe,
+  recordNotifications,
+  recordedNotifications,
   selectWhisper,
+  sendBarrier,
+  setVisibility,
+  shownNotifications,
   shownSafetyNumber,
   waitSecure,
   waitWhisperDelivered,
@@ -81,8 +91,10 @@ async function resetIdentity(b: Person, bName: string, oldKey: string): Promise<
   return newKey;
 }
 
-async function twoPeopleWhoWhispered(scene: Scene) {
+/** `prepareA` runs on A before anything lives only in A's page (it may reload A). */
+async function twoPeopleWhoWhispered(scene: Scene, prepareA?: (a: Person) => Promise<void>) {
   const a = await scene.person('A');
+  await prepareA?.(a);
   const b = await scene.person('B');
   const aName = await a.myName();
   const bName = await b.myName();
@@ -219,4 +231,101 @@ test('an unverified contact changes key: a warning, nothing sent until "Continue
   assert.equal((await pins(a))[bName.toLowerCase()].verified, false);
   await waitUntil('the ⚠ next to B to go', async () => (await memberButton(a, bName).locator('.badge').count()) === 0);
   assert.equal(await warning(a).count(), 0);
+});
+
+/**
+ * B comes back with a new key, whispers A and offers A a file while A has not decided about
+ * the change. A's app lets B's link come up (the handshake proves B holds the announced key)
+ * but holds all of it: no line, no file card, no receipt (B's whispers stay undelivered),
+ * and one notification that says only that B's safety number changed. Once A decides
+ * (Continue for a pinned contact, verifying again for a verified one) the whispers show in
+ * order, B sees them delivered, and the offer appears and can be taken.
+ */
+async function heldUntilDecided(t: TestContext, verified: boolean): Promise<void> {
+  const scene = await Scene.open(t, browser);
+  const files = new TempFiles();
+  t.after(() => files.dispose());
+  const { a, b, aName, bName, bKey } = await twoPeopleWhoWhispered(scene, enableNotifications);
+  await recordNotifications(a);
+  if (verified) {
+    await openVerify(a);
+    await markVerified(a);
+    await waitUntil("A's pin for B to be verified", async () => (await pins(a))[bName.toLowerCase()]?.verified === true);
+  }
+  const newKey = await resetIdentity(b, bName, bKey);
+  await memberButton(a, bName).locator('.badge.changed').waitFor({ timeout: WAIT_MS });
+  // A's app is in the background until A comes back to decide.
+  await setVisibility(a, 'hidden');
+
+  const whispers = verified ? [marker('whisper from the new key')] : [marker('first whisper from the new key'), marker('second whisper from the new key')];
+  const offered = files.random(`offer-${tag()}.bin`, 48 * 1024);
+  await openByClick(b, aName);
+  for (const text of whispers) await b.say(text);
+  await attach(b, offered);
+  const waitingSentence =
+    `${bName}'s safety number changed. ${verified ? 'A whisper and a file are' : '2 whispers and a file are'} waiting: ` +
+    (verified ? `verify ${bName} again to see them.` : `check with ${bName}, then choose Continue to see them.`);
+  // A's app sets this sentence as it holds each frame: once it counts all three, A has handled them all.
+  await waitUntil(`A's app to hold B's whispers and file offer ("${waitingSentence}")`, async () => (await whisperInfo(a, newKey))?.failure === waitingSentence);
+
+  // Nothing of it shows on A: no line (the probe saw every line A ever had), no file.
+  const held = await whisperInfo(a, newKey);
+  assert.deepEqual(held?.lines, [], 'the conversation with the new key has no line');
+  assert.equal(held?.unread, 0);
+  assert.equal(held?.link, 'ready', "the link B's new key started is up");
+  for (const text of whispers) assert.equal((await readProbe(a)).received.includes(text), false, 'A never showed the whisper');
+  assert.deepEqual((await transfers(a)).filter((x) => x.direction === 'in'), [], 'no file offer reached A');
+  // One notification, for the key, without the text or the file's name.
+  const keyChanged = { title: `${bName}'s safety number changed`, body: '', tag: `@${newKey}` };
+  assert.deepEqual(await recordedNotifications(a), [keyChanged], 'one notification, saying only that the key changed');
+  assert.deepEqual(await waitUntil('the notification to show', async () => ((await shownNotifications(a)).length ? shownNotifications(a) : undefined)), [keyChanged]);
+
+  // B was not told anything arrived: a frame A writes on the same ordered link after holding
+  // them reaches B, and by then no receipt has.
+  const barrier = marker('barrier from A');
+  await sendBarrier(a, newKey, barrier);
+  await waitUntil('B to show the barrier frame from A', async () => (await readProbe(b)).received.includes(barrier));
+  for (const text of whispers) {
+    assert.equal((await readProbe(b)).delivered.includes(text), false, `B's "${text}" was never marked delivered`);
+    assert.equal(await ownLines(b, text).locator('.pending').count(), 1, `B's "${text}" is still "sending…"`);
+  }
+  assert.equal((await transferNamed(b, offered.name, 'out'))?.status, 'waiting', "nobody answered B's offer");
+
+  // A comes back and decides.
+  await setVisibility(a, 'visible');
+  await selectWhisper(a, newKey);
+  await warning(a).waitFor({ timeout: WAIT_MS });
+  assert.match((await warning(a).textContent()) ?? '', new RegExp(`${bName}'s safety number has changed`));
+  assert.equal(((await failure(a).locator('span').textContent()) ?? '').trim(), waitingSentence);
+  if (verified) {
+    assert.equal(await warning(a).getByRole('button', { name: 'Continue anyway' }).count(), 0, 'a verified contact cannot be clicked through');
+    await warning(a).getByRole('button', { name: 'Verify' }).click();
+    await a.page.locator('wisp-verify-dialog dialog').waitFor({ state: 'visible', timeout: WAIT_MS });
+    await markVerified(a);
+  } else {
+    await warning(a).getByRole('button', { name: 'Continue anyway' }).click();
+  }
+
+  // The whispers show, in the order B sent them, and B is told they arrived.
+  for (const text of whispers) await a.waitForLine(text);
+  assert.deepEqual((await readProbe(a)).received.filter((r) => whispers.includes(r)), whispers, 'shown in order');
+  for (const text of whispers) await waitWhisperDelivered(b, text);
+  assert.equal(await failure(a).count(), 0, 'nothing is waiting any more');
+  // The offer appears and works.
+  await accept(a, offered.name);
+  await waitTransfer(a, offered.name, 'in', ['done']);
+  await waitTransfer(b, offered.name, 'out', ['done']);
+  assert.equal((await save(a, offered.name)).sha256, offered.sha256, 'the file arrived intact');
+  const pin = (await pins(a))[bName.toLowerCase()];
+  assert.equal(pin.key, newKey, "A's pin for B is the new key");
+  assert.equal(pin.verified, verified);
+  assert.deepEqual(await recordedNotifications(a), [keyChanged], 'no other notification');
+}
+
+test('an unverified contact with a new key: its whispers and file offer wait unseen and unanswered until "Continue anyway"', { timeout: TEST_TIMEOUT }, async (t) => {
+  await heldUntilDecided(t, false);
+});
+
+test('a verified contact with a new key: its whispers and file offer wait unseen and unanswered until verified again', { timeout: TEST_TIMEOUT }, async (t) => {
+  await heldUntilDecided(t, true);
 });

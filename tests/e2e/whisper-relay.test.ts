@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep } from './support/browser.ts';
-import type { RecordedFrame } from './support/proxy.ts';
+import { WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import type { FrameHook, RecordedFrame } from './support/proxy.ts';
 import { Scene } from './support/scene.ts';
-import { installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
+import { failure, installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 const SETTLE_MS = 1500;
@@ -102,4 +102,48 @@ test('relay-only without TURN: the whisper goes through the server relay, which 
   const sealed = relayed.filter((f) => relayBytes(f)[0] === 1).map((f) => relayBytes(f).length);
   assert.ok(Math.max(...sealed) > Buffer.byteLength(text), 'the sealed frames are long enough to carry the whisper');
   console.log(`# relay: ${proxy.frames.length} frames recorded, ${relayed.length} relay frames (${sealed.length} sealed), none contain the plaintext`);
+});
+
+test('the relay fallback that begins before the SDP answer arrived still comes up (no false "tampered")', { timeout: TEST_TIMEOUT }, async (t) => {
+  // The proxy drops every SDP answer on its way to the initiator, so when the initiator's
+  // fallback timer fires it has seen no remote fingerprint, while the responder has seen
+  // both. The handshake binds fingerprints on a data channel only, so over the relay the two
+  // sides still agree.
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  let answersDropped = 0;
+  const dropAnswers: FrameHook = ({ json, direction }) => {
+    const frame = json as { type?: string; data?: string };
+    if (direction !== 'down' || frame?.type !== 'signal' || typeof frame.data !== 'string') return undefined;
+    const payload = JSON.parse(frame.data) as { k?: string; d?: { type?: string } };
+    if (payload.k !== 'sp' || payload.d?.type !== 'answer') return undefined;
+    answersDropped++;
+    return null;
+  };
+  proxy.hooks.push(dropAnswers);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const aName = await a.myName();
+  const bName = await b.myName();
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+  const aKey = await ownKey(a);
+  const bKey = await ownKey(b);
+  await installProbe(a);
+  await installProbe(b);
+
+  const text = marker('whisper before any answer');
+  await openByClick(a, bName);
+  await a.say(text);
+  await waitWhisperDelivered(a, text);
+  await waitSecure(a, 'relay');
+  await waitUntil('B to receive the whisper', async () => (await readProbe(b)).received.includes(text));
+  assert.ok(answersDropped >= 1, 'the proxy dropped the SDP answer');
+  const offers = proxy.framesOfType('signal', 'down').filter((f) => (JSON.parse((JSON.parse(f.text) as { data: string }).data) as { d?: { type?: string } }).d?.type === 'offer');
+  assert.ok(offers.length >= 1, 'the responder got the offer (and so both fingerprints)');
+  assert.equal((await whisperInfo(a, bKey))?.path, 'relay');
+  assert.equal((await whisperInfo(b, aKey))?.path, 'relay');
+  assert.deepEqual((await readProbe(a)).failures, [], 'no failure sentence on A');
+  assert.deepEqual((await readProbe(b)).failures, [], 'no failure sentence on B');
+  assert.equal(await failure(a).count(), 0);
 });

@@ -262,3 +262,91 @@ export async function readProbe(p: Person): Promise<ProbeResult> {
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+// ---- notifications -------------------------------------------------------------------
+
+export interface ShownNotification {
+  title: string;
+  body: string;
+  tag: string;
+}
+
+/**
+ * Lets this person's app raise notifications: the browser grants the permission, a service
+ * worker controls the page (this may reload it: call it before anything that lives only in
+ * the page), and the person turns them on in Settings.
+ */
+export async function enableNotifications(p: Person): Promise<void> {
+  await p.context.grantPermissions(['notifications'], { origin: new URL(p.url).origin });
+  await p.waitForServiceWorkerControl();
+  await p.waitOnline();
+  await p.page.getByRole('button', { name: 'Settings' }).click();
+  await p.page.locator('wisp-settings-dialog input[name=notifications]').check();
+  await waitUntil(`${p.label}'s notifications setting to be on`, async () => (await pageState(p)).settings.notifications);
+  await p.page.locator('wisp-settings-dialog').getByRole('button', { name: 'Done' }).click();
+}
+
+/**
+ * Overrides document.visibilityState: headless Chromium never hides a page, and the app
+ * notifies only while hidden. A string script: tsx would wrap a function's getters in helpers the page lacks.
+ */
+export function setVisibility(p: Person, state: 'hidden' | 'visible'): Promise<void> {
+  return p.page.evaluate(`Object.defineProperty(document, 'visibilityState', { configurable: true, value: '${state}' }); document.dispatchEvent(new Event('visibilitychange'));`);
+}
+
+/**
+ * Records every notification the page asks its service worker to show, in order (the
+ * browser keeps only the latest per tag). Install again after a reload.
+ */
+export async function recordNotifications(p: Person): Promise<void> {
+  await p.page.evaluate(RECORD_NOTIFICATIONS_SCRIPT);
+}
+
+const RECORD_NOTIFICATIONS_SCRIPT = `(() => {
+  if (window.__wispNotifications) return;
+  const shown = [];
+  window.__wispNotifications = shown;
+  const original = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
+    shown.push({ title, body: (options && options.body) || '', tag: (options && options.tag) || '' });
+    return original.call(this, title, options);
+  };
+})()`;
+
+/**
+ * What the page asked to show so far. The app shows a notification once
+ * navigator.serviceWorker.getRegistration() answers; this asks it too and reads the record
+ * after the answer, so every notification the app raised before this call is in it.
+ */
+export async function recordedNotifications(p: Person): Promise<ShownNotification[]> {
+  return p.page.evaluate(async () => {
+    await navigator.serviceWorker.getRegistration();
+    const shown = (window as unknown as { __wispNotifications?: ShownNotification[] }).__wispNotifications;
+    if (!shown) throw new Error('no notification recorder installed');
+    return shown.map((n) => ({ ...n }));
+  });
+}
+
+/** The notifications the service worker shows now (the latest per tag). */
+export async function shownNotifications(p: Person): Promise<ShownNotification[]> {
+  return p.page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.ready;
+    return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
+  });
+}
+
+// ---- ordering barriers ------------------------------------------------------------------
+
+/**
+ * A test device, not something the app would do: writes a whisper frame straight into this
+ * person's live link to `key`, past the app's trust checks. The link is ordered, so once the
+ * other side shows `text`, everything this side sent on the link before has arrived there too.
+ */
+export async function sendBarrier(p: Person, key: string, text: string): Promise<void> {
+  await p.page.evaluate(`(async ({ key, text }) => {
+    const link = window.wisp.whispers.mesh.get(key);
+    if (!link || !link.ready) throw new Error('no ready link to send the barrier on');
+    const frame = { t: 'whisper', id: crypto.randomUUID(), text, kind: 'text', ts: Date.now() };
+    await link.send(new Uint8Array([0, ...new TextEncoder().encode(JSON.stringify(frame))]));
+  })(${JSON.stringify({ key, text })})`);
+}
