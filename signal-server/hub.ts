@@ -290,7 +290,7 @@ export class Hub {
       name: conn.name,
       limits: this.limits,
       iceServers: iceServersFor(this.config.ice, conn.id),
-      server: { version: SERVER_VERSION },
+      server: { version: SERVER_VERSION, id: this.store.serverId },
     });
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
     else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });

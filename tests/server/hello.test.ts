@@ -23,6 +23,8 @@ describe('hello and welcome', () => {
     assert.equal(welcome.name, 'Welcomed');
     assert.deepEqual(welcome.iceServers, []);
     assert.equal(typeof welcome.server.version, 'string');
+    assert.equal(welcome.server.id, server.hub.store.serverId);
+    assert.match(welcome.server.id, /^[A-Za-z0-9_-]{22}$/);
     assert.equal(welcome.limits.maxFrameBytes, 64 * 1024);
     assert.equal(welcome.limits.messageMaxLength, LIMITS.messageMaxLength);
     // The rate limits are the configured ones, not the compiled-in defaults.
