@@ -24,6 +24,7 @@ import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
+import { canonicalKeyProblem } from './identity-key.ts';
 import { Throttle, hashToken, tokenMatches } from './moderation.ts';
 import type { Store } from './store.ts';
 
@@ -229,6 +230,14 @@ export class Hub {
       conn.close(CloseCode.unsupportedVersion, 'unsupported protocol version');
       return;
     }
+    // Before the signature and the ban: a ban by key, or the one-session-per-identity rule,
+    // holds only if each key has one spelling.
+    const keyProblem = canonicalKeyProblem(frame.key);
+    if (keyProblem) {
+      conn.error(ErrorCode.keyInvalid, `The identity key must be a P-256 public key in its one canonical form (SPKI, unpadded base64url); ${keyProblem}.`, { ref: 'hello' });
+      conn.close(CloseCode.protocolError, 'identity key not canonical P-256');
+      return;
+    }
     if (!this.verifyHello(conn.nonce, frame.key, frame.sig)) {
       conn.error(ErrorCode.badSignature, 'The identity key did not sign the challenge.', { ref: 'hello' });
       conn.close(CloseCode.protocolError, 'bad hello signature');
@@ -290,7 +299,7 @@ export class Hub {
       name: conn.name,
       limits: this.limits,
       iceServers: iceServersFor(this.config.ice, conn.id),
-      server: { version: SERVER_VERSION },
+      server: { version: SERVER_VERSION, id: this.store.serverId },
     });
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
     else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
@@ -298,10 +307,9 @@ export class Hub {
 
   private verifyHello(nonce: string, key: string, sig: string): boolean {
     try {
+      // The key is a canonical P-256 key (checked first): ECDSA with SHA-256, as WebCrypto signs.
       const publicKey = createPublicKey({ key: Buffer.from(key, 'base64url'), format: 'der', type: 'spki' });
-      if (publicKey.asymmetricKeyType !== 'ec' && publicKey.asymmetricKeyType !== 'ed25519') return false;
-      const algorithm = publicKey.asymmetricKeyType === 'ec' ? 'sha256' : null;
-      return verifySignature(algorithm, helloSigningInput(nonce), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'));
+      return verifySignature('sha256', helloSigningInput(nonce), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'));
     } catch {
       return false;
     }

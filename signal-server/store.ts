@@ -1,7 +1,8 @@
-// Durable server state in the data directory: bans, persistent rooms with their grants,
-// the admin token hash, identities admitted with the server password, and the audit
-// trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
+// Durable server state in the data directory: the server's random id, bans, persistent
+// rooms with their grants, the admin token hash, identities admitted with the server
+// password, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
 // the start with its name and the problem) and written atomically (temp, fsync, rename).
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -45,6 +46,8 @@ const AuditEntrySchema = v.object({
 export type AuditRecord = v.InferOutput<typeof AuditEntrySchema>;
 
 const FILES = {
+  /** Made on the first start; private rooms' passphrase salts name the server by it. */
+  server: { name: 'server.json', schema: v.object({ version: v.literal(1), id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/)), createdAt: Time }) },
   admin: { name: 'admin.json', schema: v.object({ version: v.literal(1), tokenHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), createdAt: Time }) },
   bans: { name: 'bans.json', schema: v.object({ version: v.literal(1), bans: v.array(BanSchema) }) },
   rooms: { name: 'rooms.json', schema: v.object({ version: v.literal(1), rooms: v.array(PersistentRoomSchema) }) },
@@ -92,6 +95,8 @@ async function readJson<F extends FileId>(dir: string, id: F): Promise<Content<F
 }
 
 export class Store {
+  /** The server's random id, sent in `welcome`: a new one changes every private room's key. */
+  serverId = '';
   adminTokenHash?: string;
   bans: Ban[] = [];
   rooms: PersistentRoom[] = [];
@@ -109,7 +114,8 @@ export class Store {
       throw new StoreError(dir, `cannot be created (${(error as Error).message})`);
     }
     const store = new Store(dir);
-    const [admin, bans, rooms, members, audit] = await Promise.all([
+    const [server, admin, bans, rooms, members, audit] = await Promise.all([
+      readJson(dir, 'server'),
       readJson(dir, 'admin'),
       readJson(dir, 'bans'),
       readJson(dir, 'rooms'),
@@ -121,7 +127,20 @@ export class Store {
     store.rooms = rooms?.rooms ?? [];
     store.members = new Set(members?.keys ?? []);
     store.audit = audit?.entries ?? [];
+    // Only once every file has been read and found valid: a bad start writes nothing.
+    if (server) store.serverId = server.id;
+    else await store.createServerId();
     return store;
+  }
+
+  private async createServerId(): Promise<void> {
+    const id = randomBytes(16).toString('base64url');
+    try {
+      await this.write('server', { version: 1, id, createdAt: Date.now() });
+    } catch (error) {
+      throw new StoreError(path.join(this.dir, FILES.server.name), `cannot be written (${(error as Error).message})`);
+    }
+    this.serverId = id;
   }
 
   saveAdmin(tokenHash: string): Promise<void> {

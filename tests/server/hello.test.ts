@@ -2,10 +2,16 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, checkName, helloSigningInput } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, checkName, helloSigningInput, isCanonicalIdentityKey } from '../../signal-server/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { makeIdentity, signChallenge } from '../support/test-client.ts';
 import { Scope, nextError, roundTrip } from './helpers.ts';
+
+/** A key pair on another EC curve, signing as the hub verifies (SHA-256, IEEE P1363). */
+function ecKey(namedCurve: string): { key: string; sign: (data: Uint8Array) => Buffer } {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve });
+  return { key: publicKey.export({ format: 'der', type: 'spki' }).toString('base64url'), sign: (data) => sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }) };
+}
 
 describe('hello and welcome', () => {
   const scope = new Scope();
@@ -23,6 +29,8 @@ describe('hello and welcome', () => {
     assert.equal(welcome.name, 'Welcomed');
     assert.deepEqual(welcome.iceServers, []);
     assert.equal(typeof welcome.server.version, 'string');
+    assert.equal(welcome.server.id, server.hub.store.serverId);
+    assert.match(welcome.server.id, /^[A-Za-z0-9_-]{22}$/);
     assert.equal(welcome.limits.maxFrameBytes, 64 * 1024);
     assert.equal(welcome.limits.messageMaxLength, LIMITS.messageMaxLength);
     // The rate limits are the configured ones, not the compiled-in defaults.
@@ -97,22 +105,45 @@ describe('hello and welcome', () => {
     assert.equal((await client.waitClose()).code, CloseCode.protocolError);
   });
 
-  test('a key that is not an SPKI public key is refused', async () => {
+  test('a key that is not an SPKI public key is refused as key-invalid', async () => {
     const client = await scope.client(server, { noHello: true });
     client.send({ type: 'hello', v: PROTOCOL_VERSION, key: 'bm90LWEta2V5', sig: signChallenge(client.identity, client.nonce) });
-    await nextError(client, ErrorCode.badSignature);
+    await nextError(client, ErrorCode.keyInvalid, 'hello');
     assert.equal((await client.waitClose()).code, CloseCode.protocolError);
   });
 
-  test('an Ed25519 identity key is accepted', async () => {
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-    const key = publicKey.export({ format: 'der', type: 'spki' }).toString('base64url');
+  test('a P-256 SPKI header around a point not on the curve is refused as key-invalid', async () => {
     const client = await scope.client(server, { noHello: true });
-    const sig = sign(null, helloSigningInput(client.nonce), privateKey).toString('base64url');
-    client.send({ type: 'hello', v: PROTOCOL_VERSION, key, sig, name: 'Edwards' });
-    const welcome = await client.next('welcome');
-    assert.equal(welcome.name, 'Edwards');
+    const key = `${client.identity.key.slice(0, 36)}${'A'.repeat(85)}A`;
+    assert.ok(isCanonicalIdentityKey(key), 'the shape alone passes');
+    client.send({ type: 'hello', v: PROTOCOL_VERSION, key, sig: signChallenge(client.identity, client.nonce) });
+    await nextError(client, ErrorCode.keyInvalid, 'hello');
+    assert.equal((await client.waitClose()).code, CloseCode.protocolError);
   });
+
+  // Each is a real key that signs the challenge correctly: only its kind is wrong.
+  const OTHER_KEYS: { label: string; make: () => { key: string; sign: (data: Uint8Array) => Buffer } }[] = [
+    { label: 'P-384', make: () => ecKey('secp384r1') },
+    { label: 'secp256k1', make: () => ecKey('secp256k1') },
+    {
+      label: 'Ed25519',
+      make: () => {
+        const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+        return { key: publicKey.export({ format: 'der', type: 'spki' }).toString('base64url'), sign: (data) => sign(null, data, privateKey) };
+      },
+    },
+  ];
+  for (const { label, make } of OTHER_KEYS) {
+    test(`an identity key on ${label} is refused at hello with key-invalid, then close 4000`, async () => {
+      const { key, sign: signWith } = make();
+      const client = await scope.client(server, { noHello: true });
+      client.send({ type: 'hello', v: PROTOCOL_VERSION, key, sig: signWith(helloSigningInput(client.nonce)).toString('base64url'), name: 'Curvy' });
+      const error = await nextError(client, ErrorCode.keyInvalid, 'hello');
+      assert.match(error.message, /must be a P-256 public key in its one canonical form/);
+      assert.equal((await client.waitClose()).code, CloseCode.protocolError);
+      assert.equal(client.all('welcome').length, 0);
+    });
+  }
 
   test('frames before hello get hello-first and are ignored; hello still works afterwards', async () => {
     const client = await scope.client(server, { noHello: true });

@@ -23,6 +23,8 @@ const CORRUPT: { file: string; content: string; problem: RegExp }[] = [
   { file: 'members.json', content: '{"version":2,"keys":[]}', problem: /unexpected content at version/ },
   { file: 'audit.json', content: '{"version":1,"entries":[}', problem: /is not valid JSON/ },
   { file: 'audit.json', content: '[]', problem: /unexpected content/ },
+  { file: 'server.json', content: '{"version":1,"id":"abcdefghijklmnopqrstuv"', problem: /is not valid JSON/ },
+  { file: 'server.json', content: '{"version":1,"id":"short","createdAt":1}', problem: /unexpected content at id/ },
 ];
 
 describe('a corrupt data file stops the start', () => {
@@ -77,11 +79,50 @@ describe('a corrupt data file stops the start', () => {
     });
   });
 
-  test('an empty or missing data directory starts clean and writes nothing until needed', async () => {
+  test('an empty or missing data directory starts clean and writes only the server id until needed', async () => {
     const dir = path.join(scope.tempDir('wisp-data-'), 'new');
     const store = await Store.open(dir);
     assert.deepEqual([store.adminTokenHash, store.bans, store.rooms, [...store.members], store.audit], [undefined, [], [], [], []]);
-    assert.deepEqual(readdirSync(dir), []);
+    assert.deepEqual(readdirSync(dir), ['server.json']);
+    const saved = JSON.parse(readFileSync(path.join(dir, 'server.json'), 'utf8'));
+    assert.deepEqual(Object.keys(saved).sort(), ['createdAt', 'id', 'version']);
+    assert.equal(saved.version, 1);
+    assert.equal(saved.id, store.serverId);
+    assert.equal(Buffer.from(saved.id, 'base64url').length, 16, '16 random bytes');
+    assert.equal(statSync(path.join(dir, 'server.json')).mode & 0o777, 0o600);
+  });
+});
+
+describe('the server id', () => {
+  let scope: ModScope;
+  beforeEach(() => {
+    scope = new ModScope();
+  });
+  afterEach(() => scope.dispose());
+
+  test('welcome carries the server id: the same after a restart on the same data directory, another for another directory', async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    const idOf = async (dir: string): Promise<string> => {
+      const server = await scope.start({ dataDir: dir });
+      const client = await scope.connect(server);
+      await server.close();
+      return client.welcome!.server.id;
+    };
+    const first = await idOf(dataDir);
+    assert.match(first, /^[A-Za-z0-9_-]{16,64}$/);
+    assert.equal(JSON.parse(readFileSync(path.join(dataDir, 'server.json'), 'utf8')).id, first, 'the id sent is the one on disk');
+    assert.equal(await idOf(dataDir), first, 'a restart keeps the id');
+    const other = await idOf(scope.tempDir('wisp-data-'));
+    assert.match(other, /^[A-Za-z0-9_-]{16,64}$/);
+    assert.notEqual(other, first, 'another data directory is another server');
+  });
+
+  test('an id written by an operator (within the rules) is the one sent', async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    writeFileSync(path.join(dataDir, 'server.json'), JSON.stringify({ version: 1, id: 'restored-from-backup_0123', createdAt: 1 }));
+    const server = await scope.start({ dataDir });
+    const client = await scope.connect(server);
+    assert.equal(client.welcome!.server.id, 'restored-from-backup_0123');
   });
 });
 
@@ -107,7 +148,7 @@ describe('writes', () => {
     await server.close();
 
     const files = readdirSync(dataDir).sort();
-    assert.deepEqual(files, ['admin.json', 'audit.json', 'bans.json', 'rooms.json'], 'no temporary files left behind');
+    assert.deepEqual(files, ['admin.json', 'audit.json', 'bans.json', 'rooms.json', 'server.json'], 'no temporary files left behind');
     for (const file of files) {
       const full = path.join(dataDir, file);
       assert.equal(statSync(full).mode & 0o777, 0o600, `${file} is private`);

@@ -3,8 +3,9 @@
 // covered without touching this file), the per-field rules (length limits, charsets,
 // number ranges) that the mutation properties break on purpose, and garbage input.
 // Used by the schema property tests, the in-process hub property and the live fuzzer.
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
-import { ClientFrameSchema, ServerFrameSchema } from '../../signal-server/protocol.ts';
+import { ClientFrameSchema, ServerFrameSchema, isCanonicalIdentityKey } from '../../signal-server/protocol.ts';
 
 /** The parts of a valibot schema or action this file reads (valibot 1.x object shapes). */
 interface Node {
@@ -59,6 +60,26 @@ function charsetRegex(regex: RegExp): { charset: string[]; min: number; max: num
   if (quantifier === '+') return { charset, min: 1, max: Infinity };
   if (quantifier === '*') return { charset, min: 0, max: Infinity };
   return { charset, min: Number(match[3]), max: Number(match[4]) };
+}
+
+/**
+ * Identity keys are not a charset: a fixed P-256 SPKI header, the point, and a last
+ * character whose unused bits are zero. The one regex of that shape the schemas use
+ * (IdentityKey in protocol.ts) gets real keys and strings of the same shape.
+ */
+const IDENTITY_KEY_SOURCE = '^MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE[A-Za-z0-9_-]{85}[AQgw]$';
+const REAL_KEYS = Array.from({ length: 4 }, () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64url'));
+const BASE64URL = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'];
+const identityKeyArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...REAL_KEYS),
+  fc
+    .tuple(fc.string({ unit: fc.constantFrom(...BASE64URL), minLength: 85, maxLength: 85 }), fc.constantFrom('A', 'Q', 'g', 'w'))
+    .map(([point, last]) => `${REAL_KEYS[0].slice(0, 36)}${point}${last}`),
+);
+for (const key of REAL_KEYS) if (!isCanonicalIdentityKey(key)) throw new Error('protocol-arbitraries: a generated P-256 key is not canonical');
+
+function isIdentityKey(node: Node): boolean {
+  return actions(node).some((a) => a.type === 'regex' && (a.requirement as RegExp).source === IDENTITY_KEY_SOURCE);
 }
 
 /** The actions of a pipe, with those of a piped schema inside it (`v.pipe(Base64Url(n), v.minLength(1))`). */
@@ -145,7 +166,7 @@ export function arbitraryOf(node: Node): fc.Arbitrary<unknown> {
   let arb: fc.Arbitrary<unknown>;
   switch (node.type) {
     case 'string':
-      arb = stringArb(stringRules(node));
+      arb = isIdentityKey(node) ? identityKeyArb : stringArb(stringRules(node));
       break;
     case 'number':
       arb = numberArb(numberRules(node));

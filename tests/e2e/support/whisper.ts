@@ -3,6 +3,7 @@
 // Everything goes through the real UI or the real app state (window.wisp); nothing is mocked.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
+import { isCanonicalIdentityKey } from '../../../signal-server/protocol.ts';
 import { WAIT_MS, waitUntil, type Person } from './browser.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
@@ -46,10 +47,12 @@ export function marker(label: string): string {
   return `${label} ${randomBytes(18).toString('hex')}`;
 }
 
-/** A fresh, valid P-256 public key as SPKI base64url: what an identity key looks like on the wire. */
+/** A fresh, valid P-256 public key as SPKI base64url: what an identity key looks like on the wire (its one canonical spelling). */
 export function freshIdentityKey(): string {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return publicKey.export({ type: 'spki', format: 'der' }).toString('base64url');
+  const key = publicKey.export({ type: 'spki', format: 'der' }).toString('base64url');
+  if (!isCanonicalIdentityKey(key)) throw new Error(`freshIdentityKey: ${key} is not a canonical identity key`);
+  return key;
 }
 
 async function pageState(p: Person): Promise<PageState> {
