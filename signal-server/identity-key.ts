@@ -20,3 +20,21 @@ export function canonicalKeyProblem(key: string): string | undefined {
     return 'it is not a valid public key';
   }
 }
+
+/** The fixed start of every P-256 SPKI with an uncompressed point (0x04 and the two coordinates follow). */
+const P256_SPKI_HEADER = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
+
+/**
+ * The canonical spelling of a stored P-256 key, whatever spelling it was saved in (an older
+ * server kept keys as clients sent them); anything else is returned as it was (it can never
+ * match a key admitted at hello).
+ */
+export function canonicalSpelling(key: string): string {
+  try {
+    const jwk = createPublicKey({ key: Buffer.from(key, 'base64url'), format: 'der', type: 'spki' }).export({ format: 'jwk' });
+    if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y) return key;
+    return Buffer.concat([P256_SPKI_HEADER, Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]).toString('base64url');
+  } catch {
+    return key;
+  }
+}

@@ -200,7 +200,8 @@ const Base64Url = (max: number) => v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]*$/
 const Timestamp = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const IdentityKey = v.pipe(v.string(), v.regex(IDENTITY_KEY, 'not a canonical P-256 identity key'));
 /** A server's random id (it names the server in private-room salts). */
-const ServerId = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/));
+export const SERVER_ID = /^[A-Za-z0-9_-]{16,64}$/;
+const ServerId = v.pipe(v.string(), v.regex(SERVER_ID));
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.messageMaxLength));
 const MessageKind = v.picklist(['text', 'action']);

@@ -7,6 +7,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
+import { canonicalSpelling } from './identity-key.ts';
+import { SERVER_ID } from './protocol.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -47,7 +49,7 @@ export type AuditRecord = v.InferOutput<typeof AuditEntrySchema>;
 
 const FILES = {
   /** Made on the first start; private rooms' passphrase salts name the server by it. */
-  server: { name: 'server.json', schema: v.object({ version: v.literal(1), id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{16,64}$/)), createdAt: Time }) },
+  server: { name: 'server.json', schema: v.object({ version: v.literal(1), id: v.pipe(v.string(), v.regex(SERVER_ID)), createdAt: Time }) },
   admin: { name: 'admin.json', schema: v.object({ version: v.literal(1), tokenHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), createdAt: Time }) },
   bans: { name: 'bans.json', schema: v.object({ version: v.literal(1), bans: v.array(BanSchema) }) },
   rooms: { name: 'rooms.json', schema: v.object({ version: v.literal(1), rooms: v.array(PersistentRoomSchema) }) },
@@ -123,9 +125,11 @@ export class Store {
       readJson(dir, 'audit'),
     ]);
     store.adminTokenHash = admin?.tokenHash;
-    store.bans = bans?.bans ?? [];
-    store.rooms = rooms?.rooms ?? [];
-    store.members = new Set(members?.keys ?? []);
+    // Keys in the one spelling hello admits, so a ban by a key saved in another still holds.
+    const canonical = (key: string | undefined) => key && canonicalSpelling(key);
+    store.bans = (bans?.bans ?? []).map((ban) => ({ ...ban, key: canonical(ban.key), byKey: canonical(ban.byKey) }));
+    store.rooms = (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) }));
+    store.members = new Set((members?.keys ?? []).map(canonicalSpelling));
     store.audit = audit?.entries ?? [];
     // Only once every file has been read and found valid: a bad start writes nothing.
     if (server) store.serverId = server.id;

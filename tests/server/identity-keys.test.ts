@@ -4,7 +4,12 @@
 // the one-session-per-identity rule.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ECDH, createPublicKey } from 'node:crypto';
+import { ECDH, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { canonicalSpelling } from '../../signal-server/identity-key.ts';
+import { Store } from '../../signal-server/store.ts';
 import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, isCanonicalIdentityKey, type ServerFrameOf } from '../../signal-server/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { signChallenge, type Identity } from '../support/test-client.ts';
@@ -123,5 +128,34 @@ describe('identity keys in their one canonical form', () => {
     const second = await helloWith(scope, server, identity, identity.key);
     assert.equal(second.answer.type, 'welcome');
     assert.equal((await first.waitClose()).code, CloseCode.replaced);
+  });
+});
+
+describe('keys saved by an older server in another spelling', () => {
+  test('canonicalSpelling maps every spelling of a key to the one hello admits, and leaves what is not a P-256 key alone', () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64url');
+    for (const s of otherSpellings(key)) assert.equal(canonicalSpelling(s.key), key, s.label);
+    assert.equal(canonicalSpelling(key), key);
+    const ed = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'der' }).toString('base64url');
+    assert.equal(canonicalSpelling(ed), ed);
+    assert.equal(canonicalSpelling('not-a-key'), 'not-a-key');
+  });
+
+  test('bans, moderators and members read from the data directory are kept in the canonical spelling', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'wisp-keys-'));
+    try {
+      const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64url');
+      const [odd, compressed] = [unusedBitSpellings(key)[0]!, compressedSpelling(key)];
+      await writeFile(path.join(dir, 'bans.json'), JSON.stringify({ version: 1, bans: [{ id: 'b1', key: odd, byKey: compressed, name: 'x', by: 'y', at: 1 }] }));
+      await writeFile(path.join(dir, 'rooms.json'), JSON.stringify({ version: 1, rooms: [{ name: 'club', moderators: [compressed], createdAt: 1 }] }));
+      await writeFile(path.join(dir, 'members.json'), JSON.stringify({ version: 1, keys: [odd] }));
+      const store = await Store.open(dir);
+      assert.equal(store.bans[0]!.key, key);
+      assert.equal(store.bans[0]!.byKey, key);
+      assert.deepEqual(store.rooms[0]!.moderators, [key]);
+      assert.deepEqual([...store.members], [key]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
