@@ -10,7 +10,6 @@ import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 import {
   header,
-  installProbe,
   marker,
   openByClick,
   ownKey,
@@ -22,6 +21,7 @@ import {
   waitWhisperDelivered,
   whisperInfo,
   whisperTab,
+  whisperPair,
 } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 240_000;
@@ -38,16 +38,7 @@ after(async () => {
 
 test('whispers both ways over a direct data channel, also while the server is down and after it is back', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const a = await scene.person('A', { init: watchCsp });
-  const b = await scene.person('B', { init: watchCsp });
-  const aName = await a.myName();
-  const bName = await b.myName();
-  await a.waitForMembers([aName, bName]);
-  await b.waitForMembers([aName, bName]);
-  const aKey = await ownKey(a);
-  const bKey = await ownKey(b);
-  await installProbe(a);
-  await installProbe(b);
+  const { a, b, aName, bName, aKey, bKey } = await whisperPair(scene, { person: { init: watchCsp } });
 
   // A clicks B in the member list: a whisper tab of its own opens, and the link comes up.
   const opened = await openByClick(a, bName);

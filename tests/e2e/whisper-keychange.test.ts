@@ -37,6 +37,7 @@ import {
   whisperInfo,
   whisperTab,
   wipeIdentity,
+  whisperPair,
 } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
@@ -93,17 +94,7 @@ async function resetIdentity(b: Person, bName: string, oldKey: string): Promise<
 
 /** `prepareA` runs on A before anything lives only in A's page (it may reload A). */
 async function twoPeopleWhoWhispered(scene: Scene, prepareA?: (a: Person) => Promise<void>) {
-  const a = await scene.person('A');
-  await prepareA?.(a);
-  const b = await scene.person('B');
-  const aName = await a.myName();
-  const bName = await b.myName();
-  await a.waitForMembers([aName, bName]);
-  await b.waitForMembers([aName, bName]);
-  const aKey = await ownKey(a);
-  const bKey = await ownKey(b);
-  await installProbe(a);
-  await installProbe(b);
+  const { a, b, aName, bName, aKey, bKey } = await whisperPair(scene, { prepareA });
   await openByClick(a, bName);
   const hello = marker('first whisper');
   await a.say(hello);

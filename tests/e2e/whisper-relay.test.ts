@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
 import type { FrameHook, RecordedFrame } from './support/proxy.ts';
 import { Scene } from './support/scene.ts';
-import { failure, installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
+import { failure, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 const SETTLE_MS = 1500;
@@ -31,16 +31,7 @@ function relayBytes(frame: RecordedFrame): Buffer {
 test('relay-only without TURN: the whisper goes through the server relay, which sees only ciphertext', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.behindProxy(t, browser);
   const { proxy } = scene;
-  const a = await scene.person('A');
-  const b = await scene.person('B');
-  const aName = await a.myName();
-  const bName = await b.myName();
-  await a.waitForMembers([aName, bName]);
-  await b.waitForMembers([aName, bName]);
-  const aKey = await ownKey(a);
-  const bKey = await ownKey(b);
-  await installProbe(a);
-  await installProbe(b);
+  const { a, b, aName, bName, aKey, bKey } = await whisperPair(scene);
   assert.ok(proxy.framesOfType('welcome', 'down').length >= 2, 'both apps talk to the server through the proxy');
   for (const welcome of proxy.framesOfType('welcome', 'down')) {
     assert.deepEqual((JSON.parse(welcome.text) as { iceServers: unknown[] }).iceServers, [], 'no STUN or TURN server is configured');
@@ -121,16 +112,7 @@ test('the relay fallback that begins before the SDP answer arrived still comes u
     return null;
   };
   proxy.hooks.push(dropAnswers);
-  const a = await scene.person('A');
-  const b = await scene.person('B');
-  const aName = await a.myName();
-  const bName = await b.myName();
-  await a.waitForMembers([aName, bName]);
-  await b.waitForMembers([aName, bName]);
-  const aKey = await ownKey(a);
-  const bKey = await ownKey(b);
-  await installProbe(a);
-  await installProbe(b);
+  const { a, b, aName, bName, aKey, bKey } = await whisperPair(scene);
 
   const text = marker('whisper before any answer');
   await openByClick(a, bName);

@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, sleep, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { TurnServer } from './support/turn.ts';
-import { installProbe, marker, openByClick, ownKey, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperTab } from './support/whisper.ts';
+import { installProbe, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 const TURN_TTL_S = 600;
@@ -26,14 +26,7 @@ test('relay-only on both sides with coturn configured: the whisper goes via TURN
   const turn = await TurnServer.start();
   t.after(() => turn.dispose());
   const scene = await Scene.open(t, browser, { args: ['--turn', turn.url, '--turn-secret', turn.secret, '--turn-ttl', String(TURN_TTL_S)] });
-  const a = await scene.person('A');
-  const b = await scene.person('B');
-  const aName = await a.myName();
-  const bName = await b.myName();
-  await a.waitForMembers([aName, bName]);
-  await b.waitForMembers([aName, bName]);
-  const aKey = await ownKey(a);
-  const bKey = await ownKey(b);
+  const { a, b, aName, bName, aKey, bKey } = await whisperPair(scene, { probes: false });
 
   // The server handed out TURN REST credentials for coturn: "expiry:peer" signed with the secret.
   const iceOf = (p: Person) =>

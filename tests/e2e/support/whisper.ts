@@ -4,7 +4,8 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
 import { isCanonicalIdentityKey } from '../../../signal-server/protocol.ts';
-import { WAIT_MS, waitUntil, type Person } from './browser.ts';
+import { WAIT_MS, waitUntil, type Person, type PersonOptions } from './browser.ts';
+import type { Scene } from './scene.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
 
@@ -352,4 +353,26 @@ export async function sendBarrier(p: Person, key: string, text: string): Promise
     const frame = { t: 'whisper', id: crypto.randomUUID(), text, kind: 'text', ts: Date.now() };
     await link.send(new Uint8Array([0, ...new TextEncoder().encode(JSON.stringify(frame))]));
   })(${JSON.stringify({ key, text })})`);
+}
+
+/**
+ * A and B, each in their own browser context, who see each other in #lobby, with their
+ * identity keys; `probes`: each page records the whispers it sends and receives.
+ */
+export async function whisperPair(
+  scene: Scene,
+  { probes = true, person = {}, prepareA }: { probes?: boolean; person?: Omit<PersonOptions, 'label'>; prepareA?: (a: Person) => Promise<void> } = {},
+) {
+  const a = await scene.person('A', person);
+  await prepareA?.(a);
+  const b = await scene.person('B', person);
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+  const [aKey, bKey] = [await ownKey(a), await ownKey(b)];
+  if (probes) {
+    await installProbe(a);
+    await installProbe(b);
+  }
+  return { a, b, aName, bName, aKey, bKey };
 }
