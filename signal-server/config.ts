@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { LIMITS } from './protocol.ts';
+import { LIMITS } from './protocol/protocol.ts';
 import type { IceConfig } from './ice.ts';
 
 export interface Config {

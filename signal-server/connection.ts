@@ -1,10 +1,10 @@
 // One WebSocket connection and what the server knows about the person behind it.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { LIMITS, type CloseCode, type ServerFrame } from './protocol.ts';
+import { LIMITS, type CloseCode, type ServerFrame } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from './protocol/token-bucket.ts';
 
 export class Connection implements RoomMember {
   id = '';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
-import { LIMITS, SUBPROTOCOL, WS_PATH } from './protocol.ts';
+import { LIMITS, SUBPROTOCOL, WS_PATH } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { Hub } from './hub.ts';
 import { SERVER_VERSION } from './hub.ts';

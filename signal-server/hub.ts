@@ -16,7 +16,7 @@ import {
   type ClientFrameOf,
   type ServerFrame,
   type WireLimits,
-} from './protocol.ts';
+} from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import { Rooms } from './rooms.ts';
 import { generateName } from './names.ts';

@@ -1,7 +1,7 @@
 // Identity keys at hello: one key, one spelling. Bans, sessions, roles and members are
 // all keyed by the string, so a second spelling of a key would be a second identity.
 import { createPublicKey } from 'node:crypto';
-import { isCanonicalIdentityKey } from './protocol.ts';
+import { isCanonicalIdentityKey } from './protocol/protocol.ts';
 
 /**
  * Why `key` is not a P-256 public key in its one canonical spelling; undefined when it is.

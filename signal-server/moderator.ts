@@ -2,7 +2,7 @@
 // persistent rooms, topic, purge, shutdown and the audit trail. Every action is checked
 // against ranks, and every change is written to the data directory and the audit trail.
 import { createHash, randomBytes } from 'node:crypto';
-import { CloseCode, ErrorCode, LOBBY, RANK, checkRoomName, mayActOn, rankOf, type AuditEntry, type BanInfo, type ClientFrameOf } from './protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, RANK, checkRoomName, mayActOn, rankOf, type AuditEntry, type BanInfo, type ClientFrameOf } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './connection.ts';
 import type { Rooms } from './rooms.ts';

@@ -1,7 +1,7 @@
 // Rooms, membership, batched presence and message relay. Written against a small
 // member interface (no ws import), so it can be driven by fakes in tests and benches.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol.ts';
+import { LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
 
 export interface RoomMember {
   readonly id: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
 import { canonicalSpelling } from './identity-key.ts';
-import { SERVER_ID } from './protocol.ts';
+import { SERVER_ID } from './protocol/protocol.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
-import type { Member } from '../../signal-server/protocol.ts';
+import type { Member } from '../../signal-server/protocol/protocol.ts';
 import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import { shared } from '../styles/tokens.ts';

@@ -1,6 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
-import { checkRoomName } from '../../signal-server/protocol.ts';
+import { checkRoomName } from '../../signal-server/protocol/protocol.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /** A dialog to join a listed room or create a new one. */

@@ -1,6 +1,6 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
-import type { Member } from '../../signal-server/protocol.ts';
+import type { Member } from '../../signal-server/protocol/protocol.ts';
 import { formatBytes } from '../files/transfer.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 

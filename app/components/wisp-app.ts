@@ -10,7 +10,7 @@ import type { VerifyDialog } from './verify-dialog.ts';
 import type { SettingsDialog } from './settings-dialog.ts';
 import type { InviteDialog } from './invite-dialog.ts';
 import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
-import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol.ts';
+import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
 import { trustOf, type Trust } from '../storage/pins.ts';
 import type { Settings } from '../storage/settings.ts';

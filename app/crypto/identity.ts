@@ -1,7 +1,7 @@
 // The person's identity: an ECDSA P-256 signing key pair made once per browser profile.
 // The private key is non-extractable and stored as a CryptoKey in IndexedDB.
 import { KEYS, read, write } from '../storage/db.ts';
-import { helloSigningInput } from '../../signal-server/protocol.ts';
+import { helloSigningInput } from '../../signal-server/protocol/protocol.ts';
 import { toBase64Url, toHex } from './bytes.ts';
 
 export interface Identity {

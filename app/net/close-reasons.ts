@@ -1,5 +1,5 @@
 // Close codes and error codes as sentences a person can act on. Never show a number.
-import { CloseCode, ErrorCode } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode } from '../../signal-server/protocol/protocol.ts';
 
 export function closeSentence(code: number): string {
   switch (code) {

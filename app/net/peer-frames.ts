@@ -1,7 +1,7 @@
 // What two apps say to each other inside the secure channel: control frames (JSON) and
 // file chunks (binary). Validated like server frames: the other app may be modified.
 import * as v from 'valibot';
-import { LIMITS } from '../../signal-server/protocol.ts';
+import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { concat, fromUtf8, utf8, type Bytes } from '../crypto/bytes.ts';
 
 const Id = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/));

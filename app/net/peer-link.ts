@@ -5,8 +5,8 @@ import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/sim
 import type { Identity } from '../crypto/identity.ts';
 import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
 import { debug } from './debug.ts';
-import { LIMITS } from '../../signal-server/protocol.ts';
-import { TokenBucket } from '../../signal-server/token-bucket.ts';
+import { LIMITS } from '../../signal-server/protocol/protocol.ts';
+import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
 import { Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';

@@ -1,6 +1,6 @@
 // All whisper links, one per remote identity key. Routes the server's `signal` and
 // `relay` frames to the right link and decides who initiates (the smaller key).
-import type { ClientFrame } from '../../signal-server/protocol.ts';
+import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerLink, type LinkFailure, type LinkPath, type SignalPayload } from './peer-link.ts';

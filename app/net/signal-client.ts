@@ -1,6 +1,6 @@
 // One WebSocket to the signal server: connects, validates every incoming frame with the
 // protocol schemas, keeps the link alive, and reconnects with backoff when it drops.
-import { CloseCode, SUBPROTOCOL, WS_PATH, parseServerFrame, type ClientFrame, type ServerFrame } from '../../signal-server/protocol.ts';
+import { CloseCode, SUBPROTOCOL, WS_PATH, parseServerFrame, type ClientFrame, type ServerFrame } from '../../signal-server/protocol/protocol.ts';
 import { Backoff } from './backoff.ts';
 
 /** Close codes after which trying again would not help. */

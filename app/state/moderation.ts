@@ -1,7 +1,7 @@
 // Moderation commands from the composer, turned into frames: names are resolved to the
 // peer ids the server knows, in the room the command is typed in. Also how the server's
 // moderation answers read.
-import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { Command } from './commands.ts';
 import { whisperKeyOf, type AppState } from './store.ts';
 

@@ -4,7 +4,7 @@
 // key this device holds is private whatever the server says: a frame that treats it as
 // public is refused, and nothing unsealed goes to it or comes from it. The secrets
 // themselves live in PrivateRooms; the Session routes frames and commands here.
-import { ErrorCode, type ClientFrame, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { ErrorCode, type ClientFrame, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { RoomSealError } from '../crypto/room-key.ts';
 import { errorSentence } from '../net/close-reasons.ts';
 import type { PendingMessage } from '../storage/outbox.ts';

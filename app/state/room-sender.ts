@@ -4,8 +4,8 @@
 // are back, because the server relays only to whoever is in the room at that moment.
 // Messages to a private room are sealed with its key just before they go out; one typed
 // there is marked so, and never goes out unsealed.
-import type { ClientFrame, WireLimits } from '../../signal-server/protocol.ts';
-import { TokenBucket } from '../../signal-server/token-bucket.ts';
+import type { ClientFrame, WireLimits } from '../../signal-server/protocol/protocol.ts';
+import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
 import { Outbox, type PendingMessage } from '../storage/outbox.ts';
 import type { Store } from './store.ts';
 

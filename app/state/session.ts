@@ -1,6 +1,6 @@
 // The Session owns behaviour: it turns server frames into state, and the person's
 // commands into frames. Components only render state and emit events.
-import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
 import { requestPersistence } from '../storage/db.ts';
 import type { PendingMessage } from '../storage/outbox.ts';

@@ -1,6 +1,6 @@
 // Plain application state and the one reducer that changes it. No I/O here: the
 // Session turns network frames and commands into actions.
-import type { Member, PresenceEvent, WireLimits } from '../../signal-server/protocol.ts';
+import type { Member, PresenceEvent, WireLimits } from '../../signal-server/protocol/protocol.ts';
 import type { LinkPath } from '../net/peer-link.ts';
 import type { Pins } from '../storage/pins.ts';
 import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';

@@ -1,6 +1,6 @@
 // Whisper behaviour: conversations, the peer mesh, trust on first use and verification.
 // Owned by the Session, which feeds it server frames and commands.
-import { nameKey } from '../../signal-server/protocol.ts';
+import { nameKey } from '../../signal-server/protocol/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
@@ -8,7 +8,7 @@ import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
-import type { ClientFrame } from '../../signal-server/protocol.ts';
+import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
 
 interface Outgoing {

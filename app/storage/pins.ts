@@ -1,6 +1,6 @@
 // Trust on first use: the identity key first seen behind each name is pinned, like SSH's
 // known_hosts. A different key later is a change the person must see, never silent.
-import { nameKey } from '../../signal-server/protocol.ts';
+import { nameKey } from '../../signal-server/protocol/protocol.ts';
 import { KEYS, read, write } from './db.ts';
 
 export interface Pin {

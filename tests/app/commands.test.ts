@@ -2,7 +2,7 @@ import { expect } from '@esm-bundle/chai';
 import { COMMANDS, commandHints, parseDuration, parseInput } from '../../app/state/commands.ts';
 import { Backoff } from '../../app/net/backoff.ts';
 import { closeSentence } from '../../app/net/close-reasons.ts';
-import { CloseCode } from '../../signal-server/protocol.ts';
+import { CloseCode } from '../../signal-server/protocol/protocol.ts';
 
 describe('composer commands', () => {
   it('plain text is a chat line; blank is nothing', () => {

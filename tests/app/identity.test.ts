@@ -1,7 +1,7 @@
 // Identity and storage survive a reload: a second, freshly imported copy of each module
 // (as after a page reload) finds what the first one stored in IndexedDB.
 import { expect } from '@esm-bundle/chai';
-import { helloSigningInput } from '../../signal-server/protocol.ts';
+import { helloSigningInput } from '../../signal-server/protocol/protocol.ts';
 
 type IdentityModule = typeof import('../../app/crypto/identity.ts');
 type ProfileModule = typeof import('../../app/storage/profile.ts');

@@ -11,7 +11,7 @@
 //   probe    = AES-256-GCM(key, KAT_IV, aad = KAT_AAD, KAT_PLAINTEXT)  ciphertext || 16-byte tag
 import { expect } from '@esm-bundle/chai';
 import { ROOM_KDF_ITERATIONS, deriveRoomSecretsHere, normalizePassphrase } from '../../app/crypto/room-kdf.ts';
-import { LIMITS, parseClientFrame } from '../../signal-server/protocol.ts';
+import { LIMITS, parseClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { REPLAY_WINDOW_MS, ReplayGuard, RoomSealError, deriveRoomSecrets, openRoomMessage, sealRoomMessage, type RoomMessage } from '../../app/crypto/room-key.ts';
 import { fromBase64Url, toBase64Url, toHex, utf8, type Bytes } from '../../app/crypto/bytes.ts';
 import { SenderGaps } from '../../app/state/sender-gaps.ts';

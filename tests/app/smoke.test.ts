@@ -4,7 +4,7 @@
 import { expect } from '@esm-bundle/chai';
 import { LitElement, html } from 'lit';
 import { property } from 'lit/decorators.js';
-import { ErrorCode, LIMITS, checkName, checkRoomName, parseServerFrame } from '../../signal-server/protocol.ts';
+import { ErrorCode, LIMITS, checkName, checkRoomName, parseServerFrame } from '../../signal-server/protocol/protocol.ts';
 
 describe('protocol module in the browser', () => {
   it('checkName accepts a good name, trimmed and NFC-normalised', () => {

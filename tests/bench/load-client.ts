@@ -12,7 +12,7 @@
 //   relay  { from, to, senders, room, ratePerSender, window, sendFrom, startAt, endAt, drainMs }
 //   close  {}                                             close every socket, then exit
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol.ts';
+import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol/protocol.ts';
 import { makeIdentity, signChallenge, type Identity } from '../support/test-client.ts';
 
 const baseUrl = process.argv[2];

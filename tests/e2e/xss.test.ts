@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { checkName, checkRoomName, LIMITS } from '../../signal-server/protocol.ts';
+import { checkName, checkRoomName, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { sanitizeFilename } from '../../app/files/sanitize.ts';
 import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';

@@ -9,7 +9,7 @@ import net, { type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { WebSocket } from 'ws';
-import { CloseCode, ErrorCode, LIMITS, LOBBY, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, LOBBY, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol/protocol.ts';
 import type { Config } from '../../signal-server/config.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { Scope, TestClient, join, presenceEvent, roundTrip, seesMember, until } from './helpers.ts';

@@ -2,7 +2,7 @@
 // actions, dedup), rename, list-rooms and ping; and the leave on disconnect.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, LOBBY } from '../../signal-server/protocol.ts';
+import { ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { Scope, TestClient, join, listRooms, nextError, presenceEvent, roundTrip } from './helpers.ts';
 

@@ -3,7 +3,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { ConfigError, helpText, parseConfig, testConfig, type Config } from '../../signal-server/config.ts';
-import { LIMITS } from '../../signal-server/protocol.ts';
+import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 
 const STATIC = '/srv/wisp/app';
 

@@ -2,7 +2,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, checkName, helloSigningInput, isCanonicalIdentityKey } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, PROTOCOL_VERSION, checkName, helloSigningInput, isCanonicalIdentityKey } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { makeIdentity, signChallenge } from '../support/test-client.ts';
 import { Scope, nextError, roundTrip } from './helpers.ts';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { testConfig, type Config } from '../../signal-server/config.ts';
 import { startServer, type RunningServer } from '../../signal-server/server.ts';
-import { SUBPROTOCOL, WS_PATH, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { SUBPROTOCOL, WS_PATH, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { TestClient, type ConnectOptions } from '../support/test-client.ts';
 
 export { TestClient };

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SUBPROTOCOL } from '../../signal-server/protocol.ts';
+import { SUBPROTOCOL } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { TestClient } from '../support/test-client.ts';
 import { Scope, roundTrip, upgradeStatus } from './helpers.ts';

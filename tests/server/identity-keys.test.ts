@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { canonicalSpelling } from '../../signal-server/identity-key.ts';
 import { Store } from '../../signal-server/store.ts';
-import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, isCanonicalIdentityKey, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, isCanonicalIdentityKey, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { signChallenge, type Identity } from '../support/test-client.ts';
 import { join, nextError, roundTrip, type TestClient } from './helpers.ts';

@@ -3,7 +3,7 @@
 // before anything else about the room, and never heard from someone not yet in its list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerFrame } from '../../signal-server/protocol.ts';
+import type { ServerFrame } from '../../signal-server/protocol/protocol.ts';
 import { Scope, join, until, type TestClient } from './helpers.ts';
 
 const ROOM = 'storm';

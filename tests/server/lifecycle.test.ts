@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Socket } from 'node:net';
-import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import { TestClient } from '../support/test-client.ts';
 import { Scope, join, listRooms, nextError, presenceEvent, roundTrip } from './helpers.ts';
 

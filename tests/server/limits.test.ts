@@ -3,7 +3,7 @@
 // the server stays up and other people are unaffected.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCode, ErrorCode, LIMITS, LOBBY, PROTOCOL_VERSION } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, LOBBY, PROTOCOL_VERSION } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { makeIdentity, signChallenge } from '../support/test-client.ts';
 import { Scope, TestClient, closeCode, join, nextError, presenceEvent, roundTrip, until } from './helpers.ts';

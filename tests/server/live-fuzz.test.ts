@@ -5,7 +5,7 @@
 // (tests/bench/fuzz.bench.ts) runs the same fuzzer; this is its bounded run.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCode, LIMITS } from '../../signal-server/protocol.ts';
+import { CloseCode, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { FuzzServer, describeReport, runLiveFuzz } from '../support/live-fuzzer.ts';
 import { fuzzSeed } from '../support/protocol-properties.ts';
 import { Opcode, RawWs } from '../support/raw-ws.ts';

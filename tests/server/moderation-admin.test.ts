@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip, type TestClient } from './helpers.ts';
 import {

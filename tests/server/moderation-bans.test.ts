@@ -4,7 +4,7 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { CloseCode, ErrorCode, LOBBY, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, nextError, presenceEvent, roundTrip, type TestClient } from './helpers.ts';
 import { ModScope, becomeAdmin, noneOf, nextFrame, pollUntil, sendHello, tryJoin } from './moderation-helpers.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { testConfig, type Config } from '../../signal-server/config.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../signal-server/server.ts';
-import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { makeIdentity, signChallenge, type ConnectOptions, type Identity } from '../support/test-client.ts';
 import { Scope, TestClient, join, presenceEvent } from './helpers.ts';
 

@@ -3,7 +3,7 @@
 // say; otherwise `forbidden`, and nothing happens (checked: presence, frames, snapshots).
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { CloseCode, ErrorCode, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip, type TestClient } from './helpers.ts';
 import { ModScope, becomeAdmin, forget, noneOf, presenceBarrier, sendHello, tryJoin } from './moderation-helpers.ts';

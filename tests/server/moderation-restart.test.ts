@@ -5,7 +5,7 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import { join, listRooms, nextError, presenceEvent, type TestClient } from './helpers.ts';
 import { ModScope, becomeAdmin, nextFrame, presenceBarrier, sendHello, tryJoin } from './moderation-helpers.ts';
 

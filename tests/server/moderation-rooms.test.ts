@@ -4,7 +4,7 @@ import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CloseCode, ErrorCode, LIMITS, LOBBY } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip } from './helpers.ts';
 import { ModScope, becomeAdmin, noneOf, presenceBarrier, tryJoin } from './moderation-helpers.ts';

@@ -2,7 +2,7 @@
 // room sees.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, LOBBY } from '../../signal-server/protocol.ts';
+import { ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { Scope, TestClient, join, nextError, presenceEvent, roundTrip } from './helpers.ts';
 

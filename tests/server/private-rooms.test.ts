@@ -6,7 +6,7 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ErrorCode, LIMITS, LOBBY, type ServerFrameOf } from '../../signal-server/protocol.ts';
+import { ErrorCode, LIMITS, LOBBY, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip, until, type TestClient } from './helpers.ts';
 import { ModScope, becomeAdmin, forget, nextFrame, noneOf } from './moderation-helpers.ts';

@@ -6,7 +6,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { LIMITS, parseClientFrame, ErrorCode } from '../../signal-server/protocol.ts';
+import { LIMITS, parseClientFrame, ErrorCode } from '../../signal-server/protocol/protocol.ts';
 import { CLIENT_FIELDS, CLIENT_OPTIONS, SERVER_TYPE_NAMES } from '../support/protocol-arbitraries.ts';
 import { HubHarness, SCHEMA_PROPERTIES, fuzzSeed, hubProperty, runParameters } from '../support/protocol-properties.ts';
 

@@ -1,7 +1,7 @@
 // Room lifecycle, room-name rules, the per-client room cap, and presence batching.
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, LIMITS, LOBBY, parseServerFrame, type ServerFrame } from '../../signal-server/protocol.ts';
+import { ErrorCode, LIMITS, LOBBY, parseServerFrame, type ServerFrame } from '../../signal-server/protocol/protocol.ts';
 import { Rooms, type RoomMember } from '../../signal-server/rooms.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { Scope, join, listRooms, nextError, presenceEvent, roundTrip, until } from './helpers.ts';

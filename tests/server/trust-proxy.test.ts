@@ -9,7 +9,7 @@ import { ConfigError, parseConfig } from '../../signal-server/config.ts';
 import type { Config } from '../../signal-server/config.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { closeCode, nextError, type TestClient } from './helpers.ts';
-import { CloseCode, ErrorCode } from '../../signal-server/protocol.ts';
+import { CloseCode, ErrorCode } from '../../signal-server/protocol/protocol.ts';
 import { ModScope, becomeAdmin, sendHello } from './moderation-helpers.ts';
 
 describe('clientAddress()', () => {

@@ -3,7 +3,7 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { ErrorCode, LIMITS, LOBBY } from '../../signal-server/protocol.ts';
+import { ErrorCode, LIMITS, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { iceServersFor } from '../../signal-server/ice.ts';
 import { parseConfig, ConfigError } from '../../signal-server/config.ts';

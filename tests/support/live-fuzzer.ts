@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { ErrorCode, LIMITS, PROTOCOL_VERSION, parseClientFrame, parseServerFrame, type ServerFrame } from '../../signal-server/protocol.ts';
+import { ErrorCode, LIMITS, PROTOCOL_VERSION, parseClientFrame, parseServerFrame, type ServerFrame } from '../../signal-server/protocol/protocol.ts';
 import { TestClient, makeIdentity, signChallenge } from './test-client.ts';
 import { Opcode, RawWs, type FrameSpec } from './raw-ws.ts';
 import { FUZZ_ROOMS, anyJsonFrame, contextualClientFrame, garbageText, mutatedClientFrame, validClientFrame, type FuzzContext } from './protocol-arbitraries.ts';

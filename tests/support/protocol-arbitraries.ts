@@ -1,11 +1,11 @@
-// fast-check arbitraries derived from the valibot schemas in signal-server/protocol.ts:
+// fast-check arbitraries derived from the valibot schemas in signal-server/protocol/protocol.ts:
 // valid frames generated from each schema's shape (so a new frame type or field is
 // covered without touching this file), the per-field rules (length limits, charsets,
 // number ranges) that the mutation properties break on purpose, and garbage input.
 // Used by the schema property tests, the in-process hub property and the live fuzzer.
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
-import { ClientFrameSchema, ServerFrameSchema, isCanonicalIdentityKey } from '../../signal-server/protocol.ts';
+import { ClientFrameSchema, ServerFrameSchema, isCanonicalIdentityKey } from '../../signal-server/protocol/protocol.ts';
 
 /** The parts of a valibot schema or action this file reads (valibot 1.x object shapes). */
 interface Node {

@@ -19,7 +19,7 @@ import {
   parseServerFrame,
   type ClientFrame,
   type ParseResult,
-} from '../../signal-server/protocol.ts';
+} from '../../signal-server/protocol/protocol.ts';
 import { testConfig } from '../../signal-server/config.ts';
 import { Hub } from '../../signal-server/hub.ts';
 import { Store } from '../../signal-server/store.ts';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol.ts';
+import { SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol/protocol.ts';
 
 export const Opcode = { continuation: 0x0, text: 0x1, binary: 0x2, close: 0x8, ping: 0x9, pong: 0xa } as const;
 

@@ -10,7 +10,7 @@ import {
   parseServerFrame,
   type ServerFrame,
   type ServerFrameOf,
-} from '../../signal-server/protocol.ts';
+} from '../../signal-server/protocol/protocol.ts';
 
 export interface Identity {
   key: string;

@@ -3,7 +3,7 @@
 // Everything goes through the real UI or the real app state (window.wisp); nothing is mocked.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { Locator } from 'playwright-core';
-import { isCanonicalIdentityKey } from '../../../signal-server/protocol.ts';
+import { isCanonicalIdentityKey } from '../../../signal-server/protocol/protocol.ts';
 import { WAIT_MS, waitUntil, type Person, type PersonOptions } from './browser.ts';
 import type { Scene } from './scene.ts';
 
