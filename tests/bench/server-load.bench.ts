@@ -38,6 +38,13 @@ const JOIN_GAP_MS = 150;
 const STORM_CLIENTS = 1000;
 const STORM_SPREAD_MS = 1000;
 const STORM_ROUNDS = 3;
+/** Rounds tried at most to get STORM_ROUNDS measured ones. */
+const STORM_ATTEMPTS = 6;
+/**
+ * A round whose joins took longer than this to send is not measured: load clients that
+ * fall behind send joins more slowly, which makes the storm milder and the figure better.
+ */
+const STORM_LATE_SPREAD_MS = STORM_SPREAD_MS * 1.2;
 /** Relay: one room, every member sends at SAY_RATE per second (under the 20 frames/s per-connection cap). */
 const RELAY_MEMBERS = 100;
 const RELAY_SAY_RATE = 15;
@@ -424,6 +431,8 @@ interface StormRound {
   /** Server CPU from just before the first join to every view complete. */
   serverCpuMs: number;
   frames: number[];
+  /** The load clients fell behind: this round is not a 1,000-joins-in-one-second storm. */
+  late: boolean;
 }
 
 async function stormRound(ctx: BenchContext, build: Build, round: number): Promise<StormRound> {
@@ -467,10 +476,10 @@ async function stormRound(ctx: BenchContext, build: Build, round: number): Promi
     const joinMs = timing.joinMs as number[];
     const flushMs = timing.flushMs as number[];
     const lastFlushAt = Math.max(...(timing.flushEndAt as number[]));
-    const result = { ms: doneAt - lastSentAt, serverMs: lastFlushAt - lastSentAt, serverCpuMs: cpuUsed[0]!, frames };
-    const sorted = [...frames].sort((x, y) => x - y);
     const spread = lastSentAt - firstSentAt;
-    if (spread > STORM_SPREAD_MS * 1.2) ctx.log(`server-load: storm ${round}: the load clients were late, the joins took ${spread} ms instead of ${STORM_SPREAD_MS} (a busy machine)`);
+    const result = { ms: doneAt - lastSentAt, serverMs: lastFlushAt - lastSentAt, serverCpuMs: cpuUsed[0]!, frames, late: spread > STORM_LATE_SPREAD_MS };
+    const sorted = [...frames].sort((x, y) => x - y);
+    if (result.late) ctx.log(`server-load: storm ${round}: NOT MEASURED: the load clients were late, the joins took ${spread} ms instead of ${STORM_SPREAD_MS} (a busy machine)`);
     const sum = (values: number[]) => Math.round(values.reduce((a, b) => a + b, 0));
     ctx.log(
       `server-load: storm ${round}: joins sent over ${lastSentAt - firstSentAt} ms; after the last join: final presence written by the server +${result.serverMs} ms, seen by every member +${result.ms} ms; presence frames per member min ${sorted[0]} median ${percentile(sorted, 50)} max ${sorted.at(-1)}`,
@@ -487,11 +496,15 @@ async function stormRound(ctx: BenchContext, build: Build, round: number): Promi
 
 async function joinStorm(ctx: BenchContext, build: Build, rows: Row[]): Promise<void> {
   const rounds: StormRound[] = [];
-  for (let round = 1; round <= STORM_ROUNDS; round++) rounds.push(await stormRound(ctx, build, round));
+  for (let attempt = 1; attempt <= STORM_ATTEMPTS && rounds.length < STORM_ROUNDS; attempt++) {
+    const round = await stormRound(ctx, build, attempt);
+    if (!round.late) rounds.push(round);
+  }
+  if (rounds.length === 0) throw new Error(`in all ${STORM_ATTEMPTS} rounds the load clients fell behind (joins took over ${STORM_LATE_SPREAD_MS} ms to send): not measured`);
   const joins = `${STORM_CLIENTS} joins over ${STORM_SPREAD_MS / 1000} s`;
   rows.push({
     key: 'join_storm_ms_1000',
-    label: `${joins}: last join sent to every member seeing all ${STORM_CLIENTS} (median of ${STORM_ROUNDS})`,
+    label: `${joins}: last join sent to every member seeing all ${STORM_CLIENTS} (median of ${rounds.length} measured rounds)`,
     value: Math.round(median(rounds.map((r) => r.ms))),
     unit: 'ms',
     budget: { op: '<=', value: 500 },
@@ -510,7 +523,7 @@ async function joinStorm(ctx: BenchContext, build: Build, rows: Row[]): Promise<
   });
   rows.push({
     key: 'presence_frames_per_member_storm',
-    label: `presence frames one member got in that storm (the most any member got, ${STORM_ROUNDS} rounds)`,
+    label: `presence frames one member got in that storm (the most any member got, ${rounds.length} rounds)`,
     value: Math.max(...rounds.flatMap((r) => r.frames)),
     unit: 'frames',
     budget: { op: '<=', value: 20 },
