@@ -1,7 +1,7 @@
 // One WebSocket connection and what the server knows about the person behind it.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { LIMITS, type CloseCode, type ServerFrame } from './protocol/protocol.ts';
+import { LIMITS, type CloseCode, type ErrorCode, type ServerFrame } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
 import { TokenBucket } from './protocol/token-bucket.ts';
@@ -51,7 +51,7 @@ export class Connection implements RoomMember {
     this.ws.send(frame, { binary: false });
   }
 
-  error(code: string, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
+  error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
     this.send({ type: 'error', code, message, ...extra });
   }
 

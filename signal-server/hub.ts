@@ -220,7 +220,7 @@ export class Hub {
   /** A write to the data directory failed: say so, and keep serving. */
   private storeFailed(conn: Connection, error: unknown): void {
     console.error(`wisp: could not write to the data directory: ${(error as Error).message}`);
-    conn.error('store-failed', 'The server could not save that change; ask the operator to check its disk.');
+    conn.error(ErrorCode.storeFailed, 'The server could not save that change; ask the operator to check its disk.');
   }
 
   private onHello(conn: Connection, frame: ClientFrameOf<'hello'>): void {

@@ -135,6 +135,8 @@ export const ErrorCode = {
   notPrivate: 'not-private',
   sealedOnly: 'sealed-only',
   keyInvalid: 'key-invalid',
+  /** A change could not be written to the data directory; the server keeps serving. */
+  storeFailed: 'store-failed',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
