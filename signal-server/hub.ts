@@ -25,7 +25,8 @@ import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
 import { canonicalKeyProblem } from './identity-key.ts';
-import { Throttle, hashToken, tokenMatches } from './moderation.ts';
+import { GuessThrottles } from './guess-throttles.ts';
+import { hashToken, tokenMatches } from './hashed-secrets.ts';
 import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -44,12 +45,8 @@ export class Hub {
 
   readonly moderator: Moderator;
   private readonly passwordHash?: string;
-  /**
-   * Wrong private-room passphrases (their verifiers), per connection, and per address and
-   * room: a guesser behind a shared address shuts out only the room it guesses at.
-   */
-  private readonly guessesPerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs);
-  private readonly guessesPerIp = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs);
+  /** Wrong passphrases, admin tokens and server passwords. */
+  private readonly guesses = new GuessThrottles();
   /** Shutting down: rooms empty because the server stops, not because people left. */
   private closing = false;
 
@@ -71,6 +68,7 @@ export class Hub {
       rooms: this.rooms,
       store,
       config,
+      guesses: this.guesses,
       byId: (id) => this.byId.get(id),
       connections: () => this.connections,
       shutdown: () => this.onShutdownRequest(),
@@ -262,10 +260,10 @@ export class Hub {
 
   private onPassword(conn: Connection, frame: ClientFrameOf<'password'>): void {
     if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
-    const wait = this.moderator.guessWait(conn);
+    const wait = this.guesses.secretWait(conn);
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
     if (!tokenMatches(frame.password, this.passwordHash)) {
-      this.moderator.guessFailed(conn);
+      this.guesses.secretFailed(conn);
       return conn.error(ErrorCode.passwordWrong, 'That is not the password of this server.', { ref: 'password' });
     }
     conn.locked = false;
@@ -321,16 +319,12 @@ export class Hub {
     const ban = this.moderator.banFor(conn, room.value);
     if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
     const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
-    const ipRoom = `${conn.ip}|${room.value}`;
-    const wait = guessing ? Math.max(this.guessesPerConnection.waitFor(conn.nonce), this.guessesPerIp.waitFor(ipRoom)) : 0;
+    const wait = guessing ? this.guesses.passphraseWait(conn, room.value) : 0;
     if (wait > 0) {
       return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
     }
     const failure = this.rooms.join(conn, room.value, frame.verifier);
-    if (failure?.code === ErrorCode.passphraseWrong) {
-      this.guessesPerConnection.fail(conn.nonce);
-      this.guessesPerIp.fail(ipRoom);
-    }
+    if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room.value);
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }
 
@@ -354,7 +348,7 @@ export class Hub {
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
     // The schema let through exactly one of text and sealed.
     const body = frame.sealed !== undefined ? { sealed: frame.sealed } : { text: frame.text!, kind: frame.kind ?? 'text' };
-    const result = this.rooms.relay(conn, room.value, body);
+    const result = this.rooms.broadcastMessage(conn, room.value, body);
     if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
     this.recentIds.set(conn.key, frame.cid, result);
     conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });

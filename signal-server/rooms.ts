@@ -1,5 +1,6 @@
-// Rooms, membership, batched presence and message relay. Written against a small
-// member interface (no ws import), so it can be driven by fakes in tests and benches.
+// Rooms, membership, batched presence and chat messages to a room's members. Written
+// against a small member interface (no ws import), so it can be driven by fakes in tests
+// and benches.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
 
@@ -159,11 +160,6 @@ export class Rooms {
     return this.rooms.get(roomName)?.roleOf(key);
   }
 
-  /** The members of a room, or nothing. */
-  membersOf(roomName: string): RoomMember[] {
-    return [...(this.rooms.get(roomName)?.members.values() ?? [])];
-  }
-
   moderatorsOf(roomName: string): string[] {
     return [...(this.rooms.get(roomName)?.moderators ?? [])];
   }
@@ -293,8 +289,8 @@ export class Rooms {
     }
   }
 
-  /** Relays a chat message to the other members; returns the server id and time, or an error. */
-  relay(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
+  /** Sends a chat message to the other members; returns the server id and time, or an error. */
+  broadcastMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `Join #${roomName} before writing there.` };
     const sealed = 'sealed' in body;
@@ -333,10 +329,6 @@ export class Rooms {
 
   has(roomName: string): boolean {
     return this.rooms.has(roomName);
-  }
-
-  memberCount(roomName: string): number {
-    return this.rooms.get(roomName)?.members.size ?? 0;
   }
 
   /** Sends every pending presence batch now: one frame per dirty room per member. */

@@ -4,7 +4,7 @@ import type { Config } from './config.ts';
 import { Hub } from './hub.ts';
 import { createHttpServer } from './http.ts';
 import { Store } from './store.ts';
-import { hashToken, newAdminToken } from './moderation.ts';
+import { hashToken, newAdminToken } from './hashed-secrets.ts';
 
 export interface ServerOptions {
   /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */

@@ -59,6 +59,10 @@ export const LIMITS = {
   passphraseGuessesPerConnection: 5,
   passphraseGuessesPerIp: 10,
   passphraseGuessWindowMs: 10 * 60_000,
+  /** Wrong admin tokens and server passwords (one count for both), per connection and per address, within the window; then wait. */
+  secretGuessesPerConnection: 3,
+  secretGuessesPerIp: 5,
+  secretGuessWindowMs: 10 * 60_000,
   presenceWindowMs: 75,
   heartbeatMs: 30_000,
   /** A WebSocket that has not said hello by then is closed (4008). */

@@ -2,7 +2,7 @@
 // keys that never come back instead of growing with every closed connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Throttle } from '../../signal-server/moderation.ts';
+import { Throttle } from '../../signal-server/guess-throttles.ts';
 
 const WINDOW = 60_000;
 
