@@ -59,9 +59,9 @@ export class Connection implements RoomMember {
     closeWithGrace(this.ws, code, reason, this.config.closeGraceMs);
   }
 
-  /** Records one piece of abuse; returns true when there were too many in the last minute. */
+  /** Records one piece of abuse; returns true when there were too many within the strike window. */
   strike(now = Date.now()): boolean {
-    this.strikes = this.strikes.filter((t) => now - t < 60_000);
+    this.strikes = this.strikes.filter((t) => now - t < LIMITS.rateStrikeWindowMs);
     this.strikes.push(now);
     return this.strikes.length >= LIMITS.rateStrikesBeforeClose;
   }
