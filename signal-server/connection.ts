@@ -1,7 +1,7 @@
 // One WebSocket connection and what the server knows about the person behind it.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { LIMITS, type CloseCode, type ErrorCode, type ServerFrame } from './protocol/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, type ServerFrame } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
 import { TokenBucket } from './protocol/token-bucket.ts';
@@ -53,6 +53,15 @@ export class Connection implements RoomMember {
 
   error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
     this.send({ type: 'error', code, message, ...extra });
+  }
+
+  /** Answers bad or excess input with a typed error; closes the socket when it keeps coming. */
+  abuse(code: ErrorCode, message: string, ref?: string, retryAfterMs?: number): void {
+    this.error(code, message, { ref, retryAfterMs });
+    if (this.strike()) {
+      const closeCode = code === ErrorCode.rateLimited ? CloseCode.rateLimited : CloseCode.protocolError;
+      this.close(closeCode, 'too many bad or excess frames');
+    }
   }
 
   close(code: CloseCode, reason: string): void {
