@@ -1,7 +1,7 @@
 // One WebSocket connection and what the server knows about the person behind it.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { LIMITS, type CloseCode, type ServerFrame } from './protocol/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, type ServerFrame } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
 import { TokenBucket } from './protocol/token-bucket.ts';
@@ -51,17 +51,26 @@ export class Connection implements RoomMember {
     this.ws.send(frame, { binary: false });
   }
 
-  error(code: string, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
+  error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
     this.send({ type: 'error', code, message, ...extra });
+  }
+
+  /** Answers bad or excess input with a typed error; closes the socket when it keeps coming. */
+  abuse(code: ErrorCode, message: string, ref?: string, retryAfterMs?: number): void {
+    this.error(code, message, { ref, retryAfterMs });
+    if (this.strike()) {
+      const closeCode = code === ErrorCode.rateLimited ? CloseCode.rateLimited : CloseCode.protocolError;
+      this.close(closeCode, 'too many bad or excess frames');
+    }
   }
 
   close(code: CloseCode, reason: string): void {
     closeWithGrace(this.ws, code, reason, this.config.closeGraceMs);
   }
 
-  /** Records one piece of abuse; returns true when there were too many in the last minute. */
+  /** Records one piece of abuse; returns true when there were too many within the strike window. */
   strike(now = Date.now()): boolean {
-    this.strikes = this.strikes.filter((t) => now - t < 60_000);
+    this.strikes = this.strikes.filter((t) => now - t < LIMITS.rateStrikeWindowMs);
     this.strikes.push(now);
     return this.strikes.length >= LIMITS.rateStrikesBeforeClose;
   }

@@ -39,7 +39,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 /** Hashed build assets never change; everything else must be revalidated. */
 function cacheControl(pathname: string): string {
-  return pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+  return pathname.startsWith('/assets/') ? `public, max-age=${LIMITS.assetMaxAgeSeconds}, immutable` : 'no-cache';
 }
 
 export function createHttpServer(config: Config, hub: Hub): http.Server {

@@ -1,6 +1,8 @@
-// Connections: challenge, hello/welcome, heartbeat, rate limits, and one handler per
-// message type. Room logic lives in rooms.ts; this file speaks WebSocket.
-import { randomBytes, verify as verifySignature, createPublicKey } from 'node:crypto';
+// The WebSocket side: connections (challenge, heartbeat, per-address cap, frame buckets),
+// the sessions of admitted identities (peer ids, names, one session per identity), and
+// one handler per client frame type. Who is let in is admission.ts's; room logic is
+// rooms.ts's; moderation commands are moderator.ts's.
+import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import {
   CloseCode,
@@ -10,25 +12,32 @@ import {
   PROTOCOL_VERSION,
   checkName,
   checkRoomName,
-  helloSigningInput,
   nameKey,
   parseClientFrame,
+  type ClientFrame,
   type ClientFrameOf,
   type ServerFrame,
   type WireLimits,
 } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
+import { Admission } from './admission.ts';
 import { Rooms } from './rooms.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
-import { canonicalKeyProblem } from './identity-key.ts';
-import { Throttle, hashToken, tokenMatches } from './moderation.ts';
+import { GuessThrottles } from './guess-throttles.ts';
 import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
+
+/** What handles one client frame type; a returned promise is a write to the data directory. */
+type Handler<T extends ClientFrame['type']> = (conn: Connection, frame: ClientFrameOf<T>) => void | Promise<void>;
+type Handlers = { readonly [T in ClientFrame['type']]: Handler<T> };
+
+/** The only frames a connection may send before its welcome. */
+const BEFORE_WELCOME: ReadonlySet<ClientFrame['type']> = new Set(['hello', 'password']);
 
 export class Hub {
   readonly rooms: Rooms;
@@ -43,13 +52,9 @@ export class Hub {
   private readonly limits: WireLimits;
 
   readonly moderator: Moderator;
-  private readonly passwordHash?: string;
-  /**
-   * Wrong private-room passphrases (their verifiers), per connection, and per address and
-   * room: a guesser behind a shared address shuts out only the room it guesses at.
-   */
-  private readonly guessesPerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs);
-  private readonly guessesPerIp = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs);
+  private readonly admission: Admission;
+  /** Wrong passphrases, admin tokens and server passwords. */
+  private readonly guesses = new GuessThrottles();
   /** Shutting down: rooms empty because the server stops, not because people left. */
   private closing = false;
 
@@ -66,14 +71,21 @@ export class Hub {
       // Bans from a user room end with the room: a name reused later is a new room.
       onRoomEnded: (room) => !this.closing && this.moderator.roomEnded(room),
     });
-    this.passwordHash = config.password === undefined ? undefined : hashToken(config.password);
     this.moderator = new Moderator({
       rooms: this.rooms,
       store,
       config,
+      guesses: this.guesses,
       byId: (id) => this.byId.get(id),
       connections: () => this.connections,
       shutdown: () => this.onShutdownRequest(),
+    });
+    this.admission = new Admission({
+      store,
+      moderator: this.moderator,
+      guesses: this.guesses,
+      password: config.password,
+      admit: (conn) => this.admit(conn),
     });
     // User rooms did not survive the last stop, so neither do their bans.
     for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
@@ -136,143 +148,56 @@ export class Hub {
     // Once the server has closed a socket (abuse, or replaced by a newer session), frames
     // still in flight from it are not acted on: no relays, no joins by a ghost.
     if (conn.ws.readyState !== conn.ws.OPEN) return;
-    if (isBinary) {
-      this.abuse(conn, ErrorCode.binaryFrame, 'Binary frames are not accepted.');
-      return;
-    }
+    if (isBinary) return conn.abuse(ErrorCode.binaryFrame, 'Binary frames are not accepted.');
     const parsed = parseClientFrame(data.toString());
     // Relay frames (a file through the server) have their own, larger bucket.
     const bucket = parsed.ok && parsed.frame.type === 'relay' ? conn.relays : conn.frames;
-    if (bucket.take() > 0) {
-      this.abuse(conn, ErrorCode.rateLimited, 'Too many frames; slow down.');
-      return;
-    }
-    if (!parsed.ok) {
-      this.abuse(conn, parsed.code, parsed.message, parsed.ref);
-      return;
-    }
+    if (bucket.take() > 0) return conn.abuse(ErrorCode.rateLimited, 'Too many frames; slow down.');
+    if (!parsed.ok) return conn.abuse(parsed.code, parsed.message, parsed.ref);
     const frame = parsed.frame;
-    if (frame.type === 'hello') return this.onHello(conn, frame);
-    if (frame.type === 'password') return this.onPassword(conn, frame);
-    if (!conn.welcomed) {
+    if (!conn.welcomed && !BEFORE_WELCOME.has(frame.type)) {
       if (conn.locked) return conn.error(ErrorCode.passwordRequired, 'This server needs its password first.', { ref: frame.type });
-      this.abuse(conn, ErrorCode.helloFirst, 'Send hello first.', frame.type);
-      return;
+      return conn.abuse(ErrorCode.helloFirst, 'Send hello first.', frame.type);
     }
-    switch (frame.type) {
-      case 'join':
-        return this.onJoin(conn, frame);
-      case 'leave':
-        return this.onLeave(conn, frame);
-      case 'say':
-        return this.onSay(conn, frame);
-      case 'rename':
-        return this.onRename(conn, frame);
-      case 'list-rooms':
-        return conn.send({ type: 'rooms', rooms: this.rooms.list() });
-      case 'ping':
-        return conn.send({ type: 'pong' });
-      case 'signal':
-        return this.forward(conn, frame.to, { type: 'signal', from: conn.id, data: frame.data });
-      case 'relay':
-        return this.forward(conn, frame.to, { type: 'relay', from: conn.id, data: frame.data });
-      case 'admin':
-        return this.moderator.onAdmin(conn, frame);
-      case 'op':
-      case 'deop':
-        return this.moderator.onRole(conn, frame);
-      case 'kick':
-        return this.moderator.onKick(conn, frame);
-      case 'ban':
-        return void this.moderator.onBan(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
-      case 'unban':
-        return void this.moderator.onUnban(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
-      case 'list-bans':
-        return this.moderator.onListBans(conn, frame);
-      case 'userinfo':
-        return this.moderator.onUserinfo(conn, frame);
-      case 'room-create':
-        return void this.moderator.onRoomCreate(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
-      case 'room-delete':
-        return void this.moderator.onRoomDelete(conn, frame).catch((error: unknown) => this.storeFailed(conn, error));
-      case 'topic':
-        return this.moderator.onTopic(conn, frame);
-      case 'purge':
-        return this.moderator.onPurge(conn, frame);
-      case 'shutdown':
-        return this.moderator.onShutdown(conn);
-      case 'audit':
-        return this.moderator.onAudit(conn, frame);
-      case 'room-passphrase':
-        return this.moderator.onRoomPassphrase(conn, frame);
-    }
+    // Each handler takes its own frame type; TypeScript cannot follow that through the union.
+    const handler = this.handlers[frame.type] as Handler<ClientFrame['type']>;
+    // The one thing handlers wait for is the data directory: a rejection is a failed write.
+    handler(conn, frame)?.catch((error: unknown) => this.storeFailed(conn, error));
   }
 
-  /** Answers bad input with a typed error; closes the socket when it keeps coming. */
-  private abuse(conn: Connection, code: ErrorCode, message: string, ref?: string, retryAfterMs?: number): void {
-    conn.error(code, message, { ref, retryAfterMs });
-    if (conn.strike()) {
-      const closeCode = code === ErrorCode.rateLimited ? CloseCode.rateLimited : CloseCode.protocolError;
-      conn.close(closeCode, 'too many bad or excess frames');
-    }
-  }
+  /** One handler per client frame type. */
+  private readonly handlers: Handlers = {
+    hello: (conn, frame) => this.admission.hello(conn, frame),
+    password: (conn, frame) => this.admission.password(conn, frame),
+    join: (conn, frame) => this.onJoin(conn, frame),
+    leave: (conn, frame) => this.onLeave(conn, frame),
+    say: (conn, frame) => this.onSay(conn, frame),
+    rename: (conn, frame) => this.onRename(conn, frame),
+    'list-rooms': (conn) => conn.send({ type: 'rooms', rooms: this.rooms.list() }),
+    ping: (conn) => conn.send({ type: 'pong' }),
+    signal: (conn, frame) => this.forward(conn, frame.to, { type: 'signal', from: conn.id, data: frame.data }),
+    relay: (conn, frame) => this.forward(conn, frame.to, { type: 'relay', from: conn.id, data: frame.data }),
+    admin: (conn, frame) => this.moderator.onAdmin(conn, frame),
+    op: (conn, frame) => this.moderator.onRole(conn, frame),
+    deop: (conn, frame) => this.moderator.onRole(conn, frame),
+    kick: (conn, frame) => this.moderator.onKick(conn, frame),
+    ban: (conn, frame) => this.moderator.onBan(conn, frame),
+    unban: (conn, frame) => this.moderator.onUnban(conn, frame),
+    'list-bans': (conn, frame) => this.moderator.onListBans(conn, frame),
+    userinfo: (conn, frame) => this.moderator.onUserinfo(conn, frame),
+    'room-create': (conn, frame) => this.moderator.onRoomCreate(conn, frame),
+    'room-delete': (conn, frame) => this.moderator.onRoomDelete(conn, frame),
+    topic: (conn, frame) => this.moderator.onTopic(conn, frame),
+    purge: (conn, frame) => this.moderator.onPurge(conn, frame),
+    shutdown: (conn) => this.moderator.onShutdown(conn),
+    audit: (conn, frame) => this.moderator.onAudit(conn, frame),
+    'room-passphrase': (conn, frame) => this.moderator.onRoomPassphrase(conn, frame),
+  };
 
   /** A write to the data directory failed: say so, and keep serving. */
   private storeFailed(conn: Connection, error: unknown): void {
     console.error(`wisp: could not write to the data directory: ${(error as Error).message}`);
-    conn.error('store-failed', 'The server could not save that change; ask the operator to check its disk.');
-  }
-
-  private onHello(conn: Connection, frame: ClientFrameOf<'hello'>): void {
-    if (conn.welcomed || conn.key) return this.abuse(conn, ErrorCode.alreadyHello, 'You already said hello.', 'hello');
-    if (frame.v !== PROTOCOL_VERSION) {
-      conn.error(ErrorCode.unsupportedVersion, `This server speaks protocol version ${PROTOCOL_VERSION}; reload the app to update it.`, { ref: String(frame.v) });
-      conn.close(CloseCode.unsupportedVersion, 'unsupported protocol version');
-      return;
-    }
-    // Before the signature and the ban: a ban by key, or the one-session-per-identity rule,
-    // holds only if each key has one spelling.
-    const keyProblem = canonicalKeyProblem(frame.key);
-    if (keyProblem) {
-      conn.error(ErrorCode.keyInvalid, `The identity key must be a P-256 public key in its one canonical form (SPKI, unpadded base64url); ${keyProblem}.`, { ref: 'hello' });
-      conn.close(CloseCode.protocolError, 'identity key not canonical P-256');
-      return;
-    }
-    if (!this.verifyHello(conn.nonce, frame.key, frame.sig)) {
-      conn.error(ErrorCode.badSignature, 'The identity key did not sign the challenge.', { ref: 'hello' });
-      conn.close(CloseCode.protocolError, 'bad hello signature');
-      return;
-    }
-
-    const ban = this.moderator.banFor({ key: frame.key, ip: conn.ip });
-    if (ban) {
-      conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: 'hello' });
-      conn.close(CloseCode.banned, 'banned');
-      return;
-    }
-    conn.key = frame.key;
-    conn.wantedName = frame.name;
-    if (this.passwordHash && !this.store.members.has(frame.key)) {
-      conn.locked = true;
-      conn.send({ type: 'password-required' });
-      return;
-    }
-    this.admit(conn);
-  }
-
-  private onPassword(conn: Connection, frame: ClientFrameOf<'password'>): void {
-    if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
-    const wait = this.moderator.guessWait(conn);
-    if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
-    if (!tokenMatches(frame.password, this.passwordHash)) {
-      this.moderator.guessFailed(conn);
-      return conn.error(ErrorCode.passwordWrong, 'That is not the password of this server.', { ref: 'password' });
-    }
-    conn.locked = false;
-    // The server remembers this identity: no password next time.
-    this.store.members.add(conn.key);
-    this.store.saveMembers().catch((error: unknown) => console.error(`wisp: could not save members.json: ${(error as Error).message}`));
-    if (conn.ws.readyState === conn.ws.OPEN) this.admit(conn);
+    conn.error(ErrorCode.storeFailed, 'The server could not save that change; ask the operator to check its disk.');
   }
 
   /** Gives a verified (and, if needed, password-admitted) identity its peer id, name and welcome. */
@@ -305,32 +230,18 @@ export class Hub {
     else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
   }
 
-  private verifyHello(nonce: string, key: string, sig: string): boolean {
-    try {
-      // The key is a canonical P-256 key (checked first): ECDSA with SHA-256, as WebCrypto signs.
-      const publicKey = createPublicKey({ key: Buffer.from(key, 'base64url'), format: 'der', type: 'spki' });
-      return verifySignature('sha256', helloSigningInput(nonce), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'));
-    } catch {
-      return false;
-    }
-  }
-
   private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void {
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
     const ban = this.moderator.banFor(conn, room.value);
     if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
     const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
-    const ipRoom = `${conn.ip}|${room.value}`;
-    const wait = guessing ? Math.max(this.guessesPerConnection.waitFor(conn.nonce), this.guessesPerIp.waitFor(ipRoom)) : 0;
+    const wait = guessing ? this.guesses.passphraseWait(conn, room.value) : 0;
     if (wait > 0) {
       return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
     }
     const failure = this.rooms.join(conn, room.value, frame.verifier);
-    if (failure?.code === ErrorCode.passphraseWrong) {
-      this.guessesPerConnection.fail(conn.nonce);
-      this.guessesPerIp.fail(ipRoom);
-    }
+    if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room.value);
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }
 
@@ -347,14 +258,14 @@ export class Hub {
     if (earlier) return conn.send({ type: 'ack', cid: frame.cid, ...earlier });
     const retryAfterMs = conn.says.take();
     if (retryAfterMs > 0) {
-      return this.abuse(conn, ErrorCode.rateLimited, 'You are sending messages too fast; it will be sent shortly.', frame.cid, retryAfterMs);
+      return conn.abuse(ErrorCode.rateLimited, 'You are sending messages too fast; it will be sent shortly.', frame.cid, retryAfterMs);
     }
     // The same spelling join and leave accept ("#Music" is "music").
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
     // The schema let through exactly one of text and sealed.
     const body = frame.sealed !== undefined ? { sealed: frame.sealed } : { text: frame.text!, kind: frame.kind ?? 'text' };
-    const result = this.rooms.relay(conn, room.value, body);
+    const result = this.rooms.broadcastMessage(conn, room.value, body);
     if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
     this.recentIds.set(conn.key, frame.cid, result);
     conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });

@@ -7,20 +7,20 @@ import type { Config } from './config.ts';
 import type { Connection } from './connection.ts';
 import type { Rooms } from './rooms.ts';
 import type { Ban, Store } from './store.ts';
-import { Throttle, banActive, findBan, tokenMatches } from './moderation.ts';
+import { banActive, findBan } from './ban-matching.ts';
+import type { GuessThrottles } from './guess-throttles.ts';
+import { tokenMatches } from './hashed-secrets.ts';
 
 export interface ModeratorContext {
   readonly rooms: Rooms;
   readonly store: Store;
   readonly config: Config;
+  readonly guesses: GuessThrottles;
   byId(id: string): Connection | undefined;
   connections(): Iterable<Connection>;
   /** Stops the whole server (after telling everyone). */
   shutdown(): void;
 }
-
-/** Wrong admin tokens or passwords: 5 per address and 3 per connection per 10 minutes. */
-const GUESS_WINDOW_MS = 10 * 60_000;
 
 export function fingerprintOf(key: string): string {
   return createHash('sha256').update(Buffer.from(key, 'base64url')).digest('hex');
@@ -34,9 +34,6 @@ function describeDuration(ms: number): string {
 }
 
 export class Moderator {
-  private readonly perIp = new Throttle(5, GUESS_WINDOW_MS);
-  private readonly perConnection = new Throttle(3, GUESS_WINDOW_MS);
-
   constructor(private readonly ctx: ModeratorContext) {}
 
   /** A room's effective rank for this connection. */
@@ -55,21 +52,11 @@ export class Moderator {
     return `You are banned from ${where}${until}${ban.reason ? `: ${ban.reason}` : '.'}`;
   }
 
-  /** Guessing is throttled per address and per connection; returns ms to wait, or 0. */
-  guessWait(conn: Connection): number {
-    return Math.max(this.perIp.waitFor(conn.ip), this.perConnection.waitFor(conn.nonce));
-  }
-
-  guessFailed(conn: Connection): void {
-    this.perIp.fail(conn.ip);
-    this.perConnection.fail(conn.nonce);
-  }
-
   onAdmin(conn: Connection, frame: ClientFrameOf<'admin'>): void {
-    const wait = this.guessWait(conn);
+    const wait = this.ctx.guesses.secretWait(conn);
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong admin tokens; wait a few minutes.', { ref: 'admin', retryAfterMs: wait });
     if (!tokenMatches(frame.token, this.ctx.store.adminTokenHash)) {
-      this.guessFailed(conn);
+      this.ctx.guesses.secretFailed(conn);
       void this.audit(conn, 'admin-denied');
       return conn.error(ErrorCode.adminWrong, 'That admin token is not right.', { ref: 'admin' });
     }

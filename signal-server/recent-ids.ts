@@ -1,8 +1,6 @@
 // Remembers the last client message ids of each identity, so a message resent after a
-// reconnect is acknowledged again instead of relayed twice.
-const PER_IDENTITY = 256;
-/** How long ids are kept after the identity's last connection closes. */
-const KEEP_AFTER_DISCONNECT_MS = 10 * 60_000;
+// reconnect is acknowledged again instead of sent twice. Its numbers are in LIMITS.
+import { LIMITS } from './protocol/protocol.ts';
 
 interface Sent {
   id: string;
@@ -15,7 +13,7 @@ export class RecentMessageIds {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly now: () => number = Date.now) {
-    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper = setInterval(() => this.sweep(), LIMITS.recentIdsSweepMs);
     this.sweeper.unref();
   }
 
@@ -35,7 +33,7 @@ export class RecentMessageIds {
       this.byKey.set(key, ids);
     }
     ids.set(cid, sent);
-    if (ids.size > PER_IDENTITY) ids.delete(ids.keys().next().value!);
+    if (ids.size > LIMITS.recentIdsPerIdentity) ids.delete(ids.keys().next().value!);
   }
 
   /** The identity disconnected: keep its ids a while for its reconnect. */
@@ -44,7 +42,7 @@ export class RecentMessageIds {
   }
 
   sweep(): void {
-    const cutoff = this.now() - KEEP_AFTER_DISCONNECT_MS;
+    const cutoff = this.now() - LIMITS.recentIdsKeepMs;
     for (const [key, at] of this.releasedAt) {
       if (at > cutoff) continue;
       this.releasedAt.delete(key);

@@ -1,7 +1,8 @@
-// Rooms, membership, batched presence and message relay. Written against a small
-// member interface (no ws import), so it can be driven by fakes in tests and benches.
+// Rooms, membership, batched presence and chat messages to a room's members. Written
+// against a small member interface (no ws import), so it can be driven by fakes in tests
+// and benches.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
+import { ErrorCode, LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
 
 export interface RoomMember {
   readonly id: string;
@@ -25,7 +26,7 @@ export interface PersistentRoomSpec {
 export type Removal = { kind: 'kicked' | 'banned' | 'rekeyed'; by: string; reason?: string };
 
 export type RoomsError = {
-  code: 'room-invalid' | 'not-in-room' | 'too-many-rooms' | 'passphrase-required' | 'passphrase-wrong' | 'not-private' | 'sealed-only';
+  code: (typeof ErrorCode)['notInRoom' | 'tooManyRooms' | 'passphraseRequired' | 'passphraseWrong' | 'notPrivate' | 'sealedOnly'];
   message: string;
 };
 
@@ -159,11 +160,6 @@ export class Rooms {
     return this.rooms.get(roomName)?.roleOf(key);
   }
 
-  /** The members of a room, or nothing. */
-  membersOf(roomName: string): RoomMember[] {
-    return [...(this.rooms.get(roomName)?.members.values() ?? [])];
-  }
-
   moderatorsOf(roomName: string): string[] {
     return [...(this.rooms.get(roomName)?.moderators ?? [])];
   }
@@ -250,7 +246,7 @@ export class Rooms {
       if (refused) return refused;
     }
     const max = this.options.maxRoomsPerClient ?? LIMITS.maxRoomsPerClient;
-    if (mine.size >= max) return { code: 'too-many-rooms', message: `You can be in at most ${max} rooms at once.` };
+    if (mine.size >= max) return { code: ErrorCode.tooManyRooms, message: `You can be in at most ${max} rooms at once.` };
 
     let room = existing;
     if (!room) {
@@ -270,7 +266,7 @@ export class Rooms {
 
   leave(member: RoomMember, roomName: string, farewell?: string): RoomsError | undefined {
     const room = this.rooms.get(roomName);
-    if (!room || !room.members.has(member.id)) return { code: 'not-in-room', message: `You are not in #${roomName}.` };
+    if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `You are not in #${roomName}.` };
     this.remove(member, room, farewell);
     member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
     return undefined;
@@ -293,13 +289,13 @@ export class Rooms {
     }
   }
 
-  /** Relays a chat message to the other members; returns the server id and time, or an error. */
-  relay(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
+  /** Sends a chat message to the other members; returns the server id and time, or an error. */
+  broadcastMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
     const room = this.rooms.get(roomName);
-    if (!room || !room.members.has(member.id)) return { code: 'not-in-room', message: `Join #${roomName} before writing there.` };
+    if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `Join #${roomName} before writing there.` };
     const sealed = 'sealed' in body;
-    if (room.verifierHash && !sealed) return { code: 'sealed-only', message: `#${roomName} is private: its messages must be encrypted with the room key.` };
-    if (!room.verifierHash && sealed) return { code: 'not-private', message: `#${roomName} is not a private room.` };
+    if (room.verifierHash && !sealed) return { code: ErrorCode.sealedOnly, message: `#${roomName} is private: its messages must be encrypted with the room key.` };
+    if (!room.verifierHash && sealed) return { code: ErrorCode.notPrivate, message: `#${roomName} is not a private room.` };
     // Everyone sees who is in the room before what they say: a joiner's first message
     // must not reach members whose list does not have the joiner yet.
     if (this.dirty.has(room)) this.flushRoom(room);
@@ -333,10 +329,6 @@ export class Rooms {
 
   has(roomName: string): boolean {
     return this.rooms.has(roomName);
-  }
-
-  memberCount(roomName: string): number {
-    return this.rooms.get(roomName)?.members.size ?? 0;
   }
 
   /** Sends every pending presence batch now: one frame per dirty room per member. */
@@ -380,10 +372,10 @@ export class Rooms {
   /** Whether this verifier (or none) opens this existing room. */
   private admits(room: Room, verifier: string | undefined): RoomsError | undefined {
     if (!room.verifierHash) {
-      return verifier === undefined ? undefined : { code: 'not-private', message: `#${room.name} is a public room; it has no passphrase.` };
+      return verifier === undefined ? undefined : { code: ErrorCode.notPrivate, message: `#${room.name} is a public room; it has no passphrase.` };
     }
-    if (verifier === undefined) return { code: 'passphrase-required', message: `#${room.name} is private: you need its passphrase or an invite link.` };
-    if (!timingSafeEqual(hashVerifier(verifier), room.verifierHash)) return { code: 'passphrase-wrong', message: `That passphrase does not open #${room.name}.` };
+    if (verifier === undefined) return { code: ErrorCode.passphraseRequired, message: `#${room.name} is private: you need its passphrase or an invite link.` };
+    if (!timingSafeEqual(hashVerifier(verifier), room.verifierHash)) return { code: ErrorCode.passphraseWrong, message: `That passphrase does not open #${room.name}.` };
     return undefined;
   }
 

@@ -1,10 +1,11 @@
 // Wires the hub to an HTTP(S) server and listens. Used by main.ts, tests and benches.
 import type { AddressInfo, Socket } from 'node:net';
 import type { Config } from './config.ts';
+import { LIMITS } from './protocol/protocol.ts';
 import { Hub } from './hub.ts';
 import { createHttpServer } from './http.ts';
 import { Store } from './store.ts';
-import { hashToken, newAdminToken } from './moderation.ts';
+import { hashToken, newAdminToken } from './hashed-secrets.ts';
 
 export interface ServerOptions {
   /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */
@@ -12,8 +13,6 @@ export interface ServerOptions {
   /** The admin sent /shutdown; by default the server just closes. */
   onShutdownRequest?(): void;
 }
-
-const ROTATE_EVERY_MS = 60 * 60_000;
 
 /** Makes sure an admin token exists; only its hash is ever written. */
 async function prepareAdminToken(store: Store, config: Config, options: ServerOptions): Promise<void> {
@@ -48,7 +47,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           () => options.onAdminToken?.(token, 'rotated'),
           (error: unknown) => console.error(`wisp: could not rotate the admin token: ${(error as Error).message}`),
         );
-      }, ROTATE_EVERY_MS)
+      }, LIMITS.adminTokenRotateMs)
     : undefined;
   const server = createHttpServer(config, hub);
   // Upgraded WebSocket sockets are not HTTP connections, so closeAllConnections() misses
@@ -77,7 +76,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         setTimeout(() => {
           server.closeAllConnections();
           for (const socket of sockets) socket.destroy();
-        }, 250).unref();
+        }, LIMITS.shutdownFlushMs).unref();
       }).then(() => store.flush())),
   };
   return running;

@@ -51,6 +51,7 @@ export function errorSentence(code: string, serverMessage: string): string {
     case ErrorCode.passphraseWrong:
     case ErrorCode.notPrivate:
     case ErrorCode.sealedOnly:
+    case ErrorCode.storeFailed:
       // These are already sentences about the person's own request.
       return serverMessage;
     case ErrorCode.unsupportedVersion:

@@ -11,7 +11,10 @@ export const SUBPROTOCOL = 'wisp.v1';
 export const WS_PATH = '/ws';
 export const LOBBY = 'lobby';
 
-/** Every protocol limit lives here; the server sends the live values in `welcome`. */
+/**
+ * Every limit and timing lives here, the server's own too (no duration is written anywhere
+ * else in signal-server/); the server sends the live protocol values in `welcome`.
+ */
 export const LIMITS = {
   maxFrameBytes: 64 * 1024,
   nameMinLength: 2,
@@ -28,13 +31,15 @@ export const LIMITS = {
   /** Every other frame shares a looser bucket so WebRTC signalling is not starved. */
   framesPerMinute: 1200,
   framesBurst: 120,
-  /** Rate-limit errors tolerated within a minute before the socket is closed. */
+  /** Rate-limit errors tolerated within rateStrikeWindowMs before the socket is closed. */
   rateStrikesBeforeClose: 20,
+  rateStrikeWindowMs: 60_000,
   connectionsPerIp: 64,
   reasonMaxLength: 200,
   topicMaxLength: 200,
   secretMaxLength: 256,
-  /** Longest ban with a duration; no duration means until lifted. */
+  /** Shortest and longest ban with a duration; no duration means until lifted. */
+  banMinMs: 1000,
   banMaxMs: 10 * 365 * 24 * 3600_000,
   /** A simple-peer signalling payload (SDP or ICE candidate), opaque to the server. */
   signalMaxLength: 16 * 1024,
@@ -59,8 +64,33 @@ export const LIMITS = {
   passphraseGuessesPerConnection: 5,
   passphraseGuessesPerIp: 10,
   passphraseGuessWindowMs: 10 * 60_000,
+  /** Wrong admin tokens and server passwords (one count for both), per connection and per address, within the window; then wait. */
+  secretGuessesPerConnection: 3,
+  secretGuessesPerIp: 5,
+  secretGuessWindowMs: 10 * 60_000,
   presenceWindowMs: 75,
+  /** The default of --heartbeat-ms, and the values it accepts. */
   heartbeatMs: 30_000,
+  heartbeatMinMs: 50,
+  heartbeatMaxMs: 600_000,
+  /** The default of --turn-ttl (seconds a TURN credential stays valid), and the values it accepts. */
+  turnTtlSeconds: 3600,
+  turnTtlMinSeconds: 60,
+  turnTtlMaxSeconds: 7 * 24 * 3600,
+  /** --rotate-admin-token: a new admin token this often. */
+  adminTokenRotateMs: 60 * 60_000,
+  /** Shutting down: close frames get this long to flush before the remaining sockets are cut. */
+  shutdownFlushMs: 250,
+  /**
+   * Chat message ids an identity sent lately, so a message resent after a reconnect is
+   * acknowledged again, not sent twice: this many per identity, kept this long after its
+   * last connection closed, swept this often.
+   */
+  recentIdsPerIdentity: 256,
+  recentIdsKeepMs: 10 * 60_000,
+  recentIdsSweepMs: 60_000,
+  /** Cache lifetime of the build's hashed assets (their names change with their content). */
+  assetMaxAgeSeconds: 365 * 24 * 3600,
   /** A WebSocket that has not said hello by then is closed (4008). */
   helloTimeoutMs: 10_000,
   /** A socket the server closed that does not answer the close frame is cut after this. */
@@ -135,6 +165,8 @@ export const ErrorCode = {
   notPrivate: 'not-private',
   sealedOnly: 'sealed-only',
   keyInvalid: 'key-invalid',
+  /** A change could not be written to the data directory; the server keeps serving. */
+  storeFailed: 'store-failed',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -262,7 +294,7 @@ export const BanSchema = v.object({
   type: v.literal('ban'),
   room: v.optional(RoomName),
   target: PeerId,
-  durationMs: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(LIMITS.banMaxMs))),
+  durationMs: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(LIMITS.banMinMs), v.maxValue(LIMITS.banMaxMs))),
   reason: Reason,
   byIp: v.optional(v.boolean()),
 });

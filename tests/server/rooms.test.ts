@@ -281,7 +281,7 @@ describe('Rooms (with fake members)', () => {
     rooms.join(resident, 'hall');
     const joiner = new FakeMember('j', 'Joiner');
     rooms.join(joiner, 'hall');
-    const result = rooms.relay(joiner, 'hall', { text: 'hello all', kind: 'text' });
+    const result = rooms.broadcastMessage(joiner, 'hall', { text: 'hello all', kind: 'text' });
     assert.ok(!('code' in result));
     assert.deepEqual(resident.received.map((f) => f.type), ['joined', 'presence', 'message']);
     assert.deepEqual(joiner.received.map((f) => f.type), ['joined'], 'its snapshot, and its own message is not echoed');

@@ -2,7 +2,8 @@
 // keys that never come back instead of growing with every closed connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Throttle } from '../../signal-server/moderation.ts';
+import { GuessThrottles, Throttle } from '../../signal-server/guess-throttles.ts';
+import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 
 const WINDOW = 60_000;
 
@@ -49,4 +50,39 @@ test('a key still failing is kept through a sweep, and stays throttled', () => {
   throttle.fail('someone-else'); // a window since the last sweep: this one sweeps
   assert.equal(throttle.size, 2);
   assert.equal(throttle.waitFor('guesser'), WINDOW - 1, 'its two recent failures still count');
+});
+
+test('GuessThrottles: admin tokens and server passwords share one count per connection and per address, by the numbers in LIMITS', () => {
+  const c = clock();
+  const guesses = new GuessThrottles(c.now);
+  const conn = { nonce: 'n1', ip: '203.0.113.7' };
+  for (let i = 0; i < LIMITS.secretGuessesPerConnection; i++) {
+    assert.equal(guesses.secretWait(conn), 0);
+    guesses.secretFailed(conn);
+  }
+  assert.equal(guesses.secretWait(conn), LIMITS.secretGuessWindowMs, 'this connection waits a whole window');
+  const sameAddress = { nonce: 'n2', ip: conn.ip };
+  for (let i = LIMITS.secretGuessesPerConnection; i < LIMITS.secretGuessesPerIp; i++) {
+    assert.equal(guesses.secretWait(sameAddress), 0);
+    guesses.secretFailed(sameAddress);
+  }
+  assert.ok(guesses.secretWait({ nonce: 'n3', ip: conn.ip }) > 0, 'the address has used up its guesses');
+  assert.equal(guesses.secretWait({ nonce: 'n4', ip: '198.51.100.1' }), 0, 'another address may try');
+  assert.equal(guesses.passphraseWait(conn, 'vault'), 0, 'passphrase guesses are counted apart');
+  c.advance(LIMITS.secretGuessWindowMs);
+  assert.equal(guesses.secretWait(conn), 0);
+});
+
+test('GuessThrottles: wrong passphrases count per connection, and per address for each room', () => {
+  const c = clock();
+  const guesses = new GuessThrottles(c.now);
+  const nonces = Array.from({ length: LIMITS.passphraseGuessesPerIp }, (_, i) => `n${i}`);
+  // From one address, each connection stays under its own limit; the address reaches its limit for #vault.
+  for (const nonce of nonces) guesses.passphraseFailed({ nonce, ip: '203.0.113.7' }, 'vault');
+  assert.ok(guesses.passphraseWait({ nonce: 'fresh', ip: '203.0.113.7' }, 'vault') > 0);
+  assert.equal(guesses.passphraseWait({ nonce: 'fresh', ip: '203.0.113.7' }, 'other'), 0, 'another room is open to the same address');
+  assert.equal(guesses.secretWait({ nonce: 'fresh', ip: '203.0.113.7' }), 0, 'admin token and password guesses are counted apart');
+  const one = { nonce: 'solo', ip: '198.51.100.1' };
+  for (let i = 0; i < LIMITS.passphraseGuessesPerConnection; i++) guesses.passphraseFailed(one, `room-${i}`);
+  assert.ok(guesses.passphraseWait(one, 'yet-another') > 0, 'per connection, whatever the room');
 });
