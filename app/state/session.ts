@@ -11,8 +11,8 @@ import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
-import { helpText, parseInput } from './commands.ts';
-import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction, type ModerationCommand } from './moderation.ts';
+import { helpText, parseInput, type ModerationCommand } from './commands.ts';
+import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
@@ -132,22 +132,11 @@ export class Session {
         return this.leave(room, command.farewell);
       case 'help':
         return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
-      case 'role':
-      case 'kick':
-      case 'ban':
-      case 'unban':
-      case 'bans':
-      case 'admin':
-      case 'userinfo':
-      case 'room-create':
-      case 'room-delete':
-      case 'topic':
-      case 'purge':
-      case 'shutdown':
-      case 'audit':
-        return this.moderate(command as ModerationCommand);
       case 'invalid':
         return this.notice(command.message);
+      default:
+        // Every other kind is a moderation command: the switch has narrowed `command` to one.
+        return this.moderate(command);
     }
   }
 
