@@ -16,6 +16,7 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
+import { stamp } from './stamp.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import type { Invite } from './invite.ts';
 
@@ -158,7 +159,7 @@ export class Session {
         if (whisperKey) return this.closeTab(room);
         return this.leave(room, command.farewell);
       case 'help':
-        return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
+        return this.store.dispatch({ t: 'system', text: helpText(), ...stamp() });
       case 'invalid':
         return this.notice(command.message);
       default:
@@ -419,7 +420,7 @@ export class Session {
         return this.whispers.onPresenceChanged();
       }
       case 'presence':
-        this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
+        this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events, ...stamp() });
         this.whispers.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
         return this.sender.onPresence(frame.room);
       case 'message':
@@ -527,7 +528,7 @@ export class Session {
   }
 
   private system(text: string): void {
-    this.store.dispatch({ t: 'system', text, ts: Date.now() });
+    this.store.dispatch({ t: 'system', text, ...stamp() });
   }
 
   private mentionsMe(text: string): boolean {
