@@ -17,6 +17,7 @@ import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
 import { stamp } from './stamp.ts';
+import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import type { Invite } from './invite.ts';
 
@@ -49,9 +50,10 @@ export class Session {
    * Server frames are handled one after another: each starts when the one before it has
    * finished, even when that one awaited (signing a challenge, private-room storage).
    */
-  private frames: Promise<void> = Promise.resolve();
-  /** Frames queued or being handled. */
-  private framesUnfinished = 0;
+  private readonly frames = new SerialQueue<ServerFrame>(
+    (frame) => this.onFrame(frame),
+    (error, frame) => console.error(`wisp: handling a ${frame.type} frame failed:`, error),
+  );
 
   /**
    * Loads the identity and everything kept on this device, then connects. The Session it
@@ -73,7 +75,7 @@ export class Session {
     this.client = new SignalClient({
       url: options.url,
       onOpen: () => this.dispatchConnection('connecting'),
-      onFrame: (frame) => this.enqueueFrame(frame),
+      onFrame: (frame) => this.frames.push(frame),
       onClose: (info) => this.onClose(info),
       onInvalidFrame: (problem) => console.warn('wisp: ignored an invalid frame from the server:', problem),
     });
@@ -365,26 +367,6 @@ export class Session {
   }
 
   // ---- frames from the server ----------------------------------------------
-
-  /**
-   * Chains a frame after the ones before it: it starts at once when none is being
-   * handled (as before: no extra turn for frames whose handler does not wait), else when
-   * the last one queued has finished. A handler that throws is logged and the next frame
-   * is still handled.
-   */
-  private enqueueFrame(frame: ServerFrame): void {
-    const handle = async (): Promise<void> => {
-      try {
-        await this.onFrame(frame);
-      } catch (error) {
-        console.error(`wisp: handling a ${frame.type} frame failed:`, error);
-      } finally {
-        this.framesUnfinished -= 1;
-      }
-    };
-    this.framesUnfinished += 1;
-    this.frames = this.framesUnfinished === 1 ? handle() : this.frames.then(handle);
-  }
 
   private async onFrame(frame: ServerFrame): Promise<void> {
     switch (frame.type) {
