@@ -69,7 +69,7 @@ export class Session {
   }
 
   private constructor(
-    private readonly options: SessionOptions,
+    options: SessionOptions,
     private readonly identity: Identity,
   ) {
     this.client = new SignalClient({
