@@ -65,9 +65,8 @@ async function boot(): Promise<void> {
     root.replaceChildren(screen);
     return;
   }
-  const session = new Session({ url: defaultSignalUrl(location) });
   const params = new URLSearchParams(location.search);
-  await session.start(params.get('share') === '1');
+  const session = await Session.start({ url: defaultSignalUrl(location), shared: params.get('share') === '1' });
   if (params.has('share')) history.replaceState(null, '', '/');
   const app = document.createElement('wisp-app');
   app.session = session;
@@ -80,8 +79,25 @@ async function boot(): Promise<void> {
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
   if (invite) session.acceptInvite(invite);
   void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
-  // Exposed for the end-to-end tests and for curious people in the console.
-  (window as unknown as { wisp: Session }).wisp = session;
+  exposeForTests(session);
+}
+
+declare global {
+  /** Set to true by a test's init script, before the page loads, to get window.wisp. */
+  var __WISP_TEST_HOOKS__: boolean | undefined;
+  interface Window {
+    /** The Session (state, commands, bench timings): only for pages that opted in. */
+    wisp?: Session;
+  }
+}
+
+/**
+ * The end-to-end tests and benchmarks drive the real build and read the Session's state
+ * as window.wisp. A page gets it only when it asked before loading (an init script sets
+ * globalThis.__WISP_TEST_HOOKS__) or from the dev server; an ordinary page has no window.wisp.
+ */
+function exposeForTests(session: Session): void {
+  if (import.meta.env.DEV || globalThis.__WISP_TEST_HOOKS__ === true) window.wisp = session;
 }
 
 void boot();

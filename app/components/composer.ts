@@ -3,6 +3,7 @@ import { customElement, property, query, state } from 'lit/decorators.js';
 import { commandHints, type CommandInfo } from '../state/commands.ts';
 import { shared } from '../styles/tokens.ts';
 import { clipIcon } from './icons.ts';
+import { emit } from './events.ts';
 
 /** Where the person types. Emits `send` with the text; hints slash commands as they type. */
 @customElement('wisp-composer')
@@ -107,7 +108,7 @@ export class Composer extends LitElement {
 
   private emitFiles(files: File[]): void {
     if (!files.length) return;
-    this.dispatchEvent(new CustomEvent('files', { detail: { files }, bubbles: true, composed: true }));
+    emit(this, 'files', { files });
   }
 
   private onPaste(event: ClipboardEvent): void {
@@ -121,7 +122,7 @@ export class Composer extends LitElement {
   private send(): void {
     const text = this.value.trim();
     if (!text) return;
-    this.dispatchEvent(new CustomEvent('send', { detail: { text }, bubbles: true, composed: true }));
+    emit(this, 'send', { text });
     this.value = '';
   }
 

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { ConnectionState } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 const LABELS: Record<ConnectionState['status'], string> = {
   starting: 'Starting…',
@@ -89,7 +90,7 @@ export class ConnectionStatus extends LitElement {
       <span role="status" class="label">${LABELS[status]}</span>
       ${offline && sentence ? html`<span class="sentence" title=${sentence}>${sentence}${status === 'offline' && seconds ? ` (${seconds}s)` : ''}</span>` : nothing}
       ${offline
-        ? html`<button @click=${() => this.dispatchEvent(new CustomEvent('reconnect', { bubbles: true, composed: true }))}>
+        ? html`<button @click=${() => emit(this, 'reconnect', null)}>
             ${status === 'stopped' ? 'Connect here' : 'Retry now'}
           </button>`
         : nothing}

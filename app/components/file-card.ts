@@ -3,6 +3,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import type { TransferState } from '../state/store.ts';
 import { formatBytes } from '../files/transfer.ts';
 import { shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 function formatSeconds(seconds: number): string {
   if (!Number.isFinite(seconds)) return '';
@@ -82,8 +83,8 @@ export class FileCard extends LitElement {
     `,
   ];
 
-  private emit(type: string): void {
-    this.dispatchEvent(new CustomEvent(type, { detail: { id: this.transfer.id }, bubbles: true, composed: true }));
+  private emit(type: 'file-accept' | 'file-decline' | 'file-cancel'): void {
+    emit(this, type, { id: this.transfer.id });
   }
 
   private renderSave() {

@@ -4,6 +4,7 @@ import type { Member } from '../../signal-server/protocol/protocol.ts';
 import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import { shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 function roleLabel(member: Member) {
   if (member.admin) return html`<span class="role admin" data-role="admin">admin</span>`;
@@ -103,7 +104,7 @@ export class MemberList extends LitElement {
   ];
 
   private select(member: Member): void {
-    this.dispatchEvent(new CustomEvent('member-select', { detail: { key: member.key, name: member.name }, bubbles: true, composed: true }));
+    emit(this, 'member-select', { key: member.key, name: member.name });
   }
 
   private longPress?: ReturnType<typeof setTimeout>;
@@ -112,7 +113,7 @@ export class MemberList extends LitElement {
   private menu(member: Member, anchor: Element, event?: Event): void {
     event?.preventDefault();
     const box = anchor.getBoundingClientRect();
-    this.dispatchEvent(new CustomEvent('member-menu', { detail: { member, x: box.left, y: box.bottom }, bubbles: true, composed: true }));
+    emit(this, 'member-menu', { member, x: box.left, y: box.bottom });
   }
 
   private onKeyDown(member: Member, event: KeyboardEvent): void {

@@ -1,6 +1,7 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 export interface MenuItem {
   /** What the Session does, or a command prefilled in the composer. */
@@ -55,11 +56,11 @@ export class MemberMenu extends LitElement {
   }
 
   private choose(action: string): void {
-    this.dispatchEvent(new CustomEvent('menu-choose', { detail: { action }, bubbles: true, composed: true }));
+    emit(this, 'menu-choose', { action });
   }
 
   private close(): void {
-    this.dispatchEvent(new CustomEvent('menu-close', { bubbles: true, composed: true }));
+    emit(this, 'menu-close');
   }
 
   private onKeyDown(event: KeyboardEvent): void {

@@ -2,6 +2,7 @@ import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { PassphrasePrompt } from '../state/store.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** Asks for a private room's passphrase: to enter the room, or (owner) to set a new one. */
 @customElement('wisp-passphrase-dialog')
@@ -42,12 +43,12 @@ export class PassphraseDialog extends LitElement {
       return;
     }
     this.mismatch = '';
-    this.dispatchEvent(new CustomEvent('passphrase-submit', { detail: { room: prompt.room, mode: prompt.mode, passphrase }, bubbles: true, composed: true }));
+    emit(this, 'passphrase-submit', { room: prompt.room, mode: prompt.mode, passphrase });
   }
 
   private cancel(): void {
     const prompt = this.prompt;
-    if (prompt) this.dispatchEvent(new CustomEvent('passphrase-cancel', { detail: { room: prompt.room, mode: prompt.mode }, bubbles: true, composed: true }));
+    if (prompt) emit(this, 'passphrase-cancel', { room: prompt.room, mode: prompt.mode });
   }
 
   override render() {

@@ -1,6 +1,7 @@
 import { LitElement, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** The server's password, asked once; the server then remembers this device's identity. */
 @customElement('wisp-password-dialog')
@@ -25,7 +26,7 @@ export class PasswordDialog extends LitElement {
   private submit(event: Event): void {
     event.preventDefault();
     const password = this.input.value;
-    if (password) this.dispatchEvent(new CustomEvent('password', { detail: { password }, bubbles: true, composed: true }));
+    if (password) emit(this, 'password', { password });
   }
 
   override render() {

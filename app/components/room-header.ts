@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { RoomState } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** A room's name, topic, who can read it, and its invite and passphrase actions. */
 @customElement('wisp-room-header')
@@ -42,8 +43,8 @@ export class RoomHeader extends LitElement {
     `,
   ];
 
-  private emit(name: string): void {
-    this.dispatchEvent(new CustomEvent(name, { detail: { room: this.room.name }, bubbles: true, composed: true }));
+  private emit(type: 'invite' | 'change-passphrase' | 'unlock-room' | 'forget-room'): void {
+    emit(this, type, { room: this.room.name });
   }
 
   override render() {

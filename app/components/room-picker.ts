@@ -2,6 +2,7 @@ import { LitElement, css, html } from 'lit';
 import { customElement, property, query, state } from 'lit/decorators.js';
 import { checkRoomName } from '../../signal-server/protocol/protocol.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** A dialog to join a listed room or create a new one. */
 @customElement('wisp-room-picker')
@@ -59,7 +60,7 @@ export class RoomPicker extends LitElement {
     this.input.value = '';
     this.passphrase.value = '';
     this.input.focus();
-    this.dispatchEvent(new CustomEvent('refresh', { bubbles: true, composed: true }));
+    emit(this, 'refresh');
   }
 
   private choose(room: string, passphrase?: string): void {
@@ -69,7 +70,7 @@ export class RoomPicker extends LitElement {
       return;
     }
     this.dialog.close();
-    this.dispatchEvent(new CustomEvent('join-room', { detail: { room: checked.value, passphrase: passphrase || undefined }, bubbles: true, composed: true }));
+    emit(this, 'join-room', { room: checked.value, passphrase: passphrase || undefined });
   }
 
   override render() {

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import { shared } from '../styles/tokens.ts';
 import { lockIcon } from './icons.ts';
+import { emit } from './events.ts';
 
 export interface RoomTab {
   /** A room name, or "@" + key for a whisper conversation. */
@@ -62,7 +63,7 @@ export class RoomTabs extends LitElement {
   ];
 
   private select(name: string): void {
-    this.dispatchEvent(new CustomEvent('room-select', { detail: { room: name }, bubbles: true, composed: true }));
+    emit(this, 'room-select', { room: name });
   }
 
   private onKeyDown(event: KeyboardEvent): void {
@@ -95,7 +96,7 @@ export class RoomTabs extends LitElement {
           </button>`,
         )}
       </div>
-      <button aria-label="Join or create a room" title="Join or create a room" @click=${() => this.dispatchEvent(new CustomEvent('room-add', { bubbles: true, composed: true }))}>
+      <button aria-label="Join or create a room" title="Join or create a room" @click=${() => emit(this, 'room-add')}>
         +
       </button>
     `;

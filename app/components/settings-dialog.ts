@@ -2,6 +2,7 @@ import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { Settings } from '../storage/settings.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
@@ -50,7 +51,7 @@ export class SettingsDialog extends LitElement {
   }
 
   private change(patch: Partial<Settings>): void {
-    this.dispatchEvent(new CustomEvent('settings-change', { detail: { settings: { ...this.settings, ...patch } }, bubbles: true, composed: true }));
+    emit(this, 'settings-change', { settings: { ...this.settings, ...patch } });
   }
 
   override render() {

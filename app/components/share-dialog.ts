@@ -3,6 +3,7 @@ import { customElement, property, query } from 'lit/decorators.js';
 import type { Member } from '../../signal-server/protocol/protocol.ts';
 import { formatBytes } from '../files/transfer.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** "Send to…": shown when another app shared files or text to Wisp. Emits `share-to` or `share-cancel`. */
 @customElement('wisp-share-dialog')
@@ -37,24 +38,20 @@ export class ShareDialog extends LitElement {
     if (!this.share && this.dialog.open) this.dialog.close();
   }
 
-  private emit(type: string, detail?: unknown): void {
-    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
-  }
-
   override render() {
     const files = this.share?.files ?? [];
     const what = files.length
       ? `${files.length === 1 ? files[0].name : `${files.length} files`} (${formatBytes(files.reduce((n, f) => n + f.size, 0))})`
       : 'a message';
-    return html`<dialog aria-labelledby="title" @cancel=${() => this.emit('share-cancel')}>
+    return html`<dialog aria-labelledby="title" @cancel=${() => emit(this, 'share-cancel')}>
       <h2 id="title">Send ${what} to…</h2>
       ${this.people.length
         ? html`<ul aria-label="People">
-            ${this.people.map((p) => html`<li><button @click=${() => this.emit('share-to', { key: p.key })}>${p.name}</button></li>`)}
+            ${this.people.map((p) => html`<li><button @click=${() => emit(this, 'share-to', { key: p.key })}>${p.name}</button></li>`)}
           </ul>`
         : html`<p>${this.online ? 'Nobody else is in your rooms right now.' : 'Connecting to the server…'}</p>`}
       <p>It goes end-to-end encrypted, straight to the person you choose.</p>
-      <button @click=${() => this.emit('share-cancel')}>Cancel</button>
+      <button @click=${() => emit(this, 'share-cancel')}>Cancel</button>
     </dialog>`;
   }
 }

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import { formatSafetyNumber } from '../crypto/safety-number.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
+import { emit } from './events.ts';
 
 /** Shows the safety number of a whisper contact, as digits and as a QR code, and lets the person mark it verified. */
 @customElement('wisp-verify-dialog')
@@ -50,7 +51,7 @@ export class VerifyDialog extends LitElement {
   }
 
   private markVerified(): void {
-    this.dispatchEvent(new CustomEvent('mark-verified', { bubbles: true, composed: true }));
+    emit(this, 'mark-verified');
     this.dialog.close();
   }
 

@@ -5,6 +5,7 @@ import type { Trust } from '../storage/pins.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
 import { lockIcon } from './icons.ts';
+import { emit } from './events.ts';
 
 const PATHS = { direct: 'Direct', turn: 'Via TURN', relay: 'Relayed by the server' } as const;
 
@@ -71,8 +72,8 @@ export class WhisperHeader extends LitElement {
     `,
   ];
 
-  private emit(type: string): void {
-    this.dispatchEvent(new CustomEvent(type, { detail: { key: this.whisper.key }, bubbles: true, composed: true }));
+  private emit(type: 'verify' | 'accept-change' | 'reconnect'): void {
+    emit(this, type, { key: this.whisper.key });
   }
 
   override render() {

@@ -12,8 +12,8 @@ import type { InviteDialog } from './invite-dialog.ts';
 import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
 import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
+import { on } from './events.ts';
 import { trustOf, type Trust } from '../storage/pins.ts';
-import type { Settings } from '../storage/settings.ts';
 import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
@@ -266,9 +266,9 @@ export class WispApp extends LitElement {
       return html`<wisp-whisper-header
           .whisper=${whisper}
           trust=${trust[whisper.key] ?? 'new'}
-          @verify=${() => this.verify(whisper.key)}
-          @accept-change=${() => this.session.acceptKeyChange(whisper.key)}
-          @reconnect=${() => this.session.reconnectWhisper(whisper.key)}
+          ${on('verify', () => this.verify(whisper.key))}
+          ${on('accept-change', () => this.session.acceptKeyChange(whisper.key))}
+          ${on('reconnect', () => this.session.reconnectWhisper(whisper.key))}
         ></wisp-whisper-header>
         <wisp-message-list
           .lines=${whisper.lines}
@@ -278,9 +278,9 @@ export class WispApp extends LitElement {
           .trust=${trust}
           .transfers=${state.transfers}
           .showLinks=${state.settings.showLinks}
-          @file-accept=${(e: CustomEvent<{ id: string }>) => this.session.acceptFile(e.detail.id)}
-          @file-decline=${(e: CustomEvent<{ id: string }>) => this.session.declineFile(e.detail.id)}
-          @file-cancel=${(e: CustomEvent<{ id: string }>) => this.session.cancelFile(e.detail.id)}
+          ${on('file-accept', (e) => this.session.acceptFile(e.detail.id))}
+          ${on('file-decline', (e) => this.session.declineFile(e.detail.id))}
+          ${on('file-cancel', (e) => this.session.cancelFile(e.detail.id))}
           @dragover=${(e: DragEvent) => e.dataTransfer?.types.includes('Files') && e.preventDefault()}
           @drop=${(e: DragEvent) => {
             if (!e.dataTransfer?.files.length) return;
@@ -292,8 +292,8 @@ export class WispApp extends LitElement {
           target=${`@${whisper.name}`}
           allowFiles
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
-          @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
-          @files=${(e: CustomEvent<{ files: File[] }>) => this.session.sendFiles(whisper.key, e.detail.files)}
+          ${on('send', (e) => this.session.submit(e.detail.text))}
+          ${on('files', (e) => this.session.sendFiles(whisper.key, e.detail.files))}
         ></wisp-composer>`;
     }
     const room = state.active ? state.rooms[state.active] : undefined;
@@ -302,16 +302,16 @@ export class WispApp extends LitElement {
       return html`<wisp-room-header
           .room=${room}
           ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
-          @invite=${() => this.invite(room.name)}
-          @change-passphrase=${() => this.session.askNewPassphrase(room.name)}
-          @forget-room=${() => this.session.forgetRoom(room.name)}
-          @unlock-room=${() => this.session.unlockRoom(room.name)}
+          ${on('invite', () => this.invite(room.name))}
+          ${on('change-passphrase', () => this.session.askNewPassphrase(room.name))}
+          ${on('forget-room', () => this.session.forgetRoom(room.name))}
+          ${on('unlock-room', () => this.session.unlockRoom(room.name))}
         ></wisp-room-header>
         <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust} .showLinks=${state.settings.showLinks}></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
-          @send=${(e: CustomEvent<{ text: string }>) => this.session.submit(e.detail.text)}
+          ${on('send', (e) => this.session.submit(e.detail.text))}
         ></wisp-composer>`;
     }
     return html`<div class="empty">
@@ -350,7 +350,7 @@ export class WispApp extends LitElement {
     return html`
       <header>
         <h1>Wisp</h1>
-        <wisp-connection-status .connection=${state.connection} @reconnect=${() => this.session.reconnect()}></wisp-connection-status>
+        <wisp-connection-status .connection=${state.connection} ${on('reconnect', () => this.session.reconnect())}></wisp-connection-status>
         <span class="me">
           <strong>${state.me.name ?? '…'}</strong>
           ${state.me.fingerprint ? html`<span class="fp" title="Your identity key fingerprint">· ${shortFingerprint(state.me.fingerprint)}</span>` : nothing}
@@ -363,8 +363,8 @@ export class WispApp extends LitElement {
       <wisp-room-tabs
         .tabs=${tabs}
         .active=${state.active}
-        @room-select=${(e: CustomEvent<{ room: string }>) => this.session.activate(e.detail.room)}
-        @room-add=${() => this.picker.show()}
+        ${on('room-select', (e) => this.session.activate(e.detail.room))}
+        ${on('room-add', () => this.picker.show())}
       ></wisp-room-tabs>
       <main>
         <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
@@ -376,21 +376,21 @@ export class WispApp extends LitElement {
             .synced=${room?.synced ?? false}
             .trust=${trust}
             me=${state.me.id ?? ''}
-            @member-select=${(e: CustomEvent<{ key: string }>) => ((this.membersOpen = false), this.session.openWhisper(e.detail.key))}
-            @member-menu=${(e: CustomEvent<{ member: Member; x: number; y: number }>) => room && (this.menu = { ...e.detail, room: room.name })}
+            ${on('member-select', (e) => ((this.membersOpen = false), this.session.openWhisper(e.detail.key)))}
+            ${on('member-menu', (e) => room && (this.menu = { ...e.detail, room: room.name }))}
           ></wisp-member-list>
         </aside>
       </main>
       <wisp-room-picker
         .directory=${state.directory}
         .joined=${state.order}
-        @refresh=${() => this.session.requestDirectory()}
-        @join-room=${(e: CustomEvent<{ room: string; passphrase?: string }>) => this.session.join(e.detail.room, e.detail.passphrase)}
+        ${on('refresh', () => this.session.requestDirectory())}
+        ${on('join-room', (e) => this.session.join(e.detail.room, e.detail.passphrase))}
       ></wisp-room-picker>
       <wisp-passphrase-dialog
         .prompt=${state.passphrasePrompt}
-        @passphrase-submit=${(e: CustomEvent<{ room: string; mode: 'join' | 'change'; passphrase: string }>) => this.session.submitPassphrase(e.detail.room, e.detail.mode, e.detail.passphrase)}
-        @passphrase-cancel=${(e: CustomEvent<{ room: string; mode: 'join' | 'change' }>) => this.session.cancelPassphrase(e.detail.room, e.detail.mode)}
+        ${on('passphrase-submit', (e) => this.session.submitPassphrase(e.detail.room, e.detail.mode, e.detail.passphrase))}
+        ${on('passphrase-cancel', (e) => this.session.cancelPassphrase(e.detail.room, e.detail.mode))}
       ></wisp-passphrase-dialog>
       <wisp-invite-dialog
         room=${this.inviting ?? ''}
@@ -402,13 +402,13 @@ export class WispApp extends LitElement {
         name=${this.verifying?.name ?? ''}
         number=${this.verifying?.number ?? ''}
         ?verified=${this.verifying ? trust[this.verifying.key] === 'verified' : false}
-        @mark-verified=${() => this.verifying && this.session.markVerified(this.verifying.key)}
+        ${on('mark-verified', () => this.verifying && this.session.markVerified(this.verifying.key))}
       ></wisp-verify-dialog>
       <wisp-settings-dialog
         .settings=${state.settings}
         .serverMaxFileMb=${Math.floor((state.limits?.maxFileBytes ?? 50 * 1024 * 1024) / (1024 * 1024))}
         fingerprint=${state.me.fingerprint ?? ''}
-        @settings-change=${(e: CustomEvent<{ settings: Settings }>) => this.session.updateSettings(e.detail.settings)}
+        ${on('settings-change', (e) => this.session.updateSettings(e.detail.settings))}
       ></wisp-settings-dialog>
       ${this.menu
         ? html`<wisp-member-menu
@@ -416,21 +416,21 @@ export class WispApp extends LitElement {
             label=${`Actions for ${this.menu.member.name}`}
             .x=${this.menu.x}
             .y=${this.menu.y}
-            @menu-choose=${(e: CustomEvent<{ action: string }>) => this.chooseMenu(e.detail.action)}
-            @menu-close=${() => (this.menu = undefined)}
+            ${on('menu-choose', (e) => this.chooseMenu(e.detail.action))}
+            ${on('menu-close', () => (this.menu = undefined))}
           ></wisp-member-menu>`
         : nothing}
       <wisp-password-dialog
         ?open=${Boolean(state.passwordPrompt)}
         error=${state.passwordPrompt?.error ?? ''}
-        @password=${(e: CustomEvent<{ password: string }>) => this.session.sendPassword(e.detail.password)}
+        ${on('password', (e) => this.session.sendPassword(e.detail.password))}
       ></wisp-password-dialog>
       <wisp-share-dialog
         .share=${state.share}
         .people=${this.people(state)}
         ?online=${state.connection.status === 'online'}
-        @share-to=${(e: CustomEvent<{ key: string }>) => this.session.shareTo(e.detail.key)}
-        @share-cancel=${() => this.session.dismissShare()}
+        ${on('share-to', (e) => this.session.shareTo(e.detail.key))}
+        ${on('share-cancel', () => this.session.dismissShare())}
       ></wisp-share-dialog>
       ${state.updateReady
         ? html`<div class="banner" role="status">

@@ -43,13 +43,19 @@ function splitFirst(text: string): [string, string] {
   return match ? [match[1], match[2].trim()] : ['', ''];
 }
 
-export type Command =
+/** What the composer's line asks for, apart from moderation. */
+export type ChatCommand =
   | { kind: 'say'; text: string }
   | { kind: 'me'; text: string }
   | { kind: 'nick'; name: string }
   | { kind: 'join'; room: string }
   | { kind: 'leave'; farewell?: string }
   | { kind: 'whisper'; name: string; text: string }
+  | { kind: 'help' }
+  | { kind: 'invalid'; message: string };
+
+/** Commands the server acts on for moderators and the admin (turned into frames by moderation.ts). */
+export type ModerationCommand =
   | { kind: 'role'; op: boolean; name: string }
   | { kind: 'kick'; name: string; reason?: string }
   | { kind: 'ban'; name: string; durationMs?: number; reason?: string; server: boolean; byIp: boolean }
@@ -62,9 +68,10 @@ export type Command =
   | { kind: 'topic'; topic: string }
   | { kind: 'purge' }
   | { kind: 'shutdown' }
-  | { kind: 'audit'; limit?: number }
-  | { kind: 'help' }
-  | { kind: 'invalid'; message: string };
+  | { kind: 'audit'; limit?: number };
+
+/** A discriminated union on `kind`: a switch over it narrows each case to its fields. */
+export type Command = ChatCommand | ModerationCommand;
 
 function find(name: string): CommandInfo | undefined {
   const lower = name.toLowerCase();

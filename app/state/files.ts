@@ -61,7 +61,7 @@ export class FileTransfers {
       id, key, fid, direction: 'out', name: sanitizeFilename(file.name), size: file.size, declaredType: file.type,
       status: 'waiting', bytes: 0, rate: 0, remaining: Infinity,
     };
-    this.options.store.dispatch({ t: 'transfer', transfer: base });
+    this.options.store.dispatch({ t: 'transfer', transfer: base, ts: Date.now() });
     const serverLimit = this.state.limits?.maxFileBytes ?? 50 * MIB;
     if (file.size > serverLimit) {
       return this.update(id, { status: 'failed', sentence: `This server allows files up to ${formatBytes(serverLimit)}; this one is ${formatBytes(file.size)}.` });
@@ -202,7 +202,7 @@ export class FileTransfers {
       id, key, fid: frame.fid, direction: 'in', name: sanitizeFilename(frame.name), size: frame.size, declaredType: frame.type,
       status: 'offered', bytes: 0, rate: 0, remaining: Infinity,
     };
-    this.options.store.dispatch({ t: 'transfer', transfer });
+    this.options.store.dispatch({ t: 'transfer', transfer, ts: Date.now() });
     const link = this.options.link(key);
     const limit = this.receiveLimit();
     // Refused before a single byte moves.

@@ -2,13 +2,10 @@
 // peer ids the server knows, in the room the command is typed in. Also how the server's
 // moderation answers read.
 import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
-import type { Command } from './commands.ts';
+import type { ModerationCommand } from './commands.ts';
 import { whisperKeyOf, type AppState } from './store.ts';
 
-export type ModerationCommand = Extract<
-  Command,
-  { kind: 'role' | 'kick' | 'ban' | 'unban' | 'bans' | 'admin' | 'userinfo' | 'room-create' | 'room-delete' | 'topic' | 'purge' | 'shutdown' | 'audit' }
->;
+export type { ModerationCommand };
 export type MemberAction = 'whisper' | 'op' | 'deop' | 'userinfo';
 
 type Outcome = { frame: ClientFrame } | { problem: string };

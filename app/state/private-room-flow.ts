@@ -10,6 +10,7 @@ import { errorSentence } from '../net/close-reasons.ts';
 import type { PendingMessage } from '../storage/outbox.ts';
 import { PrivateRooms } from './private-rooms.ts';
 import type { Store } from './store.ts';
+import { stamp } from './stamp.ts';
 
 /** Why a sealed room message was not shown, for people. */
 const SEAL_FAILURES = {
@@ -195,10 +196,10 @@ export class PrivateRoomFlow {
     const { store } = this.options;
     if (this.secrets.confirmChange(room)) {
       store.dispatch({ t: 'passphrase-prompt', prompt: undefined });
-      return store.dispatch({ t: 'system', room, text: `You changed the passphrase of #${room}. Everyone else must enter the new one.`, ts: Date.now() });
+      return store.dispatch({ t: 'system', room, text: `You changed the passphrase of #${room}. Everyone else must enter the new one.`, ...stamp() });
     }
     await this.secrets.forget(room);
-    store.dispatch({ t: 'room-locked', room, sentence: `${by} changed the passphrase of #${room}.` });
+    store.dispatch({ t: 'room-locked', room, sentence: `${by} changed the passphrase of #${room}.`, ...stamp() });
     this.ask(room, 'join', `${by} changed the passphrase of #${room}. Enter the new one to stay.`);
   }
 
@@ -257,7 +258,7 @@ export class PrivateRoomFlow {
 
   /** A saved key made for another server id: the room waits for its passphrase again. */
   private lockStale(room: string): void {
-    if (!this.state.rooms[room]?.locked) this.options.store.dispatch({ t: 'room-locked', room, sentence: this.staleReason(room) });
+    if (!this.state.rooms[room]?.locked) this.options.store.dispatch({ t: 'room-locked', room, sentence: this.staleReason(room), ...stamp() });
     if (this.state.active === room && !this.state.passphrasePrompt) this.ask(room, 'join', this.staleReason(room));
   }
 
@@ -266,7 +267,7 @@ export class PrivateRoomFlow {
   }
 
   private system(room: string, text: string): void {
-    this.options.store.dispatch({ t: 'system', room, text, ts: Date.now() });
+    this.options.store.dispatch({ t: 'system', room, text, ...stamp() });
   }
 
   private ask(room: string, mode: Mode, reason?: string, error?: string): void {

@@ -11,11 +11,13 @@ import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
-import { helpText, parseInput } from './commands.ts';
-import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction, type ModerationCommand } from './moderation.ts';
+import { helpText, parseInput, type ModerationCommand } from './commands.ts';
+import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
+import { stamp } from './stamp.ts';
+import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import type { Invite } from './invite.ts';
 
@@ -24,28 +26,16 @@ export interface SessionOptions {
   url: string;
   /** How long a whisper waits for a data channel before using the server relay. */
   fallbackMs?: number;
+  /** The page was opened by the share target: pick up what was shared. */
+  shared?: boolean;
 }
 
 export class Session {
   readonly store = new Store();
-  private identity?: Identity;
-  private client: SignalClient;
-  private readonly privateRooms: PrivateRoomFlow = new PrivateRoomFlow({
-    store: this.store,
-    send: (frame) => void this.client.send(frame),
-    online: () => this.welcomed,
-    ownKey: () => this.identity?.spki,
-    leave: (room) => this.leave(room),
-    discardQueued: (room) => this.sender.removeRoom(room),
-    show: (message) => this.showMessage(message),
-  });
-  private readonly sender = new RoomSender(
-    this.store,
-    (frame) => this.client.send(frame),
-    () => this.identity?.spki,
-    (m) => this.privateRooms.seal(m),
-    (room) => this.privateRooms.isPrivateHere(room) || Boolean(this.state.rooms[room]?.private),
-  );
+  private readonly client: SignalClient;
+  private readonly privateRooms: PrivateRoomFlow;
+  private readonly sender: RoomSender;
+  private readonly whispers: Whispers;
   private welcomed = false;
   /**
    * Leaves sent on this connection whose `left` has not come back: that answer must not
@@ -53,18 +43,64 @@ export class Session {
    */
   private readonly leavesUnanswered = new Map<string, number>();
   private applyUpdate?: () => void;
-  private whispers?: Whispers;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
   private bannedNotice?: string;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
+  /**
+   * Server frames are handled one after another: each starts when the one before it has
+   * finished, even when that one awaited (signing a challenge, private-room storage).
+   */
+  private readonly frames = new SerialQueue<ServerFrame>(
+    (frame) => this.onFrame(frame),
+    (error, frame) => console.error(`wisp: handling a ${frame.type} frame failed:`, error),
+  );
 
-  constructor(private readonly options: SessionOptions) {
+  /**
+   * Loads the identity and everything kept on this device, then connects. The Session it
+   * resolves to has all its parts; none waits for something loaded later.
+   */
+  static async start(options: SessionOptions): Promise<Session> {
+    const identity = await loadOrCreateIdentity();
+    void requestPersistence();
+    const session = new Session(options, identity);
+    await session.load(options.shared ?? false);
+    session.connect();
+    return session;
+  }
+
+  private constructor(
+    options: SessionOptions,
+    private readonly identity: Identity,
+  ) {
     this.client = new SignalClient({
       url: options.url,
       onOpen: () => this.dispatchConnection('connecting'),
-      onFrame: (frame) => void this.onFrame(frame),
+      onFrame: (frame) => this.frames.push(frame),
       onClose: (info) => this.onClose(info),
       onInvalidFrame: (problem) => console.warn('wisp: ignored an invalid frame from the server:', problem),
+    });
+    this.privateRooms = new PrivateRoomFlow({
+      store: this.store,
+      send: (frame) => void this.client.send(frame),
+      online: () => this.welcomed,
+      ownKey: () => this.identity.spki,
+      leave: (room) => this.leave(room),
+      discardQueued: (room) => this.sender.removeRoom(room),
+      show: (message) => this.showMessage(message),
+    });
+    this.sender = new RoomSender(
+      this.store,
+      (frame) => this.client.send(frame),
+      () => this.identity.spki,
+      (m) => this.privateRooms.seal(m),
+      (room) => this.privateRooms.isPrivateHere(room) || Boolean(this.state.rooms[room]?.private),
+    );
+    this.whispers = new Whispers({
+      store: this.store,
+      identity,
+      send: (frame) => this.client.send(frame),
+      notify: (title, body, tab) => this.notifier.notify(title, body, tab),
+      fallbackMs: options.fallbackMs,
     });
   }
 
@@ -72,23 +108,17 @@ export class Session {
     return this.store.state;
   }
 
-  /** `shared`: the page was opened by the share target; pick up what was shared. */
-  async start(shared = false): Promise<void> {
-    this.identity = await loadOrCreateIdentity();
-    void requestPersistence();
+  /** What this device kept: name, rooms, unsent messages, pins, settings, private-room keys. */
+  private async load(shared: boolean): Promise<void> {
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
     const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
-    this.whispers = new Whispers({
-      store: this.store,
-      identity: this.identity,
-      send: (frame) => this.client.send(frame),
-      notify: (title, body, tab) => this.notifier.notify(title, body, tab),
-      fallbackMs: this.options.fallbackMs,
-    });
     this.restore(profile, pending);
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
+  }
+
+  private connect(): void {
     this.store.subscribe(persistProfileOnChange(this.store.state));
     this.store.subscribe(badgeOnChange(this.notifier));
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
@@ -98,7 +128,7 @@ export class Session {
 
   stop(): void {
     this.sender.stop();
-    this.whispers?.close();
+    this.whispers.close();
     this.client.stop();
   }
 
@@ -114,13 +144,13 @@ export class Session {
       case 'say':
       case 'me':
         if (!room) return this.notice('Join a room first, for example with /join #lobby.');
-        if (whisperKey) return this.whispers!.whisper(whisperKey, command.text, command.kind === 'me' ? 'action' : 'text');
+        if (whisperKey) return this.whispers.whisper(whisperKey, command.text, command.kind === 'me' ? 'action' : 'text');
         return this.queueMessage(room, command.text, command.kind === 'me' ? 'action' : 'text');
       case 'whisper': {
-        const peer = this.whispers!.findByName(command.name);
+        const peer = this.whispers.findByName(command.name);
         if (!peer) return this.notice(`Nobody called ${command.name} is in a room with you.`);
-        this.whispers!.open(peer.key);
-        return this.whispers!.whisper(peer.key, command.text);
+        this.whispers.open(peer.key);
+        return this.whispers.whisper(peer.key, command.text);
       }
       case 'nick':
         return this.rename(command.name);
@@ -131,23 +161,12 @@ export class Session {
         if (whisperKey) return this.closeTab(room);
         return this.leave(room, command.farewell);
       case 'help':
-        return this.store.dispatch({ t: 'system', text: helpText(), ts: Date.now() });
-      case 'role':
-      case 'kick':
-      case 'ban':
-      case 'unban':
-      case 'bans':
-      case 'admin':
-      case 'userinfo':
-      case 'room-create':
-      case 'room-delete':
-      case 'topic':
-      case 'purge':
-      case 'shutdown':
-      case 'audit':
-        return this.moderate(command as ModerationCommand);
+        return this.store.dispatch({ t: 'system', text: helpText(), ...stamp() });
       case 'invalid':
         return this.notice(command.message);
+      default:
+        // Every other kind is a moderation command: the switch has narrowed `command` to one.
+        return this.moderate(command);
     }
   }
 
@@ -262,13 +281,13 @@ export class Session {
   }
 
   openWhisper(key: string): void {
-    if (key === this.identity?.spki) return;
-    this.whispers?.open(key);
+    if (key === this.identity.spki) return;
+    this.whispers.open(key);
   }
 
   sendFiles(key: string, files: File[]): void {
     if (!files.length) return;
-    void this.whispers?.files.send(key, files);
+    void this.whispers.files.send(key, files);
   }
 
   /** Sends what another app shared to the chosen person, in a whisper conversation. */
@@ -277,7 +296,7 @@ export class Session {
     if (!share) return;
     this.store.dispatch({ t: 'share', share: undefined });
     this.openWhisper(key);
-    if (share.text) this.whispers?.whisper(key, share.text);
+    if (share.text) this.whispers.whisper(key, share.text);
     this.sendFiles(key, share.files);
   }
 
@@ -286,38 +305,38 @@ export class Session {
   }
 
   acceptFile(id: string): void {
-    this.whispers?.files.accept(id);
+    this.whispers.files.accept(id);
   }
 
   declineFile(id: string): void {
-    this.whispers?.files.decline(id);
+    this.whispers.files.decline(id);
   }
 
   cancelFile(id: string): void {
-    this.whispers?.files.cancel(id);
+    this.whispers.files.cancel(id);
   }
 
   reconnectWhisper(key: string): void {
-    this.whispers?.reconnect(key);
+    this.whispers.reconnect(key);
   }
 
   /** Whisper link set-up times in ms (offer to secure channel ready), for `npm run bench`. */
   whisperConnectTimes(): number[] {
-    return [...(this.whispers?.connectTimes ?? [])];
+    return [...this.whispers.connectTimes];
   }
 
   acceptKeyChange(key: string): Promise<void> {
-    return this.whispers?.acceptChange(key) ?? Promise.resolve();
+    return this.whispers.acceptChange(key);
   }
 
   markVerified(key: string): Promise<void> {
-    return this.whispers?.markVerified(key) ?? Promise.resolve();
+    return this.whispers.markVerified(key);
   }
 
   /** The 60-digit safety number shared with a whisper contact. */
   async safetyNumber(key: string): Promise<string> {
     const { safetyNumber } = await import('../crypto/safety-number.ts');
-    return safetyNumber(this.identity!.spki, key);
+    return safetyNumber(this.identity.spki, key);
   }
 
   async updateSettings(settings: Settings): Promise<void> {
@@ -352,9 +371,9 @@ export class Session {
   private async onFrame(frame: ServerFrame): Promise<void> {
     switch (frame.type) {
       case 'challenge': {
-        const sig = await signChallenge(this.identity!, frame.nonce);
+        const sig = await signChallenge(this.identity, frame.nonce);
         const name = this.state.me.name;
-        this.client.send({ type: 'hello', v: PROTOCOL_VERSION, key: this.identity!.spki, sig, name });
+        this.client.send({ type: 'hello', v: PROTOCOL_VERSION, key: this.identity.spki, sig, name });
         return;
       }
       case 'welcome':
@@ -371,7 +390,7 @@ export class Session {
         if (!this.privateRooms.acceptJoined(frame)) return;
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
         this.privateRooms.onJoined(frame);
-        this.whispers?.onPresenceChanged();
+        this.whispers.onPresenceChanged();
         return this.sender.onJoined(frame.room);
       }
       case 'left': {
@@ -380,11 +399,11 @@ export class Session {
         else this.leavesUnanswered.delete(frame.room);
         // Our own leave was applied when it was sent; any other `left` ends the room here.
         if (unanswered === 0) this.store.dispatch({ t: 'left', room: frame.room });
-        return this.whispers?.onPresenceChanged();
+        return this.whispers.onPresenceChanged();
       }
       case 'presence':
-        this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events });
-        this.whispers?.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
+        this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events, ...stamp() });
+        this.whispers.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
         return this.sender.onPresence(frame.room);
       case 'message':
         if (frame.sealed !== undefined) return this.privateRooms.open(frame);
@@ -394,9 +413,9 @@ export class Session {
       case 'passphrase-changed':
         return this.privateRooms.onPassphraseChanged(frame.room, frame.by);
       case 'signal':
-        return this.whispers?.mesh.onSignal(frame.from, frame.data);
+        return this.whispers.mesh.onSignal(frame.from, frame.data);
       case 'relay':
-        return this.whispers?.mesh.onRelay(frame.from, frame.data);
+        return this.whispers.mesh.onRelay(frame.from, frame.data);
       case 'ack':
         this.sender.onAck(frame.cid);
         return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
@@ -412,17 +431,17 @@ export class Session {
         return this.store.dispatch({ t: 'password-required' });
       case 'kicked':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'} You may join again.` });
-        return this.whispers?.onPresenceChanged(true);
+        return this.whispers.onPresenceChanged(true);
       case 'banned':
         if (frame.room) {
           this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}` });
-          return this.whispers?.onPresenceChanged(true);
+          return this.whispers.onPresenceChanged(true);
         }
         this.bannedNotice = `You were banned from this server by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}`;
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
-        return this.whispers?.onPresenceChanged(true);
+        return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
         return this.notice('You are now the server admin.');
@@ -453,7 +472,7 @@ export class Session {
     }
     // A leave the server refused (not in the room, a bad name) gets no `left`.
     if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
-    if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers?.onUnreachable(frame.ref);
+    if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers.onUnreachable(frame.ref);
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
@@ -491,7 +510,7 @@ export class Session {
   }
 
   private system(text: string): void {
-    this.store.dispatch({ t: 'system', text, ts: Date.now() });
+    this.store.dispatch({ t: 'system', text, ...stamp() });
   }
 
   private mentionsMe(text: string): boolean {

@@ -42,9 +42,9 @@ describe('store reducer', () => {
   it('presence join, rename and leave with farewell each give one system line', () => {
     const state = run(
       [
-        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'rename', id: bob.id, name: 'robert' }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, farewell: 'bye all' }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }], ts: 1, id: 'p1' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'rename', id: bob.id, name: 'robert' }], ts: 2, id: 'p2' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, farewell: 'bye all' }], ts: 3, id: 'p3' },
       ],
       inLobby(),
     );
@@ -56,7 +56,7 @@ describe('store reducer', () => {
     const state = run(
       [
         { t: 'joined', room: 'lobby', members: [alice, bob] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }, { k: 'join', member: alice }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }, { k: 'join', member: alice }], ts: 4, id: 'p4' },
       ],
       inLobby(),
     );
@@ -66,18 +66,18 @@ describe('store reducer', () => {
 
   it('a leave for an unknown member changes nothing', () => {
     const before = inLobby();
-    const after = reduce(before, { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: 'nobody' }] });
+    const after = reduce(before, { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: 'nobody' }], ts: 5, id: 'p5' });
     expect(after.rooms.lobby.lines).to.have.length(0);
   });
 
   it('role, topic and removals each give a line', () => {
     const state = run(
       [
-        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: bob.id, role: 'moderator' }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: alice.id, role: 'member', admin: true }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'topic', topic: 'Board games on Friday', by: 'alice' }] },
-        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, removed: { kind: 'kicked', by: 'alice', reason: 'spam' } }] },
+        { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }], ts: 6, id: 'p6' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: bob.id, role: 'moderator' }], ts: 7, id: 'p7' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'role', id: alice.id, role: 'member', admin: true }], ts: 8, id: 'p8' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'topic', topic: 'Board games on Friday', by: 'alice' }], ts: 9, id: 'p9' },
+        { t: 'presence', room: 'lobby', events: [{ k: 'leave', id: bob.id, removed: { kind: 'kicked', by: 'alice', reason: 'spam' } }], ts: 10, id: 'p10' },
       ],
       inLobby(),
     );
@@ -99,7 +99,7 @@ describe('store reducer', () => {
   });
 
   it('my own rename reads "You are now known as"', () => {
-    const state = run([{ t: 'presence', room: 'lobby', events: [{ k: 'rename', id: alice.id, name: 'ally' }] }], inLobby());
+    const state = run([{ t: 'presence', room: 'lobby', events: [{ k: 'rename', id: alice.id, name: 'ally' }], ts: 11, id: 'p11' }], inLobby());
     expect(texts(state)).to.deep.equal(['You are now known as ally']);
   });
 
@@ -153,6 +153,41 @@ describe('store reducer', () => {
     const state = run(actions, inLobby());
     expect(state.rooms.lobby.lines).to.have.length(MAX_LINES_PER_ROOM);
     expect(state.rooms.lobby.lines.at(-1)!.text).to.equal(`m${MAX_LINES_PER_ROOM + 19}`);
+  });
+
+  it('is pure: lines take their time and key from the action, and the same actions give the same state', () => {
+    const actions: Action[] = [
+      { t: 'presence', room: 'lobby', events: [{ k: 'join', member: bob }, { k: 'rename', id: bob.id, name: 'robert' }], ts: 100, id: 'sys-a' },
+      { t: 'system', text: 'help text', ts: 200, id: 'sys-b' },
+      { t: 'room-locked', room: 'lobby', sentence: 'bob changed the passphrase of #lobby.', ts: 300, id: 'sys-c' },
+    ];
+    const first = run(actions, inLobby());
+    const second = run(actions, inLobby());
+    expect(first).to.deep.equal(second);
+    expect(first.rooms.lobby.lines.map((l) => [l.key, l.ts])).to.deep.equal([
+      ['sys-a-0', 100],
+      ['sys-a-1', 100],
+      ['sys-b', 200],
+      ['sys-c', 300],
+    ]);
+    // With no room to show it in, a system line is a notice.
+    expect(reduce(initialState(), { t: 'system', text: 'nowhere', ts: 7, id: 'sys-d' }).notice).to.deep.equal({ id: 7, text: 'nowhere' });
+  });
+
+  it('a new transfer adds one file line at the time the action carries', () => {
+    const transfer = { id: 'f1', key: 'kB', fid: 1, direction: 'in' as const, name: 'a.png', size: 3, declaredType: 'image/png', status: 'offered' as const, bytes: 0, rate: 0, remaining: 0 };
+    let state = run([{ t: 'whisper-open', key: 'kB', name: 'bob', activate: false }], inLobby());
+    state = run([{ t: 'transfer', transfer, ts: 55 }, { t: 'transfer', transfer: { ...transfer, status: 'receiving' }, ts: 66 }], state);
+    expect(state.whispers.kB.lines.map((l) => [l.kind, l.key, l.ts])).to.deep.equal([['file', 'f1', 55]]);
+    expect(state.whispers.kB.unread).to.equal(1);
+    expect(state.transfers.f1.status).to.equal('receiving');
+  });
+
+  it('an action about nothing in the state returns the same state object', () => {
+    const before = inLobby();
+    expect(reduce(before, { t: 'activate', room: 'nowhere' })).to.equal(before);
+    expect(reduce(before, { t: 'left', room: 'nowhere' })).to.equal(before);
+    expect(reduce(before, { t: 'whisper-link', key: 'nobody', link: 'ready' })).to.equal(before);
   });
 
   it('Store notifies subscribers only on change', () => {

@@ -279,6 +279,9 @@ export interface WispState {
 
 let counter = 0;
 
+/** The app exposes window.wisp (its Session) only to pages that set this before loading. */
+const TEST_HOOKS = 'globalThis.__WISP_TEST_HOOKS__ = true;';
+
 /**
  * A person in a real (non-incognito) browser profile: its own Chromium process with a
  * temporary user data directory. Contexts from browser.newContext() are incognito, and
@@ -296,6 +299,7 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
       viewport: options.viewport ?? { width: 1280, height: 800 },
     });
     context.setDefaultTimeout(WAIT_MS);
+    await context.addInitScript(TEST_HOOKS);
     await options.init?.(context);
     const page = context.pages()[0] ?? (await context.newPage());
     const person = new Person(options.label ?? `person${++counter}`, context, page, url);
@@ -315,6 +319,7 @@ export async function newPerson(browser: Browser, url: string, options: PersonOp
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
   context.setDefaultTimeout(WAIT_MS);
   try {
+    await context.addInitScript(TEST_HOOKS);
     await options.init?.(context);
   } catch (error) {
     await context.close().catch(() => undefined);

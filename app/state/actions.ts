@@ -1,0 +1,52 @@
+// Everything that can change the state. An action carries all it needs, the time and the
+// ids of any lines it adds included: the reducers read no clock and count nothing.
+import type { Member, PresenceEvent, WireLimits } from '../../signal-server/protocol/protocol.ts';
+import type { LinkPath } from '../net/peer-link.ts';
+import type { Pins } from '../storage/pins.ts';
+import type { Settings } from '../storage/settings.ts';
+import type { ConnectionStatus, LinkStatus, PassphrasePrompt, TransferState } from './state.ts';
+
+export type Action =
+  | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number }
+  | { t: 'identity'; fingerprint: string }
+  | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
+  | { t: 'name'; name: string }
+  | { t: 'open-room'; room: string; activate: boolean }
+  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean; private?: boolean }
+  /** Out of a private room (its passphrase changed): the tab stays, waiting for the new one. */
+  | { t: 'room-locked'; room: string; sentence: string; ts: number; id: string }
+  | { t: 'room-unlocking'; room: string; unlocking: boolean }
+  | { t: 'passphrase-prompt'; prompt?: PassphrasePrompt }
+  /** Kicked, banned or purged: the room goes, with a sentence saying why. */
+  | { t: 'removed'; room: string; sentence: string }
+  | { t: 'admin' }
+  | { t: 'password-required'; error?: string }
+  | { t: 'password-accepted' }
+  | { t: 'left'; room: string }
+  /** `id`: the lines the events deserve get keys made from it. */
+  | { t: 'presence'; room: string; events: PresenceEvent[]; ts: number; id: string }
+  | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action' }
+  | { t: 'pending'; room: string; cid: string; text: string; kind: 'text' | 'action'; at: number }
+  | { t: 'ack'; cid: string; id: string; ts: number }
+  | { t: 'activate'; room: string }
+  /** A system line in a room (the active one by default); with no room at all, a notice. */
+  | { t: 'system'; room?: string; text: string; ts: number; id: string }
+  | { t: 'notice'; text: string }
+  | { t: 'dismiss-notice' }
+  | { t: 'directory'; rooms: { name: string; members: number }[] }
+  | { t: 'update-ready' }
+  | { t: 'whisper-open'; key: string; name: string; activate: boolean }
+  | { t: 'whisper-close'; key: string }
+  | { t: 'whisper-link'; key: string; link: LinkStatus; path?: LinkPath; failure?: string }
+  | { t: 'whisper-in'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
+  | { t: 'whisper-out'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
+  | { t: 'whisper-sent'; key: string; id: string }
+  | { t: 'whisper-delivered'; key: string; id: string }
+  | { t: 'whisper-system'; key: string; text: string; ts: number; id: string }
+  | { t: 'accept-change'; key: string }
+  | { t: 'share'; share?: { files: File[]; text?: string } }
+  /** A transfer's new state; the first one for an id also gets a line (at `ts`) in the conversation. */
+  | { t: 'transfer'; transfer: TransferState; ts: number }
+  | { t: 'transfer-update'; id: string; change: Partial<TransferState> }
+  | { t: 'pins'; pins: Pins }
+  | { t: 'settings'; settings: Settings };

@@ -1,0 +1,32 @@
+// What a slice reducer is, and the line helpers the room and whisper slices share.
+import type { Action } from '../actions.ts';
+import { MAX_LINES_PER_ROOM, type AppState, type ChatLine } from '../state.ts';
+
+/**
+ * Reduces one key of the state. It may read the whole state as it was before the action
+ * (who I am, which tab is active), and returns its slice unchanged (the same object) when
+ * the action is not about it. Pure: no clock, no counters, no I/O.
+ */
+export type SliceReducer<K extends keyof AppState> = (slice: AppState[K], action: Action, state: AppState) => AppState[K];
+
+export function appendLines(owner: { lines: ChatLine[] }, lines: ChatLine[]): ChatLine[] {
+  const all = [...owner.lines, ...lines];
+  return all.length > MAX_LINES_PER_ROOM ? all.slice(all.length - MAX_LINES_PER_ROOM) : all;
+}
+
+export function updateLine(lines: ChatLine[], id: string, change: Partial<ChatLine>): ChatLine[] {
+  return lines.map((l) => (l.key === id ? { ...l, ...change } : l));
+}
+
+/** A system line; its key comes with the action. */
+export function systemLine(key: string, text: string, ts: number): ChatLine {
+  return { key, kind: 'system', text, ts };
+}
+
+/** Replaces one entry of a record, if it is there. */
+export function withEntry<T>(record: Record<string, T>, key: string, change: (entry: T) => T): Record<string, T> {
+  const entry = record[key];
+  if (!entry) return record;
+  const next = change(entry);
+  return next === entry ? record : { ...record, [key]: next };
+}

@@ -1,0 +1,57 @@
+// Whisper conversations, keyed by the other person's identity key: their lines, unread
+// counts and the state of the link.
+import { whisperKeyOf, whisperTab, type ChatLine, type WhisperState } from '../state.ts';
+import { appendLines, systemLine, updateLine, withEntry, type SliceReducer } from './slice.ts';
+
+function read(whisper: WhisperState): WhisperState {
+  return whisper.unread ? { ...whisper, unread: 0 } : whisper;
+}
+
+export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
+  switch (action.t) {
+    case 'whisper-open': {
+      const existing = slice[action.key];
+      const whisper: WhisperState = existing ? { ...existing, name: action.name } : { key: action.key, name: action.name, lines: [], unread: 0, link: 'idle' };
+      return { ...slice, [action.key]: action.activate ? read(whisper) : whisper };
+    }
+    case 'activate': {
+      const key = whisperKeyOf(action.room);
+      return key ? withEntry(slice, key, read) : slice;
+    }
+    case 'whisper-link':
+      return withEntry(slice, action.key, (w) => ({ ...w, link: action.link, path: action.path ?? (action.link === 'ready' ? w.path : undefined), failure: action.failure }));
+    case 'whisper-in':
+      return withEntry(slice, action.key, (w) => {
+        if (w.lines.some((l) => l.key === action.id && !l.own)) return w;
+        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, name: w.name, fromKey: w.key };
+        const visible = state.active === whisperTab(action.key);
+        return { ...w, lines: appendLines(w, [line]), unread: visible ? w.unread : w.unread + 1 };
+      });
+    case 'whisper-out':
+      return withEntry(slice, action.key, (w) => ({
+        ...w,
+        lines: appendLines(w, [{ key: action.id, cid: action.id, kind: action.kind, text: action.text, ts: action.ts, own: true, pending: true, name: state.me.name }]),
+      }));
+    case 'whisper-sent':
+      return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false }) }));
+    case 'whisper-delivered':
+      return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, delivered: true }) }));
+    case 'whisper-system':
+      return withEntry(slice, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.id, action.text, action.ts)]) }));
+    case 'accept-change':
+      return withEntry(slice, action.key, (w) => ({ ...w, acceptedChange: true }));
+    case 'transfer': {
+      // A new transfer gets a line in the conversation.
+      const transfer = action.transfer;
+      if (state.transfers[transfer.id]) return slice;
+      const own = transfer.direction === 'out';
+      return withEntry(slice, transfer.key, (w) => ({
+        ...w,
+        lines: appendLines(w, [{ key: transfer.id, kind: 'file', text: transfer.name, ts: action.ts, own, name: own ? state.me.name : w.name, fromKey: own ? undefined : w.key, transfer: transfer.id }]),
+        unread: own || state.active === whisperTab(transfer.key) ? w.unread : w.unread + 1,
+      }));
+    }
+    default:
+      return slice;
+  }
+};

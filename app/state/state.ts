@@ -1,0 +1,146 @@
+// The shape of the application state (plain data, no behaviour) and where it starts.
+// The reducers in ./reducers/ change it; ./store.ts holds it.
+import type { Member, WireLimits } from '../../signal-server/protocol/protocol.ts';
+import type { LinkPath } from '../net/peer-link.ts';
+import type { Pins } from '../storage/pins.ts';
+import { DEFAULT_SETTINGS, type Settings } from '../storage/settings.ts';
+import type { PreviewType } from '../files/magic.ts';
+
+export type ConnectionStatus = 'starting' | 'connecting' | 'online' | 'offline' | 'stopped';
+
+export interface ConnectionState {
+  status: ConnectionStatus;
+  /** Why we are not online, as a sentence. */
+  sentence?: string;
+  /** When the next attempt starts (epoch ms). */
+  retryAt?: number;
+}
+
+export type LineKind = 'text' | 'action' | 'system' | 'file';
+
+export interface ChatLine {
+  /** Stable key: the server id once known, else the client id. */
+  key: string;
+  kind: LineKind;
+  text: string;
+  ts: number;
+  from?: string;
+  /** The sender's identity key, for trust badges. */
+  fromKey?: string;
+  name?: string;
+  own?: boolean;
+  /** Own messages: pending until the server acknowledged them (or, for whispers, until sent). */
+  pending?: boolean;
+  /** Own whispers: the other app decrypted it. */
+  delivered?: boolean;
+  cid?: string;
+  /** File lines: the transfer shown. */
+  transfer?: string;
+}
+
+export type TransferStatus = 'offered' | 'waiting' | 'sending' | 'receiving' | 'checking' | 'done' | 'declined' | 'cancelled' | 'failed';
+
+/** One file going to or coming from a whisper contact. */
+export interface TransferState {
+  id: string;
+  key: string;
+  fid: number;
+  direction: 'in' | 'out';
+  /** Sanitised for incoming files. */
+  name: string;
+  size: number;
+  /** What the sender claims; never used to decide how to show the file. */
+  declaredType: string;
+  status: TransferStatus;
+  bytes: number;
+  rate: number;
+  remaining: number;
+  /** Why it stopped, as a sentence. */
+  sentence?: string;
+  /** Incoming and done: a blob URL for the download link (and preview). */
+  url?: string;
+  /** Set only when the first bytes are a PNG, JPEG, GIF or WebP. */
+  preview?: PreviewType;
+  executable?: boolean;
+}
+
+export interface RoomState {
+  name: string;
+  members: Record<string, Member>;
+  lines: ChatLine[];
+  unread: number;
+  /** True once the server sent the member snapshot on this connection. */
+  synced: boolean;
+  topic?: string;
+  persistent?: boolean;
+  /** A passphrase room: its messages are sealed with the room key. */
+  private?: boolean;
+  /** Out of a private room until the person enters its (new) passphrase. */
+  locked?: boolean;
+  /** The room key is being derived from a passphrase. */
+  unlocking?: boolean;
+}
+
+/** The passphrase dialog: to join a private room, or (owner) to change its passphrase. */
+export interface PassphrasePrompt {
+  room: string;
+  mode: 'join' | 'change';
+  /** Why it is asked, as a sentence. */
+  reason?: string;
+  error?: string;
+  busy?: boolean;
+}
+
+export type LinkStatus = 'idle' | 'connecting' | 'ready' | 'closed';
+
+/** A whisper conversation, keyed by the other person's identity key. */
+export interface WhisperState {
+  key: string;
+  name: string;
+  lines: ChatLine[];
+  unread: number;
+  link: LinkStatus;
+  path?: LinkPath;
+  /** Why the link is not up, as a sentence. */
+  failure?: string;
+  /** The person clicked through a key-change warning for this key. */
+  acceptedChange?: boolean;
+}
+
+/** Tabs hold room names and whisper conversations; a whisper tab id is "@" + key. */
+export function whisperTab(key: string): string {
+  return `@${key}`;
+}
+
+export function whisperKeyOf(tab: string | undefined): string | undefined {
+  return tab?.startsWith('@') ? tab.slice(1) : undefined;
+}
+
+export interface AppState {
+  connection: ConnectionState;
+  me: { id?: string; name?: string; fingerprint?: string; admin?: boolean };
+  /** The server wants its password before anything else. */
+  passwordPrompt?: { error?: string };
+  passphrasePrompt?: PassphrasePrompt;
+  rooms: Record<string, RoomState>;
+  order: string[];
+  active?: string;
+  notice?: { id: number; text: string };
+  directory?: { name: string; members: number }[];
+  limits?: WireLimits;
+  iceServers: RTCIceServer[];
+  updateReady: boolean;
+  whispers: Record<string, WhisperState>;
+  transfers: Record<string, TransferState>;
+  /** Files or text shared from another app, waiting for the person to pick a recipient. */
+  share?: { files: File[]; text?: string };
+  pins: Pins;
+  settings: Settings;
+}
+
+/** The most lines a room or whisper conversation keeps; older ones drop off. */
+export const MAX_LINES_PER_ROOM = 500;
+
+export function initialState(): AppState {
+  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, transfers: {}, pins: {}, settings: DEFAULT_SETTINGS };
+}
