@@ -19,7 +19,9 @@ export type Role = 'initiator' | 'responder';
 /** What the handshake runs over; part of the transcript, so both sides must agree on it. */
 export type ChannelTransport = 'datachannel' | 'relay';
 
+/** The first byte of every secure-channel frame. */
 export const FrameKind = { handshake: 0, sealed: 1, abort: 2 } as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export type HandshakeFailure = 'bad-message' | 'key-mismatch' | 'bad-signature' | 'room-refused' | 'aborted';
 
@@ -84,7 +86,7 @@ const DIRECTION = { initiator: utf8('i2r\0'), responder: utf8('r2i\0') } as cons
 const MAX_HANDSHAKE_BYTES = 4096;
 const POOLED_FRAME_MIN_BYTES = 16 * 1024;
 
-function frame(kind: number, body: Uint8Array): Bytes {
+function frame(kind: FrameKind, body: Uint8Array): Bytes {
   return concat(new Uint8Array([kind]), body);
 }
 

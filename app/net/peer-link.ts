@@ -1,13 +1,28 @@
-// One link to one remote person: a WebRTC data channel (simple-peer, loaded lazily)
-// or, when none opens in time, the server relay; over either, the secure channel.
-// Nothing but handshake frames leaves before the handshake has succeeded.
-import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/simplepeer.min.js';
+// One link to one remote person: a WebRTC data channel (direct-channel.ts) or, when none
+// opens in time, the server relay; over either, the secure channel.
+//
+// The link is a state machine; each state holds what exists in it:
+//
+//   signalling ─begin()─▶ starting ─our hello made─▶ hello-sent ─their hello─▶ confirm-sent ─their confirm─▶ open
+//   (no transport yet)    (transport fixed)          {handshake}               {handshake}                   {channel, path}
+//   any state ─close()─▶ closed {failure}
+//
+// Order guarantees:
+// - Incoming frames are handled one after another in arrival order (the `incoming` chain);
+//   our hello is made in that chain before any of their frames is looked at.
+// - Nothing but handshake frames leaves before the handshake has succeeded: sealed frames
+//   exist only in the open state; what is sent earlier waits in the outbox.
+// - The initiator picks the transport (the data channel on "connect", else the relay when
+//   the channel fails or the fallback timer fires); the responder follows the first
+//   handshake frame it gets, and frames on the other transport are ignored.
+import type { SignalData } from 'simple-peer/simplepeer.min.js';
 import type { Identity } from '../crypto/identity.ts';
 import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
 import { debug } from './debug.ts';
+import { DirectChannel } from './direct-channel.ts';
 import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
-import { Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
+import { FrameKind, Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
 
@@ -51,10 +66,24 @@ export interface PeerLinkOptions {
 }
 
 type Transport = 'dc' | 'relay';
+type Timer = ReturnType<typeof setTimeout>;
 
-/** Backpressure: stop writing above HIGH buffered bytes, resume below LOW (never stop-and-wait). */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-const LOW_WATER_BYTES = 1024 * 1024;
+type LinkState =
+  /** No transport yet: the data channel is being negotiated; the initiator's fallback to the relay is armed. */
+  | { name: 'signalling'; fallback?: Timer }
+  /** The transport is fixed; our hello is being made. */
+  | { name: 'starting'; transport: Transport }
+  /** Our hello is out; theirs comes next. */
+  | { name: 'hello-sent'; transport: Transport; handshake: Handshake }
+  /** Our signature over the transcript is out; theirs comes next. */
+  | { name: 'confirm-sent'; transport: Transport; handshake: Handshake }
+  | { name: 'open'; transport: Transport; channel: SecureChannel; path: LinkPath }
+  | { name: 'closed'; failure: LinkFailure };
+
+function transportOf(state: LinkState): Transport | undefined {
+  return 'transport' in state ? state.transport : undefined;
+}
+
 /** Kind byte, counter and GCM tag around every sealed frame, plus the file chunk header. */
 const FRAME_OVERHEAD_BYTES = 1 + 8 + 16 + 5;
 const DEFAULT_MESSAGE_BYTES = 16 * 1024;
@@ -65,25 +94,6 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 export function messageBytesFor(remoteMaxMessageSize: number | undefined): number {
   if (remoteMaxMessageSize === undefined) return DEFAULT_MESSAGE_BYTES;
   return remoteMaxMessageSize === 0 ? MAX_MESSAGE_BYTES : Math.min(remoteMaxMessageSize, MAX_MESSAGE_BYTES);
-}
-
-/** The remote SDP's a=max-message-size (0 means no limit), if it says one. */
-export function sdpMaxMessageSize(sdp: string): number | undefined {
-  const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
-  return match ? Number(match[1]) : undefined;
-}
-
-let simplePeerModule: Promise<typeof import('simple-peer/simplepeer.min.js')> | undefined;
-function loadSimplePeer() {
-  simplePeerModule ??= import('simple-peer/simplepeer.min.js');
-  return simplePeerModule;
-}
-
-/** The DTLS fingerprints an SDP announces, normalised, for the transcript. */
-export function sdpFingerprints(sdp: string): string {
-  const found = new Set<string>();
-  for (const match of sdp.matchAll(/^a=fingerprint:(\S+) (\S+)\s*$/gm)) found.add(`${match[1].toLowerCase()} ${match[2].toUpperCase()}`);
-  return [...found].sort().join(',');
 }
 
 function failureFor(error: unknown, name: string): LinkFailure {
@@ -104,97 +114,68 @@ function failureFor(error: unknown, name: string): LinkFailure {
 }
 
 export class PeerLink {
-  path?: LinkPath;
-  private peer?: SimplePeerInstance;
-  private transport?: Transport;
-  private handshake?: Handshake;
-  private channel?: SecureChannel;
-  private localFingerprint = '';
-  private remoteFingerprint = '';
+  private state: LinkState = { name: 'signalling' };
+  private readonly direct: DirectChannel;
+  /** From start() until the link is open or closed: fails a link that never opens. */
+  private deadline?: Timer;
+  /** Incoming frames, handled strictly in order. */
   private incoming: Promise<void> = Promise.resolve();
-  private pendingSignals: SignalData[] = [];
+  /** What send() got before the link was open. */
   private outbox: { plaintext: Uint8Array | readonly Uint8Array[]; resolve: () => void; reject: (error: Error) => void }[] = [];
   /** Sealed frames are written strictly in order, each after there is room for it. */
   private writeChain: Promise<void> = Promise.resolve();
-  private remoteMaxMessageSize?: number;
   private readonly relayPacer = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
-  /** Frames written before the data channel reported "connect". */
-  private unsent: Uint8Array[] = [];
-  private timers: ReturnType<typeof setTimeout>[] = [];
-  private closed = false;
-  private confirmSent = false;
   readonly startedAt = performance.now();
 
-  constructor(private readonly options: PeerLinkOptions) {}
+  constructor(private readonly options: PeerLinkOptions) {
+    this.direct = new DirectChannel({
+      initiator: options.initiator,
+      iceServers: options.iceServers,
+      relayOnly: options.relayOnly,
+      label: options.peerKey.slice(-8),
+      onSignal: (data) => options.sendSignal({ k: 'sp', d: data }),
+      onConnect: () => {
+        if (options.initiator) this.begin('dc');
+      },
+      onLost: (error) => this.directLost(error),
+      onMessage: (bytes) => this.receive('dc', bytes),
+    });
+  }
 
   get ready(): boolean {
-    return Boolean(this.channel) && !this.closed;
+    return this.state.name === 'open';
   }
 
   get isClosed(): boolean {
-    return this.closed;
+    return this.state.name === 'closed';
   }
 
-  /** The data channel, for backpressure, once the link runs over one. */
-  get dataChannel(): RTCDataChannel | undefined {
-    return this.transport === 'dc' ? this.peer?._channel : undefined;
+  get path(): LinkPath | undefined {
+    return this.state.name === 'open' ? this.state.path : undefined;
+  }
+
+  /** The largest plaintext one sealed frame may carry on this path. */
+  get maxPlaintextBytes(): number {
+    if (transportOf(this.state) === 'relay') return Math.floor((LIMITS.relayMaxLength * 3) / 4) - FRAME_OVERHEAD_BYTES;
+    return messageBytesFor(this.direct.remoteMaxMessageSize) - FRAME_OVERHEAD_BYTES;
   }
 
   async start(): Promise<void> {
-    const { default: SimplePeer } = await loadSimplePeer();
-    if (this.closed) return;
-    const peer = new SimplePeer({
-      initiator: this.options.initiator,
-      trickle: true,
-      config: { iceServers: this.options.iceServers, iceTransportPolicy: this.options.relayOnly ? 'relay' : 'all' },
-      channelConfig: { ordered: true },
-    });
-    this.peer = peer;
-    peer.on('signal', (data) => {
-      if (data.sdp && (data.type === 'offer' || data.type === 'answer')) this.localFingerprint = sdpFingerprints(data.sdp);
-      this.options.sendSignal({ k: 'sp', d: data });
-    });
-    debug('link start', this.options.initiator ? 'initiator' : 'responder', this.options.peerKey.slice(-8));
-    peer.on('connect', () => {
-      debug('dc connect', this.options.peerKey.slice(-8));
-      // The other side's first frame can arrive before simple-peer reports "connect" here.
-      for (const frame of this.unsent.splice(0)) peer.send(frame);
-      if (this.options.initiator && !this.transport) void this.begin('dc');
-    });
-    // Messages come straight from the data channel: simple-peer would wrap each one in a
-    // Buffer and push it through a Node-style stream shim, which a file pays per chunk.
-    peer._onChannelMessage = (event) => {
-      if (!peer.destroyed && event.data instanceof ArrayBuffer) this.receive('dc', new Uint8Array(event.data));
-    };
-    const lost = (error?: Error) => {
-      debug('dc lost', this.transport, error?.message, this.options.peerKey.slice(-8));
-      if (this.transport === 'dc') this.fail({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });
-      // A direct link that failed before the handshake falls back to the relay at once.
-      else if (!this.transport && this.options.initiator) void this.begin('relay');
-    };
-    peer.on('close', lost);
-    peer.on('error', lost);
-    for (const data of this.pendingSignals.splice(0)) peer.signal(data);
-    if (this.options.initiator) {
-      this.timers.push(setTimeout(() => !this.transport && void this.begin('relay'), this.options.fallbackMs));
+    await this.direct.start();
+    if (this.state.name === 'closed') return;
+    if (this.options.initiator && this.state.name === 'signalling') {
+      this.state = { name: 'signalling', fallback: setTimeout(() => this.begin('relay'), this.options.fallbackMs) };
     }
-    this.timers.push(
-      setTimeout(() => {
-        if (!this.channel) this.fail({ code: 'timeout', sentence: `${this.options.peerName()} did not answer in time. Try again in a moment.` });
-      }, this.options.fallbackMs + this.options.handshakeTimeoutMs),
-    );
+    if (this.state.name === 'open') return;
+    this.deadline = setTimeout(() => {
+      if (this.state.name !== 'open') this.close({ code: 'timeout', sentence: `${this.options.peerName()} did not answer in time. Try again in a moment.` });
+    }, this.options.fallbackMs + this.options.handshakeTimeoutMs);
   }
 
   /** A signalling payload from the other side (through the server). */
   signal(data: SignalData): void {
-    debug('signal in', data.type ?? 'candidate', this.closed ? '(closed)' : '', this.options.peerKey.slice(-8));
-    if (this.closed) return;
-    if (data.sdp && (data.type === 'offer' || data.type === 'answer')) {
-      this.remoteFingerprint = sdpFingerprints(data.sdp);
-      this.remoteMaxMessageSize = sdpMaxMessageSize(data.sdp);
-    }
-    if (!this.peer) this.pendingSignals.push(data);
-    else if (!this.peer.destroyed) this.peer.signal(data);
+    debug('signal in', data.type ?? 'candidate', this.isClosed ? '(closed)' : '', this.options.peerKey.slice(-8));
+    if (!this.isClosed) this.direct.signal(data);
   }
 
   /** A relayed secure-channel frame from the other side. */
@@ -208,69 +189,47 @@ export class PeerLink {
     this.receive('relay', bytes);
   }
 
-  /** The largest plaintext one sealed frame may carry on this path. */
-  get maxPlaintextBytes(): number {
-    if (this.transport === 'relay') return Math.floor((LIMITS.relayMaxLength * 3) / 4) - FRAME_OVERHEAD_BYTES;
-    return messageBytesFor(this.remoteMaxMessageSize) - FRAME_OVERHEAD_BYTES;
-  }
-
   /**
-   * Encrypts and sends (queued until the channel is ready). Resolves once the frame is
+   * Encrypts and sends (queued until the link is open). Resolves once the frame is
    * written; a caller that awaits it gets backpressure, one that does not just sends.
    */
   send(plaintext: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    if (this.closed) return Promise.reject(new Error('link closed'));
-    const channel = this.channel;
-    if (!channel) return new Promise((resolve, reject) => this.outbox.push({ plaintext, resolve, reject }));
+    const state = this.state;
+    if (state.name === 'closed') return Promise.reject(new Error('link closed'));
+    if (state.name !== 'open') return new Promise((resolve, reject) => this.outbox.push({ plaintext, resolve, reject }));
+    const { channel, transport } = state;
     const sealed = channel.seal(plaintext);
     const written = this.writeChain.then(async () => {
       const frame = await sealed;
-      await this.roomToWrite();
-      if (this.closed) throw new Error('link closed');
-      if (this.write(frame)) channel.recycle(frame);
+      await this.roomToWrite(transport);
+      if (this.isClosed) throw new Error('link closed');
+      if (this.write(transport, frame)) channel.recycle(frame);
     });
     this.writeChain = written.catch(() => undefined);
     return written;
   }
 
-  /** Waits while the data channel holds too much, or while the relay pace is used up. */
-  private async roomToWrite(): Promise<void> {
-    if (this.transport === 'relay') {
-      for (let wait = this.relayPacer.take(); wait > 0; wait = this.relayPacer.take()) await new Promise((r) => setTimeout(r, wait));
-      return;
-    }
-    const channel = this.peer?._channel;
-    if (!channel || channel.readyState !== 'open' || channel.bufferedAmount <= HIGH_WATER_BYTES) return;
-    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        channel.removeEventListener('bufferedamountlow', done);
-        channel.removeEventListener('close', done);
-        resolve();
-      };
-      channel.addEventListener('bufferedamountlow', done);
-      channel.addEventListener('close', done);
-    });
-  }
-
   close(failure: LinkFailure = { code: 'closed', sentence: 'The link was closed.' }): void {
-    if (this.closed) return;
+    const state = this.state;
+    if (state.name === 'closed') return;
     debug('link close', failure.code, this.options.peerKey.slice(-8));
-    this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.peer?.destroy();
+    if (state.name === 'signalling') clearTimeout(state.fallback);
+    clearTimeout(this.deadline);
+    this.state = { name: 'closed', failure };
+    this.direct.destroy();
     for (const queued of this.outbox.splice(0)) queued.reject(new Error('link closed'));
     this.options.onClosed(failure);
   }
 
-  private fail(failure: LinkFailure): void {
-    this.close(failure);
-  }
+  // ---- transitions ----
 
-  /** Fixes the transport and sends our hello on it. */
-  private async begin(transport: Transport): Promise<void> {
-    if (this.transport || this.closed) return;
-    this.transport = transport;
+  /** signalling -> starting: fixes the transport; our hello is made (then hello-sent) before any incoming frame is handled. */
+  private begin(transport: Transport): void {
+    const state = this.state;
+    if (state.name !== 'signalling') return;
+    clearTimeout(state.fallback);
+    const starting: LinkState = { name: 'starting', transport };
+    this.state = starting;
     debug('handshake begins over', transport, this.options.peerKey.slice(-8));
     const started = Handshake.start({
       identity: this.options.identity,
@@ -278,88 +237,105 @@ export class PeerLink {
       // Fingerprints are bound on the data channel only: the relay fallback may begin before
       // the answer (and its fingerprint) arrived, and nothing on the relay depends on DTLS.
       transport: transport === 'dc' ? 'datachannel' : 'relay',
-      localFingerprint: this.localFingerprint,
-      remoteFingerprint: this.remoteFingerprint,
+      localFingerprint: this.direct.localFingerprint,
+      remoteFingerprint: this.direct.remoteFingerprint,
       expectedPeerKey: this.options.peerKey,
       room: this.options.room,
       acceptRoom: this.options.acceptRoom,
     });
     // Incoming frames wait until our hello is out, so hs1 always precedes hs2.
-    this.incoming = this.incoming.then(async () => {
-      const { handshake, hello } = await started;
-      this.handshake = handshake;
-      this.write(hello);
-    });
-    await this.incoming;
+    this.incoming = this.incoming
+      .then(async () => {
+        const { handshake, hello } = await started;
+        if (this.state !== starting) return;
+        this.state = { name: 'hello-sent', transport, handshake };
+        this.write(transport, hello);
+      })
+      .catch((error: unknown) => this.abort(transport, error));
   }
 
-  private receive(transport: Transport, bytes: Uint8Array): void {
-    if (this.closed || bytes.length === 0) return;
-    // The initiator picks the transport; the responder follows the first handshake frame it gets.
-    if (!this.transport && !this.options.initiator && isHandshakeFrame(bytes)) void this.begin(transport);
-    if (transport !== this.transport) return;
-    if (this.channel && !isHandshakeFrame(bytes)) {
-      // Decryption starts now (the counter is checked at once); delivery stays in order.
-      const opened = this.channel.open(bytes);
-      opened.catch(() => undefined);
-      this.incoming = this.incoming.then(async () => this.options.onMessage(await opened)).catch((error: unknown) => this.fail(failureFor(error, this.options.peerName())));
+  /** One incoming frame, in order: a message once open, else the next handshake step. */
+  private async step(transport: Transport, bytes: Uint8Array): Promise<void> {
+    const state = this.state;
+    if (state.name === 'closed') return;
+    if (state.name === 'open') {
+      this.options.onMessage(await state.channel.open(bytes));
       return;
     }
-    this.incoming = this.incoming.then(() => this.process(bytes)).catch((error: unknown) => {
-      if (!this.channel) this.write(encodeHandshake({ t: 'abort', code: error instanceof HandshakeError ? error.code : 'bad-message' }));
-      this.fail(failureFor(error, this.options.peerName()));
-    });
+    let channel: SecureChannel;
+    try {
+      if (state.name !== 'hello-sent' && state.name !== 'confirm-sent') throw new HandshakeError('bad-message', 'A frame arrived before the handshake.');
+      if (state.name === 'hello-sent') {
+        // hello-sent -> confirm-sent
+        const confirm = await state.handshake.receiveHello(bytes);
+        if (this.state !== state) return;
+        this.state = { name: 'confirm-sent', transport, handshake: state.handshake };
+        this.write(transport, confirm);
+        return;
+      }
+      channel = await state.handshake.receiveConfirm(bytes);
+    } catch (error) {
+      this.abort(transport, error);
+      return;
+    }
+    await this.opened(state, channel);
   }
 
-  private async process(bytes: Uint8Array): Promise<void> {
-    if (this.closed) return;
-    if (this.channel) {
-      this.options.onMessage(await this.channel.open(bytes));
-      return;
-    }
-    if (!this.handshake) throw new HandshakeError('bad-message', 'A frame arrived before the handshake.');
-    if (!this.confirmSent) {
-      this.confirmSent = true;
-      this.write(await this.handshake.receiveHello(bytes));
-      return;
-    }
-    this.channel = await this.handshake.receiveConfirm(bytes);
-    this.path = this.transport === 'relay' ? 'relay' : await this.dataChannelPath();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers = [];
-    if (this.transport === 'relay') this.peer?.destroy();
-    this.options.onReady(this.path);
+  /** confirm-sent -> open: the channel is verified; learn the path, then release the outbox. */
+  private async opened(state: Extract<LinkState, { name: 'confirm-sent' }>, channel: SecureChannel): Promise<void> {
+    clearTimeout(this.deadline);
+    const { transport } = state;
+    const path = transport === 'relay' ? 'relay' : await this.direct.path();
+    if (this.state !== state) return;
+    this.state = { name: 'open', transport, channel, path };
+    if (transport === 'relay') this.direct.destroy();
+    this.options.onReady(path);
     for (const queued of this.outbox.splice(0)) this.send(queued.plaintext).then(queued.resolve, queued.reject);
   }
 
-  /** Writes a frame; true when the transport has copied it (or dropped it), so its buffer may be reused. */
-  private write(frame: Uint8Array): boolean {
-    if (this.closed && frame[0] !== 2) return true;
-    if (this.transport === 'relay') this.options.sendRelay(toBase64Url(frame));
-    else if (!this.peer || this.peer.destroyed) return true;
-    // RTCDataChannel.send() copies the bytes before it returns.
-    else if (this.peer.connected) this.peer.send(frame);
-    else {
-      this.unsent.push(frame);
-      return false;
-    }
-    return true;
+  /** A failed handshake step: the other side is told why (even if we closed meanwhile), then the link closes. */
+  private abort(transport: Transport, error: unknown): void {
+    this.write(transport, encodeHandshake({ t: 'abort', code: error instanceof HandshakeError ? error.code : 'bad-message' }));
+    this.close(failureFor(error, this.options.peerName()));
   }
 
-  /** Direct or via TURN, from the selected ICE candidate pair. */
-  private async dataChannelPath(): Promise<LinkPath> {
-    try {
-      const stats = await this.peer!._pc.getStats();
-      let pairId: string | undefined;
-      stats.forEach((report) => {
-        if (report.type === 'transport' && report.selectedCandidatePairId) pairId = report.selectedCandidatePairId;
-      });
-      const pair = pairId ? stats.get(pairId) : [...stats.values()].find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
-      const local = pair ? stats.get(pair.localCandidateId) : undefined;
-      const remote = pair ? stats.get(pair.remoteCandidateId) : undefined;
-      return local?.candidateType === 'relay' || remote?.candidateType === 'relay' ? 'turn' : 'direct';
-    } catch {
-      return 'direct';
+  private directLost(error?: Error): void {
+    debug('dc lost', transportOf(this.state), error?.message, this.options.peerKey.slice(-8));
+    if (transportOf(this.state) === 'dc') this.close({ code: 'connection-lost', sentence: `The direct link to ${this.options.peerName()} was lost.` });
+    // A direct link that failed before the handshake falls back to the relay at once.
+    else if (this.options.initiator) this.begin('relay');
+  }
+
+  // ---- frames in and out ----
+
+  private receive(transport: Transport, bytes: Uint8Array): void {
+    if (this.isClosed || bytes.length === 0) return;
+    // The initiator picks the transport; the responder follows the first handshake frame it gets.
+    if (!this.options.initiator && isHandshakeFrame(bytes)) this.begin(transport);
+    const state = this.state;
+    if (transport !== transportOf(state)) return;
+    if (state.name === 'open' && !isHandshakeFrame(bytes)) {
+      // Decryption starts now (the counter is checked at once); delivery stays in order.
+      const opened = state.channel.open(bytes);
+      opened.catch(() => undefined);
+      this.incoming = this.incoming.then(async () => this.options.onMessage(await opened)).catch((error: unknown) => this.close(failureFor(error, this.options.peerName())));
+      return;
     }
+    this.incoming = this.incoming.then(() => this.step(transport, bytes)).catch((error: unknown) => this.close(failureFor(error, this.options.peerName())));
+  }
+
+  /** Waits while the data channel holds too much, or while the relay pace is used up. */
+  private async roomToWrite(transport: Transport): Promise<void> {
+    if (transport === 'dc') return this.direct.roomToWrite();
+    for (let wait = this.relayPacer.take(); wait > 0; wait = this.relayPacer.take()) await new Promise((r) => setTimeout(r, wait));
+  }
+
+  /** Writes a frame; true when the transport has copied it (or dropped it), so its buffer may be reused. */
+  private write(transport: Transport, frame: Uint8Array): boolean {
+    // A closed link still tells the other side why the handshake stopped.
+    if (this.isClosed && frame[0] !== FrameKind.abort) return true;
+    if (transport === 'dc') return this.direct.send(frame);
+    this.options.sendRelay(toBase64Url(frame));
+    return true;
   }
 }

@@ -1,5 +1,5 @@
-// The slice of simple-peer 9 that Wisp uses. Its own @types pull in Node's typings,
-// which do not belong in browser code.
+// The slice of simple-peer 9 that Wisp uses: its public API only (see direct-channel.ts).
+// Its own @types pull in Node's typings, which do not belong in browser code.
 declare module 'simple-peer/simplepeer.min.js' {
   export interface SignalData {
     type?: 'offer' | 'answer' | 'pranswer' | 'rollback' | 'transceiverRequest' | 'renegotiate' | 'candidate';
@@ -13,6 +13,8 @@ declare module 'simple-peer/simplepeer.min.js' {
     channelConfig?: RTCDataChannelInit;
     trickle?: boolean;
     objectMode?: boolean;
+    /** The WebRTC classes to use instead of the browser's (Wisp passes a subclass of its RTCPeerConnection). */
+    wrtc?: { RTCPeerConnection: typeof RTCPeerConnection; RTCSessionDescription: typeof RTCSessionDescription; RTCIceCandidate: typeof RTCIceCandidate };
   }
   export interface Instance {
     signal(data: SignalData): void;
@@ -24,11 +26,6 @@ declare module 'simple-peer/simplepeer.min.js' {
     on(event: 'error', listener: (error: Error & { code?: string }) => void): this;
     readonly connected: boolean;
     readonly destroyed: boolean;
-    /** Internals Wisp reads for the path (stats) and for backpressure (files). */
-    readonly _pc: RTCPeerConnection;
-    readonly _channel: RTCDataChannel;
-    /** Called for each data channel message; Wisp replaces it to skip the Buffer and stream layers. */
-    _onChannelMessage(event: MessageEvent): void;
   }
   const SimplePeer: { new (options?: Options): Instance; readonly WEBRTC_SUPPORT: boolean };
   export default SimplePeer;

@@ -5,7 +5,8 @@ import { looksExecutable, previewType } from '../../app/files/magic.ts';
 import { IncomingFile, formatBytes } from '../../app/files/transfer.ts';
 import { contentHash } from '../../app/files/content-hash.ts';
 import { decodePeer, encodeChunk, encodePeerFrame } from '../../app/net/peer-frames.ts';
-import { messageBytesFor, sdpMaxMessageSize } from '../../app/net/peer-link.ts';
+import { messageBytesFor } from '../../app/net/peer-link.ts';
+import { sdpMaxMessageSize } from '../../app/net/direct-channel.ts';
 
 describe('sanitizeFilename', () => {
   const table: [string, string, string][] = [
