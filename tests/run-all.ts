@@ -6,7 +6,9 @@
 //   node --import tsx tests/run-all.ts --only server,app  just those tiers, in the usual order
 //                                                         (tiers: typecheck, build, server, app, e2e)
 //
-// `--only e2e` tests whatever is in dist/ already: add `build` to rebuild first.
+// `--only e2e` adds the build tier when dist/ is missing or older than a source file
+// (tests/support/fresh-build.ts), so e2e never tests a stale build; add `build` to
+// rebuild anyway.
 //
 // How each tier is counted:
 // - typecheck: each of the three `tsc` runs is one test;
@@ -23,6 +25,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleBuildReason } from './support/fresh-build.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TIERS = ['typecheck', 'build', 'server', 'app', 'e2e'] as const;
@@ -363,6 +366,11 @@ function printSummary(results: TierResult[]): void {
 
 async function main(): Promise<number> {
   const selected = parseArgs(process.argv.slice(2));
+  const stale = selected.has('e2e') && !selected.has('build') ? staleBuildReason() : undefined;
+  if (stale) {
+    console.log(`run-all: ${stale}; adding the build tier before e2e`);
+    selected.add('build');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'wisp-tests-'));
   tmp = dir;
   const results: TierResult[] = [];

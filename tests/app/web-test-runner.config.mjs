@@ -180,7 +180,8 @@ export default {
       },
     }),
   ],
-  testFramework: { config: { ui: 'bdd', timeout: 10_000 } },
+  // forbidOnly: a stray `.only` would silently drop every other test; Mocha fails the run instead.
+  testFramework: { config: { ui: 'bdd', timeout: 10_000, forbidOnly: true } },
   // Lit announces its dev build in every page; everything else the page logs is shown.
   filterBrowserLogs: ({ args }) => !(typeof args[0] === 'string' && args[0].startsWith('Lit is in dev mode')),
   plugins: [vitePlugin()],

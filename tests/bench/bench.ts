@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { staleBuildReason } from '../support/fresh-build.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const APP_DIST = join(REPO_ROOT, 'dist', 'app');
@@ -76,9 +77,11 @@ export function buildApp(ctx: BenchContext): Promise<void> {
   });
 }
 
-/** Makes sure dist/app holds a build: builds when index.html is missing or on `--build`. */
+/** Makes sure dist/ holds a build of the sources as they are: builds when it is missing or stale, or on `--build`. */
 export async function ensureAppBuilt(ctx: BenchContext): Promise<string> {
-  if (ctx.rebuild || !existsSync(join(APP_DIST, 'index.html'))) await buildApp(ctx);
+  const stale = staleBuildReason();
+  if (stale) ctx.log(stale);
+  if (ctx.rebuild || stale) await buildApp(ctx);
   if (!existsSync(join(APP_DIST, 'index.html'))) throw new Error('the build did not produce dist/app/index.html');
   return APP_DIST;
 }

@@ -5,7 +5,8 @@
 //   npm run -s bench -- --json         one JSON object { key: value } on stdout; a figure
 //                                      that was not measured is absent
 //   npm run bench -- --only bundle-size   just these modules (file names without .bench.ts)
-//   npm run bench -- --build           rebuild the app first even when dist/ exists
+//   npm run bench -- --build           rebuild the app first even when dist/ is fresh (a stale
+//                                      or missing build is rebuilt anyway: tests/support/fresh-build.ts)
 //   WISP_BENCH_PHASES=storm npm run bench -- --only server-load   one phase of the server-load
 //                                      bench (idle, big-room, storm, relay)
 //
