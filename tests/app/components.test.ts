@@ -53,7 +53,22 @@ describe('<wisp-message-list>', () => {
     expect(item.querySelector('img')).to.equal(null);
     expect(item.querySelector('b')).to.equal(null);
     expect(item.textContent).to.contain('<img src=x onerror="window.pwned=1"><b>bold?</b>');
-    expect((window as unknown as { pwned?: number }).pwned).to.equal(undefined);
+    // An onerror fires only after the image failed to load, so a check right away proves
+    // nothing. Positive control: the same markup through an unsafe path (innerHTML), in the
+    // list's own shadow root, must run its handler. Two rounds: the second control asks
+    // for the same source only after the first one's handler ran, so an image the list had
+    // rendered (asked for before either) has had its failure reported by then.
+    const win = window as unknown as { pwned?: number; pwnedControl?: number };
+    for (let round = 1; round <= 2; round++) {
+      const control = document.createElement('span');
+      control.innerHTML = `<img src=x onerror="window.pwnedControl=${round}">`;
+      const failed = new Promise((resolve) => control.querySelector('img')!.addEventListener('error', resolve, { once: true }));
+      shadow(list).append(control);
+      await failed;
+      expect(win.pwnedControl, `control ${round} ran its onerror handler`).to.equal(round);
+    }
+    expect(win.pwned).to.equal(undefined);
+    delete win.pwnedControl;
   });
 
   it('shows links as links, or as plain text when the person hid them', async () => {

@@ -3,13 +3,24 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, tag, waitUntil } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 
 const TEST_TIMEOUT = 180_000;
-/** After a line arrived, how long we keep watching for a duplicate. */
-const SETTLE_MS = 1500;
+
+/**
+ * An ordering barrier: `sender` says a fresh line in its active room, `receiver` shows it
+ * and `sender` sees it acknowledged. The server relays one sender's lines over one
+ * connection in order, so once this is back, every line and event the server sent either
+ * of them before it has arrived.
+ */
+async function barrier(sender: Person, receiver: Person): Promise<void> {
+  const text = `barrier ${tag()}`;
+  await sender.say(text);
+  await receiver.waitForLine(text);
+  await sender.waitDelivered(text);
+}
 
 let browser: Browser;
 before(async () => {
@@ -44,7 +55,7 @@ test('two people get distinct generated names, meet in #lobby and chat', { timeo
   await a.waitDelivered(text);
   const own = await a.waitForLine(text);
   assert.equal(await own.evaluate((li) => li.classList.contains('own')), true, "A's line is marked as A's own");
-  await sleep(SETTLE_MS);
+  await barrier(a, b);
   assert.equal(await b.countLines(text), 1, 'B shows the message exactly once');
   assert.equal(await a.countLines(text), 1, 'A shows the message exactly once');
 
@@ -129,7 +140,8 @@ test('/join creates a room, the picker joins it, rooms stay separate and unread 
   await b.say(inLobby);
   await b.waitDelivered(inLobby);
   assert.equal(await a.activeTab(), 'music');
-  await sleep(SETTLE_MS);
+  // A has received the #lobby line (it is in A's #lobby), and it is not shown in #music.
+  await waitUntil("A to receive B's #lobby line", async () => (await a.state()).rooms.lobby?.lines.some((l) => l.text.includes(inLobby)));
   assert.equal(await a.countLines(inLobby), 0, '#lobby lines stay out of #music');
 
   // A message in the room B is not looking at: an unread badge on that tab.
@@ -180,7 +192,8 @@ test('/nick renames: others see the new name; a taken name (any case) is refused
   await b.say(`/nick ${aNew.toUpperCase()}`);
   await b.notice.waitFor({ state: 'visible', timeout: WAIT_MS });
   assert.match((await b.notice.textContent()) ?? '', /taken/i, 'the notice says the name is taken');
-  await sleep(SETTLE_MS);
+  // Anything the server sent about B's rename attempt, to B or to A, came before this.
+  await barrier(b, a);
   assert.equal(await b.myName(), bName, "B's name is unchanged");
   await a.waitForMembers([aNew, bName]);
   assert.equal(await a.countLines(`is now known as ${aNew.toUpperCase()}`), 0, 'no rename line for a refused rename');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, tag } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, tag, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 
 let browser: Browser;
@@ -47,20 +47,20 @@ test('a reload keeps identity, chosen name, rooms and active room; others see th
   await a.selectRoom('lobby');
   await a.waitForMembers([chosen, bName]);
 
-  // The server sees the same person again: one entry, with the chosen name.
-  await b.waitForMembers([chosen, bName]);
-  await sleep(1500);
-  await b.waitForMembers([chosen, bName]);
-  const bState = await b.state();
-  const lobbyMembers = Object.values(bState.rooms.lobby!.members).map((m) => m.name);
-  assert.deepEqual(lobbyMembers.sort(), [chosen, bName].sort(), "B's state has A exactly once");
-
-  // And it still works as that person.
+  // It still works as that person. A's line, sent on the new connection after A rejoined
+  // #lobby, is also the barrier: every presence event the server sent B about A's reload
+  // came before it.
   const text = `back again ${tag()}`;
   await a.say(text);
   const line = await b.waitForLine(text);
   assert.equal((await line.locator('.name').textContent())?.trim(), chosen);
   await a.waitDelivered(text);
+
+  // The server sees the same person again: one entry, with the chosen name.
+  await b.waitForMembers([chosen, bName]);
+  const bState = await b.state();
+  const lobbyMembers = Object.values(bState.rooms.lobby!.members).map((m) => m.name);
+  assert.deepEqual(lobbyMembers.sort(), [chosen, bName].sort(), "B's state has A exactly once");
 
   // A second reload, with the chosen name still free, gives the same result.
   await a.reload();
@@ -71,12 +71,10 @@ test('a reload keeps identity, chosen name, rooms and active room; others see th
 });
 
 async function waitForName(person: { myName(): Promise<string> }, name: string): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
   let seen = '';
-  while (Date.now() < deadline) {
-    seen = await person.myName();
-    if (seen === name) return;
-    await sleep(100);
+  try {
+    await waitUntil(`the header to show "${name}"`, async () => (seen = await person.myName()) === name);
+  } catch {
+    assert.fail(`the header shows "${seen}", expected "${name}"`);
   }
-  assert.fail(`the header shows "${seen}", expected "${name}"`);
 }

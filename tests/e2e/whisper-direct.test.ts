@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 import {
@@ -19,14 +19,13 @@ import {
   selectWhisper,
   waitSecure,
   waitWhisperDelivered,
+  whisperBarrier,
   whisperInfo,
   whisperTab,
   whisperPair,
 } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 240_000;
-/** After a line arrived, how long we keep watching for a duplicate. */
-const SETTLE_MS = 1500;
 
 let browser: Browser;
 before(async () => {
@@ -75,14 +74,16 @@ test('whispers both ways over a direct data channel, also while the server is do
   await waitWhisperDelivered(b, reply);
   await a.waitForLine(reply);
 
-  await sleep(SETTLE_MS);
+  // Barriers both ways on the same link: a copy of either whisper would have come before them.
+  const barrierA = await whisperBarrier(a, b);
+  const barrierB = await whisperBarrier(b, a);
   for (const [p, text] of [[a, first], [a, reply], [b, first], [b, reply]] as const) {
     assert.equal(await p.countLines(text), 1, `${p.label} shows "${text}" exactly once`);
   }
   assert.equal((await whisperInfo(a, bKey))?.path, 'direct');
   assert.equal((await whisperInfo(b, aKey))?.path, 'direct');
-  assert.deepEqual((await readProbe(b)).received, [first], 'B received exactly the one whisper');
-  assert.deepEqual((await readProbe(a)).received, [reply], 'A received exactly the one reply');
+  assert.deepEqual((await readProbe(b)).received, [first, barrierA], 'B received exactly the one whisper (then the barrier)');
+  assert.deepEqual((await readProbe(a)).received, [reply, barrierB], 'A received exactly the one reply (then the barrier)');
 
   // The signal server stops (SIGTERM): the data channel is peer to peer and carries on.
   assert.equal(await scene.server.stop(), 0, 'the server exits cleanly on SIGTERM');
@@ -117,13 +118,14 @@ test('whispers both ways over a direct data channel, also while the server is do
   await waitSecure(a);
   await waitSecure(b);
 
-  await sleep(SETTLE_MS);
+  const lastA = await whisperBarrier(a, b);
+  const lastB = await whisperBarrier(b, a);
   for (const text of [whileDownA, whileDownB, afterA, afterB]) {
     assert.equal(await a.countLines(text), 1, `A shows "${text}" exactly once`);
     assert.equal(await b.countLines(text), 1, `B shows "${text}" exactly once`);
   }
-  assert.deepEqual((await readProbe(b)).received, [first, whileDownA, afterA]);
-  assert.deepEqual((await readProbe(a)).received, [reply, whileDownB, afterB]);
+  assert.deepEqual((await readProbe(b)).received, [first, barrierA, whileDownA, afterA, lastA]);
+  assert.deepEqual((await readProbe(a)).received, [reply, barrierB, whileDownB, afterB, lastB]);
   for (const p of [a, b]) assert.deepEqual(describeViolations(await watchCsp(p)), [], `${p.label}: no CSP or Trusted Types violation`);
 });
 

@@ -13,20 +13,23 @@ import { Opcode, RawWs } from '../support/raw-ws.ts';
 const FRAMES = 10_000;
 const WARMUP = 2_000;
 /**
- * Generous memory bounds (not timing): the server's heap in use after a collection may
- * grow a little (ids kept for reconnects, the audit trail), and V8 keeps some of what it
- * committed under the churn of thousands of connections and 1 MiB frames: with the flags
- * `npm start` uses, RSS grows by 5 to 10 MB and then stays (without them, by 25 to 30 MB,
- * most of it young generation). A leak of what the fuzzing sends would be far beyond both.
+ * Safety bounds against a real leak, not budgets (the bench, tests/bench/fuzz.bench.ts,
+ * holds the tuned budgets: RSS growth <= 20 MB, heap growth <= 10 MB, and a throughput
+ * floor). Measured with the flags `npm start` uses: RSS grows by 5 to 10 MB and then stays,
+ * the heap in use after a collection by well under 5 MB. These are several times that; a
+ * leak of what the fuzzing sends (10,000 frames, many of them up to 1 MiB) is far beyond.
  */
-const RSS_GROWTH_MAX_MB = 20;
-const HEAP_GROWTH_MAX_MB = 10;
+const RSS_GROWTH_MAX_MB = 60;
+const HEAP_GROWTH_MAX_MB = 30;
 
-test(`${FRAMES.toLocaleString('en-US')} fuzzed frames: no crash, no unhandled error, every frame answered, honest chat intact, memory flat`, { timeout: 180_000 }, async () => {
-  const report = await runLiveFuzz({ frames: FRAMES, warmupFrames: WARMUP, seed: fuzzSeed(), timeLimitMs: 120_000 });
+// No time limit on the fuzzing (a limit would make "every frame was sent" a throughput
+// floor; the bench has that): the test's timeout only guards against a hang.
+test(`${FRAMES.toLocaleString('en-US')} fuzzed frames: no crash, no unhandled error, every frame answered, honest chat intact, memory flat`, { timeout: 600_000 }, async () => {
+  const report = await runLiveFuzz({ frames: FRAMES, warmupFrames: WARMUP, seed: fuzzSeed(), timeLimitMs: Number.POSITIVE_INFINITY });
   const summary = describeReport(report);
   console.log(summary);
 
+  assert.ok(!report.stoppedByTimeLimit, summary);
   assert.ok(report.framesSent >= FRAMES + WARMUP, `only ${report.framesSent} frames were sent\n${summary}`);
   assert.equal(report.crashes, 0, summary);
   assert.equal(report.uncaughtExceptions, 0, summary);

@@ -356,6 +356,20 @@ export async function sendBarrier(p: Person, key: string, text: string): Promise
 }
 
 /**
+ * An ordering barrier through the app's own path: `sender` whispers a fresh line in its
+ * active conversation, sees it delivered, and `receiver` (its conversation with `sender`
+ * active) shows it. The link is ordered, so once this returns, every whisper `sender` sent
+ * on it before, and every receipt `receiver` sent for those, has arrived. Returns the text.
+ */
+export async function whisperBarrier(sender: Person, receiver: Person): Promise<string> {
+  const text = marker(`barrier from ${sender.label}`);
+  await sender.say(text);
+  await waitWhisperDelivered(sender, text);
+  await receiver.waitForLine(text);
+  return text;
+}
+
+/**
  * A and B, each in their own browser context, who see each other in #lobby, with their
  * identity keys; `probes`: each page records the whispers it sends and receives.
  */
