@@ -14,7 +14,7 @@
 // version breaks them, this fails loudly: a channel that never reached us, or a message
 // that simple-peer handled itself (its "data" event), destroys the peer with an error
 // saying so (the link then falls back to the relay or reports the loss), and
-// tests/app/direct-channel.test.ts fails.
+// tests/app/peer-link.test.ts fails.
 import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/simplepeer.min.js';
 import { debug } from './debug.ts';
 
