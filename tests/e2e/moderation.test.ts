@@ -174,6 +174,7 @@ test('a server-wide ban by the admin holds across reloads and a server restart',
   assert.equal(await waitConnection(vic, 'stopped'), 'You are banned from this server: trolling');
 
   // The ban is on disk: after a restart it still holds.
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0);
   await scene.server.start();
   await wes.waitOnline(RECONNECT_WAIT_MS);

@@ -24,6 +24,7 @@ test('with the server stopped, a reload still shows the app shell from the servi
   assert.equal(scriptURL, `${scene.url}/sw.js`, 'the page is controlled by /sw.js');
   await a.waitOnline();
 
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0);
   await a.waitForStatus('offline');
   // Nothing answers on the port any more.

@@ -50,6 +50,7 @@ test('a server restart: clients reconnect by themselves, rejoin, and outage mess
   await b.waitForLine(beforeText);
   await a.waitDelivered(beforeText);
 
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0, 'the server exits with status 0 on SIGTERM');
   await expectRestartingSentence(a);
   await expectRestartingSentence(b);
@@ -129,6 +130,7 @@ test('a message typed offline survives a reload while the server is down and is 
   await b.waitForMembers([aName, bName]);
   await a.waitForMembers([aName, bName]);
 
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0);
   await expectRestartingSentence(a);
 
@@ -143,6 +145,7 @@ test('a message typed offline survives a reload while the server is down and is 
 
   // This test is about the outbox surviving the reload, not about who reconnects first
   // (the test above covers that): A's network stays off until B is back in #lobby.
+  a.allowProblems(/^console: WebSocket connection to '[^']+' failed: Error in connection establishment: net::ERR_INTERNET_DISCONNECTED$/); // A's network is off on purpose
   await a.context.setOffline(true);
   await scene.server.start();
   await b.waitForStatus('online', RECONNECT_WAIT_MS);

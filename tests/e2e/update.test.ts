@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, newPerson, waitUntil } from './support/browser.ts';
-import { ROOT, WispServer } from './support/server.ts';
+import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
+import { Scene } from './support/scene.ts';
+import { ROOT } from './support/server.ts';
 
 let browser: Browser;
 let staticDir: string;
@@ -38,10 +39,9 @@ function controllerBuild(page: import('playwright-core').Page): Promise<string> 
 }
 
 test('a new version is offered after the server comes back, and applied on Reload', { timeout: 180_000 }, async (t) => {
-  const server = await WispServer.start({ args: ['--static-dir', staticDir] });
-  t.after(() => server.dispose());
-  const person = await newPerson(browser, server.url, { label: 'A' });
-  t.after(() => person.close());
+  const scene = await Scene.open(t, browser, { args: ['--static-dir', staticDir] });
+  const server = scene.server;
+  const person = await scene.person('A');
   await person.waitForServiceWorkerControl();
   await person.waitOnline();
   assert.equal(await controllerBuild(person.page), 'v1');
@@ -49,6 +49,7 @@ test('a new version is offered after the server comes back, and applied on Reloa
   assert.equal(await banner.count(), 0, 'no update offered while nothing changed');
 
   // The operator upgrades: a new service worker (any byte change makes one).
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await server.stop(), 0);
   appendFileSync(
     path.join(staticDir, 'sw.js'),

@@ -86,6 +86,7 @@ test('whispers both ways over a direct data channel, also while the server is do
   assert.deepEqual((await readProbe(a)).received, [reply, barrierB], 'A received exactly the one reply (then the barrier)');
 
   // The signal server stops (SIGTERM): the data channel is peer to peer and carries on.
+  scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0, 'the server exits cleanly on SIGTERM');
   await waitUntil("both apps to notice the server is gone", async () => (await a.status()) !== 'online' && (await b.status()) !== 'online');
   const whileDownA = marker('A while the server is down');

@@ -18,6 +18,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, newPerson, sleep, waitUntil, type Person } from './support/browser.ts';
 import { WispServer } from './support/server.ts';
+import { assertNoProblems } from './support/problems.ts';
 import { WsProxy, type FrameHook } from './support/proxy.ts';
 import { failure, freshIdentityKey, installProbe, marker, ownKey, ownLines, readProbe, secureChip, whisperInfo, whisperTab } from './support/whisper.ts';
 
@@ -50,7 +51,8 @@ async function hostileWorld(t: TestContext): Promise<World> {
   t.after(async () => {
     await Promise.all(world.people.map((p) => p.close()));
     await proxy.close();
-    await world.server?.dispose();
+    await world.server?.close();
+    assertNoProblems(world.people, world.server ? [world.server] : []);
   });
   world.server = await WispServer.start({ args: ['--origin', proxy.url] });
   proxy.setTarget(world.server.url);
@@ -59,6 +61,7 @@ async function hostileWorld(t: TestContext): Promise<World> {
 
 async function closeAll(world: World): Promise<void> {
   await Promise.all(world.people.map((p) => p.close()));
+  assertNoProblems(world.people, []);
   world.people.length = 0;
 }
 

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { describeViolations, watchCsp, type CspViolation } from './csp.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -74,6 +75,12 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
   }
 }
 
+/**
+ * Chromium's console error for each reconnect attempt while the server is down: allow it
+ * (Scene.expectProblems) in a test that stops the server on purpose.
+ */
+export const SERVER_DOWN = /^console: WebSocket connection to 'ws:\/\/[^']+' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$/;
+
 export type ConnectionStatus = 'online' | 'offline' | 'connecting' | 'stopped' | 'starting';
 
 export interface PersonOptions {
@@ -82,12 +89,20 @@ export interface PersonOptions {
   label?: string;
   /** Runs on the new browser context before the app is opened: init scripts, bindings, listeners. */
   init?: (context: BrowserContext) => Promise<unknown>;
+  /**
+   * Problems (see Person.unexpectedProblems) this test provokes on purpose, e.g. the
+   * refused WebSocket connections while it stops the server. Each with a comment why.
+   */
+  expectProblems?: RegExp[];
 }
 
 /** One person: a browser context with the app open. */
 export class Person {
   /** Console errors and page errors seen, for failure messages. */
   readonly problems: string[] = [];
+  /** CSP and Trusted Types violations in this person's context (watched from its creation). */
+  cspViolations: CspViolation[] = [];
+  private readonly expected: RegExp[] = [];
 
   constructor(
     readonly label: string,
@@ -99,6 +114,17 @@ export class Person {
     page.on('console', (message) => {
       if (message.type() === 'error') this.problems.push(`console: ${message.text()}`);
     });
+  }
+
+  /** Allows problems matching these patterns: ones the test provokes on purpose. */
+  allowProblems(...patterns: RegExp[]): void {
+    this.expected.push(...patterns);
+  }
+
+  /** Page errors, console errors and CSP/Trusted Types violations nobody allowed. */
+  unexpectedProblems(): string[] {
+    const all = [...this.problems, ...describeViolations(this.cspViolations).map((v) => `csp: ${v}`)];
+    return all.filter((problem) => !this.expected.some((pattern) => pattern.test(problem)));
   }
 
   // ---- locators ---------------------------------------------------------------
@@ -300,9 +326,12 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
     });
     context.setDefaultTimeout(WAIT_MS);
     await context.addInitScript(TEST_HOOKS);
+    const csp = await watchCsp(context);
     await options.init?.(context);
     const page = context.pages()[0] ?? (await context.newPage());
     const person = new Person(options.label ?? `person${++counter}`, context, page, url);
+    person.cspViolations = csp;
+    person.allowProblems(...(options.expectProblems ?? []));
     person.afterClose = () => rmSync(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     await page.goto(url, { waitUntil: 'load' });
     await person.waitOnline();
@@ -318,8 +347,10 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
 export async function newPerson(browser: Browser, url: string, options: PersonOptions = {}): Promise<Person> {
   const context = await browser.newContext({ viewport: options.viewport ?? { width: 1280, height: 800 } });
   context.setDefaultTimeout(WAIT_MS);
+  let csp: CspViolation[];
   try {
     await context.addInitScript(TEST_HOOKS);
+    csp = await watchCsp(context);
     await options.init?.(context);
   } catch (error) {
     await context.close().catch(() => undefined);
@@ -327,6 +358,8 @@ export async function newPerson(browser: Browser, url: string, options: PersonOp
   }
   const page = await context.newPage();
   const person = new Person(options.label ?? `person${++counter}`, context, page, url);
+  person.cspViolations = csp;
+  person.allowProblems(...(options.expectProblems ?? []));
   try {
     await page.goto(url, { waitUntil: 'load' });
     await person.waitOnline();

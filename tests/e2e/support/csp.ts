@@ -2,7 +2,7 @@
 // `securitypolicyviolation` event in every document of a person's browser context (the app
 // page, its reloads, any frame), recorded in Node through an exposed binding.
 import type { BrowserContext } from 'playwright-core';
-import { Person } from './browser.ts';
+import type { Person } from './browser.ts';
 
 export interface CspViolation {
   /** The effective directive, e.g. "script-src-elem" or "require-trusted-types-for". */
@@ -39,11 +39,13 @@ const watched = new WeakMap<BrowserContext, Promise<CspViolation[]>>();
 /**
  * Starts recording CSP and Trusted Types violations in every page and frame of this
  * person's context (documents loaded later included) and returns the live list. Calling
- * it again returns the same list. Pass the context itself (e.g. as a PersonOptions `init`)
- * to record from before the app loads.
+ * it again returns the same list. newPerson and newProfilePerson watch every person from
+ * before the app loads, and every violation counts as a problem of that person (see
+ * Person.unexpectedProblems), which fails a Scene's test.
  */
 export function watchCsp(target: Person | BrowserContext): Promise<CspViolation[]> {
-  const context = target instanceof Person ? target.context : target;
+  // A Person has a page; a BrowserContext has none (checked by shape: browser.ts imports this module).
+  const context = 'page' in target ? target.context : target;
   let list = watched.get(context);
   if (!list) {
     list = start(context);

@@ -1,15 +1,22 @@
 // One test's world: a fresh real server and the people in it. Everything it starts is
 // ended by dispose(), which the test registers as an after hook, so it runs on failure too.
+// Then the test fails on any unexpected problem of its people or its server (problems.ts).
 import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { newPerson, newProfilePerson, type Person, type PersonOptions } from './browser.ts';
+import { SERVER_DOWN, newPerson, newProfilePerson, type Person, type PersonOptions } from './browser.ts';
+import { assertNoProblems } from './problems.ts';
 import { WsProxy } from './proxy.ts';
 import { WispServer, type ServerOptions } from './server.ts';
 
 export class Scene {
+  /** Everyone in this scene; the problems of each are checked at the end (push a person made elsewhere). */
   readonly people: Person[] = [];
+  private checkRegistered = false;
+  /** Problems everyone in this scene may show: what the test provokes on purpose. */
+  private readonly expected: RegExp[] = [];
 
   private constructor(
+    private readonly t: TestContext,
     readonly browser: Browser,
     readonly server: WispServer,
     /** Set by behindProxy(): everyone reaches the server through it. */
@@ -18,7 +25,7 @@ export class Scene {
 
   static async open(t: TestContext, browser: Browser, options: ServerOptions = {}): Promise<Scene> {
     const server = await WispServer.start(options);
-    const scene = new Scene(browser, server);
+    const scene = new Scene(t, browser, server);
     t.after(() => scene.dispose());
     return scene;
   }
@@ -34,7 +41,7 @@ export class Scene {
       throw error;
     }
     proxy.setTarget(server.url);
-    const scene = new Scene(browser, server, proxy) as Scene & { proxy: WsProxy };
+    const scene = new Scene(t, browser, server, proxy) as Scene & { proxy: WsProxy };
     t.after(() => scene.dispose());
     return scene;
   }
@@ -47,20 +54,50 @@ export class Scene {
   /** A new person (own browser context), online in #lobby. */
   async person(label: string, options: Omit<PersonOptions, 'label'> = {}): Promise<Person> {
     const person = await newPerson(this.browser, this.url, { ...options, label });
-    this.people.push(person);
+    this.join(person);
     return person;
   }
 
   /** A new person in a non-incognito profile (own browser process), online in #lobby. */
   async profilePerson(label: string, options: Omit<PersonOptions, 'label'> = {}): Promise<Person> {
     const person = await newProfilePerson(this.url, { ...options, label });
-    this.people.push(person);
+    this.join(person);
     return person;
   }
 
+  /**
+   * The problem check is its own after hook, registered when the first person joins and
+   * not in open(): node:test skips the remaining after hooks once one throws, and tests
+   * register their own clean-ups (TempFiles, coturn) right after open().
+   */
+  private join(person: Person): void {
+    this.people.push(person);
+    if (this.checkRegistered) return;
+    this.checkRegistered = true;
+    this.t.after(() => this.check());
+  }
+
+  /** Allows problems matching these patterns for everyone in the scene (with a comment why). */
+  expectProblems(...patterns: RegExp[]): void {
+    this.expected.push(...patterns);
+  }
+
+  /** For a test that stops the server on purpose: each reconnect attempt meanwhile is refused. */
+  expectServerDown(): void {
+    this.expectProblems(SERVER_DOWN);
+  }
+
+  /** Fails the test on any unexpected page, console, CSP or server problem. */
+  check(): void {
+    for (const person of this.people) person.allowProblems(...this.expected);
+    assertNoProblems(this.people, [this.server]);
+  }
+
+  /** Ends everything (never throws); checks right away when nobody joined (no check hook then). */
   async dispose(): Promise<void> {
     await Promise.all(this.people.map((p) => p.close()));
     await this.proxy?.close();
-    await this.server.dispose();
+    await this.server.close();
+    if (!this.checkRegistered) this.check();
   }
 }

@@ -1,16 +1,18 @@
 // The real, compiled signal server as a child process: what an operator runs, serving
 // the real build. Each server gets its own temporary data directory and a free port,
 // can be stopped with SIGTERM (exit code checked) and started again on the same port.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// dispose() fails the test when the server crashed, did not exit cleanly, or printed an
+// error line nobody expected (allow-list the ones a test provokes with expectErrors).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureFreshBuild } from '../../support/fresh-build.ts';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_ENTRY = path.join(ROOT, 'dist/signal-server/main.js');
-const APP_INDEX = path.join(ROOT, 'dist/app/index.html');
 
 /** Every server child still running, so a crashing test process does not leave one behind. */
 const running = new Set<ChildProcess>();
@@ -29,17 +31,12 @@ process.once('exit', () => {
 let buildChecked = false;
 
 /**
- * Builds once when the build is missing. The suite runner builds before this tier, so
- * normally this does nothing; an existing build is never rebuilt here.
+ * Builds once when dist/ is missing or older than a source file, so a test never runs
+ * against a stale build. After `npm test`'s build tier this finds it fresh and does nothing.
  */
 export function ensureBuilt(): void {
   if (buildChecked) return;
-  if (!existsSync(APP_INDEX) || !existsSync(SERVER_ENTRY)) {
-    console.log('# e2e: dist/ is missing; running "npm run build" once');
-    const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    if (result.status !== 0) throw new Error(`npm run build failed (status ${result.status}, signal ${result.signal})`);
-    if (!existsSync(APP_INDEX) || !existsSync(SERVER_ENTRY)) throw new Error('npm run build did not produce dist/app/index.html and dist/signal-server/main.js');
-  }
+  ensureFreshBuild((message) => console.error(`# e2e: ${message}`));
   buildChecked = true;
 }
 
@@ -62,6 +59,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface ServerOptions {
   /** Extra command-line flags, e.g. ['--rate-per-minute', '600']. */
   args?: string[];
+  /** stderr lines a test provokes on purpose (the server prints errors, and only errors, there). */
+  expectErrors?: RegExp[];
 }
 
 export class WispServer {
@@ -70,13 +69,21 @@ export class WispServer {
   private child?: ChildProcess;
   private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private output = '';
+  /** Everything the server wrote to stderr: its own error lines, warnings, crash stacks. */
+  private stderr = '';
+  /** Exits nobody asked for (a crash), and SIGTERMs that did not end in a clean exit 0. */
+  private readonly badExits: string[] = [];
+  private readonly expectedErrors: RegExp[];
   private disposed = false;
+  /** True from a successful start until stop() or kill(): an exit in that time is a crash. */
+  private live = false;
 
   private constructor(
     readonly port: number,
     private readonly options: ServerOptions,
   ) {
     this.url = `http://127.0.0.1:${port}`;
+    this.expectedErrors = [...(options.expectErrors ?? [])];
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-e2e-data-'));
   }
 
@@ -87,7 +94,7 @@ export class WispServer {
     try {
       await server.start();
     } catch (error) {
-      await server.dispose();
+      await server.close();
       throw error;
     }
     return server;
@@ -108,9 +115,12 @@ export class WispServer {
     if (this.child) throw new Error('the server is already running');
     // Right after a stop the port is normally free at once; allow a few tries anyway.
     for (let attempt = 1; ; attempt++) {
+      const stderrBefore = this.stderr.length;
       const outcome = await this.spawnOnce();
       if (outcome === 'ok') return;
       if (outcome === 'port-busy' && attempt < 10) {
+        // A busy port right after a stop is expected here, not a server problem.
+        this.stderr = this.stderr.slice(0, stderrBefore);
         await sleep(300);
         continue;
       }
@@ -127,10 +137,15 @@ export class WispServer {
     running.add(child);
     this.child = child;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.output += d;
+      this.stderr += d;
+    });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         running.delete(child);
+        // Still our running server (not stopped, not killed): it crashed or exited by itself.
+        if (this.child === child && this.live) this.badExits.push(`the server exited by itself (code ${code}, signal ${signal}) while the test ran`);
         resolve({ code, signal });
       });
       child.once('error', (error) => {
@@ -152,7 +167,10 @@ export class WispServer {
         const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
         if (response.ok) {
           const body = (await response.json()) as { ok?: boolean };
-          if (body.ok === true) return 'ok';
+          if (body.ok === true) {
+            this.live = true;
+            return 'ok';
+          }
         }
       } catch {
         // Not listening yet.
@@ -167,6 +185,7 @@ export class WispServer {
   async stop(timeoutMs = 15_000): Promise<number | null> {
     const child = this.child;
     if (!child || !this.exited) throw new Error('the server is not running');
+    this.live = false;
     child.kill('SIGTERM');
     const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), timeoutMs).unref());
     const result = await Promise.race([this.exited, timer]);
@@ -183,6 +202,7 @@ export class WispServer {
   async kill(): Promise<void> {
     const child = this.child;
     this.child = undefined;
+    this.live = false;
     if (!child || !this.exited) return;
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {
@@ -194,17 +214,38 @@ export class WispServer {
     await this.exited;
   }
 
-  /** For after hooks: stops the server if it still runs and removes its data directory. */
-  async dispose(): Promise<void> {
+  /** Allows stderr lines matching these patterns: errors the test provokes on purpose. */
+  expectErrors(...patterns: RegExp[]): void {
+    this.expectedErrors.push(...patterns);
+  }
+
+  /** What went wrong in the server so far: unexpected stderr lines and bad exits. */
+  problems(): string[] {
+    const lines = this.stderr.split('\n').map((line) => line.trimEnd()).filter(Boolean);
+    const unexpected = lines.filter((line) => !this.expectedErrors.some((pattern) => pattern.test(line)));
+    return [...this.badExits, ...unexpected.map((line) => `stderr: ${line}`)];
+  }
+
+  /** Stops the server if it still runs (SIGTERM must end it with 0) and removes its data directory; never throws. */
+  async close(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     if (this.child) {
       try {
-        await this.stop(5000);
-      } catch {
+        const code = await this.stop(5000);
+        if (code !== 0) this.badExits.push(`the server exited with code ${code} on SIGTERM at the end of the test`);
+      } catch (error) {
+        this.badExits.push((error as Error).message.split('\n', 1)[0]!);
         await this.kill();
       }
     }
     rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** For after hooks: close(), then fails when the server crashed or printed an unexpected error. */
+  async dispose(): Promise<void> {
+    await this.close();
+    const problems = this.problems();
+    if (problems.length > 0) throw new Error(`the server at ${this.url} had unexpected problems:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 }
