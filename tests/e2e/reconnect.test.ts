@@ -3,8 +3,7 @@
 // rooms, and every message typed during the outage arrives exactly once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import type { BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 
