@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import { launchBrowser, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import {
   MIB,
@@ -22,6 +22,7 @@ import {
   waitTransfer,
   type Pair,
 } from './support/files.ts';
+import { whisperBarrier } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 /** Large enough that it is still under way when the cancel comes from inside the page. */
@@ -32,8 +33,6 @@ const BIG_BYTES = 40 * MIB;
  */
 const TAB_CLOSE_BYTES = 120 * MIB;
 const TAB_CLOSE_SERVER = { args: ['--max-file-mb', '128'] };
-/** After a transfer stopped, how long we keep watching that it stays stopped. */
-const SETTLE_MS = 1500;
 /** The link to a closed tab may only be noticed when its data channel or its presence goes. */
 const LOST_WAIT_MS = 60_000;
 
@@ -60,7 +59,16 @@ async function assertDiscarded(pair: Pair, name: string, status: 'cancelled' | '
   assert.match(received.sentence ?? '', sentence);
   const c = card(b, name);
   await c.locator(`[data-status=${status}] .failed[role=alert]`).filter({ hasText: sentence }).waitFor();
-  await sleep(SETTLE_MS);
+  if (pair.a.page.isClosed()) {
+    // The sender is gone: once B's link to it is closed, nothing more can arrive over it.
+    await waitUntil("B's link to A to be closed", async () => {
+      const link = (await b.state<{ whispers: Record<string, { link: string }> }>()).whispers[pair.aKey]?.link;
+      return link !== 'ready' && link !== 'connecting';
+    });
+  } else {
+    // Chunks A sent before it stopped would have come before A's next whisper on the same link.
+    await whisperBarrier(pair.a, b);
+  }
   const trace = await traceNamed(b, name, 'in');
   assert.ok(!trace.statuses.includes('done') && !trace.statuses.includes('checking'), `B never finished: ${trace.statuses.join(' > ')}`);
   assert.ok(trace.maxBytes > 0 && trace.maxBytes < size, `B had part of the file (${trace.maxBytes} bytes)`);

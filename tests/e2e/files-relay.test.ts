@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, waitUntil, type Person } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import {
   MIB,
@@ -20,13 +20,13 @@ import {
   traceNamed,
   waitTransfer,
 } from './support/files.ts';
+import { whisperBarrier } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 /** The link first waits a few seconds for a data channel before it uses the relay. */
 const RELAY_LINK_WAIT_MS = 45_000;
 /** The relay is paced (a token bucket per link): allow it time. */
 const RELAY_TRANSFER_WAIT_MS = 90_000;
-const SETTLE_MS = 1500;
 
 let browser: Browser;
 before(async () => {
@@ -98,7 +98,9 @@ test('over the server relay, a file below the relay limit arrives intact and one
     await c.locator('[data-status=declined] .failed[role=alert]').filter({ hasText: sentence! }).waitFor();
     assert.equal(await c.getByRole('button').count(), 0, `${p.label}'s card offers nothing to click`);
   }
-  await sleep(SETTLE_MS);
+  // Barriers both ways over the same (relayed) link: an accept B sent, or bytes A sent, would have come before them.
+  await whisperBarrier(b, a);
+  await whisperBarrier(a, b);
   const receiverTrace = await traceNamed(b, big.name, 'in');
   const senderTrace = await traceNamed(a, big.name, 'out');
   assert.deepEqual(receiverTrace.statuses, ['offered', 'declined']);

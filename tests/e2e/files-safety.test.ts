@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import {
   MIB,
@@ -27,10 +27,9 @@ import {
   transfers,
   waitTransfer,
 } from './support/files.ts';
+import { marker, sendBarrier, whisperBarrier } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
-/** After something was refused, how long we keep watching that nothing else happens. */
-const SETTLE_MS = 1500;
 
 let browser: Browser;
 before(async () => {
@@ -163,7 +162,8 @@ test('an SVG with scripts arrives only as a download card: never rendered, nothi
   assert.equal(drawingState.executable, true, 'an SVG counts as something that can run code');
 
   // Only download cards: no picture, no embedded document anywhere, and no script ran.
-  await sleep(SETTLE_MS);
+  // Both cards have rendered their final state (what the checks below look at).
+  for (const f of [drawing, disguised]) await card(b, f.name).locator('[data-status=done]').waitFor();
   assert.deepEqual(await cardImages(b.page), [], 'no <img> in any file card');
   assert.deepEqual(await embeddedDocuments(b.page), [], 'no iframe, object, embed or inline svg from a file');
   for (const p of [a, b]) {
@@ -188,7 +188,8 @@ test('an SVG with scripts arrives only as a download card: never rendered, nothi
   const savedDisguised = await save(b, disguised.name);
   assert.equal(savedDisguised.sha256, sha256(svg));
 
-  await sleep(SETTLE_MS);
+  // No wait needed: each click above ended in a download, and a navigation or a new tab
+  // from that click would have been reported before its response became the download.
   assert.equal(b.page.url(), startUrl, 'the page URL is unchanged');
   assert.deepEqual(navigations, [], 'nothing navigated');
   assert.deepEqual(popups, [], 'no tab or window opened');
@@ -237,7 +238,9 @@ test('an offer above the receiver\'s limit is refused with a sentence before any
     assert.equal(await c.locator('progress').count(), 0);
   }
 
-  await sleep(SETTLE_MS);
+  // Barriers both ways over the same link: an accept B sent, or bytes A sent, would have come before them.
+  await whisperBarrier(b, a);
+  await whisperBarrier(a, b);
   const receiverTrace = await traceNamed(b, big.name, 'in');
   const senderTrace = await traceNamed(a, big.name, 'out');
   assert.deepEqual(receiverTrace.statuses, ['offered', 'declined'], 'B never accepted or received');
@@ -252,7 +255,8 @@ test('an offer above the receiver\'s limit is refused with a sentence before any
   const stopped = await waitTransfer(a, huge.name, 'out', ['failed', 'declined', 'waiting', 'sending']);
   assert.equal(stopped.status, 'failed');
   assert.equal(stopped.sentence, 'This server allows files up to 3.1 MB; this one is 4.2 MB.');
-  await sleep(SETTLE_MS);
+  // An offer A sent would have come before A's next whisper on the same link.
+  await whisperBarrier(a, b);
   assert.equal(await transferNamed(b, huge.name, 'in'), undefined, 'B never got an offer for it');
 
   // A file within B's limit still goes through.
@@ -307,7 +311,10 @@ test('a sender that sends more than it announced is cut off at the limit and the
 
   const offered = await waitTransfer(b, 'liar.bin', 'in', ['offered']);
   assert.equal(offered.size, announced);
-  await sleep(SETTLE_MS);
+  // The chunks went out before this frame on the same link: once B shows it, B has had them.
+  const early = marker('after the early chunks');
+  await sendBarrier(a, bKey, early);
+  await b.waitForLine(early);
   assert.equal((await transferNamed(b, 'liar.bin', 'in'))!.bytes, 0, 'chunks before accepting are ignored');
   await accept(b, 'liar.bin');
   await waitTransfer(b, 'liar.bin', 'in', ['receiving']);
@@ -336,7 +343,10 @@ test('a sender that sends more than it announced is cut off at the limit and the
   );
   assert.equal(cancel.reason, 'too-large');
 
-  await sleep(SETTLE_MS);
+  // Every chunk and the file-end went out before this frame on the same link.
+  const late = marker('after the last chunk');
+  await sendBarrier(a, bKey, late);
+  await b.waitForLine(late);
   const trace = await traceNamed(b, 'liar.bin', 'in');
   assert.ok(trace.maxBytes <= announced, `B never held more than announced (held at most ${trace.maxBytes} bytes)`);
   assert.equal(trace.maxBytes, 600, 'B kept only the chunk that fitted, then stopped');

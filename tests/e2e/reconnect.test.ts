@@ -3,13 +3,55 @@
 // rooms, and every message typed during the outage arrives exactly once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, sleep, tag, type Person } from './support/browser.ts';
+import type { Browser, BrowserContext } from 'playwright-core';
+import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 
 const TEST_TIMEOUT = 300_000;
-/** After the messages arrived, how long we keep watching for a duplicate. */
-const SETTLE_MS = 3000;
+
+/**
+ * Records every WebSocket the page opens (window.__wispSockets): whether it ever opened and
+ * whether it closed. A string, not a function: tsx would wrap a function in helpers the page lacks.
+ */
+const COUNT_SOCKETS = `(() => {
+  const Native = window.WebSocket;
+  const sockets = [];
+  window.__wispSockets = sockets;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      const record = { opened: false, closed: false };
+      sockets.push(record);
+      this.addEventListener('open', () => { record.opened = true; });
+      this.addEventListener('close', () => { record.closed = true; });
+    }
+  };
+})()`;
+
+function countSockets(context: BrowserContext): Promise<unknown> {
+  return context.addInitScript(COUNT_SOCKETS);
+}
+
+/** Connection attempts this page made that closed without ever opening. */
+function failedAttempts(person: Person): Promise<number> {
+  return person.page.evaluate(() => {
+    const sockets = (window as unknown as { __wispSockets?: { opened: boolean; closed: boolean }[] }).__wispSockets;
+    if (!sockets) throw new Error('no socket counter installed');
+    return sockets.filter((s) => s.closed && !s.opened).length;
+  });
+}
+
+/**
+ * An ordering barrier: `sender` says a fresh line in its active room, `receiver` shows it
+ * and `sender` sees it acknowledged. The server relays one sender's lines over one
+ * connection in order, so once this is back, every line sent before it has arrived.
+ */
+async function barrier(sender: Person, receiver: Person, timeoutMs = WAIT_MS): Promise<void> {
+  const text = `barrier ${tag()}`;
+  await sender.say(text);
+  await receiver.waitForLine(text, timeoutMs);
+  await sender.waitDelivered(text, timeoutMs);
+}
 
 let browser: Browser;
 before(async () => {
@@ -34,8 +76,8 @@ async function expectPending(person: Person, text: string): Promise<void> {
 
 test('a server restart: clients reconnect by themselves, rejoin, and outage messages arrive exactly once', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const a = await scene.person('A');
-  const b = await scene.person('B');
+  const a = await scene.person('A', { init: countSockets });
+  const b = await scene.person('B', { init: countSockets });
   const aName = await a.myName();
   const bName = await b.myName();
 
@@ -50,6 +92,8 @@ test('a server restart: clients reconnect by themselves, rejoin, and outage mess
   await b.waitForLine(beforeText);
   await a.waitDelivered(beforeText);
 
+  assert.equal(await failedAttempts(a), 0, 'A had no failed connection attempt before the server stopped');
+  assert.equal(await failedAttempts(b), 0, 'B had no failed connection attempt before the server stopped');
   scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
   assert.equal(await scene.server.stop(), 0, 'the server exits with status 0 on SIGTERM');
   await expectRestartingSentence(a);
@@ -64,8 +108,8 @@ test('a server restart: clients reconnect by themselves, rejoin, and outage mess
   for (const text of fromB) await b.say(text);
   for (const text of fromA) await expectPending(a, text);
   for (const text of fromB) await expectPending(b, text);
-  // Down for a moment longer, so the clients have tried (and failed) to reconnect at least once.
-  await sleep(1500);
+  // Still down until both clients have tried (and failed) to reconnect at least once.
+  for (const p of [a, b]) await waitUntil(`${p.label} to try to reconnect while the server is down, and fail`, async () => (await failedAttempts(p)) >= 1);
   assert.notEqual(await a.status(), 'online');
   assert.notEqual(await b.status(), 'online');
 
@@ -96,7 +140,9 @@ test('a server restart: clients reconnect by themselves, rejoin, and outage mess
   const order = await Promise.all([a, b].map(async (p) => `${p.label}: ${JSON.stringify(await p.lineTexts())}`));
   assert.deepEqual(missing, [], `every outage message reaches the other person.\n${order.join('\n')}`);
 
-  await sleep(SETTLE_MS);
+  // Barriers both ways: a copy of an outage line sent before them would have arrived.
+  await barrier(a, b);
+  await barrier(b, a);
   for (const [receiver, sender, texts] of [[b, a, fromA], [a, b, fromB]] as const) {
     for (const text of texts) {
       assert.equal(await receiver.countLines(text), 1, `${receiver.label} got "${text}" exactly once`);
@@ -158,14 +204,15 @@ test('a message typed offline survives a reload while the server is down and is 
   await b.waitForMembers([aName, bName], RECONNECT_WAIT_MS);
   await b.waitForLine(text, RECONNECT_WAIT_MS);
   await a.waitDelivered(text, RECONNECT_WAIT_MS);
-  await sleep(SETTLE_MS);
+  await barrier(a, b);
   assert.equal(await b.countLines(text), 1, 'B got it exactly once');
   assert.equal(await a.countLines(text), 1, 'A shows it once');
 
   // Delivered means gone from the outbox: another reload does not send it again.
   await a.reload();
   await a.waitOnline(RECONNECT_WAIT_MS);
-  await sleep(SETTLE_MS);
+  // A line typed after the reload: a copy still in the outbox would be sent before it.
+  await barrier(a, b, RECONNECT_WAIT_MS);
   assert.equal(await b.countLines(text), 1, 'still exactly once after A reloads again');
   assert.equal(await a.linesWith(text).locator('.pending').count(), 0, 'the delivered message is no longer in the outbox');
 });

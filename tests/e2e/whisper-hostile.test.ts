@@ -16,7 +16,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, newPerson, sleep, waitUntil, type Person } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, newPerson, waitUntil, type Person } from './support/browser.ts';
 import { WispServer } from './support/server.ts';
 import { assertNoProblems } from './support/problems.ts';
 import { WsProxy, type FrameHook } from './support/proxy.ts';
@@ -26,8 +26,6 @@ const TEST_TIMEOUT = 240_000;
 /** Fresh pairs of people per attack, and whisper attempts per pair (the first, then "Try again"). */
 const PAIRS = 5;
 const ATTEMPTS_PER_PAIR = 4;
-/** How long a failed attempt is watched afterwards for anything arriving late. */
-const SETTLE_MS = 750;
 /** Long enough for the relay fallback (4 s) plus the handshake timeout (15 s), with room to spare. */
 const FAILURE_WAIT_MS = 30_000;
 
@@ -75,21 +73,26 @@ interface RunResult {
   failed: boolean;
   delivered: boolean;
   sentence: string;
+  /** Link offers (SDP) the proxy relayed between the two during this attempt. */
+  offers: number;
 }
 
 interface Tally {
   runs: number;
+  /** Attempts in which the proxy relayed at least one link offer: a handshake was really attempted. */
+  attempted: number;
   failedHandshakes: number;
   delivered: number;
   sentences: Map<string, number>;
 }
 
 function tally(): Tally {
-  return { runs: 0, failedHandshakes: 0, delivered: 0, sentences: new Map() };
+  return { runs: 0, attempted: 0, failedHandshakes: 0, delivered: 0, sentences: new Map() };
 }
 
 function count(t: Tally, run: RunResult, name: string): void {
   t.runs++;
+  if (run.offers > 0) t.attempted++;
   if (run.failed) t.failedHandshakes++;
   if (run.delivered) t.delivered++;
   const generic = run.sentence.replaceAll(name, '<name>');
@@ -97,7 +100,7 @@ function count(t: Tally, run: RunResult, name: string): void {
 }
 
 function report(title: string, t: Tally): void {
-  console.log(`hostile server, ${title}: runs=${t.runs} failed_handshakes=${t.failedHandshakes} delivered=${t.delivered}`);
+  console.log(`hostile server, ${title}: runs=${t.runs} attempted_links=${t.attempted} failed_handshakes=${t.failedHandshakes} delivered=${t.delivered}`);
   for (const [sentence, n] of t.sentences) console.log(`  ${n} x shown: "${sentence}"`);
 }
 
@@ -105,13 +108,23 @@ function report(title: string, t: Tally): void {
  * One pair of people; A whispers B `attempts` times (the first with /w, then "Try again" and
  * a new whisper), each attempt judged on its own. `expected` is the sentence A must show.
  */
-async function whisperAttempts(a: Person, b: Person, bName: string, aViewOfBKey: string, expected: RegExp, attempts: number): Promise<RunResult[]> {
+async function whisperAttempts(
+  a: Person,
+  b: Person,
+  names: { b: string },
+  keys: { a: string; aViewOfB: string },
+  expected: RegExp,
+  attempts: number,
+  offers: () => number,
+): Promise<RunResult[]> {
+  const [bName, aViewOfBKey] = [names.b, keys.aViewOfB];
   await installProbe(a);
   await installProbe(b);
   const results: RunResult[] = [];
   const texts: string[] = [];
   for (let attempt = 0; attempt < attempts; attempt++) {
     const before = (await readProbe(a)).failures.length;
+    const offersBefore = offers();
     const text = marker(`hostile attempt ${attempt}`);
     texts.push(text);
     if (attempt === 0) {
@@ -130,7 +143,8 @@ async function whisperAttempts(a: Person, b: Person, bName: string, aViewOfBKey:
       },
       FAILURE_WAIT_MS,
     );
-    await sleep(SETTLE_MS);
+    // Nothing can arrive late once neither side has an open link (a whisper only travels over one).
+    await waitUntil(`both sides' links to close after attempt ${attempt}`, async () => !(await hasOpenLink(a, aViewOfBKey)) && !(await hasOpenLink(b, keys.a)), FAILURE_WAIT_MS);
     const [pa, pb] = await Promise.all([readProbe(a), readProbe(b)]);
     const newFailures = pa.failures.slice(before);
     const shown = (await failure(a).count()) ? ((await failure(a).locator('span').textContent()) ?? '').trim() : '';
@@ -142,7 +156,7 @@ async function whisperAttempts(a: Person, b: Person, bName: string, aViewOfBKey:
     if (!failed || delivered) {
       console.log(`  attempt ${attempt}: sentences in order ${JSON.stringify(newFailures.map((f) => f.failure))}; shown "${shown}"; ready A=${pa.ready.length} B=${pb.ready.length}; delivered=${delivered}`);
     }
-    results.push({ failed, delivered, sentence });
+    results.push({ failed, delivered, sentence, offers: offers() - offersBefore });
   }
   // Anything arriving late still counts against the attempt that sent it.
   const [pa, pb] = await Promise.all([readProbe(a), readProbe(b)]);
@@ -150,6 +164,23 @@ async function whisperAttempts(a: Person, b: Person, bName: string, aViewOfBKey:
     if (pb.received.includes(text) || pa.delivered.includes(text)) results[i].delivered = true;
   });
   return results;
+}
+
+/** Whether this page's app has a link to `key` that is not closed. */
+function hasOpenLink(p: Person, key: string): Promise<boolean> {
+  return p.page.evaluate(`(() => {
+    const link = window.wisp.whispers.mesh.get(${JSON.stringify(key)});
+    return Boolean(link && !link.isClosed);
+  })()`) as Promise<boolean>;
+}
+
+/** The SDP a relayed `signal` frame carries, if any, and whether it is an offer. */
+function relayedSdp(json: unknown): { type?: string; sdp: string } | undefined {
+  const frame = json as { type?: string; data?: string };
+  if (frame?.type !== 'signal' || typeof frame.data !== 'string') return undefined;
+  const payload = JSON.parse(frame.data) as { k: string; d?: { type?: string; sdp?: string } };
+  if (payload.k !== 'sp' || typeof payload.d?.sdp !== 'string') return undefined;
+  return { type: payload.d.type, sdp: payload.d.sdp };
 }
 
 /** Changes one byte of every sha-256 DTLS fingerprint in an SDP. */
@@ -161,6 +192,8 @@ function tamperFingerprint(sdp: string): string {
 }
 
 interface RelayedRun {
+  /** Fingerprints the proxy rewrote during this attempt: the DTLS handshake it made fail. */
+  rewrites: number;
   delivered: boolean;
   /** The path each side's link reported once the whisper was delivered. */
   paths: [string, string];
@@ -175,12 +208,21 @@ interface RelayedRun {
  * (the first with /w, then after the app's reconnect, as "Try again" does it), each attempt
  * judged on its own once A sees the whisper delivered (or it never is).
  */
-async function relayedAttempts(world: World, a: Person, b: Person, names: { a: string; b: string }, keys: { a: string; b: string }, attempts: number): Promise<RelayedRun[]> {
+async function relayedAttempts(
+  world: World,
+  a: Person,
+  b: Person,
+  names: { a: string; b: string },
+  keys: { a: string; b: string },
+  attempts: number,
+  rewrites: () => number,
+): Promise<RelayedRun[]> {
   await installProbe(a);
   await installProbe(b);
   const results: RelayedRun[] = [];
   for (let attempt = 0; attempt < attempts; attempt++) {
     const [failuresA, failuresB] = [(await readProbe(a)).failures.length, (await readProbe(b)).failures.length];
+    const rewritesBefore = rewrites();
     const text = marker(`hostile attempt ${attempt}`);
     if (attempt === 0) {
       await a.say(`/w ${names.b} ${text}`);
@@ -204,7 +246,7 @@ async function relayedAttempts(world: World, a: Person, b: Person, names: { a: s
     const paths: [string, string] = [(await whisperInfo(a, keys.b))?.path ?? '(none)', (await whisperInfo(b, keys.a))?.path ?? '(none)'];
     const failures = [...pa.failures.slice(failuresA), ...pb.failures.slice(failuresB)].map((f) => f.failure.replaceAll(names.a, '<name>').replaceAll(names.b, '<name>'));
     const leaked = world.proxy.frames.some((f) => f.text.includes(text) || Boolean(f.forwarded?.includes(text)));
-    const run: RelayedRun = { delivered, paths, failures, leaked };
+    const run: RelayedRun = { rewrites: rewrites() - rewritesBefore, delivered, paths, failures, leaked };
     if (!delivered || paths.some((p) => p !== 'relay') || failures.length || leaked) console.log(`  attempt ${attempt}: ${JSON.stringify(run)}`);
     results.push(run);
   }
@@ -250,17 +292,19 @@ test('hostile server (a): a rewritten DTLS fingerprint in the relayed SDP never 
     victim = senderIsVictim ? aKey : bKey;
     const rewrittenBefore = rewritten;
     console.log(`pair ${pair}: the sender ${senderStarts ? 'starts' : 'answers'} the link; the SDP delivered to the ${senderIsVictim ? 'sender' : 'other side'} is rewritten`);
-    runs.push(...(await relayedAttempts(world, a, b, { a: aName, b: bName }, { a: aKey, b: bKey }, ATTEMPTS_PER_PAIR)));
-    assert.ok(rewritten - rewrittenBefore >= ATTEMPTS_PER_PAIR, `the proxy rewrote a fingerprint in every attempt (${rewritten - rewrittenBefore})`);
+    runs.push(...(await relayedAttempts(world, a, b, { a: aName, b: bName }, { a: aKey, b: bKey }, ATTEMPTS_PER_PAIR, () => rewritten)));
+    assert.ok(rewritten - rewrittenBefore >= ATTEMPTS_PER_PAIR, `the proxy rewrote fingerprints in this pair's attempts (${rewritten - rewrittenBefore})`);
     await closeAll(world);
   }
 
   const count = (check: (run: RelayedRun) => boolean) => runs.filter(check).length;
   console.log(
-    `hostile server, rewritten DTLS fingerprint: runs=${runs.length} delivered=${count((r) => r.delivered)} relayed_both_sides=${count((r) => r.paths.every((p) => p === 'relay'))} ` +
+    `hostile server, rewritten DTLS fingerprint: runs=${runs.length} with_rewrite=${count((r) => r.rewrites > 0)} delivered=${count((r) => r.delivered)} relayed_both_sides=${count((r) => r.paths.every((p) => p === 'relay'))} ` +
       `with_failure_sentence=${count((r) => r.failures.length > 0)} leaked=${count((r) => r.leaked)}`,
   );
-  assert.ok(runs.length >= 20, 'at least 20 runs');
+  // Counted from what happened: attempts in which the proxy really rewrote a fingerprint.
+  assert.ok(count((r) => r.rewrites > 0) >= 20, `at least 20 attempts with a rewritten fingerprint (${count((r) => r.rewrites > 0)} of ${runs.length})`);
+  assert.equal(count((r) => r.rewrites > 0), runs.length, 'the proxy rewrote a fingerprint in every attempt');
   assert.equal(count((r) => r.paths.some((p) => p === 'direct' || p === 'turn')), 0, 'no link ever ran over the data channel with the rewritten fingerprint');
   assert.equal(count((r) => r.delivered && r.paths.every((p) => p === 'relay')), runs.length, 'every whisper arrived, over the relay on both sides');
   assert.deepEqual(runs.flatMap((r) => r.failures), [], 'no failure sentence (in particular no false "tampered") on either side');
@@ -274,6 +318,8 @@ test('hostile server (b): a substituted identity key in joined/presence makes ev
   let markNextViewer = false;
   const fakes = new Map<string, string>();
   const rewrites = { joined: 0, presence: 0 };
+  /** Link offers (SDP) the proxy relayed to anyone: each new link starts with one. */
+  let offers = 0;
   /**
    * A fake key for `real`, as seen by `viewer`. It sorts on the same side of the viewer's
    * key as the real one, so both apps agree on who starts the link and the data channel
@@ -293,6 +339,7 @@ test('hostile server (b): a substituted identity key in joined/presence makes ev
       }
       return undefined;
     }
+    if (relayedSdp(json)?.type === 'offer') offers++;
     if (!conn.data.viewer || !conn.key) return undefined;
     const viewer = conn.key;
     const frame = json as { type?: string; members?: { key: string }[]; events?: { k: string; member?: { key: string } }[] };
@@ -356,7 +403,15 @@ test('hostile server (b): a substituted identity key in joined/presence makes ev
       aKey,
     );
     console.log(`pair ${pair}: A ${senderStarts ? 'starts' : 'answers'} the link; A saw the fake key in ${pair % 2 === 0 ? 'the joined snapshot' : 'a presence event'}`);
-    const results = await whisperAttempts(a, b, bName, shownKey, new RegExp(`^The server announced a different key for ${escape(bName)} than ${escape(bName)}'s app holds`), ATTEMPTS_PER_PAIR);
+    const results = await whisperAttempts(
+      a,
+      b,
+      { b: bName },
+      { a: aKey, aViewOfB: shownKey },
+      new RegExp(`^The server announced a different key for ${escape(bName)} than ${escape(bName)}'s app holds`),
+      ATTEMPTS_PER_PAIR,
+      () => offers,
+    );
     for (const run of results) count(totals, run, bName);
     await closeAll(world);
   }
@@ -364,7 +419,9 @@ test('hostile server (b): a substituted identity key in joined/presence makes ev
   report('substituted identity key', totals);
   console.log(`  (rewritten frames delivered to A: ${rewrites.joined} joined snapshots, ${rewrites.presence} presence events)`);
   assert.ok(rewrites.joined >= 1 && rewrites.presence >= 1, 'both the joined snapshot and presence join events were rewritten');
-  assert.ok(totals.runs >= 20, 'at least 20 runs');
+  // Counted from what happened: attempts in which the proxy relayed a link offer (a handshake was attempted).
+  assert.ok(totals.attempted >= 20, `at least 20 attempts that started a link (${totals.attempted} of ${totals.runs})`);
+  assert.equal(totals.attempted, totals.runs, 'every attempt started a link');
   assert.equal(totals.delivered, 0, 'no whisper was delivered');
   assert.equal(totals.failedHandshakes, totals.runs, 'every handshake failed, with the key-mismatch sentence and no secure indicator');
 });

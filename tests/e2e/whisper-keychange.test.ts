@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, tag, waitUntil, type Person } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
 import { TempFiles, accept, attach, save, transferNamed, transfers, waitTransfer } from './support/files.ts';
 import { Scene } from './support/scene.ts';
 import {
@@ -41,8 +41,14 @@ import {
 } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
-/** How long a held-back whisper is watched to make sure it does not leave. */
-const HOLD_WATCH_MS = 3000;
+
+/** Whether this page's app has a link to `key` that is not closed: the only way a whisper leaves or arrives. */
+function hasOpenLink(p: Person, key: string): Promise<boolean> {
+  return p.page.evaluate(`(() => {
+    const link = window.wisp.whispers.mesh.get(${JSON.stringify(key)});
+    return Boolean(link && !link.isClosed);
+  })()`) as Promise<boolean>;
+}
 
 let browser: Browser;
 before(async () => {
@@ -152,7 +158,10 @@ test('a verified contact changes key: ⚠ shows, whispers are blocked until veri
     new RegExp(`${bName}'s safety number changed\\. Whispers are blocked until you verify ${bName} again\\.`),
   );
   assert.equal(await failure(a).getByRole('button', { name: 'Try again' }).count(), 0, 'no way around the block but verifying');
-  await sleep(HOLD_WATCH_MS);
+  // The app decides to hold as it shows that sentence. Held, not sent: A has no link to the
+  // new key to send it over, and B none from A to receive it on.
+  assert.equal(await hasOpenLink(a, newKey), false, 'A has no link to the new key');
+  assert.equal(await hasOpenLink(b, aKey), false, 'B has no link from A');
   assert.equal(await ownLines(a, blocked).locator('.pending').count(), 1, 'the blocked whisper is still "sending…"');
   assert.equal(await ownLines(a, blocked).locator('.delivered').count(), 0);
   assert.deepEqual((await readProbe(b)).received, [], 'B received nothing');
@@ -193,7 +202,7 @@ test('a verified contact changes key: ⚠ shows, whispers are blocked until veri
 
 test('an unverified contact changes key: a warning, nothing sent until "Continue anyway"', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const { a, b, bName, bKey } = await twoPeopleWhoWhispered(scene);
+  const { a, b, aKey, bName, bKey } = await twoPeopleWhoWhispered(scene);
 
   const newKey = await resetIdentity(b, bName, bKey);
   await memberButton(a, bName).locator('.badge.changed').waitFor({ timeout: WAIT_MS });
@@ -208,7 +217,10 @@ test('an unverified contact changes key: a warning, nothing sent until "Continue
   await a.say(held);
   await failure(a).waitFor({ timeout: WAIT_MS });
   assert.match((await failure(a).textContent()) ?? '', new RegExp(`${bName}'s safety number changed\\. Check with ${bName}, then choose Continue to send\\.`));
-  await sleep(HOLD_WATCH_MS);
+  // The app decides to hold as it shows that sentence. Held, not sent: A has no link to the
+  // new key to send it over, and B none from A to receive it on.
+  assert.equal(await hasOpenLink(a, newKey), false, 'A has no link to the new key before the click');
+  assert.equal(await hasOpenLink(b, aKey), false, 'B has no link from A before the click');
   assert.equal(await ownLines(a, held).locator('.pending').count(), 1, 'the whisper waits for the click');
   assert.deepEqual((await readProbe(b)).received, [], 'B received nothing before the click');
   assert.equal((await readProbe(a)).ready.includes(newKey), false, 'no link to the new key before the click');
