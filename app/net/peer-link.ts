@@ -6,6 +6,7 @@
 //   signalling ─begin()─▶ starting ─our hello made─▶ hello-sent ─their hello─▶ confirm-sent ─their confirm─▶ open
 //   (no transport yet)    (transport fixed)          {handshake}               {handshake}                   {channel, path}
 //   any state ─close()─▶ closed {failure}
+// (confirm-sent -> open waits for the path: a data channel's selected ICE pair says direct or TURN.)
 //
 // Order guarantees:
 // - Incoming frames are handled one after another in arrival order (the `incoming` chain);
