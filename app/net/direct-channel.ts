@@ -17,10 +17,7 @@
 // tests/app/peer-link.test.ts fails.
 import type { Instance as SimplePeerInstance, SignalData } from 'simple-peer/simplepeer.min.js';
 import { debug } from './debug.ts';
-
-/** Backpressure: stop writing above HIGH buffered bytes, resume below LOW (never stop-and-wait). */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-const LOW_WATER_BYTES = 1024 * 1024;
+import { HIGH_WATER_BYTES, LOW_WATER_BYTES } from './backpressure.ts';
 
 /** The remote SDP's a=max-message-size (0 means no limit), if it says one. */
 export function sdpMaxMessageSize(sdp: string): number | undefined {
