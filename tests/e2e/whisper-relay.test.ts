@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import type { FrameHook, RecordedFrame } from './support/proxy.ts';
 import { Scene } from './support/scene.ts';
-import { failure, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperBarrier, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
+import { failure, marker, openByClick, pathChip, readProbe, selectWhisper, sendBarrier, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 
@@ -57,8 +57,9 @@ test('relay-only without TURN: the whisper goes through the server relay, which 
   await waitWhisperDelivered(b, reply);
   await a.waitForLine(reply);
   // Barriers both ways over the same relayed link: a copy of either whisper would have come before them.
-  const barrierA = await whisperBarrier(a, b);
-  const barrierB = await whisperBarrier(b, a);
+  const [barrierA, barrierB] = [marker('barrier from A'), marker('barrier from B')];
+  await Promise.all([sendBarrier(a, bKey, barrierA), sendBarrier(b, aKey, barrierB)]);
+  await Promise.all([b.waitForLine(barrierA), a.waitForLine(barrierB)]);
   assert.equal(await b.countLines(text), 1);
   assert.equal(await a.countLines(reply), 1);
   assert.equal((await whisperInfo(a, bKey))?.path, 'relay');

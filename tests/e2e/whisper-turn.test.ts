@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { TurnServer } from './support/turn.ts';
-import { installProbe, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperBarrier, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
+import { installProbe, marker, openByClick, pathChip, readProbe, selectWhisper, sendBarrier, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 const TURN_TTL_S = 600;
@@ -69,8 +69,9 @@ test('relay-only on both sides with coturn configured: the whisper goes via TURN
   await waitWhisperDelivered(b, reply);
   await a.waitForLine(reply);
   // Barriers both ways over the same link: a copy of either whisper would have come before them.
-  const barrierA = await whisperBarrier(a, b);
-  const barrierB = await whisperBarrier(b, a);
+  const [barrierA, barrierB] = [marker('barrier from A'), marker('barrier from B')];
+  await Promise.all([sendBarrier(a, bKey, barrierA), sendBarrier(b, aKey, barrierB)]);
+  await Promise.all([b.waitForLine(barrierA), a.waitForLine(barrierB)]);
   assert.equal((await whisperInfo(a, bKey))?.path, 'turn');
   assert.equal((await whisperInfo(b, aKey))?.path, 'turn');
   assert.deepEqual((await readProbe(b)).received, [text, barrierA]);
