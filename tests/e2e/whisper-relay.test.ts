@@ -6,13 +6,12 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, waitUntil } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import type { FrameHook, RecordedFrame } from './support/proxy.ts';
 import { Scene } from './support/scene.ts';
-import { failure, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
+import { failure, marker, openByClick, pathChip, readProbe, selectWhisper, sendBarrier, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
-const SETTLE_MS = 1500;
 
 let browser: Browser;
 before(async () => {
@@ -57,13 +56,16 @@ test('relay-only without TURN: the whisper goes through the server relay, which 
   await b.say(reply);
   await waitWhisperDelivered(b, reply);
   await a.waitForLine(reply);
-  await sleep(SETTLE_MS);
+  // Barriers both ways over the same relayed link: a copy of either whisper would have come before them.
+  const [barrierA, barrierB] = [marker('barrier from A'), marker('barrier from B')];
+  await Promise.all([sendBarrier(a, bKey, barrierA), sendBarrier(b, aKey, barrierB)]);
+  await Promise.all([b.waitForLine(barrierA), a.waitForLine(barrierB)]);
   assert.equal(await b.countLines(text), 1);
   assert.equal(await a.countLines(reply), 1);
   assert.equal((await whisperInfo(a, bKey))?.path, 'relay');
   assert.equal((await whisperInfo(b, aKey))?.path, 'relay');
-  assert.deepEqual((await readProbe(b)).received, [text]);
-  assert.deepEqual((await readProbe(a)).received, [reply]);
+  assert.deepEqual((await readProbe(b)).received, [text, barrierA]);
+  assert.deepEqual((await readProbe(a)).received, [reply, barrierB]);
 
   // What the server relayed: secure-channel frames in both directions, handshake and sealed.
   const relayed = proxy.framesOfType('relay');

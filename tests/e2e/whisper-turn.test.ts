@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, sleep, waitUntil, type Person } from './support/browser.ts';
+import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { TurnServer } from './support/turn.ts';
-import { installProbe, marker, openByClick, pathChip, readProbe, selectWhisper, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
+import { installProbe, marker, openByClick, pathChip, readProbe, selectWhisper, sendBarrier, setRelayOnly, waitSecure, waitWhisperDelivered, whisperInfo, whisperPair, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 180_000;
 const TURN_TTL_S = 600;
@@ -68,11 +68,14 @@ test('relay-only on both sides with coturn configured: the whisper goes via TURN
   await b.say(reply);
   await waitWhisperDelivered(b, reply);
   await a.waitForLine(reply);
-  await sleep(1000);
+  // Barriers both ways over the same link: a copy of either whisper would have come before them.
+  const [barrierA, barrierB] = [marker('barrier from A'), marker('barrier from B')];
+  await Promise.all([sendBarrier(a, bKey, barrierA), sendBarrier(b, aKey, barrierB)]);
+  await Promise.all([b.waitForLine(barrierA), a.waitForLine(barrierB)]);
   assert.equal((await whisperInfo(a, bKey))?.path, 'turn');
   assert.equal((await whisperInfo(b, aKey))?.path, 'turn');
-  assert.deepEqual((await readProbe(b)).received, [text]);
-  assert.deepEqual((await readProbe(a)).received, [reply]);
+  assert.deepEqual((await readProbe(b)).received, [text, barrierA]);
+  assert.deepEqual((await readProbe(a)).received, [reply, barrierB]);
 
   // coturn's own log: each browser authenticated with the credential the signal server
   // gave it, allocated a relay and bound a channel to the other side's relayed address.
