@@ -31,7 +31,7 @@ export interface Row {
 export interface BenchContext {
   /** Progress and diagnostics: goes to stderr, so `--json` output stays clean. */
   log(message: string): void;
-  /** `--build`: rebuild the app even when dist/ exists. */
+  /** `--build`: rebuild the app even when dist/ is fresh. */
   rebuild: boolean;
 }
 

@@ -230,6 +230,8 @@ export class WispServer {
   async close(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A server that already exited by itself was judged when it did.
+    if (this.child && (this.child.exitCode !== null || this.child.signalCode !== null)) this.child = undefined;
     if (this.child) {
       try {
         const code = await this.stop(5000);
