@@ -51,7 +51,8 @@ async function registerServiceWorker(session: Session): Promise<void> {
   let wasOnline = true;
   session.store.subscribe((state) => {
     const online = state.connection.status === 'online';
-    if (online && !wasOnline) void workbox.update();
+    // The check can fail while a restarted server is still coming up: the next reconnect looks again.
+    if (online && !wasOnline) workbox.update().catch(() => undefined);
     wasOnline = online;
   });
 }

@@ -81,13 +81,6 @@ export async function waitUntil<T>(what: string, check: () => Promise<T | undefi
  */
 export const SERVER_DOWN = /^console: WebSocket connection to 'ws:\/\/[^']+' failed: Error in connection establishment: net::ERR_CONNECTION_REFUSED$/;
 
-/**
- * The service worker update check (app/main.ts: `void workbox.update()` once back online)
- * can fail around a server restart, and the app leaves that rejection unhandled: a page
- * error. Allowed with SERVER_DOWN; seen in update.test.ts.
- */
-export const SW_UPDATE_FAILED = /^pageerror: Failed to update a ServiceWorker for scope \('[^']+'\) with script \('[^']+\/sw\.js'\): An unknown error occurred when fetching the script\.$/;
-
 export type ConnectionStatus = 'online' | 'offline' | 'connecting' | 'stopped' | 'starting';
 
 export interface PersonOptions {

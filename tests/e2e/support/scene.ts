@@ -3,7 +3,7 @@
 // Then the test fails on any unexpected problem of its people or its server (problems.ts).
 import type { TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { SERVER_DOWN, SW_UPDATE_FAILED, newPerson, newProfilePerson, type Person, type PersonOptions } from './browser.ts';
+import { SERVER_DOWN, newPerson, newProfilePerson, type Person, type PersonOptions } from './browser.ts';
 import { assertNoProblems } from './problems.ts';
 import { WsProxy } from './proxy.ts';
 import { WispServer, type ServerOptions } from './server.ts';
@@ -84,10 +84,10 @@ export class Scene {
 
   /**
    * For a test that stops the server on purpose: each reconnect attempt meanwhile is
-   * refused, and the update check once back online may fail (see SW_UPDATE_FAILED).
+   * refused (a console error each).
    */
   expectServerDown(): void {
-    this.expectProblems(SERVER_DOWN, SW_UPDATE_FAILED);
+    this.expectProblems(SERVER_DOWN);
   }
 
   /** Fails the test on any unexpected page, console, CSP or server problem. */
