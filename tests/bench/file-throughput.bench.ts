@@ -31,9 +31,12 @@ import { HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../../app/net/backpressure.ts
 const FILE_BYTES = 50 * MIB;
 const ROUNDS = 12;
 const ROUND_TIMEOUT_MS = 180_000;
-/** The raw channel at its best: buffering this deep (Wisp stops at HIGH_WATER_BYTES). */
-const BEST_HIGH_WATER_BYTES = 16 * MIB;
-const BEST_LOW_WATER_BYTES = 8 * MIB;
+/**
+ * The raw channel at its best: buffering this deep (Wisp stops at HIGH_WATER_BYTES);
+ * Chromium refuses a send past 16 MiB queued, so the top stays a message below that.
+ */
+const BEST_HIGH_WATER_BYTES = 12 * MIB;
+const BEST_LOW_WATER_BYTES = 6 * MIB;
 /** The largest message for the best raw round when the receiver sets no limit (a=max-message-size:0). */
 const BEST_UNLIMITED_MESSAGE_BYTES = 1 * MIB;
 
