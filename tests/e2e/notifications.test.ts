@@ -1,7 +1,10 @@
 // While Wisp is in the background, a whisper or an @mention raises a system notification
 // (once the person turned notifications on in Settings), shown through the service worker.
 // Headless Chromium never hides a page, so the test marks A's document hidden itself;
-// everything else (permission, setting, service worker, notification) is real.
+// everything else (permission, setting, service worker, notification) is real. What the
+// app asked the service worker to show is recorded as it calls showNotification (and
+// whether the browser accepted it): headless Chromium does not always keep a shown
+// notification listed by getNotifications() until the test looks.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -22,11 +25,20 @@ interface Shown {
   tag: string;
 }
 
+/** Records every notification the page has the service worker show, once the browser accepted it. */
+const RECORD_SHOWN = `{
+  const shown = (globalThis.__shownNotifications = []);
+  const show = ServiceWorkerRegistration.prototype.showNotification;
+  ServiceWorkerRegistration.prototype.showNotification = function (title, options = {}) {
+    return show.call(this, title, options).then((result) => {
+      shown.push({ title, body: options.body ?? '', tag: options.tag ?? '' });
+      return result;
+    });
+  };
+}`;
+
 function notifications(page: Page): Promise<Shown[]> {
-  return page.evaluate(async () => {
-    const registration = await navigator.serviceWorker.ready;
-    return (await registration.getNotifications()).map((n) => ({ title: n.title, body: n.body, tag: n.tag }));
-  });
+  return page.evaluate('globalThis.__shownNotifications') as Promise<Shown[]>;
 }
 
 /** Overrides document.visibilityState (a string script: tsx would wrap a function's getters in helpers the page lacks). */
@@ -36,7 +48,7 @@ function setVisibility(page: Page, state: 'hidden' | 'visible'): Promise<void> {
 
 test('whispers and @mentions raise notifications while hidden, only after the person allowed them', { timeout: 120_000 }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const a = await scene.person('A');
+  const a = await scene.person('A', { init: (context) => context.addInitScript(RECORD_SHOWN) });
   const b = await scene.person('B');
   await a.context.grantPermissions(['notifications'], { origin: scene.url });
   await a.waitForServiceWorkerControl();
