@@ -101,6 +101,7 @@ export class Hub {
       sayBurst: config.sayBurst,
       maxFileBytes: config.maxFileBytes,
       relayFileMaxBytes: Math.min(config.relayFileMaxBytes, config.maxFileBytes),
+      historyMessages: LIMITS.historyMessages,
     };
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatMs);
   }
@@ -192,6 +193,9 @@ export class Hub {
     shutdown: (conn) => this.moderator.onShutdown(conn),
     audit: (conn, frame) => this.moderator.onAudit(conn, frame),
     'room-passphrase': (conn, frame) => this.moderator.onRoomPassphrase(conn, frame),
+    // Placeholders until room history and remembered admins land (issue 15).
+    'room-history': (conn, frame) => conn.error(ErrorCode.forbidden, 'Room history settings are not available yet.', { ref: frame.room }),
+    'admin-forget': (conn) => conn.error(ErrorCode.forbidden, 'Remembered admins are not available yet.', { ref: 'admin-forget' }),
   };
 
   /** A write to the data directory failed: say so, and keep serving. */
@@ -268,7 +272,7 @@ export class Hub {
     const result = this.rooms.broadcastMessage(conn, room.value, body);
     if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
     this.recentIds.set(conn.key, frame.cid, result);
-    conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts });
+    conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts, seq: result.seq });
   }
 
   /** Passes whisper signalling or relay frames on, only between people who share a room. */

@@ -5,6 +5,7 @@ import { LIMITS } from './protocol/protocol.ts';
 interface Sent {
   id: string;
   ts: number;
+  seq: number;
 }
 
 export class RecentMessageIds {

@@ -1,7 +1,7 @@
 // Rooms, membership, batched presence and chat messages to a room's members. Written
 // against a small member interface (no ws import), so it can be driven by fakes in tests
 // and benches.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ErrorCode, LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
 
 export interface RoomMember {
@@ -52,6 +52,10 @@ class Room {
   topic?: string;
   /** Set for a private (passphrase) room: the hash of its verifier. */
   verifierHash?: Buffer;
+  /** History: a new epoch when the room is made (or the server starts); messages are numbered 1, 2, … within it. */
+  readonly epoch = randomBytes(6).toString('base64url');
+  seq = 0;
+  newMembers: number = LIMITS.historyNewMembersDefault;
   constructor(
     readonly name: string,
     public persistent: boolean,
@@ -206,7 +210,7 @@ export class Rooms {
     const room = this.rooms.get(roomName);
     if (!room) return [];
     const members = [...room.members.values()];
-    const frame = JSON.stringify({ type: 'purged', room: roomName, by } satisfies ServerFrame);
+    const frame = JSON.stringify({ type: 'purged', room: roomName, by, at: Date.now() } satisfies ServerFrame);
     for (const member of members) {
       room.members.delete(member.id);
       this.roomsOf(member).delete(roomName);
@@ -290,7 +294,7 @@ export class Rooms {
   }
 
   /** Sends a chat message to the other members; returns the server id and time, or an error. */
-  broadcastMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number } {
+  broadcastMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number; seq: number } {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `Join #${roomName} before writing there.` };
     const sealed = 'sealed' in body;
@@ -301,12 +305,13 @@ export class Rooms {
     if (this.dirty.has(room)) this.flushRoom(room);
     const id = `${this.bootId}-${(this.nextMessageId++).toString(36)}`;
     const ts = Date.now();
-    const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts } as const;
+    const seq = ++room.seq;
+    const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts, seq } as const;
     const frame = Buffer.from(JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame));
     for (const other of room.members.values()) {
       if (other !== member) other.sendRaw(frame);
     }
-    return { id, ts };
+    return { id, ts, seq };
   }
 
   /** The listed rooms: private rooms are unlisted. */
@@ -381,7 +386,8 @@ export class Rooms {
 
   private snapshotOf(room: Room): string {
     const members = [...room.members.values()].map((m) => room.info(m));
-    const frame: Extract<ServerFrame, { type: 'joined' }> = { type: 'joined', room: room.name, members };
+    const history = { epoch: room.epoch, seq: room.seq, newMembers: room.newMembers };
+    const frame: Extract<ServerFrame, { type: 'joined' }> = { type: 'joined', room: room.name, members, history };
     if (room.topic) frame.topic = room.topic;
     if (room.persistent) frame.persistent = true;
     if (room.verifierHash) frame.private = true;

@@ -5,8 +5,10 @@ import * as v from 'valibot';
 /**
  * 2: canonical P-256 identity keys only, a server id in `welcome` (private-room salts name
  * the server), and sealed room messages carry a per-sender stream and sequence number.
+ * 3: room history: messages carry a per-room sequence number, `joined` says where the
+ * room's history stands, a join may say what it has seen, and the server replays the rest.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 export const SUBPROTOCOL = 'wisp.v1';
 export const WS_PATH = '/ws';
 export const LOBBY = 'lobby';
@@ -109,6 +111,17 @@ export const LIMITS = {
   httpTimeoutCheckMs: 1_000,
   /** An idle keep-alive HTTP connection is closed after this (Node's default). */
   httpKeepAliveTimeoutMs: 5_000,
+  /**
+   * Room history, in the server's memory only (never on disk): the defaults of the
+   * operator's flags for the newest messages kept per room, how long each is kept, and the
+   * bytes kept across all rooms (0 turns each off); and what new members of a room see
+   * unless its owner says otherwise (a club expects to see what was just said).
+   */
+  historyMessages: 200,
+  historyMessagesMax: 10_000,
+  historyMaxAgeMs: 24 * 3600_000,
+  historyMaxBytes: 32 * 1024 * 1024,
+  historyNewMembersDefault: 50,
 } as const;
 
 /**
@@ -235,6 +248,11 @@ const IdentityKey = v.pipe(v.string(), v.regex(IDENTITY_KEY, 'not a canonical P-
 export const SERVER_ID = /^[A-Za-z0-9_-]{16,64}$/;
 const ServerId = v.pipe(v.string(), v.regex(SERVER_ID));
 const Count = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+/** A room's history epoch: new when the room is created or the server starts. */
+const Epoch = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/));
+/** Where a device's copy of a room's history ends: the epoch and the last sequence number it has. */
+const HistoryCursor = v.object({ epoch: Epoch, seq: Count });
+export type HistoryCursor = v.InferOutput<typeof HistoryCursor>;
 const Text = v.pipe(v.string(), v.minLength(1), v.maxLength(LIMITS.messageMaxLength));
 const MessageKind = v.picklist(['text', 'action']);
 /** What a private room's passphrase proves to the server (it keeps only a hash). */
@@ -258,8 +276,12 @@ export const HelloSchema = v.object({
   sig: Base64Url(256),
   name: v.optional(Name),
 });
-/** Joins (or creates) a room; with a verifier, a private one. */
-export const JoinSchema = v.object({ type: v.literal('join'), room: RoomName, verifier: v.optional(Verifier) });
+/**
+ * Joins (or creates) a room; with a verifier, a private one. `since`: a member coming back
+ * says what it has seen and gets what it missed; without it, a new member gets what the
+ * room shows new members.
+ */
+export const JoinSchema = v.object({ type: v.literal('join'), room: RoomName, verifier: v.optional(Verifier), since: v.optional(HistoryCursor) });
 export const LeaveSchema = v.object({
   type: v.literal('leave'),
   room: RoomName,
@@ -306,6 +328,13 @@ export const RoomDeleteSchema = v.object({ type: v.literal('room-delete'), room:
 export const TopicSchema = v.object({ type: v.literal('topic'), room: RoomName, topic: v.pipe(v.string(), v.maxLength(LIMITS.topicMaxLength)) });
 export const PurgeSchema = v.object({ type: v.literal('purge'), room: RoomName });
 export const ShutdownSchema = v.object({ type: v.literal('shutdown') });
+/**
+ * The owner (the admin for a persistent room) sets how many recent messages new members
+ * see: 0 keeps no history at all in this room (the server holds none of its messages).
+ */
+export const RoomHistorySchema = v.object({ type: v.literal('room-history'), room: RoomName, newMembers: v.pipe(Count, v.maxValue(LIMITS.historyMessagesMax)) });
+/** The admin asks the server to stop remembering this identity as admin across restarts. */
+export const AdminForgetSchema = v.object({ type: v.literal('admin-forget') });
 export const AuditSchema = v.object({ type: v.literal('audit'), limit: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(500))) });
 
 /** WebRTC signalling for a whisper link; relayed only to someone who shares a room. */
@@ -347,6 +376,8 @@ const ClientFrameVariant = v.variant('type', [
   ShutdownSchema,
   AuditSchema,
   RoomPassphraseSchema,
+  RoomHistorySchema,
+  AdminForgetSchema,
 ]);
 export const ClientFrameSchema = v.pipe(
   ClientFrameVariant,
@@ -396,6 +427,8 @@ export const LimitsSchema = v.object({
   sayBurst: Count,
   maxFileBytes: Count,
   relayFileMaxBytes: Count,
+  /** The most messages this server keeps per room (0: it keeps no history). */
+  historyMessages: Count,
 });
 export type WireLimits = v.InferOutput<typeof LimitsSchema>;
 
@@ -429,6 +462,21 @@ export const JoinedSchema = v.object({
   persistent: v.optional(v.boolean()),
   /** A passphrase room: unlisted, and its messages are sealed. */
   private: v.optional(v.literal(true)),
+  /**
+   * The room's history: `epoch` and `seq` (its last message's sequence number, 0 for none)
+   * are what the next join sends as `since`. The messages this join recovers follow this
+   * frame, in order, each with `seq` at most this one. `missed`: some of what this member
+   * missed is gone (another epoch, or older than what the server keeps). `newMembers`: how
+   * many recent messages new members see (0: the room keeps no history). `purgedAt`: the
+   * room was cleared at this server time; devices delete what they kept from before it.
+   */
+  history: v.object({
+    epoch: Epoch,
+    seq: Count,
+    newMembers: Count,
+    missed: v.optional(v.literal(true)),
+    purgedAt: v.optional(Timestamp),
+  }),
 });
 export const LeftSchema = v.object({ type: v.literal('left'), room: RoomName });
 
@@ -464,8 +512,10 @@ export const MessageSchema = v.object({
   sealed: v.optional(Sealed),
   /** Sealed messages: the sender's identity key, which the seal is bound to. */
   key: v.optional(IdentityKey),
+  /** The room's sequence number for it (1, 2, … within the room's epoch). */
+  seq: Count,
 });
-export const AckSchema = v.object({ type: v.literal('ack'), cid: ClientMessageId, id: v.string(), ts: Timestamp });
+export const AckSchema = v.object({ type: v.literal('ack'), cid: ClientMessageId, id: v.string(), ts: Timestamp, seq: Count });
 export const NameSchema = v.object({ type: v.literal('name'), name: Name });
 export const RoomsSchema = v.object({
   type: v.literal('rooms'),
@@ -477,9 +527,14 @@ export const PasswordRequiredSchema = v.object({ type: v.literal('password-requi
 export const KickedSchema = v.object({ type: v.literal('kicked'), room: RoomName, by: Name, reason: Reason });
 /** You were banned from a room, or from the server when `room` is absent. */
 export const BannedSchema = v.object({ type: v.literal('banned'), room: v.optional(RoomName), by: Name, reason: Reason, until: v.optional(Timestamp) });
-/** The owner cleared the room for everyone: empty your view of it. */
-export const PurgedSchema = v.object({ type: v.literal('purged'), room: RoomName, by: Name });
-export const AdminGrantedSchema = v.object({ type: v.literal('admin') });
+/** The owner cleared the room for everyone: delete what you kept of it from before `at` (server time). */
+export const PurgedSchema = v.object({ type: v.literal('purged'), room: RoomName, by: Name, at: Timestamp });
+/** You are the server admin; `remembered`: because this server remembers your identity as admin. */
+export const AdminGrantedSchema = v.object({ type: v.literal('admin'), remembered: v.optional(v.literal(true)) });
+/** A room's history setting changed (sent to its members). */
+export const RoomHistorySetSchema = v.object({ type: v.literal('room-history'), room: RoomName, newMembers: Count, by: Name });
+/** The server no longer remembers you as admin after a restart. */
+export const AdminForgottenSchema = v.object({ type: v.literal('admin-forgotten') });
 /** A private room's passphrase changed: the owner stays, everyone else must enter the new one. */
 export const PassphraseChangedSchema = v.object({ type: v.literal('passphrase-changed'), room: RoomName, by: Name });
 const BanInfo = v.object({
@@ -550,6 +605,8 @@ const ServerFrameVariant = v.variant('type', [
   BannedSchema,
   PurgedSchema,
   AdminGrantedSchema,
+  AdminForgottenSchema,
+  RoomHistorySetSchema,
   PassphraseChangedSchema,
   BansSchema,
   UserinfoResultSchema,

@@ -5,7 +5,7 @@ import { MAX_LINES_PER_ROOM, Store, initialState, reduce, type Action, type AppS
 
 const alice = { id: 'pA', name: 'alice', key: 'kA', role: 'member' as const };
 const bob = { id: 'pB', name: 'bob', key: 'kB', role: 'member' as const };
-const limits = { maxFrameBytes: 65536, nameMinLength: 2, nameMaxLength: 24, roomNameMaxLength: 32, messageMaxLength: 2000, farewellMaxLength: 200, maxRoomsPerClient: 20, sayPerMinute: 30, sayBurst: 8, maxFileBytes: 50 * 1024 * 1024, relayFileMaxBytes: 5 * 1024 * 1024 };
+const limits = { maxFrameBytes: 65536, nameMinLength: 2, nameMaxLength: 24, roomNameMaxLength: 32, messageMaxLength: 2000, farewellMaxLength: 200, maxRoomsPerClient: 20, sayPerMinute: 30, sayBurst: 8, maxFileBytes: 50 * 1024 * 1024, relayFileMaxBytes: 5 * 1024 * 1024, historyMessages: 200 };
 
 function run(actions: Action[], state: AppState = initialState()): AppState {
   return actions.reduce(reduce, state);
