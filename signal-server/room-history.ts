@@ -1,5 +1,5 @@
 // Room history in memory (never on disk): per room a ring of the newest message frames,
-// as the serialised bytes that were relayed (a private room's are ciphertext), bounded by
+// as the serialised text that was relayed (a private room's is ciphertext), bounded by
 // a count per room, an age, and a byte total across all rooms. Every entry sits in its
 // room's queue and in one global list in arrival order, so the globally oldest goes first
 // when the byte cap is reached or it is too old: O(1) per message.
@@ -15,17 +15,24 @@ export interface HistoryBounds {
 }
 
 /**
- * What an entry costs besides its frame's bytes: the entry object, the Buffer view and
- * its own ArrayBuffer (frames are exact-size, unpooled allocations so that a kept frame
- * never keeps a shared 8 KiB pool slab alive). Measured by the server_rss_mb_history_full bench.
+ * What an entry costs besides its frame's characters: the entry object, its slot in the
+ * ring and the string's header (about 180 bytes, measured after a full collection), and
+ * room for the slack of the JS heap pages that hold them. Frames are kept as strings, not
+ * Buffers: a Buffer each adds a backing store outside the heap, and with it 300 bytes
+ * more per entry and a fragmented allocator (the server_rss_mb_history_full bench).
  */
 export const ENTRY_OVERHEAD_BYTES = 320;
+
+/** What the JS heap holds for a string: one byte a character when it is ASCII, else (at most) two. */
+export function heapBytesOf(text: string): number {
+  return Buffer.byteLength(text) === text.length ? text.length : text.length * 2;
+}
 
 interface Entry {
   readonly ring: Ring;
   readonly seq: number;
   readonly at: number;
-  readonly frame: Buffer;
+  readonly frame: string;
   readonly cost: number;
   older?: Entry;
   newer?: Entry;
@@ -43,7 +50,7 @@ export class Ring {
 
 /** What a returning member gets: the frames after its cursor, and whether they are all of them. */
 export interface Recovery {
-  frames: Buffer[];
+  frames: string[];
   complete: boolean;
 }
 
@@ -88,10 +95,10 @@ export class RoomHistory {
     return new Ring();
   }
 
-  /** Keeps a relayed frame (whose bytes must not change afterwards), evicting what the bounds require. */
-  append(ring: Ring, seq: number, frame: Buffer): void {
+  /** Keeps a relayed frame, evicting what the bounds require. */
+  append(ring: Ring, seq: number, frame: string): void {
     if (!this.enabled) return;
-    const cost = frame.byteLength + ENTRY_OVERHEAD_BYTES;
+    const cost = heapBytesOf(frame) + ENTRY_OVERHEAD_BYTES;
     if (cost > this.bounds.maxBytes) return;
     const now = this.now();
     this.expire(now);
@@ -112,13 +119,13 @@ export class RoomHistory {
    */
   after(ring: Ring, seq: number, lastSeq: number): Recovery {
     this.expire();
-    const frames: Buffer[] = [];
+    const frames: string[] = [];
     for (let i = this.firstAfter(ring, seq); i < ring.entries.length; i++) frames.push(ring.entries[i]!.frame);
     return { frames, complete: frames.length >= lastSeq - seq };
   }
 
   /** The newest `count` frames, oldest first. */
-  last(ring: Ring, count: number): Buffer[] {
+  last(ring: Ring, count: number): string[] {
     this.expire();
     const start = Math.max(ring.head, ring.entries.length - count);
     return ring.entries.slice(start).map((e) => e.frame);

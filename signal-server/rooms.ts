@@ -43,16 +43,6 @@ function hashVerifier(verifier: string): Buffer {
   return createHash('sha256').update(verifier, 'utf8').digest();
 }
 
-/**
- * A frame's UTF-8 bytes in a buffer of their own: a small Buffer.from() is a slice of a
- * shared 8 KiB pool, and keeping it in a ring would keep the whole slab alive.
- */
-function exactBuffer(text: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  bytes.write(text);
-  return bytes;
-}
-
 class Room {
   readonly members = new Map<string, RoomMember>();
   pending: PresenceEvent[] = [];
@@ -111,7 +101,7 @@ export interface RoomsOptions {
 
 /** What a joining member is sent after its snapshot. */
 interface Recovery {
-  frames: Buffer[];
+  frames: string[];
   missed: boolean;
 }
 
@@ -393,12 +383,13 @@ export class Rooms {
     const ts = Date.now();
     const seq = ++room.seq;
     const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts, seq } as const;
-    const frame = exactBuffer(JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame));
+    const text = JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame);
+    const frame = Buffer.from(text);
     for (const other of room.members.values()) {
       if (other !== member) other.sendRaw(frame);
     }
-    // The very bytes relayed: a private room's ring holds only its ciphertext.
-    if (room.newMembers > 0) this.history.append(room.ring, seq, frame);
+    // The very frame relayed: a private room's ring holds only its ciphertext.
+    if (room.newMembers > 0) this.history.append(room.ring, seq, text);
     return { id, ts, seq };
   }
 

@@ -10,6 +10,14 @@
 //   report {}                                             the tracked room, per client
 //   probe  { index, room, samples, gapMs, timeoutMs }     join -> joined round trips
 //   relay  { from, to, senders, room, ratePerSender, window, sendFrom, startAt, endAt, drainMs }
+//   say    { from, to, room | roomPrefix+roomSize, count, textLength, window, ratePerSecond?, timeoutMs }
+//                                                         each sends `count` messages, at most `window` unacked
+//                                                         (and, with a rate, at most 100 + that many a second)
+//   leave  { from, to, room | roomPrefix+roomSize, timeoutMs }  leave -> left
+//   drop   { from, to }                                   cut the connections (no close handshake)
+//   reconnect { from, to, timeoutMs }                     a new connection with the same identity -> welcome
+//   rejoin { from, to, room, expect, startAt?, timeoutMs } join with the cursor each has (all at once,
+//                                                         at startAt), until `expect` messages came back
 //   close  {}                                             close every socket, then exit
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol/protocol.ts';
@@ -22,6 +30,7 @@ const wsUrl = baseUrl.replace(/^http/, 'ws') + WS_PATH;
 const MESSAGE_PREFIX = '{"type":"message"';
 const ACK_PREFIX = '{"type":"ack"';
 const PRESENCE_PREFIX = '{"type":"presence"';
+const JOINED_PREFIX = '{"type":"joined","room":';
 /** Errors kept verbatim for the report; the rest are only counted by code. */
 const KEEP_ERRORS = 5;
 
@@ -112,9 +121,14 @@ class RoomView {
   }
 }
 
+/** Where a client's copy of a room's history ends, as a device keeps it. */
+interface Cursor {
+  epoch: string;
+  seq: number;
+}
+
 class LoadSocket {
   readonly ws: WebSocket;
-  readonly identity: Identity = makeIdentity();
   id = '';
   welcomed = false;
   private waiters: Waiter[] = [];
@@ -127,10 +141,18 @@ class LoadSocket {
   // Relay: says sent and not yet acknowledged.
   inflight = 0;
   sent = 0;
+  // History: the cursor of the last room joined, and the room messages since the last join.
+  cursor?: Cursor;
+  messages = 0;
+  lastMessageAt = 0;
+  private counted?: { count: number; resolve: () => void };
+  /** Read only the name and history of snapshots (see skimJoined). */
+  skimSnapshots = false;
 
   constructor(
     readonly index: number,
     readonly name: string,
+    readonly identity: Identity = makeIdentity(),
   ) {
     this.ws = new WebSocket(wsUrl, SUBPROTOCOL, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 256 * 1024 * 1024 });
     this.ws.on('message', (data: Buffer) => {
@@ -178,6 +200,12 @@ class LoadSocket {
       if (ts >= relay.startAt && ts < relay.endAt) relay.inWindow++;
       const lag = Date.now() - ts;
       if (lag > relay.maxLagMs) relay.maxLagMs = lag;
+      // The first "seq" after "ts" is the server's (the text comes later).
+      const seqAt = text.indexOf('"seq":', at);
+      if (this.cursor && seqAt > 0) this.cursor.seq = Math.max(this.cursor.seq, parseInt(text.slice(seqAt + 6, seqAt + 26), 10));
+      this.messages++;
+      this.lastMessageAt = Date.now();
+      if (this.counted && this.messages >= this.counted.count) this.counted.resolve();
       return;
     }
     if (text.startsWith(ACK_PREFIX)) {
@@ -186,6 +214,7 @@ class LoadSocket {
     }
     // Presence about rooms nobody here tracks: nothing waits for it.
     if (text.startsWith(PRESENCE_PREFIX)) return;
+    if (this.skimSnapshots && text.startsWith(JOINED_PREFIX)) return this.skimJoined(text);
     let frame: Frame;
     try {
       frame = JSON.parse(text) as Frame;
@@ -200,8 +229,24 @@ class LoadSocket {
       this.welcomed = true;
     } else if (frame.type === 'error') {
       noteError(String(frame.code), String(frame.message));
+    } else if (frame.type === 'joined') {
+      const history = frame.history as Cursor;
+      this.cursor = { epoch: history.epoch, seq: history.seq };
     }
     this.resolveWaiters(frame);
+  }
+
+  /**
+   * A snapshot of an untracked room: only its name and history are read. Parsing the
+   * member list (a thousand members in a storm, a thousand snapshots) would make the load
+   * clients, not the server, the figure.
+   */
+  private skimJoined(text: string): void {
+    const room = JSON.parse(text.slice(JOINED_PREFIX.length, text.indexOf('",', JOINED_PREFIX.length) + 1)) as string;
+    const at = text.lastIndexOf('"history":');
+    const history = JSON.parse(text.slice(at + 10, text.indexOf('}', at) + 1)) as Cursor;
+    this.cursor = { epoch: history.epoch, seq: history.seq };
+    this.resolveWaiters({ type: 'joined', room, history });
   }
 
   /** The tracked room's `joined` and `presence` frames: this client's view of who is in it. */
@@ -247,12 +292,30 @@ class LoadSocket {
     return true;
   }
 
-  /** Sends a join and waits for `joined` (true), an error about the room or a close (false). */
-  async join(room: string, timeoutMs: number): Promise<boolean> {
+  /** Sends a join (with a history cursor, when given) and waits for `joined` (true), an error about the room or a close (false). */
+  async join(room: string, timeoutMs: number, since?: Cursor): Promise<boolean> {
     const reply = this.next((f) => (f.type === 'joined' && f.room === room) || (f.type === 'error' && f.ref === room), timeoutMs);
     this.joinSentAt = Date.now();
-    this.send({ type: 'join', room });
+    this.messages = 0;
+    this.send(since ? { type: 'join', room, since } : { type: 'join', room });
     return (await reply).type === 'joined';
+  }
+
+  /** Resolves once `count` room messages have come since the last join (true), or at the deadline or a close (false). */
+  until(count: number, deadline: number): Promise<boolean> {
+    if (this.messages >= count) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.ws.off('close', onClose);
+        this.counted = undefined;
+        resolve(ok);
+      };
+      const onClose = () => finish(false);
+      const timer = setTimeout(() => finish(false), Math.max(0, deadline - Date.now()));
+      this.ws.once('close', onClose);
+      this.counted = { count, resolve: () => finish(true) };
+    });
   }
 }
 
@@ -406,6 +469,91 @@ async function relayRound(req: Req): Promise<object> {
   };
 }
 
+/** Each socket sends `count` messages to its room, keeping at most `window` unacknowledged. */
+async function sayMany(req: Req): Promise<object> {
+  const chosen = sockets.slice(req.from as number, req.to as number);
+  const count = req.count as number;
+  const window = req.window as number;
+  const deadline = Date.now() + (req.timeoutMs as number);
+  const text = 'x'.repeat(req.textLength as number);
+  const rate = req.ratePerSecond as number | undefined;
+  const started = Date.now();
+  const round = ++relayRounds;
+  for (const s of chosen) {
+    s.inflight = 0;
+    s.sent = 0;
+  }
+  while (chosen.some((s) => s.sent < count || s.inflight > 0) && Date.now() < deadline) {
+    const allowed = rate === undefined ? count : Math.min(count, 100 + Math.floor(((Date.now() - started) * rate) / 1000));
+    for (const s of chosen) {
+      const room = JSON.stringify(roomFor(req, s));
+      while (s.sent < allowed && s.inflight < window && s.ws.readyState === WebSocket.OPEN) {
+        s.ws.send(`{"type":"say","room":${room},"cid":"s${round}c${s.sent}","text":"${text}"}`);
+        s.sent++;
+        s.inflight++;
+      }
+    }
+    await sleep(2);
+  }
+  const acked = chosen.reduce((n, s) => n + s.sent - s.inflight, 0);
+  return { acked, ...problems() };
+}
+
+async function leave(req: Req): Promise<object> {
+  const chosen = sockets.slice(req.from as number, req.to as number);
+  const replies = chosen.map((s) => {
+    const room = roomFor(req, s);
+    const left = s.next((f) => f.type === 'left' && f.room === room, req.timeoutMs as number);
+    s.send({ type: 'leave', room });
+    return left;
+  });
+  const left = (await Promise.all(replies)).filter((f) => f.type === 'left').length;
+  return { left, ...problems() };
+}
+
+/** Each socket is replaced by a new connection with the same identity (and the cursor it had), welcomed; it skims snapshots. */
+async function reconnect(req: Req): Promise<object> {
+  const from = req.from as number;
+  const startedAt = Date.now();
+  const opened = await Promise.all(
+    sockets.slice(from, req.to as number).map((old, i) => {
+      old.ws.terminate();
+      const socket = new LoadSocket(old.index, old.name, old.identity);
+      socket.cursor = old.cursor;
+      socket.skimSnapshots = true;
+      sockets[from + i] = socket;
+      return socket.open(req.timeoutMs as number);
+    }),
+  );
+  return { opened: opened.filter(Boolean).length, ms: Date.now() - startedAt, ...problems() };
+}
+
+/** All at once (at startAt): each socket joins with the cursor it has and waits for `expect` room messages. Times are Date.now(). */
+async function rejoin(req: Req): Promise<object> {
+  const chosen = sockets.slice(req.from as number, req.to as number);
+  const room = req.room as string;
+  const expect = req.expect as number;
+  const timeoutMs = req.timeoutMs as number;
+  // Processes given the same start time begin together.
+  if (typeof req.startAt === 'number' && req.startAt > Date.now()) await sleep(req.startAt - Date.now());
+  const deadline = Date.now() + timeoutMs;
+  const results = await Promise.all(
+    chosen.map(async (socket) => {
+      const joined = await socket.join(room, timeoutMs, socket.cursor);
+      return joined && (await socket.until(expect, deadline));
+    }),
+  );
+  // Anything beyond `expect` would be a message replayed twice: let it arrive before counting.
+  await sleep(200);
+  return {
+    upToDate: results.filter(Boolean).length,
+    exact: chosen.filter((s) => s.messages === expect).length,
+    joinSentAt: chosen.map((s) => s.joinSentAt),
+    doneAt: chosen.map((s) => s.lastMessageAt),
+    ...problems(),
+  };
+}
+
 async function closeAll(): Promise<object> {
   for (const socket of sockets) socket.ws.terminate();
   return {};
@@ -417,6 +565,14 @@ const handlers: Record<string, (req: Req) => Promise<object>> = {
   report: async () => report(),
   probe,
   relay: relayRound,
+  say: sayMany,
+  leave,
+  drop: async (req) => {
+    for (const socket of sockets.slice(req.from as number, req.to as number)) socket.ws.terminate();
+    return {};
+  },
+  reconnect,
+  rejoin,
   close: closeAll,
 };
 

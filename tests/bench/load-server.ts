@@ -6,8 +6,9 @@
 //
 // It talks to the parent over the IPC channel:
 //   -> { event: 'ready', port }
-//   <- { id, cmd: 'stats' }              -> { id, ok, connections, memory, newSpaceBytes }
+//   <- { id, cmd: 'stats' }              -> { id, ok, connections, memory, newSpaceBytes, history: { bytes, entries } }
 //   <- { id, cmd: 'timing', on: boolean } -> { id, ok, joinMs: number[], flushMs: number[], flushEndAt: number[] }
+//   <- { id, cmd: 'gc' }                 -> { id, ok } after full collections (needs node --expose-gc)
 // and exits when the parent goes away or sends SIGTERM.
 //
 // "timing" measures on the server itself: joinMs is the time the hub spends on one
@@ -23,7 +24,7 @@ import { Hub } from '../../signal-server/hub.ts';
 import { Rooms } from '../../signal-server/rooms.ts';
 import { startServer } from '../../signal-server/server.ts';
 
-type Request = { id: number; cmd: 'stats' } | { id: number; cmd: 'timing'; on: boolean };
+type Request = { id: number; cmd: 'stats' } | { id: number; cmd: 'timing'; on: boolean } | { id: number; cmd: 'gc' };
 
 const JOIN_PREFIX = '{"type":"join"';
 /** At most this many samples are kept, so a forgotten "timing on" cannot grow without bound. */
@@ -72,13 +73,20 @@ process.on('message', (raw: unknown) => {
     // The young generation's size: V8 grows it to its maximum under a burst of allocation
     // (connecting thousands of clients) and shrinks it once the process is idle.
     const newSpace = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
-    reply({ id: request.id, ok: true, connections: server.hub.size, memory: process.memoryUsage(), newSpaceBytes: newSpace?.space_size ?? 0 });
+    const history = { bytes: server.hub.rooms.history.bytes, entries: server.hub.rooms.history.entries };
+    reply({ id: request.id, ok: true, connections: server.hub.size, memory: process.memoryUsage(), newSpaceBytes: newSpace?.space_size ?? 0, history });
   } else if (request.cmd === 'timing') {
     reply({ id: request.id, ok: true, joinMs, flushMs, flushEndAt });
     timing = request.on;
     joinMs = [];
     flushMs = [];
     flushEndAt = [];
+  } else if (request.cmd === 'gc') {
+    // Twice: the first may leave what finalizers free for the next.
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    gc?.();
+    reply(gc ? { id: request.id, ok: true } : { id: request.id, ok: false, error: 'the server was not started with --expose-gc' });
   } else {
     reply({ id: (request as { id?: number }).id, ok: false, error: 'unknown command' });
   }

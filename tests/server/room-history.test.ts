@@ -3,7 +3,7 @@
 // globally oldest evicted first; recovery says when the ring no longer reaches back.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENTRY_OVERHEAD_BYTES, RoomHistory, type HistoryBounds, type Ring } from '../../signal-server/room-history.ts';
+import { ENTRY_OVERHEAD_BYTES, RoomHistory, heapBytesOf, type HistoryBounds, type Ring } from '../../signal-server/room-history.ts';
 
 const BIG: HistoryBounds = { maxMessages: 1000, maxAgeMs: 3600_000, maxBytes: 1024 * 1024 * 1024 };
 
@@ -14,12 +14,12 @@ function historyOn(bounds: Partial<HistoryBounds>): { history: RoomHistory; cloc
   return { history, clock };
 }
 
-function frame(room: string, seq: number, padding = 0): Buffer {
-  return Buffer.from(JSON.stringify({ type: 'message', room, seq, text: 'x'.repeat(padding + 1) }));
+function frame(room: string, seq: number, padding = 0, char = 'x'): string {
+  return JSON.stringify({ type: 'message', room, seq, text: char.repeat(padding + 1) });
 }
 
-function seqsOf(frames: Buffer[]): number[] {
-  return frames.map((f) => (JSON.parse(f.toString()) as { seq: number }).seq);
+function seqsOf(frames: string[]): number[] {
+  return frames.map((f) => (JSON.parse(f) as { seq: number }).seq);
 }
 
 function fill(history: RoomHistory, ring: Ring, room: string, from: number, to: number, padding = 0): void {
@@ -77,14 +77,15 @@ describe('room history rings', () => {
   });
 
   test('by total bytes: with thousands of busy rooms the accounted bytes never pass the cap, and the globally oldest go first', () => {
-    const maxBytes = 2 * 1024 * 1024;
+    const maxBytes = 4 * 1024 * 1024;
     const { history } = historyOn({ maxMessages: 50, maxBytes });
     const rooms = Array.from({ length: 3000 }, () => history.ring());
     let peak = 0;
     let appended = 0;
     for (let round = 1; round <= 20; round++) {
       rooms.forEach((ring, i) => {
-        history.append(ring, round, frame(`r${i}`, round, 200 + (i % 7) * 40));
+        // Some rooms write beyond ASCII: their frames cost two bytes a character.
+        history.append(ring, round, frame(`r${i}`, round, 200 + (i % 7) * 40, i % 5 === 0 ? 'é' : 'x'));
         appended++;
         peak = Math.max(peak, history.bytes);
       });
@@ -92,10 +93,12 @@ describe('room history rings', () => {
     assert.ok(peak <= maxBytes, `peak ${peak} bytes over the cap ${maxBytes}`);
     assert.ok(history.bytes > maxBytes * 0.9, 'the cap is used, not left mostly empty');
     assert.ok(history.entries < appended, 'something was evicted');
-    // Accounting matches the buffers kept: frames plus the fixed overhead per entry.
+    // Accounting matches what is kept: the frames' characters as the JS heap holds them, plus the overhead per entry.
     const kept = rooms.flatMap((ring) => history.last(ring, 1000));
     assert.equal(history.entries, kept.length);
-    assert.equal(history.bytes, kept.reduce((sum, f) => sum + f.byteLength + ENTRY_OVERHEAD_BYTES, 0));
+    assert.equal(history.bytes, kept.reduce((sum, f) => sum + heapBytesOf(f) + ENTRY_OVERHEAD_BYTES, 0));
+    assert.equal(heapBytesOf('aé'), 4);
+    assert.equal(heapBytesOf('ab'), 2);
     // Oldest first across rooms: every room keeps the same newest rounds (within one), none lost its latest.
     const oldestKept = rooms.map((ring) => seqsOf(history.last(ring, 1000))[0] ?? Infinity);
     assert.ok(Math.max(...oldestKept) - Math.min(...oldestKept) <= 1, 'eviction followed arrival order across rooms');
@@ -109,7 +112,7 @@ describe('room history rings', () => {
     const b = history.ring();
     fill(history, a, 'a', 1, 40, 100);
     fill(history, b, 'b', 1, 3);
-    const bBytes = history.last(b, 10).reduce((sum, f) => sum + f.byteLength + ENTRY_OVERHEAD_BYTES, 0);
+    const bBytes = history.last(b, 10).reduce((sum, f) => sum + heapBytesOf(f) + ENTRY_OVERHEAD_BYTES, 0);
     history.clear(a);
     assert.equal(a.size, 0);
     assert.deepEqual(history.last(a, 10), []);
