@@ -18,8 +18,9 @@ export interface HistoryBounds {
  * What an entry costs besides its frame's characters: the entry object, its slot in the
  * ring and the string's header (about 180 bytes, measured after a full collection), and
  * room for the slack of the JS heap pages that hold them. Frames are kept as strings, not
- * Buffers: a Buffer each adds a backing store outside the heap, and with it 300 bytes
- * more per entry and a fragmented allocator (the server_rss_mb_history_full bench).
+ * Buffers: a Buffer each adds a backing store outside the heap, and with it several
+ * hundred bytes per entry and a fragmented allocator (the server_rss_mb_history_full
+ * bench grew by several times the bytes kept that way).
  */
 export const ENTRY_OVERHEAD_BYTES = 320;
 
