@@ -13,12 +13,11 @@
 //
 //   npm run bench -- --only history
 //   WISP_BENCH_PHASES=storm npm run bench -- --only history
-import { type BenchContext, type Benchmark, PartialError, type Row, round1 } from './bench.ts';
+import { type BenchContext, type Benchmark, type Row, round1 } from './bench.ts';
 import {
   type Build,
   type Child,
   type Server,
-  compileServer,
   connections,
   cpuMs,
   heapSummary,
@@ -28,7 +27,7 @@ import {
   open,
   percentile,
   problemsOf,
-  removeBuild,
+  runPhases,
   rssReads,
   sleep,
   startClients,
@@ -224,33 +223,12 @@ async function collectedRss(server: Server): Promise<{ kb: number; stats: Awaite
 
 const benchmark: Benchmark = {
   title: `room history: a ${REPLAY_MESSAGES}-message replay, ${STORM_CLIENTS} reconnects recovering ${STORM_MISSED} each, RSS with full rings`,
-  async run(ctx) {
-    const build = await compileServer(ctx);
-    const rows: Row[] = [];
-    const reasons: string[] = [];
-    try {
-      const phases: [string, string, (ctx: BenchContext, build: Build, rows: Row[]) => Promise<void>][] = [
-        ['replay', 'history replay', historyReplay],
-        ['storm', 'reconnect storm', reconnectStorm],
-        ['rss', 'memory with full rings', fullRings],
-      ];
-      const chosen = process.env.WISP_BENCH_PHASES?.split(',').map((s) => s.trim());
-      for (const [id, name, phase] of phases) {
-        if (chosen && !chosen.includes(id)) continue;
-        const started = performance.now();
-        try {
-          await phase(ctx, build, rows);
-        } catch (error) {
-          reasons.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        ctx.log(`history: ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      }
-    } finally {
-      removeBuild(build);
-    }
-    if (reasons.length > 0) throw new PartialError(rows, reasons);
-    return rows;
-  },
+  run: (ctx) =>
+    runPhases(ctx, 'history', [
+      ['replay', 'history replay', historyReplay],
+      ['storm', 'reconnect storm', reconnectStorm],
+      ['rss', 'memory with full rings', fullRings],
+    ]),
 };
 
 export default benchmark;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { setPriority, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchContext, REPO_ROOT, round1 } from './bench.ts';
+import { type BenchContext, PartialError, REPO_ROOT, type Row, round1 } from './bench.ts';
 import { SERVER_NODE_FLAGS } from '../support/server-node-flags.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -273,4 +273,37 @@ export function heapSummary(stats: Reply): string {
 
 export function mb(kb: number): number {
   return round1(kb / 1024);
+}
+
+/** A phase of a load bench: its id (for WISP_BENCH_PHASES), its name, and what measures it (pushing its rows). */
+export type Phase = [id: string, name: string, measure: (ctx: BenchContext, build: Build, rows: Row[]) => Promise<void>];
+
+/**
+ * Compiles the server once and runs the phases in turn (WISP_BENCH_PHASES=a,b runs just
+ * those, while working on one figure). A phase that fails leaves its figures out: the
+ * rows measured are returned, or carried by a PartialError with the reasons.
+ */
+export async function runPhases(ctx: BenchContext, label: string, phases: Phase[]): Promise<Row[]> {
+  const chosen = process.env.WISP_BENCH_PHASES?.split(',').map((s) => s.trim());
+  const unknown = chosen?.filter((id) => !phases.some(([known]) => known === id)) ?? [];
+  if (unknown.length > 0) throw new Error(`WISP_BENCH_PHASES: unknown phase "${unknown.join(', ')}" (phases: ${phases.map(([id]) => id).join(', ')})`);
+  const build = await compileServer(ctx);
+  const rows: Row[] = [];
+  const reasons: string[] = [];
+  try {
+    for (const [id, name, measure] of phases) {
+      if (chosen && !chosen.includes(id)) continue;
+      const started = performance.now();
+      try {
+        await measure(ctx, build, rows);
+      } catch (error) {
+        reasons.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      ctx.log(`${label}: ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    removeBuild(build);
+  }
+  if (reasons.length > 0) throw new PartialError(rows, reasons);
+  return rows;
 }

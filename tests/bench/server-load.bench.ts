@@ -8,13 +8,12 @@
 // a join. Limits are lifted with the server's own flags (--max-conn-per-ip, and for the
 // relay --rate-per-minute / --rate-burst). Every phase has its own fresh server, and
 // every wait has a deadline; a phase that fails leaves its figures out.
-import { type BenchContext, type Benchmark, PartialError, type Row, round1 } from './bench.ts';
+import { type BenchContext, type Benchmark, type Row, round1 } from './bench.ts';
 import {
   type Build,
   type Child,
   connections,
   type Reply,
-  compileServer,
   cpuMs,
   heapSummary,
   join,
@@ -23,7 +22,7 @@ import {
   open,
   percentile,
   problemsOf,
-  removeBuild,
+  runPhases,
   rssKb,
   rssReads,
   sleep,
@@ -345,37 +344,13 @@ async function relayThroughput(ctx: BenchContext, build: Build, rows: Row[]): Pr
 
 const benchmark: Benchmark = {
   title: `server load: RSS with ${IDLE_STEPS.join('/')} idle clients, join into a ${BIG_ROOM}-member room, a ${STORM_CLIENTS}-join storm, room relay`,
-  async run(ctx) {
-    const build = await compileServer(ctx);
-    const rows: Row[] = [];
-    const reasons: string[] = [];
-    try {
-      const phases: [string, string, (ctx: BenchContext, build: Build, rows: Row[]) => Promise<void>][] = [
-        ['idle', 'idle memory', idleMemory],
-        ['big-room', 'join into a big room', joinBigRoom],
-        ['storm', 'join storm', joinStorm],
-        ['relay', 'relay throughput', relayThroughput],
-      ];
-      // While working on one figure: WISP_BENCH_PHASES=storm,relay runs just those phases.
-      const chosen = process.env.WISP_BENCH_PHASES?.split(',').map((s) => s.trim());
-      const unknown = chosen?.filter((id) => !phases.some(([known]) => known === id)) ?? [];
-      if (unknown.length > 0) throw new Error(`WISP_BENCH_PHASES: unknown phase "${unknown.join(', ')}" (phases: ${phases.map(([id]) => id).join(', ')})`);
-      for (const [id, name, phase] of phases) {
-        if (chosen && !chosen.includes(id)) continue;
-        const started = performance.now();
-        try {
-          await phase(ctx, build, rows);
-        } catch (error) {
-          reasons.push(`${name}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        ctx.log(`server-load: ${name} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      }
-    } finally {
-      removeBuild(build);
-    }
-    if (reasons.length > 0) throw new PartialError(rows, reasons);
-    return rows;
-  },
+  run: (ctx) =>
+    runPhases(ctx, 'server-load', [
+      ['idle', 'idle memory', idleMemory],
+      ['big-room', 'join into a big room', joinBigRoom],
+      ['storm', 'join storm', joinStorm],
+      ['relay', 'relay throughput', relayThroughput],
+    ]),
 };
 
 export default benchmark;
