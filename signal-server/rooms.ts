@@ -430,6 +430,9 @@ export class Rooms {
     this.dirty.delete(room);
     const batch = Buffer.from(JSON.stringify({ type: 'presence', room: room.name, events: room.pending } satisfies ServerFrame));
     const snapshots: Partial<Record<'whole' | 'missed', Buffer>> = {};
+    // In a storm of members coming back, most get the same recent messages: encode each once.
+    const encoded = new Map<string, Buffer>();
+    const bytesOf = (frame: string) => encoded.get(frame) ?? encoded.set(frame, Buffer.from(frame)).get(frame)!;
     room.pending = [];
     for (const member of room.members.values()) {
       if (!room.awaitingSnapshot.has(member)) {
@@ -439,7 +442,7 @@ export class Rooms {
       const recovery = this.recover(room, room.awaitingSnapshot.get(member));
       const variant = recovery.missed ? 'missed' : 'whole';
       member.sendRaw((snapshots[variant] ??= Buffer.from(this.snapshotOf(room, recovery.missed))));
-      for (const frame of recovery.frames) member.sendRaw(frame);
+      for (const frame of recovery.frames) member.sendRaw(bytesOf(frame));
     }
     room.awaitingSnapshot.clear();
   }
