@@ -138,6 +138,31 @@ describe('recovery after a reconnect', () => {
   });
 });
 
+describe('bad history frames', () => {
+  test('a malformed cursor or history setting is refused as bad-frame naming the field; the server and the room carry on', async () => {
+    const server = await scope.start(FAST);
+    const ann = await scope.connect(server, { name: 'Ann' });
+    const joined = await rejoin(ann, 'club');
+    const bad: [unknown, string][] = [
+      [{ type: 'join', room: 'club', since: { epoch: 'not an epoch!', seq: 1 } }, 'since.epoch'],
+      [{ type: 'join', room: 'club', since: { epoch: joined.joined.history.epoch, seq: -1 } }, 'since.seq'],
+      [{ type: 'join', room: 'club', since: { epoch: joined.joined.history.epoch, seq: 1.5 } }, 'since.seq'],
+      [{ type: 'join', room: 'club', since: [] }, 'since'],
+      [{ type: 'room-history', room: 'club', newMembers: LIMITS.historyMessagesMax + 1 }, 'newMembers'],
+      [{ type: 'room-history', room: 'club', newMembers: -1 }, 'newMembers'],
+    ];
+    for (const [frame, field] of bad) {
+      ann.send(frame);
+      const error = await ann.next('error');
+      assert.equal(error.code, 'bad-frame', JSON.stringify(frame));
+      assert.ok(error.message.includes(`at ${field}`), `${error.message} names ${field}`);
+    }
+    await sayAll(ann, 'club', ['still here']);
+    const back = await rejoin(ann, 'club', { epoch: joined.joined.history.epoch, seq: 0 });
+    assert.deepEqual(back.replay.map((m) => m.text), ['still here']);
+  });
+});
+
 describe('what new members see', () => {
   test('a new member gets the last newMembers messages of the ring (never "missed"); the default is LIMITS.historyNewMembersDefault', async () => {
     const server = await scope.start(FAST);

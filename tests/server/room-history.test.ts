@@ -76,6 +76,20 @@ describe('room history rings', () => {
     history.close();
   });
 
+  test('the sweep frees an idle room on its own, with nothing appended or read', async () => {
+    // The real clock: the sweep runs every min(LIMITS.historySweepMs, maxAgeMs).
+    const history = new RoomHistory({ ...BIG, maxAgeMs: 30 });
+    const ring = history.ring();
+    fill(history, ring, 'idle', 1, 3);
+    assert.equal(history.entries, 3);
+    const deadline = Date.now() + 5000;
+    while (history.entries > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(history.entries, 0, 'swept');
+    assert.equal(ring.size, 0);
+    assert.equal(history.bytes, 0);
+    history.close();
+  });
+
   test('by total bytes: with thousands of busy rooms the accounted bytes never pass the cap, and the globally oldest go first', () => {
     const maxBytes = 4 * 1024 * 1024;
     const { history } = historyOn({ maxMessages: 50, maxBytes });
