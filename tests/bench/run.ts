@@ -8,7 +8,8 @@
 //   npm run bench -- --build           rebuild the app first even when dist/ is fresh (a stale
 //                                      or missing build is rebuilt anyway: tests/support/fresh-build.ts)
 //   WISP_BENCH_PHASES=storm npm run bench -- --only server-load   one phase of the server-load
-//                                      bench (idle, big-room, storm, relay)
+//                                      bench (idle, big-room, storm, relay) or of the history
+//                                      bench (replay, storm, rss)
 //
 // Exit status: 0 when every figure was measured and within budget, 1 otherwise (the
 // table or JSON is printed either way), 2 for bad arguments.
