@@ -8,8 +8,9 @@
 //   100 messages;
 // - server_rss_mb_history_full: server RSS once every ring is at the byte cap (a smaller
 //   --history-mb than the default keeps the bench quick), beside the same server's RSS
-//   with the same clients before anything was said; the difference must stay within the
-//   cap plus 20 %.
+//   with the same clients after the same traffic in rooms that have ended (so nothing is
+//   kept); each read after full collections and once V8 gave back what the traffic made
+//   it grow. The difference must stay within the cap plus 20 %.
 //
 //   npm run bench -- --only history
 //   WISP_BENCH_PHASES=storm npm run bench -- --only history
