@@ -248,6 +248,12 @@ export class Session {
     this.privateRooms.onActivate(room);
   }
 
+  /** The owner (the admin in a persistent room) picked what new members of a room see. */
+  setRoomHistory(room: string, newMembers: number): void {
+    if (!this.welcomed) return this.notice('Changing the room history needs the connection to the server; try again in a moment.');
+    this.client.send({ type: 'room-history', room, newMembers });
+  }
+
   /** Moderation commands: resolve names to peer ids in the current room and send. */
   private moderate(command: ModerationCommand): void {
     if (!this.welcomed) return this.notice('Moderation needs the connection to the server; try again in a moment.');
