@@ -144,6 +144,26 @@ describe('store reducer', () => {
     expect(state.rooms.lobby.lines[0]).to.include({ key: 'c1', own: true, pending: false, serverId: 's9' });
   });
 
+  it("what arrives while own lines wait for the server goes above them: the room reads in the server's order", () => {
+    let state = run(
+      [
+        { t: 'pending', room: 'lobby', cid: 'c1', text: 'typed offline', kind: 'text', at: 5 },
+        { t: 'system', room: 'lobby', text: 'Some messages from while you were away are no longer available.', ts: 6, id: 'n1' },
+        { t: 'message', room: 'lobby', id: 's1', from: bob.id, name: bob.name, ts: 7, text: 'said meanwhile', kind: 'text' },
+      ],
+      inLobby(),
+    );
+    expect(texts(state)).to.deep.equal(['Some messages from while you were away are no longer available.', 'said meanwhile', 'typed offline']);
+    state = run(
+      [
+        { t: 'ack', cid: 'c1', id: 's2', ts: 8 },
+        { t: 'message', room: 'lobby', id: 's3', from: bob.id, name: bob.name, ts: 9, text: 'after', kind: 'text' },
+      ],
+      state,
+    );
+    expect(texts(state).slice(1)).to.deep.equal(['said meanwhile', 'typed offline', 'after']);
+  });
+
   it('a replayed message from someone who left keeps the key its seal was bound to', () => {
     const state = reduce(inLobby(), { t: 'message', room: 'lobby', id: 's1', from: 'gone', name: 'carol', ts: 1, text: 'earlier', kind: 'text', fromKey: 'kC' });
     expect(state.rooms.lobby.lines[0]).to.include({ name: 'carol', fromKey: 'kC' });

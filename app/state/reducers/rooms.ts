@@ -3,7 +3,7 @@
 import type { PresenceEvent } from '../../../signal-server/protocol/protocol.ts';
 import type { ChatLine, RoomState } from '../state.ts';
 import { historySetLine } from '../history-setting.ts';
-import { appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
+import { addAbovePending, appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
 
 function emptyRoom(name: string): RoomState {
   return { name, members: {}, lines: [], unread: 0, synced: false };
@@ -58,7 +58,7 @@ function applyPresence(room: RoomState, events: PresenceEvent[], me: string | un
       line(event.topic ? `${event.by} set the topic: ${event.topic}` : `${event.by} cleared the topic`);
     }
   }
-  return { ...room, members, topic, lines: lines.length ? appendLines(room, lines) : room.lines };
+  return { ...room, members, topic, lines: lines.length ? addAbovePending(room, lines) : room.lines };
 }
 
 function withoutRoom(rooms: Record<string, RoomState>, name: string): Record<string, RoomState> {
@@ -99,7 +99,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
       return withEntry(slice, action.room, (room) => ({
         ...room,
         newMembers: action.newMembers,
-        lines: appendLines(room, [systemLine(action.id, historySetLine(action.by, action.newMembers), action.ts)]),
+        lines: addAbovePending(room, [systemLine(action.id, historySetLine(action.by, action.newMembers), action.ts)]),
       }));
     case 'room-locked':
       return withEntry(slice, action.room, (room) => ({
@@ -107,7 +107,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         synced: false,
         locked: true,
         members: {},
-        lines: appendLines(room, [systemLine(action.id, action.sentence, action.ts)]),
+        lines: addAbovePending(room, [systemLine(action.id, action.sentence, action.ts)]),
       }));
     case 'room-unlocking':
       return withEntry(slice, action.room, (room) => ({ ...room, unlocking: action.unlocking }));
@@ -122,7 +122,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         if (room.lines.some((l) => l.key === action.id || l.serverId === action.id)) return room;
         const fromKey = action.fromKey ?? room.members[action.from]?.key;
         const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey, name: action.name };
-        return { ...room, lines: appendLines(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
+        return { ...room, lines: addAbovePending(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
       return withEntry(slice, action.room, (room) => {
@@ -144,7 +144,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return slice;
-      return withEntry(slice, target, (room) => ({ ...room, lines: appendLines(room, [systemLine(action.id, action.text, action.ts)]) }));
+      return withEntry(slice, target, (room) => ({ ...room, lines: addAbovePending(room, [systemLine(action.id, action.text, action.ts)]) }));
     }
     default:
       return slice;
