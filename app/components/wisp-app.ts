@@ -303,7 +303,7 @@ export class WispApp extends LitElement {
       return html`<wisp-room-header
           .room=${room}
           ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
-          .historyChoices=${(room.persistent ? state.me.admin : mine?.role === 'owner') ? historyChoices(state.limits?.historyMessages ?? 0) : []}
+          .historyChoices=${rankOf(mine?.role ?? 'member', state.me.admin) >= (room.persistent ? RANK.admin : RANK.owner) ? historyChoices(state.limits?.historyMessages ?? 0) : []}
           ${on('room-history', (e) => this.session.setRoomHistory(e.detail.room, e.detail.newMembers))}
           ${on('invite', () => this.invite(room.name))}
           ${on('change-passphrase', () => this.session.askNewPassphrase(room.name))}

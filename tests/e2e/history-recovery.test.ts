@@ -1,0 +1,253 @@
+// Room history on the server (memory only) as people live it: what was said while someone
+// was away reaches them when they are back, in order and once; the outbox of someone who
+// reconnected first reaches someone who reconnects later; a late joiner sees the last N
+// messages when the room allows it and none when it keeps no history, in a public and in a
+// private room; and a gap larger than the server keeps shows one line saying so.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
+import { joinByPicker } from './support/private-rooms.ts';
+import type { WsProxy } from './support/proxy.ts';
+import { Scene } from './support/scene.ts';
+
+const TEST_TIMEOUT = 300_000;
+const NOTICE = 'Some messages from while you were away are no longer available.';
+/** Chromium's console error for each reconnect attempt while a person's network is off on purpose. */
+const NETWORK_OFF = /^console: WebSocket connection to '[^']+' failed: Error in connection establishment: net::ERR_INTERNET_DISCONNECTED$/;
+
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** The texts of the chat messages in the active room, in display order (system lines left out). */
+function messageTexts(p: Person): Promise<string[]> {
+  return p.page.locator('wisp-message-list ol[role=log] > li:not(.system) .text').allTextContents();
+}
+
+function noticeCount(p: Person): Promise<number> {
+  return p.page.locator('wisp-message-list ol[role=log] > li.system', { hasText: NOTICE }).count();
+}
+
+/** Says each line and waits until the server acknowledged it (so the server numbered them in this order). */
+async function sayAll(p: Person, texts: string[]): Promise<void> {
+  for (const text of texts) {
+    await p.say(text);
+    await p.waitDelivered(text);
+  }
+}
+
+/** Waits until the active room's chat messages are exactly `want`, in order. */
+async function expectMessages(p: Person, want: string[], timeoutMs = WAIT_MS): Promise<void> {
+  let seen: string[] = [];
+  try {
+    await waitUntil(`${p.label}'s messages`, async () => {
+      seen = await messageTexts(p);
+      return JSON.stringify(seen) === JSON.stringify(want);
+    }, timeoutMs);
+  } catch {
+    assert.deepEqual(seen, want, `${p.label} shows exactly these messages, in this order`);
+  }
+}
+
+function historyLabel(p: Person): Promise<string> {
+  return p.page.locator('wisp-room-header [data-history]').innerText();
+}
+
+/** The identity key a person's app announced through the proxy (from the welcome to its name). */
+function keyOf(proxy: WsProxy, name: string): string {
+  const welcome = proxy.framesOfType('welcome', 'down').find((f) => (JSON.parse(f.text) as { name?: string }).name === name);
+  assert.ok(welcome?.key, `${name}'s identity key, from its hello`);
+  return welcome.key;
+}
+
+/** Takes a person off the network: no new connection can open, and the proxy cuts the open one. */
+async function dropConnection(p: Person, proxy: WsProxy, key: string): Promise<void> {
+  p.allowProblems(NETWORK_OFF); // their network is off on purpose
+  await p.context.setOffline(true);
+  assert.equal(proxy.disconnect(key), 1, `${p.label}'s connection was cut`);
+  await p.waitForStatus('offline');
+}
+
+test('a server restart: both type while it is down, reconnect at different times, and each ends with every message once, in the same order', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  await b.waitForMembers([aName, bName]);
+  const before = [`before the restart from A ${tag()}`, `before the restart from B ${tag()}`];
+  await sayAll(a, [before[0]!]);
+  await b.waitForLine(before[0]!);
+  await sayAll(b, [before[1]!]);
+  await a.waitForLine(before[1]!);
+
+  scene.expectServerDown(); // stopped on purpose: reconnect attempts are refused until it is back
+  assert.equal(await scene.server.stop(), 0);
+  await a.waitForStatus('offline');
+  await b.waitForStatus('offline');
+  const fromA = `A typed while the server was down ${tag()}`;
+  const fromB = `B typed while the server was down ${tag()}`;
+  await a.say(fromA);
+  await b.say(fromB);
+
+  // A stays off the network until B is back and B's message was numbered: A rejoins later than B sent.
+  a.allowProblems(NETWORK_OFF); // A's network is off on purpose
+  await a.context.setOffline(true);
+  await scene.server.start();
+  await b.waitForStatus('online', RECONNECT_WAIT_MS);
+  await b.waitForMembers([bName], RECONNECT_WAIT_MS);
+  await b.waitDelivered(fromB, RECONNECT_WAIT_MS);
+  assert.notEqual(await a.status(), 'online', 'A is still away when B is back');
+  await a.context.setOffline(false);
+  await a.waitForStatus('online', RECONNECT_WAIT_MS);
+  await a.waitDelivered(fromA, RECONNECT_WAIT_MS);
+
+  // Barriers both ways: anything sent before them (a second copy, say) would have arrived.
+  const barrierA = `barrier from A ${tag()}`;
+  const barrierB = `barrier from B ${tag()}`;
+  await sayAll(a, [barrierA]);
+  await b.waitForLine(barrierA);
+  await sayAll(b, [barrierB]);
+  await a.waitForLine(barrierB);
+  // The server numbered B's queued message first (A was not back yet): both read it so.
+  const want = [...before, fromB, fromA, barrierA, barrierB];
+  await expectMessages(a, want);
+  await expectMessages(b, want);
+  // The restart began a new history epoch: what the server had before is gone, and each says so once.
+  assert.equal(await noticeCount(a), 1, 'A says once that some messages are no longer available');
+  assert.equal(await noticeCount(b), 1, 'B says once that some messages are no longer available');
+});
+
+test('a dropped connection while others talk: the missed messages appear once, in order, with no notice', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.behindProxy(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  const first = `before the drop ${tag()}`;
+  await sayAll(b, [first]);
+  await a.waitForLine(first);
+
+  await dropConnection(a, scene.proxy, keyOf(scene.proxy, aName));
+  await b.waitForMembers([bName]);
+  const missed = [1, 2, 3].map((n) => `said while A was away ${n} ${tag()}`);
+  await sayAll(b, missed);
+
+  await a.context.setOffline(false);
+  await a.waitForStatus('online', RECONNECT_WAIT_MS);
+  await b.waitForMembers([aName, bName], RECONNECT_WAIT_MS);
+  const barrier = `after A is back ${tag()}`;
+  await sayAll(b, [barrier]);
+  await expectMessages(a, [first, ...missed, barrier]);
+  assert.equal(await noticeCount(a), 0, 'nothing was lost: no notice');
+});
+
+test('a late joiner of a public room sees the last N messages, or none when the room keeps no history', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const aName = await a.myName();
+  const room = `club-${tag()}`;
+  await a.say(`/join #${room}`);
+  await a.waitForMembers([aName]);
+  assert.equal(await historyLabel(a), '· New members see the last 50 messages', 'the default, in the header');
+  await a.say('/history 3');
+  await a.waitForLine(`${aName} set: new members see the last 3 messages`);
+  assert.equal(await historyLabel(a), '· New members see the last 3 messages');
+  const said = [1, 2, 3, 4, 5].map((n) => `message ${n} ${tag()}`);
+  await sayAll(a, said);
+
+  const c = await scene.person('C');
+  await c.say(`/join #${room}`);
+  await c.waitForMembers([aName, await c.myName()]);
+  const barrier = `after C joined ${tag()}`;
+  await sayAll(a, [barrier]);
+  await expectMessages(c, [...said.slice(2), barrier]);
+  assert.equal(await historyLabel(c), '· New members see the last 3 messages');
+  assert.equal(await noticeCount(c), 0, 'a new member is not told that something is missing');
+
+  // The owner turns history off from the header's menu: nobody new sees anything now.
+  await a.page.locator('wisp-room-header button[aria-haspopup=menu]', { hasText: 'History' }).click();
+  await a.page.locator('wisp-room-header wisp-member-menu [role=menuitem]', { hasText: 'None' }).click();
+  await c.waitForLine(`${aName} set: this room keeps no history`);
+  assert.equal(await historyLabel(c), '· This room keeps no history');
+  await sayAll(a, [`unkept ${tag()}`]);
+  const d = await scene.person('D');
+  await d.say(`/join #${room}`);
+  await d.waitForMembers([aName, await c.myName(), await d.myName()]);
+  assert.equal(await historyLabel(d), '· This room keeps no history');
+  const barrier2 = `after D joined ${tag()}`;
+  await sayAll(a, [barrier2]);
+  await expectMessages(d, [barrier2]);
+
+  // Someone who is not the owner is told so, as a sentence.
+  await c.say('/history 10');
+  await c.notice.waitFor({ state: 'visible' });
+  assert.match((await c.notice.innerText()) ?? '', /owner|admin/i, 'the refusal says who may change it');
+});
+
+test('a late joiner of a private room with the passphrase sees the last N messages opened, or none', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser);
+  const a = await scene.person('A');
+  const aName = await a.myName();
+  const room = `vault-${tag()}`;
+  const passphrase = `amber kettle ${tag()}`;
+  await joinByPicker(a, room, passphrase);
+  await a.waitForMembers([aName]);
+  await a.say('/history 2');
+  await a.waitForLine(`${aName} set: new members see the last 2 messages`);
+  const said = [1, 2, 3, 4].map((n) => `sealed ${n} ${tag()}`);
+  await sayAll(a, said);
+
+  const c = await scene.person('C');
+  const cName = await c.myName();
+  await joinByPicker(c, room, passphrase);
+  await c.waitForMembers([aName, cName]);
+  const barrier = `after C joined ${tag()}`;
+  await sayAll(a, [barrier]);
+  await expectMessages(c, [...said.slice(2), barrier]);
+  assert.equal(await c.countLines('was not delivered'), 0, 'history does not look like a gap');
+  assert.equal(await c.countLines('was rejected'), 0, 'history is not refused');
+  assert.equal(await historyLabel(c), '· New members see the last 2 messages');
+
+  await a.say('/history off');
+  await c.waitForLine(`${aName} set: this room keeps no history`);
+  await sayAll(a, [`unkept ${tag()}`]);
+  const d = await scene.person('D');
+  await joinByPicker(d, room, passphrase);
+  await d.waitForMembers([aName, cName, await d.myName()]);
+  assert.equal(await historyLabel(d), '· This room keeps no history');
+  const barrier2 = `after D joined ${tag()}`;
+  await sayAll(a, [barrier2]);
+  await expectMessages(d, [barrier2]);
+});
+
+test('a gap larger than the server keeps: exactly one notice, then the last messages it kept', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.behindProxy(t, browser, { args: ['--history-messages', '5', '--rate-burst', '12'] });
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  const first = `before the drop ${tag()}`;
+  await sayAll(b, [first]);
+  await a.waitForLine(first);
+
+  await dropConnection(a, scene.proxy, keyOf(scene.proxy, aName));
+  await b.waitForMembers([bName]);
+  const missed = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => `said while A was away ${n} ${tag()}`);
+  await sayAll(b, missed);
+
+  await a.context.setOffline(false);
+  await a.waitForStatus('online', RECONNECT_WAIT_MS);
+  await b.waitForMembers([aName, bName], RECONNECT_WAIT_MS);
+  const barrier = `after A is back ${tag()}`;
+  await sayAll(b, [barrier]);
+  await expectMessages(a, [first, ...missed.slice(3), barrier]);
+  assert.equal(await noticeCount(a), 1, 'one notice line');
+  const lines = await a.lineTexts();
+  assert.ok(lines.indexOf(NOTICE) < lines.findIndex((l) => l.includes(missed[3]!)), 'the notice comes before what was kept');
+});
