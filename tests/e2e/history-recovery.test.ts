@@ -133,7 +133,8 @@ test('a dropped connection while others talk: the missed messages appear once, i
   await sayAll(b, [first]);
   await a.waitForLine(first);
 
-  await dropConnection(a, scene.proxy, keyOf(scene.proxy, aName));
+  const aKey = keyOf(scene.proxy, aName);
+  await dropConnection(a, scene.proxy, aKey);
   await b.waitForMembers([bName]);
   const missed = [1, 2, 3].map((n) => `said while A was away ${n} ${tag()}`);
   await sayAll(b, missed);
@@ -145,6 +146,11 @@ test('a dropped connection while others talk: the missed messages appear once, i
   await sayAll(b, [barrier]);
   await expectMessages(a, [first, ...missed, barrier]);
   assert.equal(await noticeCount(a), 0, 'nothing was lost: no notice');
+  // A came back as a member who says what it has seen, not as a new member shown the room's latest.
+  const joins = scene.proxy.framesOfType('join', 'up').filter((f) => f.key === aKey).map((f) => JSON.parse(f.text) as { room: string; since?: { seq: number } });
+  assert.equal(joins.length, 2, "A's first join and its rejoin");
+  assert.equal(joins[0]!.since, undefined, 'the first join is a new member');
+  assert.ok(joins[1]!.since && joins[1]!.since.seq >= 1, 'the rejoin says how far A had seen');
 });
 
 test('a late joiner of a public room sees the last N messages, or none when the room keeps no history', { timeout: TEST_TIMEOUT }, async (t) => {
