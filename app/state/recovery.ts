@@ -66,7 +66,8 @@ export class RoomRecovery {
 
   private advance(room: string, seq: number): void {
     const cursor = this.cursors[room];
-    if (!cursor || seq <= cursor.seq) return;
+    // Only numbers of the epoch a `joined` on this connection gave (a refused one gave none).
+    if (!cursor || !this.replayed.has(room) || seq <= cursor.seq) return;
     this.cursors = { ...this.cursors, [room]: { epoch: cursor.epoch, seq } };
     this.persist();
   }

@@ -202,12 +202,21 @@ test('a late joiner of a private room with the passphrase sees the last N messag
   const aName = await a.myName();
   const room = `vault-${tag()}`;
   const passphrase = `amber kettle ${tag()}`;
+  const b = await scene.person('B');
+  const bName = await b.myName();
   await joinByPicker(a, room, passphrase);
   await a.waitForMembers([aName]);
-  await a.say('/history 2');
-  await a.waitForLine(`${aName} set: new members see the last 2 messages`);
+  await joinByPicker(b, room, passphrase);
+  await a.waitForMembers([aName, bName]);
+  await a.say('/history 3');
+  await a.waitForLine(`${aName} set: new members see the last 3 messages`);
   const said = [1, 2, 3, 4].map((n) => `sealed ${n} ${tag()}`);
   await sayAll(a, said);
+  // B says something and leaves: a new member still sees it, under B's name (the key it was sealed with).
+  const fromB = `sealed by B, who then left ${tag()}`;
+  await sayAll(b, [fromB]);
+  await b.say('/leave');
+  await a.waitForMembers([aName]);
 
   const c = await scene.person('C');
   const cName = await c.myName();
@@ -215,10 +224,12 @@ test('a late joiner of a private room with the passphrase sees the last N messag
   await c.waitForMembers([aName, cName]);
   const barrier = `after C joined ${tag()}`;
   await sayAll(a, [barrier]);
-  await expectMessages(c, [...said.slice(2), barrier]);
+  await expectMessages(c, [...said.slice(2), fromB, barrier]);
+  assert.equal((await c.linesWith(fromB).locator('.name').innerText()).trim(), bName, "B's message shows under B's name");
   assert.equal(await c.countLines('was not delivered'), 0, 'history does not look like a gap');
+  assert.equal(await c.countLines('was refused'), 0, 'a sender who left is not taken for a forgery');
   assert.equal(await c.countLines('was rejected'), 0, 'history is not refused');
-  assert.equal(await historyLabel(c), '· New members see the last 2 messages');
+  assert.equal(await historyLabel(c), '· New members see the last 3 messages');
 
   await a.say('/history off');
   await c.waitForLine(`${aName} set: this room keeps no history`);
