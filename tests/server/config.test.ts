@@ -138,6 +138,19 @@ describe('config flags and environment', () => {
     assert.equal(config(['--port', '0']).port, 0);
   });
 
+  test('room history: defaults from LIMITS, flags and environment read, 0 allowed for each', () => {
+    const defaults = config([]);
+    assert.equal(defaults.historyMessages, LIMITS.historyMessages);
+    assert.equal(defaults.historyMaxAgeMs, LIMITS.historyMaxAgeMs);
+    assert.equal(defaults.historyMaxBytes, LIMITS.historyMaxBytes);
+    const c = config(['--history-messages', '1000', '--history-hours', '2', '--history-mb', '8']);
+    assert.deepEqual([c.historyMessages, c.historyMaxAgeMs, c.historyMaxBytes], [1000, 2 * 3600_000, 8 * 1024 * 1024]);
+    const env = config([], { WISP_HISTORY_MESSAGES: '0', WISP_HISTORY_HOURS: '0', WISP_HISTORY_MB: '0' });
+    assert.deepEqual([env.historyMessages, env.historyMaxAgeMs, env.historyMaxBytes], [0, 0, 0]);
+    const max = config(['--history-messages', String(LIMITS.historyMessagesMax)]);
+    assert.equal(max.historyMessages, LIMITS.historyMessagesMax);
+  });
+
   test('--help asks for help', () => {
     assert.deepEqual(parseConfig(['--help'], {}, STATIC), { help: true });
     // Even with otherwise bad values in the environment.
@@ -146,12 +159,15 @@ describe('config flags and environment', () => {
 
   test('the help text lists every flag with its environment variable', () => {
     const help = helpText();
-    for (const flag of ['--host', '--port', '--data-dir', '--static-dir', '--tls-cert', '--tls-key', '--origin', '--quiet', '--help']) {
+    for (const flag of ['--host', '--port', '--data-dir', '--static-dir', '--tls-cert', '--tls-key', '--origin', '--quiet', '--help', '--history-messages', '--history-hours', '--history-mb']) {
       assert.ok(help.includes(flag), `help lacks ${flag}`);
     }
     assert.match(help, /\[PORT\]/);
     assert.match(help, /\[HOST\]/);
     assert.match(help, /default 8080/);
+    assert.match(help, new RegExp(`--history-messages.*default ${LIMITS.historyMessages}\\).*\\[WISP_HISTORY_MESSAGES\\]`));
+    assert.match(help, /--history-hours.*default 24\).*\[WISP_HISTORY_HOURS\]/);
+    assert.match(help, /--history-mb.*default 32\).*\[WISP_HISTORY_MB\]/);
   });
 });
 
@@ -177,6 +193,12 @@ describe('config errors', () => {
     ['a zero connection cap', ['--max-conn-per-ip', '0'], {}, /--max-conn-per-ip/],
     ['a zero rate', ['--rate-per-minute', '0'], {}, /--rate-per-minute/],
     ['a zero burst', ['--rate-burst', '0'], {}, /--rate-burst/],
+    ['more history messages than the maximum', ['--history-messages', String(LIMITS.historyMessagesMax + 1)], {}, /--history-messages must be between 0 and/],
+    ['a negative history count', ['--history-messages', '-1'], {}, /--history-messages/],
+    ['fractional history hours', ['--history-hours', '1.5'], {}, /--history-hours must be a whole number/],
+    ['history hours past the maximum', ['--history-hours', String(LIMITS.historyMaxAgeMaxMs / 3600_000 + 1)], {}, /--history-hours must be between 0 and/],
+    ['history MiB that are not a number', ['--history-mb', 'lots'], {}, /--history-mb must be a whole number/],
+    ['history MiB past the maximum', [], { WISP_HISTORY_MB: String(LIMITS.historyMaxBytesMax / 1024 / 1024 + 1) }, /--history-mb must be between 0 and/],
   ];
   for (const [why, argv, env, message] of bad) {
     test(`ConfigError: ${why}`, () => refused(argv, env, message));

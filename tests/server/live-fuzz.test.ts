@@ -50,6 +50,7 @@ test(`${FRAMES.toLocaleString('en-US')} fuzzed frames: no crash, no unhandled er
     assert.ok((report.labels[label] ?? 0) > 0, `no "${label}" was sent`);
   }
   assert.ok(report.answeredByError > 0 && report.answeredByFrame > 0 && report.answeredByClose > 0, summary);
+  assert.ok(report.recoveries > 0, `no join with a history cursor got a replay\n${summary}`);
   for (const code of [CloseCode.framingError, CloseCode.invalidText, CloseCode.tooBig, CloseCode.protocolError]) assert.ok((report.closeCodes[code] ?? 0) > 0, `no socket was closed with ${code}\n${summary}`);
 
   const { honest } = report;

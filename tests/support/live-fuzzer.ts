@@ -41,9 +41,9 @@ const WAIT_MS = 5000;
 export const SILENT_TYPES: ReadonlySet<string> = new Set(['signal', 'relay', 'op', 'deop', 'kick', 'topic', 'ban', 'purge']);
 
 /** Frames a connection can get because of what others do: not counted as an answer... */
-const UNSOLICITED: ReadonlySet<string> = new Set(['presence', 'message', 'signal', 'relay', 'kicked', 'banned', 'purged', 'passphrase-changed']);
-/** ...except by the one who caused them: the owner who purged a room or changed its passphrase. */
-const ANSWER_TO: Readonly<Record<string, string>> = { purge: 'purged', 'room-passphrase': 'passphrase-changed' };
+const UNSOLICITED: ReadonlySet<string> = new Set(['presence', 'message', 'signal', 'relay', 'kicked', 'banned', 'purged', 'passphrase-changed', 'room-history']);
+/** ...except by the one who caused them: the owner who purged a room, changed its passphrase or its history setting. */
+const ANSWER_TO: Readonly<Record<string, string>> = { purge: 'purged', 'room-passphrase': 'passphrase-changed', 'room-history': 'room-history' };
 
 // ---------------------------------------------------------------------------
 // What the fuzzer sends
@@ -211,6 +211,8 @@ export interface LiveFuzzReport {
   answeredByFrame: number;
   answeredByClose: number;
   rightlySilent: Record<string, number>;
+  /** Joins with a history cursor answered with a snapshot and replayed messages after it. */
+  recoveries: number;
   /** Frames with no proper answer (every kind below), and samples of them. */
   unanswered: number;
   unansweredKinds: Record<string, number>;
@@ -377,7 +379,7 @@ async function roundTrip(client: TestClient): Promise<void> {
 
 interface Shared {
   items: Generator<Maker>;
-  ctx: { peers: string[]; rooms: readonly string[] };
+  ctx: { peers: string[]; rooms: readonly string[]; epochs: { room: string; epoch: string; seq: number }[] };
   target: number;
   sent: number;
   connections: number;
@@ -387,6 +389,7 @@ interface Shared {
   answeredByFrame: number;
   answeredByClose: number;
   rightlySilent: Tally;
+  recoveries: number;
   unanswered: Tally;
   unansweredSamples: string[];
   unknownErrorCodes: Set<string>;
@@ -397,6 +400,24 @@ interface Shared {
   closeCodes: Tally;
   nextToken: number;
   crashed: () => boolean;
+}
+
+/** A snapshot followed by messages it covers (seq at most its own): a replay of what the joiner missed or new members see. */
+function replayedAfterSnapshot(inbox: readonly ServerFrame[]): boolean {
+  const at = inbox.findIndex((f) => f.type === 'joined');
+  const joined = inbox[at];
+  if (!joined || joined.type !== 'joined') return false;
+  return inbox.slice(at + 1).some((f) => f.type === 'message' && f.room === joined.room && f.seq <= joined.history.seq);
+}
+
+/** Remembers the history epochs snapshots show (the newest few), for joins with a real cursor. */
+function learnEpochs(shared: Shared, frame: ServerFrame): void {
+  if (frame.type !== 'joined') return;
+  const epochs = shared.ctx.epochs;
+  const known = epochs.find((e) => e.epoch === frame.history.epoch);
+  if (known) known.seq = Math.max(known.seq, frame.history.seq);
+  else epochs.push({ room: frame.room, epoch: frame.history.epoch, seq: frame.history.seq });
+  if (epochs.length > 16) epochs.shift();
 }
 
 function learnPeers(shared: Shared, frame: ServerFrame): void {
@@ -446,6 +467,7 @@ async function session(shared: Shared, port: number, length: number, hello: bool
       if (!KNOWN_ERROR_CODES.has(frame.code)) shared.unknownErrorCodes.add(frame.code);
     }
     learnPeers(shared, frame);
+    learnEpochs(shared, frame);
     inbox.push(frame);
     onFrame?.();
   });
@@ -543,6 +565,7 @@ async function session(shared: Shared, port: number, length: number, hello: bool
       if (outcome === 'pong' && sentType === 'join' && !inbox.some((f) => f.type === 'joined' || f.type === 'error')) {
         await frameOrClose((f) => f.type === 'joined' || f.type === 'error').catch(() => undefined);
       }
+      if (local?.ok && local.frame.type === 'join' && local.frame.since && replayedAfterSnapshot(inbox)) shared.recoveries++;
       const answers = inbox.filter((f) => !UNSOLICITED.has(f.type) || (sentType !== undefined && ANSWER_TO[sentType] === f.type));
       const errors = answers.filter((f) => f.type === 'error');
       if (outcome === 'hang') {
@@ -639,13 +662,14 @@ export async function runLiveFuzz(options: LiveFuzzOptions): Promise<LiveFuzzRep
     const b = await TestClient.connect(url, { name: 'honest-b' });
     clients.push(a, b);
     a.send({ type: 'join', room: HONEST_ROOM });
-    await a.next('joined', (f) => f.room === HONEST_ROOM);
+    const honestRoom = await a.next('joined', (f) => f.room === HONEST_ROOM);
     b.send({ type: 'join', room: HONEST_ROOM });
     await b.next('joined', (f) => f.room === HONEST_ROOM);
 
     const shared: Shared = {
       items: itemStream(seed),
-      ctx: { peers: [a.id, b.id], rooms: [...FUZZ_ROOMS, HONEST_ROOM] },
+      // The honest room's epoch: joins with a cursor in it get the honest chat replayed.
+      ctx: { peers: [a.id, b.id], rooms: [...FUZZ_ROOMS, HONEST_ROOM], epochs: [{ room: HONEST_ROOM, epoch: honestRoom.history.epoch, seq: 0 }] },
       target: warmupFrames,
       sent: 0,
       connections: 0,
@@ -653,6 +677,7 @@ export async function runLiveFuzz(options: LiveFuzzOptions): Promise<LiveFuzzRep
       stoppedByTimeLimit: false,
       answeredByError: 0,
       answeredByFrame: 0,
+      recoveries: 0,
       answeredByClose: 0,
       rightlySilent: new Tally(),
       unanswered: new Tally(),
@@ -739,6 +764,7 @@ export async function runLiveFuzz(options: LiveFuzzOptions): Promise<LiveFuzzRep
       stoppedByTimeLimit: shared.stoppedByTimeLimit,
       answeredByError: shared.answeredByError,
       answeredByFrame: shared.answeredByFrame,
+      recoveries: shared.recoveries,
       answeredByClose: shared.answeredByClose,
       rightlySilent: shared.rightlySilent.counts,
       unanswered,
@@ -775,7 +801,7 @@ export async function runLiveFuzz(options: LiveFuzzOptions): Promise<LiveFuzzRep
 export function describeReport(r: LiveFuzzReport): string {
   return [
     `seed ${r.seed}: ${r.framesSent} frames (${r.warmupFrames} warm-up) over ${r.connections} connections in ${(r.durationMs / 1000).toFixed(1)} s${r.stoppedByTimeLimit ? ' (stopped by the time limit)' : ''}`,
-    `answered: ${r.answeredByError} by an error, ${r.answeredByFrame} by a reply, ${r.answeredByClose} by a close; rightly silent ${JSON.stringify(r.rightlySilent)}`,
+    `answered: ${r.answeredByError} by an error, ${r.answeredByFrame} by a reply, ${r.answeredByClose} by a close; rightly silent ${JSON.stringify(r.rightlySilent)}; joins with a cursor that got a replay ${r.recoveries}`,
     `unanswered ${r.unanswered} ${JSON.stringify(r.unansweredKinds)}${r.unansweredSamples.length ? `\n  ${r.unansweredSamples.join('\n  ')}` : ''}`,
     `unknown error codes ${JSON.stringify(r.unknownErrorCodes)}, unknown close codes ${JSON.stringify(r.unknownCloseCodes)}, invalid server frames ${r.invalidServerFrames.length}`,
     `crashes ${r.crashes}, uncaught exceptions ${r.uncaughtExceptions}, unhandled rejections ${r.unhandledRejections}, connections left ${r.connectionsLeft}`,

@@ -421,6 +421,8 @@ export interface FuzzContext {
   peers: readonly string[];
   /** Room names worth aiming at (spelled in odd ways too). */
   rooms: readonly string[];
+  /** Rooms' history epochs seen in snapshots, so a join's `since` can name a real one. */
+  epochs?: readonly { room: string; epoch: string; seq: number }[];
 }
 
 export const FUZZ_ROOMS: readonly string[] = ['lobby', 'Lobby', '#lobby', 'fuzz-a', 'fuzz-b', '#Fuzz-B', 'fuzz-private'];
@@ -428,12 +430,13 @@ export const FUZZ_ROOMS: readonly string[] = ['lobby', 'Lobby', '#lobby', 'fuzz-
 export const FUZZ_VERIFIERS: readonly string[] = ['A'.repeat(43), 'b-_'.repeat(14) + 'Z'];
 
 /**
- * A valid frame (from the schema) with its room, target, verifier and client message id
- * often replaced by ones that exist on the server, so handlers get past the first checks.
+ * A valid frame (from the schema) with its room, target, verifier, client message id and
+ * history cursor often replaced by ones that exist on the server, so handlers get past the
+ * first checks (a cursor in a real epoch, near its last message, asks for a real replay).
  */
 export const contextualClientFrame: fc.Arbitrary<(ctx: FuzzContext) => Frame> = fc
-  .tuple(validClientFrame, fc.nat(), fc.nat(), fc.nat(), fc.nat())
-  .map(([frame, room, peer, verifier, cid]) => (ctx: FuzzContext) => {
+  .tuple(validClientFrame, fc.nat(), fc.nat(), fc.nat(), fc.nat(), fc.nat())
+  .map(([frame, room, peer, verifier, cid, cursor]) => (ctx: FuzzContext) => {
     const f: Frame = { ...frame };
     if (typeof f.room === 'string' && room % 5 !== 0 && ctx.rooms.length > 0) f.room = ctx.rooms[room % ctx.rooms.length];
     for (const key of ['to', 'target']) {
@@ -441,5 +444,13 @@ export const contextualClientFrame: fc.Arbitrary<(ctx: FuzzContext) => Frame> = 
     }
     if (typeof f.verifier === 'string' && verifier % 3 !== 0) f.verifier = FUZZ_VERIFIERS[verifier % FUZZ_VERIFIERS.length];
     if (typeof f.cid === 'string' && cid % 2 === 0) f.cid = `c${cid % 16}`;
+    const epochs = ctx.epochs ?? [];
+    if (f.since !== undefined && cursor % 4 !== 0 && epochs.length > 0) {
+      const known = epochs[cursor % epochs.length]!;
+      f.room = known.room;
+      // Mostly without a verifier: the rooms learned are mostly public, and a verifier would be refused there.
+      if (cursor % 3 !== 0) delete f.verifier;
+      f.since = { epoch: known.epoch, seq: Math.max(0, known.seq - (cursor % 7)) };
+    }
     return f;
   });
