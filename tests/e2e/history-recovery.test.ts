@@ -58,6 +58,22 @@ function historyLabel(p: Person): Promise<string> {
   return p.page.locator('wisp-room-header [data-history]').innerText();
 }
 
+/** In-page: the app's saved history cursors, read straight from its IndexedDB (a string: tsx would wrap a function). */
+const READ_CURSORS = `new Promise((resolve, reject) => {
+  const open = indexedDB.open('wisp');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const get = open.result.transaction('kv').objectStore('kv').get('room-cursors');
+    get.onerror = () => reject(get.error);
+    get.onsuccess = () => { open.result.close(); resolve(get.result ?? {}); };
+  };
+})`;
+
+async function savedCursor(p: Person, room: string): Promise<{ epoch: string; seq: number } | undefined> {
+  const cursors = (await p.page.evaluate(READ_CURSORS)) as Record<string, { epoch: string; seq: number }>;
+  return cursors[room];
+}
+
 /** The identity key a person's app announced through the proxy (from the welcome to its name). */
 function keyOf(proxy: WsProxy, name: string): string {
   const welcome = proxy.framesOfType('welcome', 'down').find((f) => (JSON.parse(f.text) as { name?: string }).name === name);
@@ -151,6 +167,41 @@ test('a dropped connection while others talk: the missed messages appear once, i
   assert.equal(joins.length, 2, "A's first join and its rejoin");
   assert.equal(joins[0]!.since, undefined, 'the first join is a new member');
   assert.ok(joins[1]!.since && joins[1]!.since.seq >= 1, 'the rejoin says how far A had seen');
+});
+
+test('a reload resumes where the device was: the join says what it had seen, and what was said meanwhile arrives once, with no notice', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.behindProxy(t, browser);
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  const first = `before A left the page ${tag()}`;
+  await sayAll(b, [first]);
+  await a.waitForLine(first);
+  const aKey = keyOf(scene.proxy, aName);
+  const firstSeq = scene.proxy
+    .framesOfType('message', 'down')
+    .filter((f) => f.key === aKey)
+    .map((f) => JSON.parse(f.text) as { text?: string; seq: number })
+    .find((m) => m.text === first)?.seq;
+  assert.ok(firstSeq, 'the number the server gave the last message A saw');
+
+  // The page goes once the device has kept how far it got (the app writes that as messages arrive).
+  await waitUntil("A's device to keep how far it has seen #lobby", async () => (await savedCursor(a, 'lobby'))?.seq === firstSeq);
+  await a.page.goto('about:blank');
+  await b.waitForMembers([bName]);
+  const missed = [1, 2].map((n) => `said while A's page was closed ${n} ${tag()}`);
+  await sayAll(b, missed);
+  await a.page.goto(scene.url, { waitUntil: 'load' });
+  await a.waitOnline();
+  const barrier = `after A is back ${tag()}`;
+  await sayAll(b, [barrier]);
+  await a.waitForLine(barrier);
+  const shown = (await messageTexts(a)).filter((text) => [...missed, barrier].includes(text));
+  assert.deepEqual(shown, [...missed, barrier], 'what was said meanwhile, once each, in order');
+  assert.equal(await noticeCount(a), 0, 'nothing was lost: no notice');
+  const joins = scene.proxy.framesOfType('join', 'up').filter((f) => f.key === aKey).map((f) => JSON.parse(f.text) as { since?: { seq: number } });
+  assert.equal(joins.at(-1)?.since?.seq, firstSeq, 'the join after the reload starts from the last message A saw');
 });
 
 test('a late joiner of a public room sees the last N messages, or none when the room keeps no history', { timeout: TEST_TIMEOUT }, async (t) => {
