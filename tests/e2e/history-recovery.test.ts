@@ -204,6 +204,39 @@ test('a reload resumes where the device was: the join says what it had seen, and
   assert.equal(joins.at(-1)?.since?.seq, firstSeq, 'the join after the reload starts from the last message A saw');
 });
 
+test('an own message whose ack was lost with the connection comes back in the replay and still shows once', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.behindProxy(t, browser);
+  const { proxy } = scene;
+  const a = await scene.person('A');
+  const b = await scene.person('B');
+  const [aName, bName] = [await a.myName(), await b.myName()];
+  await a.waitForMembers([aName, bName]);
+  const aKey = keyOf(proxy, aName);
+  let ackDropped = 0;
+  proxy.hooks.push(({ json, conn, direction }) => {
+    if (direction !== 'down' || conn.key !== aKey || (json as { type?: string } | undefined)?.type !== 'ack') return undefined;
+    ackDropped++;
+    return null;
+  });
+  const text = `the ack of this one is lost ${tag()}`;
+  await a.say(text);
+  await b.waitForLine(text);
+  await waitUntil("the server's ack to A to be dropped", () => ackDropped === 1);
+  proxy.clearHooks();
+  const connections = new Set(proxy.frames.filter((f) => f.key === aKey).map((f) => f.conn));
+  assert.equal(proxy.disconnect(aKey), 1, "A's connection was cut");
+
+  await a.waitDelivered(text, RECONNECT_WAIT_MS);
+  const barrier = `after A is back ${tag()}`;
+  await sayAll(b, [barrier]);
+  await a.waitForLine(barrier);
+  const replayed = proxy.framesOfType('message', 'down').filter((f) => f.key === aKey && !connections.has(f.conn) && (JSON.parse(f.text) as { text?: string }).text === text);
+  assert.equal(replayed.length, 1, 'the server replayed it to A (its cursor was behind it)');
+  assert.equal(await a.countLines(text), 1, 'A shows it once, as its own');
+  assert.equal(await a.page.locator('wisp-message-list li.own', { hasText: text }).count(), 1);
+  assert.equal(await b.countLines(text), 1, 'B got it once (the resend was deduplicated)');
+});
+
 test('a late joiner of a public room sees the last N messages, or none when the room keeps no history', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser);
   const a = await scene.person('A');
