@@ -1,8 +1,9 @@
 // Room messages on their way out: kept in the IndexedDB outbox until acknowledged, sent
 // in order within the server's rate as soon as the room is joined, and resent after a
 // reconnect (the server dedupes by client id). Whoever comes back to the room later gets
-// them from the room's history on the server. Messages to a private room are sealed with its key just before they go out; one typed
-// there is marked so, and never goes out unsealed.
+// them from the room's history on the server. Messages to a private room are sealed with
+// its key just before they go out; one typed there is marked so, and never goes out
+// unsealed.
 import type { ClientFrame, WireLimits } from '../../signal-server/protocol/protocol.ts';
 import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
 import { Outbox, type PendingMessage } from '../storage/outbox.ts';
