@@ -399,7 +399,8 @@ export class Session {
         if (!this.privateRooms.acceptJoined(frame)) return;
         const { room, history } = frame;
         this.store.dispatch({ t: 'joined', room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private, newMembers: history.newMembers });
-        this.recovery.onJoined(room, history);
+        // A room left meanwhile (its `left` still on the way) keeps no cursor.
+        if (this.state.rooms[room]) this.recovery.onJoined(room, history);
         if (history.missed) this.system('Some messages from while you were away are no longer available.', room);
         this.privateRooms.onJoined(frame);
         this.whispers.onPresenceChanged();
