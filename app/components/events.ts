@@ -35,6 +35,7 @@ export interface WispEventDetail {
   'change-passphrase': { room: string };
   'unlock-room': { room: string };
   'forget-room': { room: string };
+  'room-history': { room: string; newMembers: number };
   // room-picker
   refresh: null;
   'join-room': { room: string; passphrase?: string };

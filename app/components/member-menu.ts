@@ -9,7 +9,7 @@ export interface MenuItem {
   label: string;
 }
 
-/** A small menu of the actions the viewer may take on one member, and nothing else. */
+/** A small menu of the actions the viewer may take (on one member, or a room's history setting), and nothing else. */
 @customElement('wisp-member-menu')
 export class MemberMenu extends LitElement {
   @property({ attribute: false }) items: MenuItem[] = [];

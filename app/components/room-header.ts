@@ -1,15 +1,22 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { customElement, property, state } from 'lit/decorators.js';
 import type { RoomState } from '../state/store.ts';
+import { newMembersSentence } from '../state/history-setting.ts';
 import { shared } from '../styles/tokens.ts';
-import { emit } from './events.ts';
+import { emit, on } from './events.ts';
+import type { MenuItem } from './member-menu.ts';
+import './member-menu.ts';
 
-/** A room's name, topic, who can read it, and its invite and passphrase actions. */
+/** A room's name, topic, who can read it, what new members see, and its invite, passphrase and history actions. */
 @customElement('wisp-room-header')
 export class RoomHeader extends LitElement {
   @property({ attribute: false }) room!: RoomState;
   /** The person owns this room (may change the passphrase). */
   @property({ type: Boolean }) owner = false;
+  /** How many recent messages the person may let new members see (empty: they may not change it). */
+  @property({ attribute: false }) historyChoices: number[] = [];
+  /** Where the history menu is open. */
+  @state() private historyMenu?: { x: number; y: number };
 
   static override styles = [
     shared,
@@ -47,6 +54,20 @@ export class RoomHeader extends LitElement {
     emit(this, type, { room: this.room.name });
   }
 
+  private openHistoryMenu(event: MouseEvent): void {
+    const box = (event.currentTarget as HTMLElement).getBoundingClientRect();
+    this.historyMenu = { x: box.left, y: box.bottom + 4 };
+  }
+
+  private chooseHistory(action: string): void {
+    this.historyMenu = undefined;
+    emit(this, 'room-history', { room: this.room.name, newMembers: Number(action) });
+  }
+
+  private historyItems(): MenuItem[] {
+    return this.historyChoices.map((n) => ({ action: String(n), label: `${n === this.room.newMembers ? '✓ ' : ''}${n === 0 ? 'None: keep no history' : `The last ${n} messages`}` }));
+  }
+
   override render() {
     const room = this.room;
     return html`<span class="name">#${room.name}</span>
@@ -56,12 +77,32 @@ export class RoomHeader extends LitElement {
         : room.private
           ? html`<span class="e2e" data-readers="members">· end-to-end encrypted: only people with the passphrase can read this room</span>`
           : html`<span class="muted" data-readers="operator">· the server operator can read this room</span>`}
+      ${room.synced && room.newMembers !== undefined ? html`<span class="muted" data-history>· ${newMembersSentence(room.newMembers)}</span>` : nothing}
       <span class="actions">
         <button @click=${() => this.emit('invite')}>Invite</button>
         ${room.private && this.owner ? html`<button @click=${() => this.emit('change-passphrase')}>Change passphrase</button>` : nothing}
         ${room.locked ? html`<button @click=${() => this.emit('unlock-room')}>Enter passphrase</button>` : nothing}
         ${room.private || room.locked ? html`<button @click=${() => this.emit('forget-room')}>Forget this room</button>` : nothing}
-      </span>`;
+        ${room.synced && this.historyChoices.length
+          ? html`<button aria-haspopup="menu" aria-expanded=${this.historyMenu ? 'true' : 'false'} @click=${this.openHistoryMenu}>History</button>`
+          : nothing}
+      </span>
+      ${this.historyMenu
+        ? html`<wisp-member-menu
+            .items=${this.historyItems()}
+            label="What new members see"
+            .x=${this.historyMenu.x}
+            .y=${this.historyMenu.y}
+            ${on('menu-choose', (e) => {
+              e.stopPropagation();
+              this.chooseHistory(e.detail.action);
+            })}
+            ${on('menu-close', (e) => {
+              e.stopPropagation();
+              this.historyMenu = undefined;
+            })}
+          ></wisp-member-menu>`
+        : nothing}`;
   }
 }
 

@@ -14,6 +14,7 @@ import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protoco
 import type { MenuItem } from './member-menu.ts';
 import { on } from './events.ts';
 import { trustOf, type Trust } from '../storage/pins.ts';
+import { historyChoices } from '../state/history-setting.ts';
 import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
@@ -302,6 +303,8 @@ export class WispApp extends LitElement {
       return html`<wisp-room-header
           .room=${room}
           ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
+          .historyChoices=${rankOf(mine?.role ?? 'member', state.me.admin) >= (room.persistent ? RANK.admin : RANK.owner) ? historyChoices(state.limits?.historyMessages ?? 0) : []}
+          ${on('room-history', (e) => this.session.setRoomHistory(e.detail.room, e.detail.newMembers))}
           ${on('invite', () => this.invite(room.name))}
           ${on('change-passphrase', () => this.session.askNewPassphrase(room.name))}
           ${on('forget-room', () => this.session.forgetRoom(room.name))}

@@ -210,11 +210,15 @@ export class ReplayGuard {
     for (const [id, ts] of remembered) this.seen.set(id, ts);
   }
 
-  /** Throws a RoomSealError when this message was seen already or is outside the window. */
-  check(senderKey: string, message: RoomMessage): void {
+  /**
+   * Throws a RoomSealError when this message was seen already or is outside the window.
+   * `recovered`: the server replays it from the room's history (to a member coming back, or
+   * a new one), so its age is no reason to refuse it; having been seen still is.
+   */
+  check(senderKey: string, message: RoomMessage, recovered = false): void {
     const id = `${senderKey}|${message.cid}`;
     if (this.seen.has(id)) throw new RoomSealError('replayed', 'This message was delivered before.');
-    if (Math.abs(this.now() - message.ts) > REPLAY_WINDOW_MS) throw new RoomSealError('replayed', 'This message is too old to be new.');
+    if (!recovered && Math.abs(this.now() - message.ts) > REPLAY_WINDOW_MS) throw new RoomSealError('replayed', 'This message is too old to be new.');
     this.seen.set(id, message.ts);
     if (this.seen.size >= this.sweepAt) this.sweep();
   }

@@ -12,7 +12,9 @@ export type Action =
   | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
   | { t: 'name'; name: string }
   | { t: 'open-room'; room: string; activate: boolean }
-  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean; private?: boolean }
+  | { t: 'joined'; room: string; members: Member[]; topic?: string; persistent?: boolean; private?: boolean; newMembers?: number }
+  /** The room's history setting changed; `id` and `ts` are for the line saying so. */
+  | { t: 'room-history'; room: string; newMembers: number; by: string; ts: number; id: string }
   /** Out of a private room (its passphrase changed): the tab stays, waiting for the new one. */
   | { t: 'room-locked'; room: string; sentence: string; ts: number; id: string }
   | { t: 'room-unlocking'; room: string; unlocking: boolean }
@@ -25,7 +27,8 @@ export type Action =
   | { t: 'left'; room: string }
   /** `id`: the lines the events deserve get keys made from it. */
   | { t: 'presence'; room: string; events: PresenceEvent[]; ts: number; id: string }
-  | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action' }
+  /** `fromKey`: the identity key a sealed message is bound to (its sender may have left). */
+  | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action'; fromKey?: string }
   | { t: 'pending'; room: string; cid: string; text: string; kind: 'text' | 'action'; at: number }
   | { t: 'ack'; cid: string; id: string; ts: number }
   | { t: 'activate'; room: string }

@@ -21,6 +21,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   { name: 'bans', usage: '/bans [--server]', description: "List this room's (or the server's) bans." },
   { name: 'op', usage: '/op <name>', description: 'Make someone a moderator of this room (owner).' },
   { name: 'deop', usage: '/deop <name>', description: 'Take moderator away (owner).' },
+  { name: 'history', usage: '/history <count|off>', description: 'How many recent messages new members of this room see; off keeps no history (owner).' },
   { name: 'purge', usage: '/purge', description: "Clear this room for everyone and end it (owner)." },
   { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed.' },
   { name: 'userinfo', usage: '/userinfo <name>', description: 'Address, connection time, key and rooms of someone (admin).' },
@@ -66,6 +67,7 @@ export type ModerationCommand =
   | { kind: 'room-create'; room: string }
   | { kind: 'room-delete'; room: string }
   | { kind: 'topic'; topic: string }
+  | { kind: 'room-history'; newMembers: number }
   | { kind: 'purge' }
   | { kind: 'shutdown' }
   | { kind: 'audit'; limit?: number };
@@ -139,6 +141,10 @@ export function parseInput(raw: string): Command | undefined {
       return arg ? { kind: command.name === 'createroom' ? 'room-create' : 'room-delete', room: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };
     case 'topic':
       return { kind: 'topic', topic: arg };
+    case 'history': {
+      if (/^(off|none)$/i.test(arg)) return { kind: 'room-history', newMembers: 0 };
+      return /^\d{1,6}$/.test(arg) ? { kind: 'room-history', newMembers: Number(arg) } : { kind: 'invalid', message: `Usage: ${command.usage}` };
+    }
     case 'purge':
       return { kind: 'purge' };
     case 'shutdown':

@@ -28,14 +28,14 @@ export function moderationFrame(command: ModerationCommand, state: AppState): Ou
     throw new Problem(inRoom ? `Nobody called ${name} is in #${inRoom}.` : `Nobody called ${name} is in your rooms.`);
   };
   try {
-    return { frame: frameFor(command, room, find) };
+    return { frame: frameFor(command, room, find, state.limits?.historyMessages ?? 0) };
   } catch (error) {
     if (error instanceof Problem) return { problem: error.message };
     throw error;
   }
 }
 
-function frameFor(command: ModerationCommand, room: () => string, find: (name: string, inRoom?: string) => Member): ClientFrame {
+function frameFor(command: ModerationCommand, room: () => string, find: (name: string, inRoom?: string) => Member, historyMax: number): ClientFrame {
   switch (command.kind) {
     case 'role': {
       const r = room();
@@ -65,6 +65,12 @@ function frameFor(command: ModerationCommand, room: () => string, find: (name: s
     }
     case 'topic':
       return { type: 'topic', room: room(), topic: command.topic };
+    case 'room-history': {
+      const r = room();
+      if (historyMax === 0 && command.newMembers > 0) throw new Problem('This server keeps no room history.');
+      if (command.newMembers > historyMax) throw new Problem(`This server keeps at most ${historyMax} messages per room.`);
+      return { type: 'room-history', room: r, newMembers: command.newMembers };
+    }
     case 'purge':
       return { type: 'purge', room: room() };
     case 'shutdown':

@@ -4,11 +4,12 @@
 // key this device holds is private whatever the server says: a frame that treats it as
 // public is refused, and nothing unsealed goes to it or comes from it. The secrets
 // themselves live in PrivateRooms; the Session routes frames and commands here.
-import { ErrorCode, type ClientFrame, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
+import { ErrorCode, nameKey, type ClientFrame, type HistoryCursor, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { RoomSealError } from '../crypto/room-key.ts';
 import { errorSentence } from '../net/close-reasons.ts';
 import type { PendingMessage } from '../storage/outbox.ts';
 import { PrivateRooms } from './private-rooms.ts';
+import type { Arrival } from './recovery.ts';
 import type { Store } from './store.ts';
 import { stamp } from './stamp.ts';
 
@@ -33,9 +34,11 @@ export interface PrivateRoomFlowOptions {
   discardQueued(room: string): void;
   /** A sealed room message opened: show it like any other (sender and time as authenticated). */
   show(message: OpenedMessage): void;
+  /** What the next join of a room says this device has seen of its history. */
+  since(room: string): HistoryCursor | undefined;
 }
 
-export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action' };
+export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action'; fromKey?: string; arrival: Arrival };
 
 export class PrivateRoomFlow {
   private readonly secrets = new PrivateRooms();
@@ -72,7 +75,7 @@ export class PrivateRoomFlow {
   sendJoin(room: string): void {
     if (!this.options.online()) return;
     if (this.secrets.isStale(room)) return this.lockStale(room);
-    this.options.send({ type: 'join', room, verifier: this.secrets.verifierFor(room) });
+    this.options.send({ type: 'join', room, verifier: this.secrets.verifierFor(room), since: this.options.since(room) });
   }
 
   /** The person opened a room that needs its passphrase again: ask now. */
@@ -145,25 +148,46 @@ export class PrivateRoomFlow {
    * A sealed room message: shown if it opens, under the member its key belongs to and
    * with the time sealed inside it; else a line saying why not.
    */
-  open(frame: ServerFrameOf<'message'>): void {
-    const { room, sealed, key, from, name } = frame;
+  open(frame: ServerFrameOf<'message'>, arrival: Arrival): void {
+    const { room, sealed, key, from } = frame;
     // Not joined here (a reconnect not yet answered, or answered as public): its member list is not the room's now.
     if (sealed === undefined || !this.state.rooms[room]?.synced) return;
-    // Checked as it arrives: the member list is the one the server sent before this message.
-    const member = this.state.rooms[room]!.members[from];
-    if (!key || member?.key !== key || member.name !== name) {
-      return this.system(room, `A message shown as from ${name} was refused: the server attributed it to someone who did not seal it.`);
+    const name = this.senderName(frame, arrival);
+    if (!key || name === undefined) {
+      return this.system(room, `A message shown as from ${frame.name} was refused: the server attributed it to someone who did not seal it.`);
     }
+    const recovered = arrival !== 'live';
     this.opening = this.opening.then(async () => {
       try {
-        const { message, missing } = await this.secrets.open(room, key, sealed);
-        if (missing) this.system(room, missing === 1 ? `A message from ${member.name} was not delivered to you.` : `${missing} messages from ${member.name} were not delivered to you.`);
-        this.options.show({ room, id: frame.id, from, name: member.name, ts: message.ts, text: message.text, kind: message.kind });
+        const { message, missing } = await this.secrets.open(room, key, sealed, recovered);
+        if (missing) this.system(room, missing === 1 ? `A message from ${name} was not delivered to you.` : `${missing} messages from ${name} were not delivered to you.`);
+        this.options.show({ room, id: frame.id, from, name, fromKey: key, ts: message.ts, text: message.text, kind: message.kind, arrival });
       } catch (error) {
+        // A replay of what this device already showed (its cursor lagged behind): nothing new, nothing to say.
+        if (recovered && error instanceof RoomSealError && error.code === 'replayed') return;
         const why = error instanceof RoomSealError ? SEAL_FAILURES[error.code] : 'this device has no key for this room';
-        this.system(room, `A message from ${member.name} was rejected: ${why}.`);
+        this.system(room, `A message from ${name} was rejected: ${why}.`);
       }
     });
+  }
+
+  /**
+   * Who a sealed message is shown from (undefined: refused). Live, the member list is the
+   * one the server sent before this message, and the sender must be in it under that key
+   * and name. Replayed from the room's history, the sender may have left or come back
+   * under another peer id: the seal names their key, so a member with that key now shows
+   * under their current name, anyone else under the name they had then, unless a member
+   * with another key goes by that name now (that would show it as theirs).
+   */
+  private senderName(frame: ServerFrameOf<'message'>, arrival: Arrival): string | undefined {
+    const members = Object.values(this.state.rooms[frame.room]!.members);
+    if (arrival !== 'live') {
+      const sealer = members.find((m) => m.key === frame.key);
+      if (sealer) return sealer.name;
+      return members.some((m) => nameKey(m.name) === nameKey(frame.name)) ? undefined : frame.name;
+    }
+    const member = this.state.rooms[frame.room]!.members[frame.from];
+    return member?.key === frame.key && member.name === frame.name ? member.name : undefined;
   }
 
   /**

@@ -131,16 +131,18 @@ export class PrivateRooms {
   /**
    * Opens a sealed message and refuses replays (throws RoomSealError). Resolves once its id
    * is kept on the device, so a reload cannot bring it back as new; `missing` counts the
-   * sender's earlier messages that never arrived here.
+   * sender's earlier messages that never arrived here. `recovered`: replayed from the room's
+   * history, so it may be old, and what came before it may be gone from the server: it
+   * counts towards the sender's numbers but never reports a gap.
    */
-  async open(room: string, senderKey: string, sealed: string): Promise<{ message: RoomMessage; missing: number }> {
+  async open(room: string, senderKey: string, sealed: string, recovered = false): Promise<{ message: RoomMessage; missing: number }> {
     const message = await openRoomMessage(this.keyFor(room), room, senderKey, sealed);
     let guard = this.guards.get(room);
     if (!guard) this.guards.set(room, (guard = new ReplayGuard(Date.now, this.remembered[room])));
-    guard.check(senderKey, message);
+    guard.check(senderKey, message, recovered);
     const missing = this.gaps.observe(room, senderKey, message.stream, message.seq);
     await this.persistSeen();
-    return { message, missing };
+    return { message, missing: recovered ? 0 : missing };
   }
 
   /** The key a message is sealed and opened with: the one just typed for the room, else its saved one. */

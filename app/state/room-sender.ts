@@ -1,15 +1,13 @@
 // Room messages on their way out: kept in the IndexedDB outbox until acknowledged, sent
-// in order within the server's rate, resent after a reconnect (the server dedupes by
-// client id), and held briefly after a reconnect until the people who were in the room
-// are back, because the server relays only to whoever is in the room at that moment.
-// Messages to a private room are sealed with its key just before they go out; one typed
-// there is marked so, and never goes out unsealed.
+// in order within the server's rate as soon as the room is joined, and resent after a
+// reconnect (the server dedupes by client id). Whoever comes back to the room later gets
+// them from the room's history on the server. Messages to a private room are sealed with
+// its key just before they go out; one typed there is marked so, and never goes out
+// unsealed.
 import type { ClientFrame, WireLimits } from '../../signal-server/protocol/protocol.ts';
 import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
 import { Outbox, type PendingMessage } from '../storage/outbox.ts';
 import type { Store } from './store.ts';
-
-const HOLD_FOR_RETURNING_MS = 10_000;
 
 export class RoomSender {
   private readonly outbox = new Outbox();
@@ -18,15 +16,12 @@ export class RoomSender {
   private bucket?: TokenBucket;
   private timer?: ReturnType<typeof setTimeout>;
   private online = false;
-  /** Per room, the identities present when the connection dropped, and until when to wait for them. */
-  private readonly returning = new Map<string, { keys: Set<string>; until: number }>();
   /** Sealed frames go out in the order their messages were queued. */
   private sealing: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly store: Store,
     private readonly send: (frame: ClientFrame) => boolean,
-    private readonly ownKey: () => string | undefined,
     /** Seals a private room's message (undefined: the room is public). */
     private readonly seal: (message: PendingMessage) => Promise<string> | undefined,
     /** True for a room whose messages must be sealed. */
@@ -49,14 +44,8 @@ export class RoomSender {
     this.bucket = new TokenBucket(limits.sayPerMinute, limits.sayBurst);
   }
 
-  onJoined(room: string): void {
-    const waiting = this.returning.get(room);
-    if (waiting) waiting.until = Date.now() + HOLD_FOR_RETURNING_MS;
+  onJoined(): void {
     this.pump();
-  }
-
-  onPresence(room: string): void {
-    if (this.returning.has(room)) this.pump();
   }
 
   onAck(cid: string): void {
@@ -72,15 +61,6 @@ export class RoomSender {
   }
 
   onDisconnect(): void {
-    if (this.online) {
-      const me = this.ownKey();
-      for (const room of Object.values(this.store.state.rooms)) {
-        if (!room.synced) continue;
-        const keys = new Set(Object.values(room.members).map((m) => m.key));
-        if (me) keys.delete(me);
-        if (keys.size) this.returning.set(room.name, { keys, until: Infinity });
-      }
-    }
     this.online = false;
     clearTimeout(this.timer);
   }
@@ -99,11 +79,6 @@ export class RoomSender {
     if (!this.online || !this.bucket) return;
     for (const message of this.outbox.all()) {
       if (this.inFlight.has(message.cid) || !this.store.state.rooms[message.room]?.synced) continue;
-      const holdMs = this.holdFor(message.room);
-      if (holdMs > 0) {
-        this.schedule(holdMs);
-        continue;
-      }
       const wait = this.bucket.take();
       if (wait > 0) return this.schedule(wait);
       this.inFlight.add(message.cid);
@@ -123,19 +98,6 @@ export class RoomSender {
       // No key (yet): it stays queued for the next pump.
       () => this.inFlight.delete(cid),
     );
-  }
-
-  /** How long a room's queue still waits for people to come back after a reconnect (0: not). */
-  private holdFor(room: string): number {
-    const waiting = this.returning.get(room);
-    if (!waiting) return 0;
-    const present = new Set(Object.values(this.store.state.rooms[room]?.members ?? {}).map((m) => m.key));
-    const left = waiting.until - Date.now();
-    if (left <= 0 || [...waiting.keys].every((key) => present.has(key))) {
-      this.returning.delete(room);
-      return 0;
-    }
-    return left;
   }
 
   private schedule(ms: number): void {

@@ -19,6 +19,7 @@ import { Store, whisperKeyOf, type AppState } from './store.ts';
 import { stamp } from './stamp.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
+import { RoomRecovery } from './recovery.ts';
 import type { Invite } from './invite.ts';
 
 
@@ -36,6 +37,7 @@ export class Session {
   private readonly privateRooms: PrivateRoomFlow;
   private readonly sender: RoomSender;
   private readonly whispers: Whispers;
+  private readonly recovery = new RoomRecovery();
   private welcomed = false;
   /**
    * Leaves sent on this connection whose `left` has not come back: that answer must not
@@ -87,11 +89,11 @@ export class Session {
       leave: (room) => this.leave(room),
       discardQueued: (room) => this.sender.removeRoom(room),
       show: (message) => this.showMessage(message),
+      since: (room) => this.recovery.since(room),
     });
     this.sender = new RoomSender(
       this.store,
       (frame) => this.client.send(frame),
-      () => this.identity.spki,
       (m) => this.privateRooms.seal(m),
       (room) => this.privateRooms.isPrivateHere(room) || Boolean(this.state.rooms[room]?.private),
     );
@@ -108,10 +110,10 @@ export class Session {
     return this.store.state;
   }
 
-  /** What this device kept: name, rooms, unsent messages, pins, settings, private-room keys. */
+  /** What this device kept: name, rooms, unsent messages, pins, settings, private-room keys, where room histories stand. */
   private async load(shared: boolean): Promise<void> {
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
-    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load()]);
+    const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load(), this.recovery.load()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
@@ -120,6 +122,7 @@ export class Session {
 
   private connect(): void {
     this.store.subscribe(persistProfileOnChange(this.store.state));
+    this.store.subscribe(onRoomsGone(this.store.state, (room) => this.recovery.forget(room)));
     this.store.subscribe(badgeOnChange(this.notifier));
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
     addEventListener('online', () => this.client.retryNow());
@@ -243,6 +246,12 @@ export class Session {
   activate(room: string): void {
     this.store.dispatch({ t: 'activate', room });
     this.privateRooms.onActivate(room);
+  }
+
+  /** The owner (the admin in a persistent room) picked what new members of a room see. */
+  setRoomHistory(room: string, newMembers: number): void {
+    if (!this.welcomed) return this.notice('Changing the room history needs the connection to the server; try again in a moment.');
+    this.client.send({ type: 'room-history', room, newMembers });
   }
 
   /** Moderation commands: resolve names to peer ids in the current room and send. */
@@ -388,10 +397,14 @@ export class Session {
         return;
       case 'joined': {
         if (!this.privateRooms.acceptJoined(frame)) return;
-        this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
+        const { room, history } = frame;
+        this.store.dispatch({ t: 'joined', room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private, newMembers: history.newMembers });
+        // A room left meanwhile (its `left` still on the way) keeps no cursor.
+        if (this.state.rooms[room]) this.recovery.onJoined(room, history);
+        if (history.missed) this.system('Some messages from while you were away are no longer available.', room);
         this.privateRooms.onJoined(frame);
         this.whispers.onPresenceChanged();
-        return this.sender.onJoined(frame.room);
+        return this.sender.onJoined();
       }
       case 'left': {
         const unanswered = this.leavesUnanswered.get(frame.room) ?? 0;
@@ -403,22 +416,28 @@ export class Session {
       }
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events, ...stamp() });
-        this.whispers.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
-        return this.sender.onPresence(frame.room);
-      case 'message':
-        if (frame.sealed !== undefined) return this.privateRooms.open(frame);
+        return this.whispers.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
+      case 'message': {
+        const arrival = this.recovery.onMessage(frame.room, frame.seq);
+        if (frame.sealed !== undefined) return this.privateRooms.open(frame, arrival);
         if (this.privateRooms.refusesPlain(frame.room)) return;
         // The schema let through exactly one of text and sealed.
-        return this.showMessage({ ...frame, text: frame.text!, kind: frame.kind ?? 'text' });
+        return this.showMessage({ ...frame, text: frame.text!, kind: frame.kind ?? 'text', arrival });
+      }
+      case 'room-history':
+        return this.store.dispatch({ t: 'room-history', room: frame.room, newMembers: frame.newMembers, by: frame.by, ...stamp() });
       case 'passphrase-changed':
         return this.privateRooms.onPassphraseChanged(frame.room, frame.by);
       case 'signal':
         return this.whispers.mesh.onSignal(frame.from, frame.data);
       case 'relay':
         return this.whispers.mesh.onRelay(frame.from, frame.data);
-      case 'ack':
+      case 'ack': {
+        const room = roomOfOwnMessage(this.state, frame.cid);
+        if (room) this.recovery.onOwnMessage(room, frame.seq);
         this.sender.onAck(frame.cid);
         return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
+      }
       case 'name':
         return this.store.dispatch({ t: 'name', name: frame.name });
       case 'rooms':
@@ -456,9 +475,10 @@ export class Session {
 
   /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
   private showMessage(message: OpenedMessage): void {
-    const { room, id, from, name, ts, text, kind } = message;
-    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind });
-    if (this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
+    const { room, id, from, name, ts, text, kind, fromKey, arrival } = message;
+    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind, fromKey });
+    // What was said before someone joined is not news to them.
+    if (arrival !== 'history' && this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
   }
 
   private async onError(frame: Extract<ServerFrame, { type: 'error' }>): Promise<void> {
@@ -482,6 +502,7 @@ export class Session {
 
   private onClose(info: CloseInfo): void {
     this.sender.onDisconnect();
+    this.recovery.onDisconnect();
     this.welcomed = false;
     this.leavesUnanswered.clear();
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
@@ -509,8 +530,9 @@ export class Session {
     }
   }
 
-  private system(text: string): void {
-    this.store.dispatch({ t: 'system', text, ...stamp() });
+  /** A system line in `room`, or in the active one. */
+  private system(text: string, room?: string): void {
+    this.store.dispatch({ t: 'system', room, text, ...stamp() });
   }
 
   private mentionsMe(text: string): boolean {
@@ -527,6 +549,21 @@ export class Session {
   private dispatchConnection(status: AppState['connection']['status'], sentence?: string, retryAt?: number): void {
     this.store.dispatch({ t: 'connection', status, sentence, retryAt });
   }
+}
+
+/** The room an own message (by client id) was typed in. */
+function roomOfOwnMessage(state: AppState, cid: string): string | undefined {
+  return Object.keys(state.rooms).find((room) => state.rooms[room]!.lines.some((line) => line.cid === cid));
+}
+
+/** Calls `gone` for each room that leaves the state (left, kicked, banned, purged, refused). */
+function onRoomsGone(initial: AppState, gone: (room: string) => void): (state: AppState) => void {
+  let last = initial.rooms;
+  return (state) => {
+    if (state.rooms === last) return;
+    for (const room of Object.keys(last)) if (!state.rooms[room]) gone(room);
+    last = state.rooms;
+  };
 }
 
 /** Shows the total unread count on the app icon while Wisp is hidden. */

@@ -34,6 +34,8 @@ export interface ChatLine {
   /** Own whispers: the other app decrypted it. */
   delivered?: boolean;
   cid?: string;
+  /** Own room messages, once acknowledged: the server's id, so a replay of it is not shown again. */
+  serverId?: string;
   /** File lines: the transfer shown. */
   transfer?: string;
 }
@@ -79,6 +81,8 @@ export interface RoomState {
   locked?: boolean;
   /** The room key is being derived from a passphrase. */
   unlocking?: boolean;
+  /** How many recent messages new members see (0: the room keeps no history); from the server. */
+  newMembers?: number;
 }
 
 /** The passphrase dialog: to join a private room, or (owner) to change its passphrase. */

@@ -14,6 +14,8 @@ export const KEYS = {
   roomKeys: 'room-keys',
   /** Recently shown sealed messages per private room (ids only), to refuse replays after a reload. */
   roomSeen: 'room-seen',
+  /** Per room, where this device's copy of its history ends (epoch and sequence number), to recover the rest on the next join. */
+  roomCursors: 'room-cursors',
 } as const;
 
 let store: UseStore | undefined;

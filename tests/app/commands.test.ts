@@ -23,6 +23,15 @@ describe('composer commands', () => {
     expect(parseInput('/msg bob')).to.deep.include({ kind: 'invalid' });
   });
 
+  it('/history takes a count or off', () => {
+    expect(parseInput('/history 3')).to.deep.equal({ kind: 'room-history', newMembers: 3 });
+    expect(parseInput('/history off')).to.deep.equal({ kind: 'room-history', newMembers: 0 });
+    expect(parseInput('/history 0')).to.deep.equal({ kind: 'room-history', newMembers: 0 });
+    expect(parseInput('/history')).to.deep.include({ kind: 'invalid' });
+    expect(parseInput('/history lots')).to.deep.include({ kind: 'invalid' });
+    expect(parseInput('/history -1')).to.deep.include({ kind: 'invalid' });
+  });
+
   it('explains misuse and unknown commands', () => {
     expect(parseInput('/nick')).to.deep.include({ kind: 'invalid' });
     expect(parseInput('/join two words')).to.deep.include({ kind: 'invalid' });

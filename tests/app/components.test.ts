@@ -6,7 +6,8 @@ import '../../app/components/room-tabs.ts';
 import '../../app/components/member-list.ts';
 import '../../app/components/connection-status.ts';
 import '../../app/components/insecure-context.ts';
-import type { ChatLine } from '../../app/state/store.ts';
+import '../../app/components/room-header.ts';
+import type { ChatLine, RoomState } from '../../app/state/store.ts';
 
 async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
   const element = document.createElement(tag);
@@ -241,5 +242,31 @@ describe('<wisp-insecure-context>', () => {
     expect(text).to.contain('--tls-cert');
     expect(text).to.contain('Caddy');
     expect(text).to.contain('tailscale serve');
+  });
+});
+
+describe('<wisp-room-header>', () => {
+  const room = (newMembers: number): RoomState => ({ name: 'club', members: {}, lines: [], unread: 0, synced: true, newMembers });
+
+  it('says what new members see', async () => {
+    const header = await mount('wisp-room-header', { room: room(50) });
+    expect(shadow(header).querySelector('[data-history]')?.textContent).to.include('New members see the last 50 messages');
+    header.room = room(0);
+    await header.updateComplete;
+    expect(shadow(header).querySelector('[data-history]')?.textContent).to.include('This room keeps no history');
+    expect(shadow(header).querySelector('button[aria-haspopup=menu]'), 'no History menu without choices').to.equal(null);
+  });
+
+  it('offers the choices it is given and sends the one picked', async () => {
+    const header = await mount('wisp-room-header', { room: room(50), historyChoices: [0, 10, 50] });
+    (shadow(header).querySelector('button[aria-haspopup=menu]') as HTMLButtonElement).click();
+    await header.updateComplete;
+    const menu = shadow(header).querySelector('wisp-member-menu')!;
+    await (menu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    const items = [...shadow(menu).querySelectorAll('[role=menuitem]')];
+    expect(items.map((b) => b.textContent?.trim())).to.deep.equal(['None: keep no history', 'The last 10 messages', '✓ The last 50 messages']);
+    const picked = nextEvent<{ room: string; newMembers: number }>(header, 'room-history');
+    (items[1] as HTMLButtonElement).click();
+    expect((await picked).detail).to.deep.equal({ room: 'club', newMembers: 10 });
   });
 });

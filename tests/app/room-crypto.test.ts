@@ -324,6 +324,25 @@ describe('ReplayGuard', () => {
   });
 });
 
+describe('ReplayGuard and replayed history', () => {
+  const NOW = 1_760_000_000_000;
+  const at = (cid: string, ts: number): RoomMessage => ({ cid, ts, stream: '0000000000000001', seq: 0, kind: 'text', text: 'hello' });
+
+  it('accepts a recovered message older than the window, once', async () => {
+    const guard = new ReplayGuard(() => NOW);
+    const old = at('old', NOW - 3 * REPLAY_WINDOW_MS);
+    expect(await sealFailure(() => guard.check('s', old))).to.equal('replayed');
+    expect(await sealFailure(() => guard.check('s', old, true))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('s', old, true))).to.equal('replayed');
+  });
+
+  it('refuses a recovered message whose id was seen live', async () => {
+    const guard = new ReplayGuard(() => NOW);
+    expect(await sealFailure(() => guard.check('s', at('m1', NOW)))).to.equal('no error');
+    expect(await sealFailure(() => guard.check('s', at('m1', NOW), true))).to.equal('replayed');
+  });
+});
+
 describe('ReplayGuard forgets by age, not by count', () => {
   const NOW = 1_760_000_000_000;
   const at = (cid: string, ts: number): RoomMessage => ({ cid, ts, stream: '0000000000000001', seq: 0, kind: 'text', text: 'hello' });

@@ -123,6 +123,66 @@ describe('store reducer', () => {
     expect(state.rooms.lobby.lines[0]).to.include({ pending: false, ts: 42 });
   });
 
+  it('an own message replayed after its ack is not shown again: the line keeps the server id', () => {
+    let state = run([{ t: 'pending', room: 'lobby', cid: 'c1', text: 'mine', kind: 'text', at: 5 }, { t: 'ack', cid: 'c1', id: 's9', ts: 42 }], inLobby());
+    expect(state.rooms.lobby.lines[0]).to.include({ key: 'c1', serverId: 's9' });
+    state = reduce(state, { t: 'message', room: 'lobby', id: 's9', from: 'old-peer', name: 'alice', ts: 42, text: 'mine', kind: 'text' });
+    expect(texts(state)).to.deep.equal(['mine']);
+  });
+
+  it('an own message replayed before its ack (a resend after a reconnect) ends as one own line', () => {
+    let state = run(
+      [
+        { t: 'pending', room: 'lobby', cid: 'c1', text: 'mine', kind: 'text', at: 5 },
+        { t: 'message', room: 'lobby', id: 's9', from: 'old-peer', name: 'alice', ts: 42, text: 'mine', kind: 'text' },
+      ],
+      inLobby(),
+    );
+    expect(texts(state)).to.deep.equal(['mine', 'mine']);
+    state = reduce(state, { t: 'ack', cid: 'c1', id: 's9', ts: 42 });
+    expect(state.rooms.lobby.lines).to.have.length(1);
+    expect(state.rooms.lobby.lines[0]).to.include({ key: 'c1', own: true, pending: false, serverId: 's9' });
+  });
+
+  it("what arrives while own lines wait for the server goes above them: the room reads in the server's order", () => {
+    let state = run(
+      [
+        { t: 'pending', room: 'lobby', cid: 'c1', text: 'typed offline', kind: 'text', at: 5 },
+        { t: 'system', room: 'lobby', text: 'Some messages from while you were away are no longer available.', ts: 6, id: 'n1' },
+        { t: 'message', room: 'lobby', id: 's1', from: bob.id, name: bob.name, ts: 7, text: 'said meanwhile', kind: 'text' },
+      ],
+      inLobby(),
+    );
+    expect(texts(state)).to.deep.equal(['Some messages from while you were away are no longer available.', 'said meanwhile', 'typed offline']);
+    state = run(
+      [
+        { t: 'ack', cid: 'c1', id: 's2', ts: 8 },
+        { t: 'message', room: 'lobby', id: 's3', from: bob.id, name: bob.name, ts: 9, text: 'after', kind: 'text' },
+      ],
+      state,
+    );
+    expect(texts(state).slice(1)).to.deep.equal(['said meanwhile', 'typed offline', 'after']);
+  });
+
+  it('a replayed message from someone who left keeps the key its seal was bound to', () => {
+    const state = reduce(inLobby(), { t: 'message', room: 'lobby', id: 's1', from: 'gone', name: 'carol', ts: 1, text: 'earlier', kind: 'text', fromKey: 'kC' });
+    expect(state.rooms.lobby.lines[0]).to.include({ name: 'carol', fromKey: 'kC' });
+  });
+
+  it("the room's history setting comes with the snapshot, and a change adds one line", () => {
+    let state = reduce(inLobby(), { t: 'joined', room: 'lobby', members: [alice], newMembers: 50 });
+    expect(state.rooms.lobby.newMembers).to.equal(50);
+    state = run(
+      [
+        { t: 'room-history', room: 'lobby', newMembers: 3, by: 'bob', ts: 7, id: 'h1' },
+        { t: 'room-history', room: 'lobby', newMembers: 0, by: 'bob', ts: 8, id: 'h2' },
+      ],
+      state,
+    );
+    expect(state.rooms.lobby.newMembers).to.equal(0);
+    expect(texts(state)).to.deep.equal(['bob set: new members see the last 3 messages', 'bob set: this room keeps no history']);
+  });
+
   it('losing the connection unsyncs rooms but keeps their lines', () => {
     let state = run([{ t: 'pending', room: 'lobby', cid: 'c1', text: 'kept', kind: 'text', at: 1 }], inLobby());
     state = reduce(state, { t: 'connection', status: 'offline', sentence: 'down', retryAt: 10 });

@@ -2,7 +2,8 @@
 // server and this device know about each (topic, persistent, private, locked).
 import type { PresenceEvent } from '../../../signal-server/protocol/protocol.ts';
 import type { ChatLine, RoomState } from '../state.ts';
-import { appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
+import { historySetLine } from '../history-setting.ts';
+import { addAbovePending, appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
 
 function emptyRoom(name: string): RoomState {
   return { name, members: {}, lines: [], unread: 0, synced: false };
@@ -57,7 +58,7 @@ function applyPresence(room: RoomState, events: PresenceEvent[], me: string | un
       line(event.topic ? `${event.by} set the topic: ${event.topic}` : `${event.by} cleared the topic`);
     }
   }
-  return { ...room, members, topic, lines: lines.length ? appendLines(room, lines) : room.lines };
+  return { ...room, members, topic, lines: lines.length ? addAbovePending(room, lines) : room.lines };
 }
 
 function withoutRoom(rooms: Record<string, RoomState>, name: string): Record<string, RoomState> {
@@ -91,7 +92,14 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         private: action.private,
         locked: false,
         unlocking: false,
+        newMembers: action.newMembers,
         members: Object.fromEntries(action.members.map((m) => [m.id, m])),
+      }));
+    case 'room-history':
+      return withEntry(slice, action.room, (room) => ({
+        ...room,
+        newMembers: action.newMembers,
+        lines: addAbovePending(room, [systemLine(action.id, historySetLine(action.by, action.newMembers), action.ts)]),
       }));
     case 'room-locked':
       return withEntry(slice, action.room, (room) => ({
@@ -99,7 +107,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         synced: false,
         locked: true,
         members: {},
-        lines: appendLines(room, [systemLine(action.id, action.sentence, action.ts)]),
+        lines: addAbovePending(room, [systemLine(action.id, action.sentence, action.ts)]),
       }));
     case 'room-unlocking':
       return withEntry(slice, action.room, (room) => ({ ...room, unlocking: action.unlocking }));
@@ -110,9 +118,11 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
       return withEntry(slice, action.room, (room) => applyPresence(room, action.events, state.me.id, action.ts, action.id));
     case 'message':
       return withEntry(slice, action.room, (room) => {
-        if (room.lines.some((l) => l.key === action.id)) return room;
-        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey: room.members[action.from]?.key, name: action.name };
-        return { ...room, lines: appendLines(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
+        // Shown already: live, or (an own message) under its client id with the server's id from the ack.
+        if (room.lines.some((l) => l.key === action.id || l.serverId === action.id)) return room;
+        const fromKey = action.fromKey ?? room.members[action.from]?.key;
+        const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey, name: action.name };
+        return { ...room, lines: addAbovePending(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
       return withEntry(slice, action.room, (room) => {
@@ -123,9 +133,10 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
     case 'ack': {
       const name = Object.keys(slice).find((r) => slice[r].lines.some((l) => l.cid === action.cid));
       if (!name) return slice;
+      // A replay of this own message that came before the ack (a resend after a reconnect) goes: the own line stays.
       return withEntry(slice, name, (room) => ({
         ...room,
-        lines: room.lines.map((l) => (l.cid === action.cid ? { ...l, pending: false, ts: action.ts } : l)),
+        lines: room.lines.filter((l) => l.key !== action.id).map((l) => (l.cid === action.cid ? { ...l, pending: false, ts: action.ts, serverId: action.id } : l)),
       }));
     }
     case 'activate':
@@ -133,7 +144,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return slice;
-      return withEntry(slice, target, (room) => ({ ...room, lines: appendLines(room, [systemLine(action.id, action.text, action.ts)]) }));
+      return withEntry(slice, target, (room) => ({ ...room, lines: addAbovePending(room, [systemLine(action.id, action.text, action.ts)]) }));
     }
     default:
       return slice;

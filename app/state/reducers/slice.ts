@@ -10,7 +10,22 @@ import { MAX_LINES_PER_ROOM, type AppState, type ChatLine } from '../state.ts';
 export type SliceReducer<K extends keyof AppState> = (slice: AppState[K], action: Action, state: AppState) => AppState[K];
 
 export function appendLines(owner: { lines: ChatLine[] }, lines: ChatLine[]): ChatLine[] {
-  const all = [...owner.lines, ...lines];
+  return newest([...owner.lines, ...lines]);
+}
+
+/**
+ * Adds lines that came from others or the server above the own lines still waiting for
+ * the server: it numbers those after whatever reached this device meanwhile (what was
+ * said while they waited in the outbox, too), so the room reads in the server's order.
+ */
+export function addAbovePending(owner: { lines: ChatLine[] }, lines: ChatLine[]): ChatLine[] {
+  let at = owner.lines.length;
+  while (at > 0 && owner.lines[at - 1]!.own && owner.lines[at - 1]!.pending) at--;
+  if (at === owner.lines.length) return appendLines(owner, lines);
+  return newest([...owner.lines.slice(0, at), ...lines, ...owner.lines.slice(at)]);
+}
+
+function newest(all: ChatLine[]): ChatLine[] {
   return all.length > MAX_LINES_PER_ROOM ? all.slice(all.length - MAX_LINES_PER_ROOM) : all;
 }
 

@@ -31,11 +31,11 @@ export class Scene {
   }
 
   /** A scene whose people open the app through a recording proxy in front of the server. */
-  static async behindProxy(t: TestContext, browser: Browser): Promise<Scene & { proxy: WsProxy }> {
+  static async behindProxy(t: TestContext, browser: Browser, options: ServerOptions = {}): Promise<Scene & { proxy: WsProxy }> {
     const proxy = await WsProxy.listen();
     let server: WispServer;
     try {
-      server = await WispServer.start({ args: ['--origin', proxy.url] });
+      server = await WispServer.start({ ...options, args: ['--origin', proxy.url, ...(options.args ?? [])] });
     } catch (error) {
       await proxy.close();
       throw error;

@@ -1,0 +1,89 @@
+// Where each room's history stands on this device, and which incoming room messages are
+// recovered rather than live. A cursor per room (the server's history epoch and the last
+// sequence number seen in it) is set by `joined`, moved on by each message and own ack,
+// kept in IndexedDB, and sent with the next join so the server replays what was missed.
+// The messages a join recovers follow its `joined`, numbered up to the `seq` it gave.
+import type { HistoryCursor, ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
+import { loadRoomCursors, saveRoomCursors, type RoomCursors } from '../storage/room-cursors.ts';
+
+type History = ServerFrameOf<'joined'>['history'];
+
+/**
+ * How a room message reached this device: `live` as it was said, `missed` replayed to a
+ * member coming back, `history` shown to a new member from before they joined.
+ */
+export type Arrival = 'live' | 'missed' | 'history';
+
+export class RoomRecovery {
+  private cursors: RoomCursors = {};
+  /** Per room, what the latest `joined` on this connection said: messages up to `seq` are replayed. */
+  private readonly replayed = new Map<string, { seq: number; arrival: Exclude<Arrival, 'live'> }>();
+  /** Cursor writes: one at a time, the latest values each time (a replay moves them hundreds of times). */
+  private writing?: Promise<void>;
+  private dirty = false;
+
+  async load(): Promise<void> {
+    this.cursors = await loadRoomCursors();
+  }
+
+  /** What the next join of this room says it has seen (undefined: it joins as a new member). */
+  since(room: string): HistoryCursor | undefined {
+    return this.cursors[room];
+  }
+
+  /** The server's answer to a join: where the room's history stands now. */
+  onJoined(room: string, history: History): void {
+    this.replayed.set(room, { seq: history.seq, arrival: this.cursors[room] ? 'missed' : 'history' });
+    this.cursors = { ...this.cursors, [room]: { epoch: history.epoch, seq: history.seq } };
+    this.persist();
+  }
+
+  /** A room message: how it arrived; the cursor moves past it. */
+  onMessage(room: string, seq: number): Arrival {
+    const replay = this.replayed.get(room);
+    this.advance(room, seq);
+    return replay && seq <= replay.seq ? replay.arrival : 'live';
+  }
+
+  /** The server numbered an own message: this device has it. */
+  onOwnMessage(room: string, seq: number): void {
+    this.advance(room, seq);
+  }
+
+  /** The room is left (or ended): coming back later is joining as a new member. */
+  forget(room: string): void {
+    this.replayed.delete(room);
+    if (!this.cursors[room]) return;
+    const { [room]: _gone, ...rest } = this.cursors;
+    this.cursors = rest;
+    this.persist();
+  }
+
+  /** Off the server: the next `joined` of each room says again what is replayed. */
+  onDisconnect(): void {
+    this.replayed.clear();
+  }
+
+  private advance(room: string, seq: number): void {
+    const cursor = this.cursors[room];
+    // Only numbers of the epoch a `joined` on this connection gave (a refused one gave none).
+    if (!cursor || !this.replayed.has(room) || seq <= cursor.seq) return;
+    this.cursors = { ...this.cursors, [room]: { epoch: cursor.epoch, seq } };
+    this.persist();
+  }
+
+  private persist(): void {
+    this.dirty = true;
+    if (this.writing) return;
+    this.writing = this.writeWhileDirty()
+      .catch((error: unknown) => console.warn('wisp: saving where room histories stand failed:', error))
+      .finally(() => (this.writing = undefined));
+  }
+
+  private async writeWhileDirty(): Promise<void> {
+    while (this.dirty) {
+      this.dirty = false;
+      await saveRoomCursors(this.cursors);
+    }
+  }
+}
