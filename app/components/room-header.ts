@@ -61,6 +61,7 @@ export class RoomHeader extends LitElement {
         ${room.private && this.owner ? html`<button @click=${() => this.emit('change-passphrase')}>Change passphrase</button>` : nothing}
         ${room.locked ? html`<button @click=${() => this.emit('unlock-room')}>Enter passphrase</button>` : nothing}
         ${room.private || room.locked ? html`<button @click=${() => this.emit('forget-room')}>Forget this room</button>` : nothing}
+        <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: room.name })}>Clear this conversation</button>
       </span>`;
   }
 }

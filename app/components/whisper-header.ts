@@ -91,6 +91,7 @@ export class WhisperHeader extends LitElement {
         ${status}
         <span class="spacer"></span>
         <button @click=${() => this.emit('verify')}>${this.trust === 'verified' ? 'Safety number' : 'Verify'}</button>
+        <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: `@${w.key}` })}>Clear this conversation</button>
       </div>
       ${changed
         ? html`<p class="warning" role="alert">

@@ -35,7 +35,8 @@ export interface PrivateRoomFlowOptions {
   show(message: OpenedMessage): void;
 }
 
-export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action' };
+/** `ts`: the time shown (a sealed message's own); `serverTs`: the server's, which purges count. */
+export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action'; serverTs?: number };
 
 export class PrivateRoomFlow {
   private readonly secrets = new PrivateRooms();
@@ -158,7 +159,7 @@ export class PrivateRoomFlow {
       try {
         const { message, missing } = await this.secrets.open(room, key, sealed);
         if (missing) this.system(room, missing === 1 ? `A message from ${member.name} was not delivered to you.` : `${missing} messages from ${member.name} were not delivered to you.`);
-        this.options.show({ room, id: frame.id, from, name: member.name, ts: message.ts, text: message.text, kind: message.kind });
+        this.options.show({ room, id: frame.id, from, name: member.name, ts: message.ts, serverTs: frame.ts, text: message.text, kind: message.kind });
       } catch (error) {
         const why = error instanceof RoomSealError ? SEAL_FAILURES[error.code] : 'this device has no key for this room';
         this.system(room, `A message from ${member.name} was rejected: ${why}.`);

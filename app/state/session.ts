@@ -16,6 +16,7 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
+import { History, type ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
@@ -36,6 +37,7 @@ export class Session {
   private readonly privateRooms: PrivateRoomFlow;
   private readonly sender: RoomSender;
   private readonly whispers: Whispers;
+  private readonly history: History;
   private welcomed = false;
   /**
    * Leaves sent on this connection whose `left` has not come back: that answer must not
@@ -102,24 +104,27 @@ export class Session {
       notify: (title, body, tab) => this.notifier.notify(title, body, tab),
       fallbackMs: options.fallbackMs,
     });
+    this.history = new History({ store: this.store, notice: (text) => this.notice(text) });
   }
 
   get state(): AppState {
     return this.store.state;
   }
 
-  /** What this device kept: name, rooms, unsent messages, pins, settings, private-room keys. */
+  /** What this device kept: name, tabs, unsent messages, pins, settings, private-room keys, history. */
   private async load(shared: boolean): Promise<void> {
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
     const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
+    await this.history.restore();
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
   }
 
   private connect(): void {
     this.store.subscribe(persistProfileOnChange(this.store.state));
+    this.history.watch();
     this.store.subscribe(badgeOnChange(this.notifier));
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
     addEventListener('online', () => this.client.retryNow());
@@ -128,6 +133,7 @@ export class Session {
 
   stop(): void {
     this.sender.stop();
+    this.history.stop();
     this.whispers.close();
     this.client.stop();
   }
@@ -346,6 +352,17 @@ export class Session {
     }
     this.store.dispatch({ t: 'settings', settings });
     await saveSettings(settings);
+    await this.history.onSettings();
+  }
+
+  /** Where the person is in a conversation, as the message list reports it while they scroll and read. */
+  viewChanged(tab: string, view: ConversationView): void {
+    this.history.onView(tab, view);
+  }
+
+  /** "Clear this conversation": its lines go from the screen and from this device; the tab stays. */
+  clearConversation(tab: string): Promise<void> {
+    return this.history.clear(tab);
   }
 
   requestDirectory(): void {
@@ -390,6 +407,7 @@ export class Session {
         if (!this.privateRooms.acceptJoined(frame)) return;
         this.store.dispatch({ t: 'joined', room: frame.room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private });
         this.privateRooms.onJoined(frame);
+        if (frame.history.purgedAt !== undefined) void this.history.onPurgedAt(frame.room, frame.history.purgedAt);
         this.whispers.onPresenceChanged();
         return this.sender.onJoined(frame.room);
       }
@@ -441,6 +459,7 @@ export class Session {
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
+        void this.history.onPurged(frame.room, frame.at);
         return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
@@ -456,8 +475,8 @@ export class Session {
 
   /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
   private showMessage(message: OpenedMessage): void {
-    const { room, id, from, name, ts, text, kind } = message;
-    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind });
+    const { room, id, from, name, ts, text, kind, serverTs } = message;
+    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind, serverTs });
     if (this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
   }
 
@@ -502,7 +521,16 @@ export class Session {
   private restore(profile: Profile, pending: PendingMessage[]): void {
     if (profile.name) this.store.dispatch({ t: 'name', name: profile.name });
     const rooms = profile.rooms.length ? profile.rooms : [LOBBY];
-    for (const room of rooms) this.store.dispatch({ t: 'open-room', room, activate: room === profile.active });
+    const whisperNames = new Map(profile.whispers.map((w) => [w.key, w.name]));
+    const keepWhispers = this.state.settings.history !== 'off';
+    for (const tab of profile.tabs ?? rooms) {
+      const key = whisperKeyOf(tab);
+      const name = key && whisperNames.get(key);
+      if (key && name && keepWhispers) this.store.dispatch({ t: 'whisper-open', key, name, activate: false });
+      else if (!key && rooms.includes(tab)) this.store.dispatch({ t: 'open-room', room: tab, activate: false });
+    }
+    for (const room of rooms) if (!this.state.rooms[room]) this.store.dispatch({ t: 'open-room', room, activate: false });
+    if (profile.active) this.store.dispatch({ t: 'activate', room: profile.active });
     for (const message of pending) {
       if (!this.state.rooms[message.room]) this.store.dispatch({ t: 'open-room', room: message.room, activate: false });
       this.store.dispatch({ t: 'pending', ...message });
@@ -540,15 +568,28 @@ function badgeOnChange(notifier: Notifier): (state: AppState) => void {
   };
 }
 
-/** Saves name, rooms and the active room whenever one of them changes. */
+/** Saves name, tabs (whisper tabs with the contact's name) and the active tab whenever one of them changes. */
 function persistProfileOnChange(initial: AppState): (state: AppState) => void {
   let last = initial;
+  let saved = '';
   return (state) => {
-    if (state.me.name === last.me.name && state.order === last.order && state.active === last.active) return;
+    const same = state.me.name === last.me.name && state.order === last.order && state.active === last.active;
+    if (same && state.whispers === last.whispers && state.settings === last.settings) return;
     last = state;
-    // Whisper tabs are not restored: the conversation lives as long as the page.
-    const rooms = state.order.filter((tab) => !whisperKeyOf(tab));
-    const active = whisperKeyOf(state.active) ? undefined : state.active;
-    void saveProfile({ name: state.me.name, rooms, active });
+    // With history Off, whisper tabs live as long as the page: nothing of them is written.
+    const keepWhispers = state.settings.history !== 'off';
+    const tabs = state.order.filter((tab) => !whisperKeyOf(tab) || (keepWhispers && state.whispers[whisperKeyOf(tab)!]));
+    const rooms = tabs.filter((tab) => !whisperKeyOf(tab));
+    const whispers = tabs.flatMap((tab) => {
+      const whisper = state.whispers[whisperKeyOf(tab) ?? ''];
+      return whisper ? [{ key: whisper.key, name: whisper.name }] : [];
+    });
+    const active = state.active && tabs.includes(state.active) ? state.active : undefined;
+    const profile = { name: state.me.name, rooms, whispers, tabs, active };
+    // Whisper state changes with every line and link event: write only when the profile did.
+    const json = JSON.stringify(profile);
+    if (json === saved) return;
+    saved = json;
+    void saveProfile(profile);
   };
 }

@@ -14,6 +14,10 @@ export const KEYS = {
   roomKeys: 'room-keys',
   /** Recently shown sealed messages per private room (ids only), to refuse replays after a reload. */
   roomSeen: 'room-seen',
+  /** The non-extractable AES-GCM key that seals kept chat lines (the lines are in ./history.ts). */
+  historyKey: 'history-key',
+  /** Per conversation: where the person left it (scroll anchor) and the last line they saw. */
+  historyViews: 'history-views',
 } as const;
 
 let store: UseStore | undefined;

@@ -2,7 +2,7 @@
 // server and this device know about each (topic, persistent, private, locked).
 import type { PresenceEvent } from '../../../signal-server/protocol/protocol.ts';
 import type { ChatLine, RoomState } from '../state.ts';
-import { appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
+import { appendLines, leftView, systemLine, withEntry, withHistory, type SliceReducer } from './slice.ts';
 
 function emptyRoom(name: string): RoomState {
   return { name, members: {}, lines: [], unread: 0, synced: false };
@@ -112,6 +112,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
       return withEntry(slice, action.room, (room) => {
         if (room.lines.some((l) => l.key === action.id)) return room;
         const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey: room.members[action.from]?.key, name: action.name };
+        if (action.serverTs !== undefined && action.serverTs !== action.ts) line.serverTs = action.serverTs;
         return { ...room, lines: appendLines(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
@@ -128,8 +129,18 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         lines: room.lines.map((l) => (l.cid === action.cid ? { ...l, pending: false, ts: action.ts } : l)),
       }));
     }
-    case 'activate':
-      return withEntry(slice, action.room, read);
+    case 'activate': {
+      const left = state.active !== action.room && state.active ? withEntry(slice, state.active, leftView) : slice;
+      return withEntry(left, action.room, read);
+    }
+    case 'history-restore':
+    case 'history-cleared':
+      return withEntry(slice, action.tab, (room) => withHistory(room, action));
+    case 'history-purged':
+      return withEntry(slice, action.room, (room) => {
+        const lines = room.lines.filter((l) => l.pending || (l.serverTs ?? l.ts) > action.at);
+        return lines.length === room.lines.length ? room : { ...room, lines };
+      });
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return slice;
