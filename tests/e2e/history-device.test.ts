@@ -142,7 +142,7 @@ test('with "Off" IndexedDB holds no line, and switching to Off deletes what was 
   await a.reload();
   await a.waitOnline();
   await a.waitForMembers([await a.myName(), await b.myName()]);
-  assert.equal((await a.state()).settings.history, 'off');
+  assert.equal((await a.state<{ settings: { history: string } }>()).settings.history, 'off');
   const texts = await roomTexts(a, 'lobby');
   for (const text of [kept, ...notKept]) assert.ok(!texts.includes(text), `"${text}" is not back after a reload`);
   assert.deepEqual(await rawRecords(a), []);
