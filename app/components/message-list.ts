@@ -207,7 +207,9 @@ export class MessageList extends LitElement {
     const items = [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].map((li) => ({ key: li.dataset.key!, rect: li.getBoundingClientRect() }));
     const onScreen = items.filter(({ rect }) => rect.bottom > box.top && rect.top < box.bottom);
     if (!onScreen.length) return;
-    const anchor = this.stickToBottom ? undefined : onScreen[0].key;
+    // The top line is the first one that starts on screen: opened there again, it starts at the top.
+    const top = onScreen.find(({ rect }) => rect.top >= box.top - 1) ?? onScreen[0];
+    const anchor = this.stickToBottom ? undefined : top.key;
     emit(this, 'view-change', { room: this.room, anchor, seen: onScreen[onScreen.length - 1].key });
   }
 
