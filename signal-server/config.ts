@@ -46,11 +46,18 @@ export interface Config {
   readonly password?: string;
   /** Proxies whose X-Forwarded-For is believed (addresses or CIDR ranges); empty: ignore the header. */
   readonly trustProxy: readonly string[];
+  /** Room history in memory: newest messages per room, their age, bytes across all rooms (any 0: none). */
+  readonly historyMessages: number;
+  readonly historyMaxAgeMs: number;
+  readonly historyMaxBytes: number;
 }
 
 export class ConfigError extends Error {
   readonly code = 'config-invalid';
 }
+
+const HOUR_MS = 3600_000;
+const MIB = 1024 * 1024;
 
 interface FlagSpec {
   env?: string;
@@ -82,6 +89,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'rotate-admin-token': { env: 'WISP_ROTATE_ADMIN_TOKEN', type: 'boolean', help: 'Make a new admin token every hour and print it.' },
   password: { env: 'WISP_PASSWORD', type: 'string', help: 'A server-wide password people must give once before they can chat.' },
   'trust-proxy': { env: 'WISP_TRUST_PROXY', type: 'string', multiple: true, help: 'A reverse proxy address or CIDR whose X-Forwarded-For is believed (repeatable; env: comma-separated).' },
+  'history-messages': { env: 'WISP_HISTORY_MESSAGES', type: 'string', default: String(LIMITS.historyMessages), help: `Newest messages kept in memory per room for people who come back or join (0: none; at most ${LIMITS.historyMessagesMax}).` },
+  'history-hours': { env: 'WISP_HISTORY_HOURS', type: 'string', default: String(LIMITS.historyMaxAgeMs / HOUR_MS), help: 'Hours a room message is kept in memory (0: none).' },
+  'history-mb': { env: 'WISP_HISTORY_MB', type: 'string', default: String(LIMITS.historyMaxBytes / MIB), help: 'MiB of room messages kept in memory across all rooms, oldest dropped first (0: none).' },
   quiet: { env: 'WISP_QUIET', type: 'boolean', help: 'Print only errors (no URLs or QR code).' },
   help: { type: 'boolean', help: 'Show this help.' },
 };
@@ -212,6 +222,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     rotateAdminToken: Boolean(values['rotate-admin-token']) || truthy(env.WISP_ROTATE_ADMIN_TOKEN),
     password,
     trustProxy,
+    historyMessages: integer('history-messages', pick('history-messages')!, 0, LIMITS.historyMessagesMax),
+    historyMaxAgeMs: integer('history-hours', pick('history-hours')!, 0, LIMITS.historyMaxAgeMaxMs / HOUR_MS) * HOUR_MS,
+    historyMaxBytes: integer('history-mb', pick('history-mb')!, 0, LIMITS.historyMaxBytesMax / MIB) * MIB,
   };
   return { help: false, config: Object.freeze(config) };
 }

@@ -22,6 +22,7 @@ import {
 import type { Config } from './config.ts';
 import { Admission } from './admission.ts';
 import { Rooms } from './rooms.ts';
+import { RoomHistory } from './room-history.ts';
 import { generateName } from './names.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
@@ -68,6 +69,7 @@ export class Hub {
     this.rooms = new Rooms({
       presenceWindowMs: config.presenceWindowMs,
       persistentRooms: persistent,
+      history: new RoomHistory({ maxMessages: config.historyMessages, maxAgeMs: config.historyMaxAgeMs, maxBytes: config.historyMaxBytes }),
       // Bans from a user room end with the room: a name reused later is a new room.
       onRoomEnded: (room) => !this.closing && this.moderator.roomEnded(room),
     });
@@ -101,7 +103,7 @@ export class Hub {
       sayBurst: config.sayBurst,
       maxFileBytes: config.maxFileBytes,
       relayFileMaxBytes: Math.min(config.relayFileMaxBytes, config.maxFileBytes),
-      historyMessages: LIMITS.historyMessages,
+      historyMessages: this.rooms.history.perRoom,
     };
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatMs);
   }
@@ -193,8 +195,8 @@ export class Hub {
     shutdown: (conn) => this.moderator.onShutdown(conn),
     audit: (conn, frame) => this.moderator.onAudit(conn, frame),
     'room-passphrase': (conn, frame) => this.moderator.onRoomPassphrase(conn, frame),
-    // Placeholders until room history and remembered admins land (issue 15).
-    'room-history': (conn, frame) => conn.error(ErrorCode.forbidden, 'Room history settings are not available yet.', { ref: frame.room }),
+    'room-history': (conn, frame) => this.moderator.onRoomHistory(conn, frame),
+    // Placeholder until remembered admins land (issue 15).
     'admin-forget': (conn) => conn.error(ErrorCode.forbidden, 'Remembered admins are not available yet.', { ref: 'admin-forget' }),
   };
 
@@ -244,7 +246,7 @@ export class Hub {
     if (wait > 0) {
       return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
     }
-    const failure = this.rooms.join(conn, room.value, frame.verifier);
+    const failure = this.rooms.join(conn, room.value, frame.verifier, frame.since);
     if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room.value);
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }

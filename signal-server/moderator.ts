@@ -233,7 +233,21 @@ export class Moderator {
     if (this.rank(conn, room) < RANK.owner) return this.forbidden(conn, 'purge', 'Only the owner can purge a room.');
     if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
     const removed = this.ctx.rooms.purge(room, conn.name);
+    if (this.ctx.rooms.isPersistent(room)) void this.persistRoom(room);
     void this.audit(conn, 'purge', undefined, room, `${removed.length} removed`);
+  }
+
+  /** The owner of a user room (the admin for a persistent one) sets how many recent messages new members see. */
+  onRoomHistory(conn: Connection, frame: ClientFrameOf<'room-history'>): void {
+    const checked = checkRoomName(frame.room);
+    if (!checked.ok) return conn.error(ErrorCode.roomInvalid, checked.reason, { ref: frame.room });
+    const room = checked.value;
+    if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
+    const needed = this.ctx.rooms.isPersistent(room) ? RANK.admin : RANK.owner;
+    if (this.rank(conn, room) < needed) return this.forbidden(conn, 'room-history', 'Only the owner (the server admin for a persistent room) can change what new members see.');
+    const set = this.ctx.rooms.setNewMembers(room, frame.newMembers, conn);
+    if (this.ctx.rooms.isPersistent(room)) void this.persistRoom(room);
+    void this.audit(conn, 'room-history', undefined, room, `new members see ${set} messages`);
   }
 
   /** The owner of a private room sets a new passphrase; the old one admits nobody from now on. */
@@ -298,7 +312,15 @@ export class Moderator {
   private persistRoom(name: string): Promise<void> {
     const rooms = this.ctx.store.rooms.filter((r) => r.name !== name);
     const existing = this.ctx.store.rooms.find((r) => r.name === name);
-    rooms.push({ name, topic: this.ctx.rooms.topicOf(name), moderators: this.ctx.rooms.moderatorsOf(name), createdAt: existing?.createdAt ?? Date.now() });
+    const history = this.ctx.rooms.historySettingsOf(name);
+    rooms.push({
+      name,
+      topic: this.ctx.rooms.topicOf(name),
+      moderators: this.ctx.rooms.moderatorsOf(name),
+      createdAt: existing?.createdAt ?? Date.now(),
+      newMembers: history?.newMembers,
+      purgedAt: history?.purgedAt,
+    });
     this.ctx.store.rooms = rooms;
     return this.ctx.store.saveRooms();
   }

@@ -2,7 +2,8 @@
 // against a small member interface (no ws import), so it can be driven by fakes in tests
 // and benches.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ErrorCode, LIMITS, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
+import { ErrorCode, LIMITS, type HistoryCursor, type Member, type PresenceEvent, type Role, type ServerFrame } from './protocol/protocol.ts';
+import { RoomHistory, type Ring } from './room-history.ts';
 
 export interface RoomMember {
   readonly id: string;
@@ -21,6 +22,10 @@ export interface PersistentRoomSpec {
   name: string;
   topic?: string;
   moderators: readonly string[];
+  /** How many recent messages new members see (absent: the default). */
+  newMembers?: number;
+  /** When the room was last purged (server time). */
+  purgedAt?: number;
 }
 
 export type Removal = { kind: 'kicked' | 'banned' | 'rekeyed'; by: string; reason?: string };
@@ -38,14 +43,25 @@ function hashVerifier(verifier: string): Buffer {
   return createHash('sha256').update(verifier, 'utf8').digest();
 }
 
+/**
+ * A frame's UTF-8 bytes in a buffer of their own: a small Buffer.from() is a slice of a
+ * shared 8 KiB pool, and keeping it in a ring would keep the whole slab alive.
+ */
+function exactBuffer(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
 class Room {
   readonly members = new Map<string, RoomMember>();
   pending: PresenceEvent[] = [];
   /**
    * Joined while a presence batch was pending: they get the room's snapshot with that
-   * batch (one snapshot for all of them) instead of one each at once and then the batch.
+   * batch (one snapshot for all of them) instead of one each at once and then the batch,
+   * followed by what they missed since their cursor (or what new members see).
    */
-  readonly awaitingSnapshot = new Set<RoomMember>();
+  readonly awaitingSnapshot = new Map<RoomMember, HistoryCursor | undefined>();
   /** Roles by identity key: the creator of a user room owns it; persistent rooms are the admin's. */
   readonly owners = new Set<string>();
   readonly moderators = new Set<string>();
@@ -55,11 +71,22 @@ class Room {
   /** History: a new epoch when the room is made (or the server starts); messages are numbered 1, 2, … within it. */
   readonly epoch = randomBytes(6).toString('base64url');
   seq = 0;
-  newMembers: number = LIMITS.historyNewMembersDefault;
+  /** What the owner chose for new members (absent: the default). */
+  chosenNewMembers?: number;
+  /** The room's last purge (server time), also of an earlier room of the same name. */
+  purgedAt?: number;
   constructor(
     readonly name: string,
     public persistent: boolean,
+    readonly ring: Ring,
+    /** The most a ring keeps: what new members may see at most. */
+    private readonly perRoom: number,
   ) {}
+
+  /** How many of the ring's newest messages a new member gets; 0: the room keeps none. */
+  get newMembers(): number {
+    return Math.min(this.chosenNewMembers ?? LIMITS.historyNewMembersDefault, this.perRoom);
+  }
 
   roleOf(key: string): Role {
     return this.owners.has(key) ? 'owner' : this.moderators.has(key) ? 'moderator' : 'member';
@@ -78,6 +105,14 @@ export interface RoomsOptions {
   /** A user room ended (its last member left): what was tied to it can go. */
   onRoomEnded?: (roomName: string) => void;
   maxRoomsPerClient?: number;
+  /** The rings of recent messages (default: none kept). */
+  history?: RoomHistory;
+}
+
+/** What a joining member is sent after its snapshot. */
+interface Recovery {
+  frames: Buffer[];
+  missed: boolean;
 }
 
 export class Rooms {
@@ -87,19 +122,41 @@ export class Rooms {
   private flushTimer: NodeJS.Timeout | undefined;
   private nextMessageId = 0;
   private readonly bootId = Date.now().toString(36);
+  readonly history: RoomHistory;
+  /** Purge times of rooms that ended, by name, oldest first (bounded). */
+  private readonly purgeMarks = new Map<string, number>();
 
   constructor(private readonly options: RoomsOptions) {
+    this.history = options.history ?? new RoomHistory({ maxMessages: 0, maxAgeMs: 0, maxBytes: 0 });
     for (const spec of options.persistentRooms) this.addPersistent(spec);
+  }
+
+  /** A new room: a new epoch, an empty ring, and the purge time of an earlier room of its name. */
+  private createRoom(name: string, persistent: boolean): Room {
+    const room = new Room(name, persistent, this.history.ring(), this.history.perRoom);
+    room.purgedAt = this.purgeMarks.get(name);
+    this.rooms.set(name, room);
+    return room;
+  }
+
+  /** A room is gone: its messages go at once, its purge time is remembered by name. */
+  private endRoom(room: Room): void {
+    this.rooms.delete(room.name);
+    this.dirty.delete(room);
+    room.awaitingSnapshot.clear();
+    this.history.clear(room.ring);
+    if (room.purgedAt === undefined) return;
+    this.purgeMarks.delete(room.name);
+    this.purgeMarks.set(room.name, room.purgedAt);
+    if (this.purgeMarks.size > LIMITS.historyPurgeMarks) this.purgeMarks.delete(this.purgeMarks.keys().next().value!);
   }
 
   /** Makes a room persistent (creating it if needed): it stays when empty. */
   addPersistent(spec: PersistentRoomSpec): void {
-    let room = this.rooms.get(spec.name);
-    if (!room) {
-      room = new Room(spec.name, true);
-      this.rooms.set(spec.name, room);
-    }
+    const room = this.rooms.get(spec.name) ?? this.createRoom(spec.name, true);
     room.persistent = true;
+    room.chosenNewMembers = spec.newMembers ?? room.chosenNewMembers;
+    room.purgedAt = spec.purgedAt ?? room.purgedAt;
     // A persistent room is the admin's: its creator (if it was a live user room) is not
     // its owner any more, and the people in it must hear so.
     const formerOwners = new Set(room.owners);
@@ -121,9 +178,7 @@ export class Rooms {
       this.roomsOf(member).delete(roomName);
       member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
     }
-    room.awaitingSnapshot.clear();
-    this.rooms.delete(roomName);
-    this.dirty.delete(room);
+    this.endRoom(room);
     return members;
   }
 
@@ -205,12 +260,19 @@ export class Rooms {
     return true;
   }
 
-  /** Empties a room for everyone: each member gets `purged`, and the room ends unless persistent. */
+  /**
+   * Empties a room for everyone: its kept messages go, each member gets `purged`, and the
+   * room ends unless persistent. Later joins under its name carry the purge time, so
+   * devices that were away delete what they kept from before it.
+   */
   purge(roomName: string, by: string): RoomMember[] {
     const room = this.rooms.get(roomName);
     if (!room) return [];
     const members = [...room.members.values()];
-    const frame = JSON.stringify({ type: 'purged', room: roomName, by, at: Date.now() } satisfies ServerFrame);
+    const at = Date.now();
+    room.purgedAt = at;
+    this.history.clear(room.ring);
+    const frame = JSON.stringify({ type: 'purged', room: roomName, by, at } satisfies ServerFrame);
     for (const member of members) {
       room.members.delete(member.id);
       this.roomsOf(member).delete(roomName);
@@ -220,10 +282,32 @@ export class Rooms {
     room.awaitingSnapshot.clear();
     this.dirty.delete(room);
     if (!room.persistent) {
-      this.rooms.delete(roomName);
+      this.endRoom(room);
       this.options.onRoomEnded?.(roomName);
     }
     return members;
+  }
+
+  /** For rooms.json: what the owner chose for new members (absent: the default), and the last purge. */
+  historySettingsOf(roomName: string): { newMembers?: number; purgedAt?: number } | undefined {
+    const room = this.rooms.get(roomName);
+    return room && { newMembers: room.chosenNewMembers, purgedAt: room.purgedAt };
+  }
+
+  /**
+   * Sets how many recent messages new members see (at most what a ring keeps; 0 drops what
+   * the room kept and keeps nothing more) and tells the members, and the one who set it
+   * when not in the room. Returns the value set.
+   */
+  setNewMembers(roomName: string, newMembers: number, by: RoomMember): number | undefined {
+    const room = this.rooms.get(roomName);
+    if (!room) return undefined;
+    room.chosenNewMembers = Math.min(newMembers, this.history.perRoom);
+    if (room.newMembers === 0) this.history.clear(room.ring);
+    const frame = Buffer.from(JSON.stringify({ type: 'room-history', room: roomName, newMembers: room.newMembers, by: by.name } satisfies ServerFrame));
+    for (const member of room.members.values()) member.sendRaw(frame);
+    if (!room.members.has(by.id)) by.sendRaw(frame);
+    return room.newMembers;
   }
 
   private roleEvent(room: Room, member: RoomMember): PresenceEvent {
@@ -236,13 +320,16 @@ export class Rooms {
    * snapshot now, or with that window's batch when one is already pending: in a join storm
    * a snapshot per joiner (each the size of the room) was most of the server's work.
    * A join with a verifier creates a private room, or must match the private room's.
+   * The snapshot is followed by what the member missed since `since`, or without it by
+   * the messages the room shows new members.
    */
-  join(member: RoomMember, roomName: string, verifier?: string): RoomsError | undefined {
+  join(member: RoomMember, roomName: string, verifier?: string, since?: HistoryCursor): RoomsError | undefined {
     const mine = this.roomsOf(member);
     const existing = this.rooms.get(roomName);
-    // Already in (a second join after a reconnect race, say): the snapshot again.
+    // Already in (a second join after a reconnect race, say): the snapshot again, and what it missed.
     if (existing && mine.has(roomName)) {
-      if (!existing.awaitingSnapshot.has(member)) member.sendRaw(this.snapshotOf(existing));
+      if (existing.awaitingSnapshot.has(member)) existing.awaitingSnapshot.set(member, since);
+      else this.sendSnapshot(existing, member, since);
       return undefined;
     }
     if (existing) {
@@ -254,16 +341,15 @@ export class Rooms {
 
     let room = existing;
     if (!room) {
-      room = new Room(roomName, false);
+      room = this.createRoom(roomName, false);
       room.owners.add(member.key);
       if (verifier !== undefined) room.verifierHash = hashVerifier(verifier);
-      this.rooms.set(roomName, room);
     }
     room.members.set(member.id, member);
     mine.add(roomName);
     this.roomsOfMember.set(member.id, mine);
-    if (this.dirty.has(room)) room.awaitingSnapshot.add(member);
-    else member.sendRaw(this.snapshotOf(room));
+    if (this.dirty.has(room)) room.awaitingSnapshot.set(member, since);
+    else this.sendSnapshot(room, member, since);
     this.queue(room, { k: 'join', member: room.info(member) });
     return undefined;
   }
@@ -307,10 +393,12 @@ export class Rooms {
     const ts = Date.now();
     const seq = ++room.seq;
     const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts, seq } as const;
-    const frame = Buffer.from(JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame));
+    const frame = exactBuffer(JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame));
     for (const other of room.members.values()) {
       if (other !== member) other.sendRaw(frame);
     }
+    // The very bytes relayed: a private room's ring holds only its ciphertext.
+    if (room.newMembers > 0) this.history.append(room.ring, seq, frame);
     return { id, ts, seq };
   }
 
@@ -343,19 +431,52 @@ export class Rooms {
     for (const room of this.dirty) this.flushRoom(room);
   }
 
-  /** The room's batch to its members, and its snapshot to those who joined during the batch. */
+  /**
+   * The room's batch to its members, and its snapshot to those who joined during the batch
+   * (serialised once, or twice when some of them missed messages), each followed by its recovery.
+   */
   private flushRoom(room: Room): void {
     this.dirty.delete(room);
     const batch = Buffer.from(JSON.stringify({ type: 'presence', room: room.name, events: room.pending } satisfies ServerFrame));
-    const snapshot = room.awaitingSnapshot.size > 0 ? Buffer.from(this.snapshotOf(room)) : undefined;
+    const snapshots: Partial<Record<'whole' | 'missed', Buffer>> = {};
     room.pending = [];
-    for (const member of room.members.values()) member.sendRaw(snapshot && room.awaitingSnapshot.has(member) ? snapshot : batch);
+    for (const member of room.members.values()) {
+      if (!room.awaitingSnapshot.has(member)) {
+        member.sendRaw(batch);
+        continue;
+      }
+      const recovery = this.recover(room, room.awaitingSnapshot.get(member));
+      const variant = recovery.missed ? 'missed' : 'whole';
+      member.sendRaw((snapshots[variant] ??= Buffer.from(this.snapshotOf(room, recovery.missed))));
+      for (const frame of recovery.frames) member.sendRaw(frame);
+    }
     room.awaitingSnapshot.clear();
   }
 
   close(): void {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    this.history.close();
+  }
+
+  /** The snapshot now, then what this member missed (or what new members see). */
+  private sendSnapshot(room: Room, member: RoomMember, since: HistoryCursor | undefined): void {
+    const recovery = this.recover(room, since);
+    member.sendRaw(this.snapshotOf(room, recovery.missed));
+    for (const frame of recovery.frames) member.sendRaw(frame);
+  }
+
+  /**
+   * What a joiner gets from the ring: without a cursor, the newest `newMembers`; with one
+   * in this epoch, everything after it (missed when the ring no longer reaches back); with
+   * another epoch's, everything the ring has, and missed.
+   */
+  private recover(room: Room, since: HistoryCursor | undefined): Recovery {
+    if (!since) return { frames: room.newMembers > 0 ? this.history.last(room.ring, room.newMembers) : [], missed: false };
+    if (since.epoch !== room.epoch) return { frames: this.history.after(room.ring, 0, room.seq).frames, missed: true };
+    if (since.seq >= room.seq) return { frames: [], missed: false };
+    const after = this.history.after(room.ring, since.seq, room.seq);
+    return { frames: after.frames, missed: !after.complete };
   }
 
   private remove(member: RoomMember, room: Room, farewell?: string, removal?: Removal): void {
@@ -363,8 +484,7 @@ export class Rooms {
     room.awaitingSnapshot.delete(member);
     this.roomsOf(member).delete(room.name);
     if (room.members.size === 0 && !room.persistent) {
-      this.rooms.delete(room.name);
-      this.dirty.delete(room);
+      this.endRoom(room);
       this.options.onRoomEnded?.(room.name);
       return;
     }
@@ -384,9 +504,11 @@ export class Rooms {
     return undefined;
   }
 
-  private snapshotOf(room: Room): string {
+  private snapshotOf(room: Room, missed = false): string {
     const members = [...room.members.values()].map((m) => room.info(m));
-    const history = { epoch: room.epoch, seq: room.seq, newMembers: room.newMembers };
+    const history: Extract<ServerFrame, { type: 'joined' }>['history'] = { epoch: room.epoch, seq: room.seq, newMembers: room.newMembers };
+    if (missed) history.missed = true;
+    if (room.purgedAt !== undefined) history.purgedAt = room.purgedAt;
     const frame: Extract<ServerFrame, { type: 'joined' }> = { type: 'joined', room: room.name, members, history };
     if (room.topic) frame.topic = room.topic;
     if (room.persistent) frame.persistent = true;

@@ -34,6 +34,10 @@ const PersistentRoomSchema = v.object({
   /** Identity keys granted moderator in this room. */
   moderators: v.array(Key),
   createdAt: Time,
+  /** How many recent messages new members see (absent: the default). */
+  newMembers: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+  /** When the room was last purged: devices that were away delete what they kept from before it. */
+  purgedAt: v.optional(Time),
 });
 export type PersistentRoom = v.InferOutput<typeof PersistentRoomSchema>;
 

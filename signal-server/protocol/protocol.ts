@@ -122,6 +122,13 @@ export const LIMITS = {
   historyMaxAgeMs: 24 * 3600_000,
   historyMaxBytes: 32 * 1024 * 1024,
   historyNewMembersDefault: 50,
+  /** The largest values --history-hours and --history-mb accept. */
+  historyMaxAgeMaxMs: 30 * 24 * 3600_000,
+  historyMaxBytesMax: 4096 * 1024 * 1024,
+  /** Expired history of rooms nobody writes in is freed this often. */
+  historySweepMs: 60_000,
+  /** Purge times of rooms that are gone, remembered by name for those who come back (oldest forgotten first). */
+  historyPurgeMarks: 10_000,
 } as const;
 
 /**

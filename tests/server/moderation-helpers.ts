@@ -1,6 +1,7 @@
 // Helpers for the moderation tests: servers started with the admin-token and shutdown
 // callbacks, clients that come from a chosen address (X-Forwarded-For through a trusted
 // proxy), admin login, and a presence barrier that proves something did NOT happen.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -110,6 +111,18 @@ export async function noneOf(client: TestClient, type: ServerFrame['type']): Pro
   client.send({ type: 'ping' });
   await client.next('pong');
   return client.all(type).length === 0;
+}
+
+/**
+ * Waits for each client's `purged` about `room` by `by`: the same purge time for all, taken
+ * by the server between `sentAt` and now. Returns that time.
+ */
+export async function everyonePurged(clients: TestClient[], room: string, by: string, sentAt: number): Promise<number> {
+  const frames = await Promise.all(clients.map((client) => client.next('purged')));
+  const at = frames[0]!.at;
+  for (const frame of frames) assert.deepEqual(frame, { type: 'purged', room, by, at });
+  assert.ok(at >= sentAt && at <= Date.now(), `the purge time ${at} is the server's time of the purge`);
+  return at;
 }
 
 /** Forgets every frame a client has received so far. */

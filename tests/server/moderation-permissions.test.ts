@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { CloseCode, ErrorCode, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip, type TestClient } from './helpers.ts';
-import { ModScope, becomeAdmin, forget, noneOf, presenceBarrier, sendHello, tryJoin } from './moderation-helpers.ts';
+import { ModScope, becomeAdmin, everyonePurged, forget, noneOf, presenceBarrier, sendHello, tryJoin } from './moderation-helpers.ts';
 
 type Rank = 'member' | 'moderator' | 'owner' | 'admin';
 const RANKS: Rank[] = ['member', 'moderator', 'owner', 'admin'];
@@ -305,9 +305,10 @@ describe('permission matrix: commands without a person', () => {
             break;
           }
           case 'purge': {
+            const sentAt = Date.now();
             actor.send({ type: 'purge', room: ROOM });
             if (allowed) {
-              for (const client of cast.everyone) assert.deepEqual(await client.next('purged'), { type: 'purged', room: ROOM, by: actor.name });
+              await everyonePurged(cast.everyone, ROOM, actor.name, sentAt);
               assert.ok(!(await listRooms(cast.witness)).some((r) => r.name === ROOM), 'the user room is gone');
             } else {
               await nextError(actor, ErrorCode.forbidden, 'purge');

@@ -194,7 +194,7 @@ describe('private rooms: messages', () => {
     ann.send({ type: 'say', room: 'secret', cid: 'sealed-1', sealed });
     const ack = await ann.next('ack', (a) => a.cid === 'sealed-1');
     const message = await bob.next('message', (m) => m.room === 'secret');
-    assert.deepEqual(message, { type: 'message', room: 'secret', id: ack.id, from: ann.id, name: 'Ann', ts: ack.ts, sealed, key: ann.identity.key });
+    assert.deepEqual(message, { type: 'message', room: 'secret', id: ack.id, from: ann.id, name: 'Ann', ts: ack.ts, seq: ack.seq, sealed, key: ann.identity.key });
     assert.equal('text' in message, false);
     assert.equal('kind' in message, false);
     // The sender does not get its own message back.

@@ -25,7 +25,9 @@ describe('protocol schemas (fast-check)', () => {
   test('the generators see every frame type and every limit in LIMITS that a client frame carries', () => {
     // Guards the properties above against passing vacuously: if the schema introspection
     // missed a field or a limit, the "over the limits" property would not test it.
-    assert.equal(CLIENT_OPTIONS.size, 25);
+    assert.equal(CLIENT_OPTIONS.size, 27);
+    assert.ok(CLIENT_OPTIONS.has('room-history') && CLIENT_OPTIONS.has('admin-forget'));
+    assert.equal(CLIENT_FIELDS.find((f) => f.type === 'join' && f.key === 'since')?.kind, 'object');
     assert.ok(SERVER_TYPE_NAMES.includes('welcome') && SERVER_TYPE_NAMES.includes('error'));
     const max = (type: string, key: string) => CLIENT_FIELDS.find((f) => f.type === type && f.key === key)?.string?.max;
     const expected: [string, string, number][] = [

@@ -41,7 +41,7 @@ export interface FieldInfo {
   type: string;
   key: string;
   optional: boolean;
-  kind: 'string' | 'number' | 'boolean' | 'literal' | 'picklist' | 'other';
+  kind: 'string' | 'number' | 'boolean' | 'literal' | 'picklist' | 'object' | 'other';
   string?: StringRules;
   number?: NumberRules;
   schema: Node;
@@ -224,14 +224,14 @@ function typeOf(option: Node): string {
 export const CLIENT_OPTIONS: ReadonlyMap<string, Node> = new Map((clientVariant.options as Node[]).map((o) => [typeOf(o), o]));
 export const SERVER_TYPE_NAMES: readonly string[] = (serverVariant.options as Node[]).map(typeOf);
 
-/** Every field of every client frame type (client frames are flat: primitives only). */
+/** Every field of every client frame type (primitives, and join's `since` cursor, an object). */
 export const CLIENT_FIELDS: readonly FieldInfo[] = [...CLIENT_OPTIONS].flatMap(([type, option]) =>
   Object.entries(option.entries!)
     .filter(([key]) => key !== 'type')
     .map(([key, entry]): FieldInfo => {
       const optional = entry.type === 'optional';
       const inner = optional ? entry.wrapped! : entry;
-      const kind = (['string', 'number', 'boolean', 'literal', 'picklist'] as const).find((k) => k === inner.type) ?? 'other';
+      const kind = (['string', 'number', 'boolean', 'literal', 'picklist', 'object'] as const).find((k) => k === inner.type) ?? 'other';
       return {
         type,
         key,

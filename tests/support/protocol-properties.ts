@@ -116,10 +116,10 @@ const boundedStrings = CLIENT_FIELDS.filter((f) => f.string && Number.isFinite(f
 const minimumStrings = CLIENT_FIELDS.filter((f) => f.string && f.string.min > 0);
 const numberFields = CLIENT_FIELDS.filter((f) => f.number);
 
-/** The JSON kind a field takes (client frames hold strings, picklists of strings, numbers and booleans). */
+/** The JSON kind a field takes (client frames hold strings, picklists of strings, numbers, booleans and objects). */
 function fieldKind(field: FieldInfo): JsonKind {
   if (field.kind === 'string' || field.kind === 'picklist') return 'string';
-  if (field.kind === 'number' || field.kind === 'boolean') return field.kind;
+  if (field.kind === 'number' || field.kind === 'boolean' || field.kind === 'object') return field.kind;
   throw new Error(`no JSON kind for the ${field.kind} field ${field.type}.${field.key}`);
 }
 
