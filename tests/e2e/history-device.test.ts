@@ -14,6 +14,11 @@ import { joinRoom, waitNotice } from './support/moderation.ts';
 import { keptCount, kvValue, moveClock, rawRecords, roomTexts, setRetention, shownKeys, waitView } from './support/history.ts';
 
 const TEST_TIMEOUT = 240_000;
+/**
+ * The server keeps no room history here (--history-messages 0), so whatever comes back
+ * after a reload came from the device, not from the server's ring.
+ */
+const NO_SERVER_HISTORY = ['--history-messages', '0'];
 const HOUR = 60 * 60 * 1000;
 
 let browser: Browser;
@@ -38,7 +43,7 @@ async function keyOf(p: Person, room: string, text: string): Promise<string> {
 }
 
 test('a reload restores room lines and whisper conversations with their tabs, where they were left, with New messages marked', { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser, { args: ['--rate-per-minute', '600', '--rate-burst', '100'] });
+  const scene = await Scene.open(t, browser, { args: [...NO_SERVER_HISTORY, '--rate-per-minute', '600', '--rate-burst', '100'] });
   const files = new TempFiles();
   t.after(() => files.dispose());
   const { a, b, bName, aKey, bKey } = await whisperPair(scene, { probes: false });
@@ -121,7 +126,7 @@ test('a reload restores room lines and whisper conversations with their tabs, wh
 });
 
 test('with "Off" IndexedDB holds no line, and switching to Off deletes what was kept', { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser);
+  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
   const a = await scene.person('A');
   const b = await scene.person('B');
   const id = tag();
@@ -150,7 +155,7 @@ test('with "Off" IndexedDB holds no line, and switching to Off deletes what was 
 });
 
 test('retention: lines older than the setting are gone after a restart of the app', { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser);
+  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
   const a = await scene.person('A');
   const b = await scene.person('B');
   await setRetention(a, '1d');
@@ -177,7 +182,7 @@ test('retention: lines older than the setting are gone after a restart of the ap
 });
 
 test('"Clear this conversation" empties it, and it stays empty after a reload', { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser);
+  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
   const a = await scene.person('A');
   const b = await scene.person('B');
   const id = tag();
@@ -204,7 +209,7 @@ test('"Clear this conversation" empties it, and it stays empty after a reload', 
 });
 
 test('/purge removes the lines on an online member at once and on an offline member when they come back', { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser);
+  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
   const owner = await scene.person('Owner');
   const online = await scene.person('Online');
   const away = await scene.person('Away');
