@@ -126,6 +126,12 @@ export class History {
     return this.run(() => this.lines.deleteConversation(tab));
   }
 
+  /** "Forget this room": what was kept of it goes from the device (the room leaves the tabs). */
+  forget(room: string): Promise<void> {
+    this.kept.delete(room);
+    return this.run(() => this.lines.deleteConversation(room));
+  }
+
   /** The room was purged while this device was in it (the room leaves the tabs too). */
   onPurged(room: string, at: number): Promise<void> {
     this.kept.delete(room);

@@ -213,9 +213,9 @@ export class Session {
     this.privateRooms.onActivate(room);
   }
 
-  /** Leaves a private room and deletes its keys from this device. */
-  forgetRoom(room: string): Promise<void> {
-    return this.privateRooms.forget(room);
+  /** Leaves a private room and deletes its keys, and what this device kept of it. */
+  async forgetRoom(room: string): Promise<void> {
+    await Promise.all([this.privateRooms.forget(room), this.history.forget(room)]);
   }
 
   /** Private-room key derivation times in ms, for `npm run bench`. */
