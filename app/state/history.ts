@@ -4,7 +4,7 @@
 // purges, "Clear this conversation", and the one sentence when the device is full.
 // The lines themselves are sealed and stored by ../storage/history.ts.
 import { HistoryFullError, LineStore, type KeptLine } from '../storage/history.ts';
-import { KEYS, orderedWriter, read } from '../storage/db.ts';
+import { KEYS, read, write } from '../storage/db.ts';
 import { HISTORY_RETENTION } from '../storage/settings.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { whisperKeyOf, type AppState, type ChatLine, type Store, type TransferState } from './store.ts';
@@ -67,7 +67,8 @@ export class History {
   /** Per conversation, the line ids on disk (or restored from it). */
   private readonly kept = new Map<string, Set<string>>();
   private views: Views = {};
-  private readonly writeViews = orderedWriter<Views>(KEYS.historyViews);
+  /** View writes land in call order; a failed one does not stop the next. */
+  private viewsWritten: Promise<void> = Promise.resolve();
   private told = false;
   private sweeper?: ReturnType<typeof setInterval>;
   private last?: AppState;
@@ -113,7 +114,7 @@ export class History {
     const seen = before && lines.findIndex((l) => l.key === before) > lines.findIndex((l) => l.key === view.seen) ? before : view.seen;
     if (this.views[tab]?.anchor === view.anchor && this.views[tab]?.seen === seen) return;
     this.views = { ...this.views, [tab]: { anchor: view.anchor, seen } };
-    void this.writeViews(this.views);
+    this.saveViews();
   }
 
   /** "Clear this conversation": from the screen and from the device. */
@@ -122,7 +123,7 @@ export class History {
     this.kept.delete(tab);
     const { [tab]: _gone, ...views } = this.views;
     this.views = views;
-    void this.writeViews(this.views);
+    this.saveViews();
     return this.run(() => this.lines.deleteConversation(tab));
   }
 
@@ -149,8 +150,13 @@ export class History {
     if (this.on) return this.sweep();
     this.kept.clear();
     this.views = {};
-    void this.writeViews(this.views);
+    this.saveViews();
     return this.run(() => this.lines.clear());
+  }
+
+  private saveViews(): void {
+    const views = this.views;
+    this.viewsWritten = this.viewsWritten.then(() => write(KEYS.historyViews, views)).catch((error: unknown) => this.onWriteFailed(error));
   }
 
   private sweep(): Promise<void> {
@@ -210,7 +216,8 @@ export class History {
   }
 
   private onWriteFailed(error: unknown): void {
-    if (!(error instanceof HistoryFullError)) return console.error('wisp: history on this device failed:', error);
+    const full = error instanceof HistoryFullError || (error instanceof DOMException && error.name === 'QuotaExceededError');
+    if (!full) return console.error('wisp: history on this device failed:', error);
     if (this.told) return;
     this.told = true;
     this.options.notice(HISTORY_FULL_SENTENCE);
