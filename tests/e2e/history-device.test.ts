@@ -244,30 +244,3 @@ test('/purge removes the lines on an online member at once and on an offline mem
   }, WAIT_MS);
   assert.equal(await keptCount(away, room), 0, "the offline member's device forgot them too");
 });
-
-test("when the browser's quota is reached, one sentence says so and the chat goes on", { timeout: TEST_TIMEOUT }, async (t) => {
-  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
-  const a = await scene.person('A');
-  const b = await scene.person('B');
-  const id = tag();
-  const first = `saved ${id}`;
-  await sayAll(b, [first]);
-  await a.waitForLine(first);
-  assert.equal(await keptCount(a, 'lobby'), 1);
-
-  // The browser's own quota for this origin, lowered (DevTools protocol) to what it uses now.
-  const usage = (await a.page.evaluate('navigator.storage.estimate().then((e) => e.usage)')) as number;
-  const cdp = await a.context.newCDPSession(a.page);
-  await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(a.url).origin, quotaSize: usage });
-
-  const refused = `not saved ${id}`;
-  await sayAll(b, [refused]);
-  await a.waitForLine(refused);
-  await waitNotice(a, 'This device is out of space for chat history; newer lines were not saved.');
-  assert.equal(await keptCount(a, 'lobby'), 1, 'the line that did not fit is not kept');
-
-  // The app keeps running: lines still arrive and go out.
-  const later = `still chatting ${id}`;
-  await sayAll(a, [later]);
-  await b.waitForLine(later);
-});
