@@ -16,7 +16,7 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
-import { History, type ConversationView } from './history.ts';
+import type { History, ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
@@ -62,9 +62,10 @@ export class Session {
    * resolves to has all its parts; none waits for something loaded later.
    */
   static async start(options: SessionOptions): Promise<Session> {
-    const identity = await loadOrCreateIdentity();
+    // History on the device is its own chunk (keeps the first load small); it loads while the identity does.
+    const [identity, { History }] = await Promise.all([loadOrCreateIdentity(), import('./history.ts')]);
     void requestPersistence();
-    const session = new Session(options, identity);
+    const session = new Session(options, identity, History);
     await session.load(options.shared ?? false);
     session.connect();
     return session;
@@ -73,6 +74,7 @@ export class Session {
   private constructor(
     options: SessionOptions,
     private readonly identity: Identity,
+    HistoryOnDevice: typeof History,
   ) {
     this.client = new SignalClient({
       url: options.url,
@@ -104,7 +106,7 @@ export class Session {
       notify: (title, body, tab) => this.notifier.notify(title, body, tab),
       fallbackMs: options.fallbackMs,
     });
-    this.history = new History({ store: this.store, notice: (text) => this.notice(text) });
+    this.history = new HistoryOnDevice({ store: this.store, notice: (text) => this.notice(text) });
   }
 
   get state(): AppState {
