@@ -34,20 +34,24 @@ function conversation(state: AppState, tab: string): { lines: ChatLine[] } | und
   return key ? state.whispers[key] : state.rooms[tab];
 }
 
-/** What of a line is kept, or nothing: system lines, unsent lines and unfinished files are not. */
+/**
+ * What of a line is kept, or nothing: system lines, unsent lines and unfinished files are
+ * not. The line as it is (ids the reducers match replays by included), without its
+ * transfer: a file is kept as a record of its name and size.
+ */
 function keptForm(line: ChatLine, whisper: boolean, transfers: Record<string, TransferState>): KeptLine | undefined {
   if (line.pending || line.kind === 'system') return undefined;
-  const base = { key: line.key, ts: line.ts, time: whisper ? line.ts : (line.serverTs ?? line.ts), name: line.name, from: line.from, fromKey: line.fromKey, own: line.own };
-  if (line.kind !== 'file') return { ...base, kind: line.kind, text: line.text };
-  const transfer = line.transfer ? transfers[line.transfer] : undefined;
+  const { pending: _pending, transfer: transferId, ...kept } = line;
+  const time = whisper ? line.ts : (line.serverTs ?? line.ts);
+  if (line.kind !== 'file') return { ...kept, kind: line.kind, time };
+  const transfer = transferId ? transfers[transferId] : undefined;
   if (transfer?.status !== 'done') return undefined;
-  return { ...base, kind: 'file', text: transfer.name, size: transfer.size };
+  return { ...kept, kind: 'file', text: transfer.name, size: transfer.size, time };
 }
 
-function shownForm(line: KeptLine): ChatLine {
-  const shown: ChatLine = { key: line.key, kind: line.kind, text: line.text, ts: line.ts, name: line.name, from: line.from, fromKey: line.fromKey, own: line.own, size: line.size };
-  if (line.time !== line.ts) shown.serverTs = line.time;
-  return shown;
+function shownForm(kept: KeptLine): ChatLine {
+  const { time: _time, ...line } = kept;
+  return line;
 }
 
 /** The first line after the last one seen that someone else wrote: where "New messages" goes. */

@@ -30,6 +30,11 @@ export interface KeptLine {
   own?: boolean;
   /** File cards: the size; `own` says sent or received. No bytes are ever kept. */
   size?: number;
+  /** Room lines: the server's time, when the time shown is another. */
+  serverTs?: number;
+  /** Own lines: the client id, and (whispers) that the other app decrypted it. */
+  cid?: string;
+  delivered?: boolean;
 }
 
 interface StoredRecord extends SealedRecord {
