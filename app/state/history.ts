@@ -7,7 +7,7 @@ import { HistoryFullError, LineStore, type KeptLine } from '../storage/history.t
 import { KEYS, read, write } from '../storage/db.ts';
 import { HISTORY_RETENTION } from '../storage/settings.ts';
 import { SerialQueue } from './serial-queue.ts';
-import { whisperKeyOf, type AppState, type ChatLine, type Store, type TransferState } from './store.ts';
+import { MAX_LINES_PER_ROOM, whisperKeyOf, type AppState, type ChatLine, type Store, type TransferState } from './store.ts';
 
 /** How often expired lines are deleted while the app runs. */
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
@@ -78,7 +78,8 @@ export class History {
   private last?: AppState;
 
   constructor(private readonly options: HistoryOptions) {
-    this.lines = options.lines ?? new LineStore();
+    // As many as the screen holds of a conversation: more could never be shown.
+    this.lines = options.lines ?? new LineStore(MAX_LINES_PER_ROOM);
   }
 
   private get state(): AppState {

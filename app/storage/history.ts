@@ -6,9 +6,6 @@
 // and its time, which the deletes need. Sealed: everything the line says.
 import { HistorySealError, historyKey, openRecord, sealRecord, type SealedRecord } from '../crypto/history-key.ts';
 
-/** The most lines kept per conversation: what the screen holds of one (state.ts MAX_LINES_PER_ROOM). */
-export const HISTORY_LINES_PER_CONVERSATION = 500;
-
 const DB_NAME = 'wisp-history';
 const STORE = 'lines';
 const BY_CONV_TIME = 'conv-time';
@@ -95,8 +92,9 @@ export class LineStore {
   private opening?: Promise<IDBDatabase>;
 
   constructor(
+    /** The most lines kept per conversation; the oldest beyond it are deleted. */
+    private readonly cap: number,
     private readonly dbName = DB_NAME,
-    private readonly cap = HISTORY_LINES_PER_CONVERSATION,
     private readonly key: () => Promise<CryptoKey> = historyKey,
   ) {}
 

@@ -11,9 +11,9 @@ let dbCount = 0;
 const opened: { store: LineStore; name: string }[] = [];
 
 /** A LineStore on a database of its own, deleted after the test. */
-function freshStore(cap?: number): { store: LineStore; name: string } {
+function freshStore(cap = 500): { store: LineStore; name: string } {
   const name = `wisp-history-test-${Date.now()}-${dbCount++}`;
-  const entry = { store: new LineStore(name, cap), name };
+  const entry = { store: new LineStore(cap, name), name };
   opened.push(entry);
   return entry;
 }
