@@ -181,10 +181,9 @@ test('retention: lines older than the setting are gone after a restart of the ap
   for (const text of lines) assert.ok(!texts.includes(text), `"${text}" is not shown`);
 });
 
-test('"Clear this conversation" empties it, and it stays empty after a reload', { timeout: TEST_TIMEOUT }, async (t) => {
+test('"Clear this conversation" empties a room or a whisper conversation, and it stays empty after a reload', { timeout: TEST_TIMEOUT }, async (t) => {
   const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
-  const a = await scene.person('A');
-  const b = await scene.person('B');
+  const { a, b, bName, bKey } = await whisperPair(scene, { probes: false });
   const id = tag();
   const lines = [`clear me ${id}`, `and me ${id}`];
   await sayAll(b, lines);
@@ -196,11 +195,24 @@ test('"Clear this conversation" empties it, and it stays empty after a reload', 
   assert.equal(await keptCount(a, 'lobby'), 0, 'nothing of it is kept');
   assert.deepEqual(await a.tabs(), ['lobby'], 'the tab stays');
 
+  await openByClick(a, bName);
+  const whispered = `a whisper to clear ${id}`;
+  await a.say(whispered);
+  await waitWhisperDelivered(a, whispered);
+  assert.equal(await keptCount(a, `@${bKey}`), 1);
+  await a.page.locator('wisp-whisper-header button[data-action=clear-conversation]').click();
+  await waitUntil("A's whisper conversation to be empty", async () => (await a.state<{ whispers: Record<string, { lines: unknown[] }> }>()).whispers[bKey]?.lines.length === 0);
+  assert.equal(await keptCount(a, `@${bKey}`), 0, 'nothing of the whispers is kept');
+
   await a.reload();
   await a.waitOnline();
-  await a.waitForMembers([await a.myName(), await b.myName()]);
+  await a.selectRoom('lobby');
+  await a.waitForMembers([await a.myName(), bName]);
   const texts = await roomTexts(a, 'lobby');
   for (const text of lines) assert.ok(!texts.includes(text), `"${text}" is not back`);
+  const reloaded = await a.state<{ order: string[]; whispers: Record<string, { lines: unknown[] }> }>();
+  assert.ok(reloaded.order.includes(`@${bKey}`), 'the whisper tab stays');
+  assert.deepEqual(reloaded.whispers[bKey]?.lines, [], 'the cleared whispers are not back');
   // A new line is kept again: clearing is not switching off.
   const after = `after the clear ${id}`;
   await sayAll(b, [after]);
