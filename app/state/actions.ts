@@ -27,8 +27,11 @@ export type Action =
   | { t: 'presence'; room: string; events: PresenceEvent[]; ts: number; id: string }
   /** `serverTs`: the server's time, when `ts` is another (a private room's sealed time). */
   | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action'; serverTs?: number }
-  /** Lines kept on this device, back in a room or whisper tab at start (a line already there by id is not repeated). */
-  | { t: 'history-restore'; tab: string; lines: ChatLine[]; anchor?: string; unseenFrom?: string }
+  /**
+   * Lines kept on this device, back in a room or whisper tab (a line already there by id is
+   * not repeated); `unseen`: how many of them the person had not seen (unread, unless the tab is active).
+   */
+  | { t: 'history-restore'; tab: string; lines: ChatLine[]; anchor?: string; unseenFrom?: string; unseen: number }
   /** The room was purged up to the server's `at`: its lines from then or before go. */
   | { t: 'history-purged'; room: string; at: number }
   /** "Clear this conversation": the tab stays, its lines go. */

@@ -54,11 +54,10 @@ function shownForm(kept: KeptLine): ChatLine {
   return line;
 }
 
-/** The first line after the last one seen that someone else wrote: where "New messages" goes. */
-function firstUnseen(lines: ChatLine[], seen: string | undefined): string | undefined {
+/** The lines after the last one seen that someone else wrote: "New messages" goes before the first. */
+function unseenOf(lines: ChatLine[], seen: string | undefined): ChatLine[] {
   const index = seen ? lines.findIndex((l) => l.key === seen) : -1;
-  if (index < 0) return undefined;
-  return lines.slice(index + 1).find((l) => !l.own)?.key;
+  return index < 0 ? [] : lines.slice(index + 1).filter((l) => !l.own);
 }
 
 export class History {
@@ -178,7 +177,8 @@ export class History {
     for (const line of kept) ids.add(line.key);
     const lines = kept.map(shownForm);
     const view = this.views[tab];
-    this.options.store.dispatch({ t: 'history-restore', tab, lines, anchor: view?.anchor, unseenFrom: firstUnseen(lines, view?.seen) });
+    const unseen = unseenOf(lines, view?.seen);
+    this.options.store.dispatch({ t: 'history-restore', tab, lines, anchor: view?.anchor, unseenFrom: unseen[0]?.key, unseen: unseen.length });
   }
 
   private keptIds(tab: string): Set<string> {

@@ -157,11 +157,13 @@ describe('history in the reducer', () => {
   it('restores lines before what is there, never repeating an id, with the view', () => {
     let state = start();
     state = reduce(state, { t: 'whisper-in', key: 'kB', id: 'w2', text: 'waiting whisper', kind: 'text', ts: 2000 });
-    state = reduce(state, { t: 'history-restore', tab: '@kB', lines: [chat('w1', 1000), chat('w2', 2000)], unseenFrom: 'w2', anchor: 'w1' });
+    state = reduce(state, { t: 'history-restore', tab: '@kB', lines: [chat('w1', 1000), chat('w2', 2000)], unseenFrom: 'w2', anchor: 'w1', unseen: 1 });
     expect(state.whispers.kB.lines.map((l) => l.key)).to.deep.equal(['w1', 'w2']);
     expect(state.whispers.kB.unseenFrom).to.equal('w2');
-    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)] });
-    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)] });
+    expect(state.whispers.kB.unread).to.equal(2, 'the waiting whisper, and the restored one not seen (the tab is not open)');
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)], unseen: 1 });
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)], unseen: 0 });
+    expect(state.rooms.lobby.unread).to.equal(0, 'the open tab has nothing unread');
     expect(state.rooms.lobby.lines.map((l) => l.key)).to.deep.equal(['a']);
     // Leaving the tab ends the restored view.
     state = reduce(state, { t: 'activate', room: '@kB' });
@@ -172,7 +174,7 @@ describe('history in the reducer', () => {
 
   it('a purge removes lines up to its server time (a sealed line counts by the server time), and a clear empties the tab', () => {
     let state = start();
-    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('old', 1000), chat('sealed', 9000, { serverTs: 1500 }), chat('new', 3000)] });
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('old', 1000), chat('sealed', 9000, { serverTs: 1500 }), chat('new', 3000)], unseen: 0 });
     state = reduce(state, { t: 'pending', room: 'lobby', cid: 'c1', text: 'unsent', kind: 'text', at: 500 });
     state = reduce(state, { t: 'history-purged', room: 'lobby', at: 2000 });
     expect(state.rooms.lobby.lines.map((l) => l.key)).to.deep.equal(['new', 'c1']);

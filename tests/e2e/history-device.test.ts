@@ -94,8 +94,9 @@ test('a reload restores room lines and whisper conversations with their tabs, wh
 
   await a.reload();
   await a.waitOnline();
-  const state = await a.state<{ order: string[]; active?: string; whispers: Record<string, { name: string; lines: { text: string; kind: string; own?: boolean }[] }> }>();
+  const state = await a.state<{ order: string[]; active?: string; rooms: Record<string, { unread: number }>; whispers: Record<string, { name: string; lines: { text: string; kind: string; own?: boolean }[] }> }>();
   assert.deepEqual(state.order, ['lobby', `@${bKey}`], 'both tabs are back, in order');
+  assert.equal(state.rooms.lobby.unread, 2, "#lobby's tab counts the two lines A had not seen");
   assert.equal(state.active, `@${bKey}`, 'the whisper tab is active again');
   const whisper = state.whispers[bKey];
   assert.equal(whisper?.name, bName, "the contact's name is back");

@@ -135,7 +135,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
     }
     case 'history-restore':
     case 'history-cleared':
-      return withEntry(slice, action.tab, (room) => withHistory(room, action));
+      return withEntry(slice, action.tab, (room) => withHistory(room, action, state.active === action.tab));
     case 'history-purged':
       return withEntry(slice, action.room, (room) => {
         const lines = room.lines.filter((l) => l.pending || (l.serverTs ?? l.ts) > action.at);

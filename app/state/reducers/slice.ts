@@ -31,18 +31,20 @@ export function withEntry<T>(record: Record<string, T>, key: string, change: (en
   return next === entry ? record : { ...record, [key]: next };
 }
 
-type Conversation = RestoredView & { lines: ChatLine[] };
+type Conversation = RestoredView & { lines: ChatLine[]; unread: number };
 
 /**
  * History on the device, for rooms and whispers alike: restored lines go before what is
- * already there (an unsent line, a waiting whisper), each id once; a cleared one is empty.
+ * already there (an unsent line, a waiting whisper), each id once, and what the person had
+ * not seen counts as unread unless the tab is open; a cleared one is empty.
  */
-export function withHistory<T extends Conversation>(entry: T, action: Action): T {
-  if (action.t === 'history-cleared') return entry.lines.length ? { ...entry, lines: [], unseenFrom: undefined, anchor: undefined } : entry;
+export function withHistory<T extends Conversation>(entry: T, action: Action, active: boolean): T {
+  if (action.t === 'history-cleared') return entry.lines.length ? { ...entry, lines: [], unread: 0, unseenFrom: undefined, anchor: undefined } : entry;
   if (action.t !== 'history-restore') return entry;
   const present = new Set(entry.lines.map((l) => l.key));
   const restored = action.lines.filter((l) => !present.has(l.key));
-  return { ...entry, lines: appendLines({ lines: restored }, entry.lines), anchor: action.anchor, unseenFrom: action.unseenFrom };
+  const unread = active ? entry.unread : entry.unread + action.unseen;
+  return { ...entry, lines: appendLines({ lines: restored }, entry.lines), unread, anchor: action.anchor, unseenFrom: action.unseenFrom };
 }
 
 /** Leaving a tab ends its restored view: the divider and the scroll anchor were for this visit. */

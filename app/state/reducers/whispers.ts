@@ -23,7 +23,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
     case 'history-restore':
     case 'history-cleared': {
       const key = whisperKeyOf(action.tab);
-      return key ? withEntry(slice, key, (w) => withHistory(w, action)) : slice;
+      return key ? withEntry(slice, key, (w) => withHistory(w, action, state.active === action.tab)) : slice;
     }
     case 'whisper-link':
       return withEntry(slice, action.key, (w) => ({ ...w, link: action.link, path: action.path ?? (action.link === 'ready' ? w.path : undefined), failure: action.failure }));
