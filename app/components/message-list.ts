@@ -189,6 +189,8 @@ export class MessageList extends LitElement {
     } else {
       this.scrollTop = this.scrollHeight;
     }
+    // What is on screen now counts as seen, even when nothing scrolls (a short conversation).
+    this.reportSoon();
   }
 
   private lineElement(key: string): HTMLElement | undefined {
