@@ -6,6 +6,7 @@ import { expect } from '@esm-bundle/chai';
 import { LineStore, type KeptLine } from '../../app/storage/history.ts';
 import { historyKey } from '../../app/crypto/history-key.ts';
 import { initialState, reduce, type Action, type AppState, type ChatLine } from '../../app/state/store.ts';
+import '../../app/components/message-list.ts';
 
 let dbCount = 0;
 const opened: { store: LineStore; name: string }[] = [];
@@ -181,5 +182,62 @@ describe('history in the reducer', () => {
     state = reduce(state, { t: 'history-cleared', tab: 'lobby' });
     expect(state.rooms.lobby.lines).to.deep.equal([]);
     expect(state.order).to.include('lobby');
+  });
+});
+
+describe('<wisp-message-list> with restored history', () => {
+  const many: ChatLine[] = Array.from({ length: 60 }, (_, i) => ({ key: `l${i}`, kind: 'text', text: `line ${i}`, ts: i, from: 'pB', name: 'bob' }));
+
+  async function mountList(props: Record<string, unknown>) {
+    const list = document.createElement('wisp-message-list');
+    Object.assign(list, props);
+    list.style.height = '200px';
+    document.body.append(list);
+    await list.updateComplete;
+    return list;
+  }
+
+  afterEach(() => document.body.replaceChildren());
+
+  it('puts one "New messages" divider before the first unseen line', async () => {
+    const list = await mountList({ lines: many.slice(0, 5), room: 'lobby', unseenFrom: 'l3' });
+    const items = [...list.shadowRoot!.querySelectorAll('ol > li')];
+    const divider = items.findIndex((li) => li.matches('[data-divider]'));
+    expect(items.filter((li) => li.matches('[data-divider]'))).to.have.length(1);
+    expect(items[divider].getAttribute('role')).to.equal('separator');
+    expect(items[divider].textContent).to.equal('New messages');
+    expect((items[divider + 1] as HTMLElement).dataset.key).to.equal('l3');
+  });
+
+  it('shows a restored file as a record with its size, its name as text, never as a download', async () => {
+    const lines: ChatLine[] = [
+      { key: 'f1', kind: 'file', text: '<img src=x onerror="window.pwned=1">.png', ts: 1, size: 1234, name: 'bob', fromKey: 'kB' },
+      { key: 'f2', kind: 'file', text: 'notes.txt', ts: 2, size: 10, own: true, name: 'alice' },
+    ];
+    const list = await mountList({ lines, room: '@kB' });
+    const records = [...list.shadowRoot!.querySelectorAll('.file-record')].map((r) => [r.getAttribute('data-file-record'), r.textContent]);
+    expect(records).to.deep.equal([
+      ['received', 'Received <img src=x onerror="window.pwned=1">.png (1.2 kB)'],
+      ['sent', 'Sent notes.txt (10 B)'],
+    ]);
+    expect(list.shadowRoot!.querySelector('img, wisp-file-card, a')).to.equal(null);
+  });
+
+  it('opens with the anchor line at the top, then reports where the person is as they scroll', async () => {
+    const list = await mountList({ lines: many, room: 'lobby', anchor: 'l20' });
+    const top = (key: string) => list.shadowRoot!.querySelector<HTMLElement>(`li[data-key="${key}"]`)!.getBoundingClientRect().top;
+    const padding = parseFloat(getComputedStyle(list).paddingTop);
+    expect(Math.abs(top('l20') - list.getBoundingClientRect().top - padding)).to.be.lessThan(1);
+    expect(list.scrollHeight - list.scrollTop - list.clientHeight).to.be.greaterThan(48, 'not at the bottom');
+
+    // The list also reports where it opened; the report after the scroll is the one that sees the last line.
+    const reported = new Promise<{ room: string; anchor?: string; seen?: string }>((resolve) =>
+      list.addEventListener('view-change', (e) => {
+        const detail = (e as CustomEvent<{ room: string; anchor?: string; seen?: string }>).detail;
+        if (detail.seen === 'l59') resolve(detail);
+      }),
+    );
+    list.scrollTop = list.scrollHeight;
+    expect(await reported).to.deep.equal({ room: 'lobby', anchor: undefined, seen: 'l59' }, 'at the bottom there is no anchor');
   });
 });
