@@ -49,8 +49,9 @@ test('a reload restores room lines and whisper conversations with their tabs, wh
   const { a, b, bName, aKey, bKey } = await whisperPair(scene, { probes: false });
   const id = tag();
 
-  // A long #lobby, read to the end by A.
-  const early = Array.from({ length: 30 }, (_, i) => `lobby ${id} line ${i + 1}`);
+  // A long #lobby, read to the end by A; markup in it must come back as text.
+  const markup = `<img src=x onerror="window.__historyPwned=1"><b>bold?</b> ${id}`;
+  const early = [markup, ...Array.from({ length: 30 }, (_, i) => `lobby ${id} line ${i + 1}`)];
   await sayAll(b, early);
   await a.waitForLine(early.at(-1)!);
   const own = `A's own line ${id}`;
@@ -88,8 +89,8 @@ test('a reload restores room lines and whisper conversations with their tabs, wh
   await sayAll(b, unseen);
   await waitUntil("A's state to hold the unseen lines", async () => (await roomTexts(a, 'lobby')).includes(unseen[1]));
   const unseenKey = await keyOf(a, 'lobby', unseen[0]);
-  // Kept: 30 + 1 + 2 lobby lines, and two whispers and a file card.
-  assert.equal(await keptCount(a, 'lobby'), 33);
+  // Kept: 31 + 1 + 2 lobby lines, and two whispers and a file card.
+  assert.equal(await keptCount(a, 'lobby'), 34);
   assert.equal(await keptCount(a, `@${bKey}`), 3);
 
   await a.reload();
@@ -115,7 +116,10 @@ test('a reload restores room lines and whisper conversations with their tabs, wh
   const keys = await shownKeys(a);
   assert.equal(keys.filter((k) => k === '|divider|').length, 1, 'one New messages divider');
   assert.equal(keys[keys.indexOf('|divider|') + 1], unseenKey, 'the divider is before the first unseen line');
-  assert.equal(keys.filter((k) => k !== '|divider|').length >= 33, true, 'every kept line is back');
+  assert.equal(keys.filter((k) => k !== '|divider|').length, 34, 'every kept line is back');
+  assert.equal(await a.countLines(markup), 1, 'restored markup shows as text');
+  assert.equal(await a.page.evaluate('window.__historyPwned'), undefined, 'and never runs');
+  assert.equal(await a.page.locator('wisp-message-list img, wisp-message-list b').count(), 0, 'no element made from a restored line');
   // Where A left #lobby: the anchor line is the first on screen.
   const top = await a.page.evaluate(`(() => {
     const list = document.querySelector('wisp-app').shadowRoot.querySelector('wisp-message-list');
