@@ -178,7 +178,7 @@ export class LineStore {
     await finished(tx);
   }
 
-  /** How many lines are kept, all conversations together (for tests and the settings sentence). */
+  /** How many lines are kept, all conversations together. */
   async count(): Promise<number> {
     const { store } = await this.tx('readonly');
     return done(store.count());
