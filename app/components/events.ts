@@ -36,6 +36,10 @@ export interface WispEventDetail {
   'unlock-room': { room: string };
   'forget-room': { room: string };
   'room-history': { room: string; newMembers: number };
+  // room-header and whisper-header: the tab ("@" + key for a whisper conversation)
+  'clear-conversation': { tab: string };
+  // message-list: where the person is (top line when not at the bottom, last line seen)
+  'view-change': { room: string; anchor?: string; seen?: string };
   // room-picker
   refresh: null;
   'join-room': { room: string; passphrase?: string };

@@ -9,10 +9,21 @@ import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
 import { parseMessage, type Token } from '../state/format.ts';
 import { renderTokens } from './rich-text.ts';
+import { emit } from './events.ts';
+import { formatBytes } from '../files/transfer.ts';
+
+/** How long scrolling must pause before the list reports where the person is. */
+const VIEW_SETTLE_MS = 250;
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
-/** The lines of one room. A log region, so screen readers announce new lines. */
+/**
+ * The lines of one room. A log region, so screen readers announce new lines. Opened with
+ * an `anchor`, it starts with that line at the top instead of at the bottom; `unseenFrom`
+ * puts a "New messages" divider before that line. While the page is visible it reports,
+ * once scrolling settles or lines arrive, the top line (none at the bottom) and the last
+ * line on screen (`view-change`).
+ */
 @customElement('wisp-message-list')
 export class MessageList extends LitElement {
   @property({ attribute: false }) lines: ChatLine[] = [];
@@ -25,8 +36,15 @@ export class MessageList extends LitElement {
   @property() peer = '';
   /** Show links as links (a per-person setting; off: plain text). */
   @property({ type: Boolean }) showLinks = true;
+  /** The line to show at the top when the list opens (restored history). */
+  @property() anchor?: string;
+  /** The "New messages" divider goes before this line. */
+  @property() unseenFrom?: string;
 
   private stickToBottom = true;
+  /** The room changed: place the scroll position once it has rendered. */
+  private placing = true;
+  private settle?: ReturnType<typeof setTimeout>;
   /** Lines are replaced, not changed, when they change: a line's tokens are parsed once. */
   private readonly tokens = new WeakMap<ChatLine, Token[]>();
 
@@ -118,6 +136,20 @@ export class MessageList extends LitElement {
         text-align: center;
         margin-top: 2rem;
       }
+      li.divider {
+        align-self: stretch;
+        max-width: none;
+        background: none;
+        border-top: 1px solid var(--accent);
+        border-radius: 0;
+        color: var(--accent);
+        font-size: 0.8rem;
+        text-align: center;
+        padding: 0.1rem 0 0;
+      }
+      .file-record {
+        color: var(--muted);
+      }
     `,
   ];
 
@@ -125,15 +157,62 @@ export class MessageList extends LitElement {
     super();
     this.addEventListener('scroll', () => {
       this.stickToBottom = this.scrollHeight - this.scrollTop - this.clientHeight < 48;
+      this.reportSoon();
     });
   }
 
-  protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('room')) this.stickToBottom = true;
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.settle);
   }
 
-  protected override updated(): void {
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('room')) {
+      this.stickToBottom = true;
+      this.placing = true;
+    }
+  }
+
+  protected override updated(changed: PropertyValues<this>): void {
+    if (this.placing) return this.place();
     if (this.stickToBottom) this.scrollTop = this.scrollHeight;
+    if (changed.has('lines')) this.reportSoon();
+  }
+
+  /** Opens at the anchor line if there is one, else at the bottom. */
+  private place(): void {
+    this.placing = false;
+    const anchor = this.anchor ? this.lineElement(this.anchor) : undefined;
+    if (anchor) {
+      this.scrollTop += anchor.getBoundingClientRect().top - this.getBoundingClientRect().top - parseFloat(getComputedStyle(this).paddingTop);
+      this.stickToBottom = false;
+    } else {
+      this.scrollTop = this.scrollHeight;
+    }
+    // What is on screen now counts as seen, even when nothing scrolls (a short conversation).
+    this.reportSoon();
+  }
+
+  private lineElement(key: string): HTMLElement | undefined {
+    return [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].find((li) => li.dataset.key === key);
+  }
+
+  private reportSoon(): void {
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.report(), VIEW_SETTLE_MS);
+  }
+
+  /** Where the person is: the top line on screen (none at the bottom) and the last one on screen. */
+  private report(): void {
+    if (document.visibilityState !== 'visible' || !this.isConnected || !this.room) return;
+    const box = this.getBoundingClientRect();
+    const items = [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].map((li) => ({ key: li.dataset.key!, rect: li.getBoundingClientRect() }));
+    const onScreen = items.filter(({ rect }) => rect.bottom > box.top && rect.top < box.bottom);
+    if (!onScreen.length) return;
+    // The top line is the first one that starts on screen: opened there again, it starts at the top.
+    const top = onScreen.find(({ rect }) => rect.top >= box.top - 1) ?? onScreen[0];
+    const anchor = this.stickToBottom ? undefined : top.key;
+    emit(this, 'view-change', { room: this.room, anchor, seen: onScreen[onScreen.length - 1].key });
   }
 
   private tokensOf(line: ChatLine): Token[] {
@@ -155,7 +234,9 @@ export class MessageList extends LitElement {
     const body =
       line.kind === 'file' && transfer
         ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer}></wisp-file-card>`
-        : line.kind === 'action'
+        : line.kind === 'file'
+          ? html`<span class="file-record" data-file-record=${line.own ? 'sent' : 'received'}>${line.own ? 'Sent' : 'Received'} ${line.text}${line.size !== undefined ? ` (${formatBytes(line.size)})` : ''}</span>`
+          : line.kind === 'action'
           ? html`<span class="text">* ${line.name} ${renderTokens(this.tokensOf(line), this.showLinks)}</span>`
           : html`<span class="text">${renderTokens(this.tokensOf(line), this.showLinks)}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
@@ -164,7 +245,11 @@ export class MessageList extends LitElement {
   override render() {
     return html`
       <ol role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
-        ${repeat(this.lines, (line) => line.key, (line) => this.renderLine(line))}
+        ${repeat(
+          this.lines,
+          (line) => line.key,
+          (line) => (line.key === this.unseenFrom ? html`<li class="divider" role="separator" data-divider>New messages</li>${this.renderLine(line)}` : this.renderLine(line)),
+        )}
       </ol>
       ${this.lines.length === 0 ? html`<p class="empty">${this.room.startsWith('@') ? 'Whispers are end-to-end encrypted: only the two of you can read them.' : `No messages yet in #${this.room}. Say hello!`}</p>` : nothing}
     `;

@@ -83,6 +83,7 @@ export class RoomHeader extends LitElement {
         ${room.private && this.owner ? html`<button @click=${() => this.emit('change-passphrase')}>Change passphrase</button>` : nothing}
         ${room.locked ? html`<button @click=${() => this.emit('unlock-room')}>Enter passphrase</button>` : nothing}
         ${room.private || room.locked ? html`<button @click=${() => this.emit('forget-room')}>Forget this room</button>` : nothing}
+        <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: room.name })}>Clear this conversation</button>
         ${room.synced && this.historyChoices.length
           ? html`<button aria-haspopup="menu" aria-expanded=${this.historyMenu ? 'true' : 'false'} @click=${this.openHistoryMenu}>History</button>`
           : nothing}

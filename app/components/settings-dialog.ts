@@ -1,13 +1,21 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
-import type { Settings } from '../storage/settings.ts';
+import { DEFAULT_SETTINGS, type HistoryRetention, type Settings } from '../storage/settings.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 
-/** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
+const HISTORY_CHOICES: [HistoryRetention, string][] = [
+  ['off', 'Off'],
+  ['1d', '1 day'],
+  ['7d', '7 days'],
+  ['30d', '30 days'],
+  ['always', 'Always'],
+];
+
+/** Per-device settings: notifications, whisper links, links, files, history. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
-  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true };
+  @property({ attribute: false }) settings: Settings = DEFAULT_SETTINGS;
   /** The server's file limit in MiB, the most this person can choose. */
   @property({ type: Number }) serverMaxFileMb = 50;
   @property() fingerprint = '';
@@ -103,6 +111,20 @@ export class SettingsDialog extends LitElement {
           }}
         />
         <span>Largest file I accept, in MB<small>This server allows up to ${this.serverMaxFileMb} MB. Bigger offers are refused before anything is sent.</small></span>
+      </label>
+      <label>
+        <select
+          name="history"
+          @change=${(e: Event) => this.change({ history: (e.target as HTMLSelectElement).value as HistoryRetention })}
+        >
+          ${HISTORY_CHOICES.map(([value, label]) => html`<option value=${value} ?selected=${this.settings.history === value}>${label}</option>`)}
+        </select>
+        <span
+          >Keep history on this device<small
+            >Room lines and whisper conversations come back after a reload, encrypted on this device. Off keeps nothing
+            and deletes what was kept; older lines are deleted.</small
+          ></span
+        >
       </label>
       <p><small>Your identity key fingerprint</small><code>${this.fingerprint}</code></p>
       <div class="actions"><button @click=${() => this.dialog.close()}>Done</button></div>

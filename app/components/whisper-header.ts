@@ -47,6 +47,14 @@ export class WhisperHeader extends LitElement {
       .spacer {
         flex: 1;
       }
+      .tools {
+        display: flex;
+        justify-content: flex-end;
+        margin-top: 0.35rem;
+      }
+      .tools button {
+        font-size: 0.8rem;
+      }
       .warning,
       .failure {
         margin: 0.5rem 0 0;
@@ -91,6 +99,9 @@ export class WhisperHeader extends LitElement {
         ${status}
         <span class="spacer"></span>
         <button @click=${() => this.emit('verify')}>${this.trust === 'verified' ? 'Safety number' : 'Verify'}</button>
+      </div>
+      <div class="tools">
+        <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: `@${w.key}` })}>Clear this conversation</button>
       </div>
       ${changed
         ? html`<p class="warning" role="alert">

@@ -270,9 +270,13 @@ export class WispApp extends LitElement {
           ${on('verify', () => this.verify(whisper.key))}
           ${on('accept-change', () => this.session.acceptKeyChange(whisper.key))}
           ${on('reconnect', () => this.session.reconnectWhisper(whisper.key))}
+          ${on('clear-conversation', (e) => this.session.clearConversation(e.detail.tab))}
         ></wisp-whisper-header>
         <wisp-message-list
           .lines=${whisper.lines}
+          .anchor=${whisper.anchor}
+          .unseenFrom=${whisper.unseenFrom}
+          ${on('view-change', (e) => this.session.viewChanged(e.detail.room, e.detail))}
           room=${whisperTab(whisper.key)}
           label=${`Whispers with ${whisper.name}`}
           peer=${whisper.name}
@@ -309,8 +313,17 @@ export class WispApp extends LitElement {
           ${on('change-passphrase', () => this.session.askNewPassphrase(room.name))}
           ${on('forget-room', () => this.session.forgetRoom(room.name))}
           ${on('unlock-room', () => this.session.unlockRoom(room.name))}
+          ${on('clear-conversation', (e) => this.session.clearConversation(e.detail.tab))}
         ></wisp-room-header>
-        <wisp-message-list .lines=${room.lines} room=${room.name} .trust=${trust} .showLinks=${state.settings.showLinks}></wisp-message-list>
+        <wisp-message-list
+          .lines=${room.lines}
+          room=${room.name}
+          .trust=${trust}
+          .showLinks=${state.settings.showLinks}
+          .anchor=${room.anchor}
+          .unseenFrom=${room.unseenFrom}
+          ${on('view-change', (e) => this.session.viewChanged(e.detail.room, e.detail))}
+        ></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}
           .maxLength=${state.limits?.messageMaxLength ?? 2000}

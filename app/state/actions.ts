@@ -4,7 +4,7 @@ import type { Member, PresenceEvent, WireLimits } from '../../signal-server/prot
 import type { LinkPath } from '../net/peer-link.ts';
 import type { Pins } from '../storage/pins.ts';
 import type { Settings } from '../storage/settings.ts';
-import type { ConnectionStatus, LinkStatus, PassphrasePrompt, TransferState } from './state.ts';
+import type { ChatLine, ConnectionStatus, LinkStatus, PassphrasePrompt, TransferState } from './state.ts';
 
 export type Action =
   | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number }
@@ -27,8 +27,17 @@ export type Action =
   | { t: 'left'; room: string }
   /** `id`: the lines the events deserve get keys made from it. */
   | { t: 'presence'; room: string; events: PresenceEvent[]; ts: number; id: string }
-  /** `fromKey`: the identity key a sealed message is bound to (its sender may have left). */
-  | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action'; fromKey?: string }
+  /** `fromKey`: the identity key a sealed message is bound to (its sender may have left). `serverTs`: the server's time, when `ts` is another (a private room's sealed time). */
+  | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action'; serverTs?: number; fromKey?: string }
+  /**
+   * Lines kept on this device, back in a room or whisper tab (a line already there by id is
+   * not repeated); `unseen`: how many of them the person had not seen (unread, unless the tab is active).
+   */
+  | { t: 'history-restore'; tab: string; lines: ChatLine[]; anchor?: string; unseenFrom?: string; unseen: number }
+  /** The room was purged up to the server's `at`: its lines from then or before go. */
+  | { t: 'history-purged'; room: string; at: number }
+  /** "Clear this conversation": the tab stays, its lines go. */
+  | { t: 'history-cleared'; tab: string }
   | { t: 'pending'; room: string; cid: string; text: string; kind: 'text' | 'action'; at: number }
   | { t: 'ack'; cid: string; id: string; ts: number }
   | { t: 'activate'; room: string }

@@ -38,7 +38,8 @@ export interface PrivateRoomFlowOptions {
   since(room: string): HistoryCursor | undefined;
 }
 
-export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action'; fromKey?: string; arrival: Arrival };
+/** `ts`: the time shown (a sealed message's own); `serverTs`: the server's, which purges count. */
+export type OpenedMessage = Pick<ServerFrameOf<'message'>, 'room' | 'id' | 'from' | 'name' | 'ts'> & { text: string; kind: 'text' | 'action'; fromKey?: string; arrival: Arrival; serverTs?: number };
 
 export class PrivateRoomFlow {
   private readonly secrets = new PrivateRooms();
@@ -161,7 +162,7 @@ export class PrivateRoomFlow {
       try {
         const { message, missing } = await this.secrets.open(room, key, sealed, recovered);
         if (missing) this.system(room, missing === 1 ? `A message from ${name} was not delivered to you.` : `${missing} messages from ${name} were not delivered to you.`);
-        this.options.show({ room, id: frame.id, from, name, fromKey: key, ts: message.ts, text: message.text, kind: message.kind, arrival });
+        this.options.show({ room, id: frame.id, from, name, fromKey: key, ts: message.ts, text: message.text, kind: message.kind, arrival, serverTs: frame.ts });
       } catch (error) {
         // A replay of what this device already showed (its cursor lagged behind): nothing new, nothing to say.
         if (recovered && error instanceof RoomSealError && error.code === 'replayed') return;

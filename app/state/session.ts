@@ -16,6 +16,7 @@ import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAc
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
+import type { History, ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
@@ -38,6 +39,7 @@ export class Session {
   private readonly sender: RoomSender;
   private readonly whispers: Whispers;
   private readonly recovery = new RoomRecovery();
+  private readonly history: History;
   private welcomed = false;
   /**
    * Leaves sent on this connection whose `left` has not come back: that answer must not
@@ -62,9 +64,10 @@ export class Session {
    * resolves to has all its parts; none waits for something loaded later.
    */
   static async start(options: SessionOptions): Promise<Session> {
-    const identity = await loadOrCreateIdentity();
+    // History on the device is its own chunk (keeps the first load small); it loads while the identity does.
+    const [identity, { History }] = await Promise.all([loadOrCreateIdentity(), import('./history.ts')]);
     void requestPersistence();
-    const session = new Session(options, identity);
+    const session = new Session(options, identity, History);
     await session.load(options.shared ?? false);
     session.connect();
     return session;
@@ -73,6 +76,7 @@ export class Session {
   private constructor(
     options: SessionOptions,
     private readonly identity: Identity,
+    HistoryOnDevice: typeof History,
   ) {
     this.client = new SignalClient({
       url: options.url,
@@ -104,25 +108,28 @@ export class Session {
       notify: (title, body, tab) => this.notifier.notify(title, body, tab),
       fallbackMs: options.fallbackMs,
     });
+    this.history = new HistoryOnDevice({ store: this.store, notice: (text) => this.notice(text) });
   }
 
   get state(): AppState {
     return this.store.state;
   }
 
-  /** What this device kept: name, rooms, unsent messages, pins, settings, private-room keys, where room histories stand. */
+  /** What this device kept: name, tabs, unsent messages, pins, settings, private-room keys, where room histories stand, history. */
   private async load(shared: boolean): Promise<void> {
     this.store.dispatch({ t: 'identity', fingerprint: this.identity.fingerprint });
     const [profile, pending, pins, settings] = await Promise.all([loadProfile(), this.sender.load(), loadPins(), loadSettings(), this.privateRooms.load(), this.recovery.load()]);
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
+    await this.history.restore();
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
   }
 
   private connect(): void {
     this.store.subscribe(persistProfileOnChange(this.store.state));
     this.store.subscribe(onRoomsGone(this.store.state, (room) => this.recovery.forget(room)));
+    this.history.watch();
     this.store.subscribe(badgeOnChange(this.notifier));
     document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
     addEventListener('online', () => this.client.retryNow());
@@ -131,6 +138,7 @@ export class Session {
 
   stop(): void {
     this.sender.stop();
+    this.history.stop();
     this.whispers.close();
     this.client.stop();
   }
@@ -210,9 +218,9 @@ export class Session {
     this.privateRooms.onActivate(room);
   }
 
-  /** Leaves a private room and deletes its keys from this device. */
-  forgetRoom(room: string): Promise<void> {
-    return this.privateRooms.forget(room);
+  /** Leaves a private room and deletes its keys, and what this device kept of it. */
+  async forgetRoom(room: string): Promise<void> {
+    await Promise.all([this.privateRooms.forget(room), this.history.forget(room)]);
   }
 
   /** Private-room key derivation times in ms, for `npm run bench`. */
@@ -355,6 +363,17 @@ export class Session {
     }
     this.store.dispatch({ t: 'settings', settings });
     await saveSettings(settings);
+    await this.history.onSettings();
+  }
+
+  /** Where the person is in a conversation, as the message list reports it while they scroll and read. */
+  viewChanged(tab: string, view: ConversationView): void {
+    this.history.onView(tab, view);
+  }
+
+  /** "Clear this conversation": its lines go from the screen and from this device; the tab stays. */
+  clearConversation(tab: string): Promise<void> {
+    return this.history.clear(tab);
   }
 
   requestDirectory(): void {
@@ -403,6 +422,7 @@ export class Session {
         if (this.state.rooms[room]) this.recovery.onJoined(room, history);
         if (history.missed) this.system('Some messages from while you were away are no longer available.', room);
         this.privateRooms.onJoined(frame);
+        if (frame.history.purgedAt !== undefined) void this.history.onPurgedAt(frame.room, frame.history.purgedAt);
         this.whispers.onPresenceChanged();
         return this.sender.onJoined();
       }
@@ -460,6 +480,7 @@ export class Session {
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
+        void this.history.onPurged(frame.room, frame.at);
         return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
@@ -475,8 +496,8 @@ export class Session {
 
   /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
   private showMessage(message: OpenedMessage): void {
-    const { room, id, from, name, ts, text, kind, fromKey, arrival } = message;
-    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind, fromKey });
+    const { room, id, from, name, ts, text, kind, fromKey, arrival, serverTs } = message;
+    this.store.dispatch({ t: 'message', room, id, from, name, ts, text, kind, fromKey, serverTs });
     // What was said before someone joined is not news to them.
     if (arrival !== 'history' && this.mentionsMe(text)) this.notifier.notify(`${name} in #${room}`, text, room);
   }
@@ -523,7 +544,16 @@ export class Session {
   private restore(profile: Profile, pending: PendingMessage[]): void {
     if (profile.name) this.store.dispatch({ t: 'name', name: profile.name });
     const rooms = profile.rooms.length ? profile.rooms : [LOBBY];
-    for (const room of rooms) this.store.dispatch({ t: 'open-room', room, activate: room === profile.active });
+    const whisperNames = new Map(profile.whispers.map((w) => [w.key, w.name]));
+    const keepWhispers = this.state.settings.history !== 'off';
+    for (const tab of profile.tabs ?? rooms) {
+      const key = whisperKeyOf(tab);
+      const name = key && whisperNames.get(key);
+      if (key && name && keepWhispers) this.store.dispatch({ t: 'whisper-open', key, name, activate: false });
+      else if (!key && rooms.includes(tab)) this.store.dispatch({ t: 'open-room', room: tab, activate: false });
+    }
+    for (const room of rooms) if (!this.state.rooms[room]) this.store.dispatch({ t: 'open-room', room, activate: false });
+    if (profile.active) this.store.dispatch({ t: 'activate', room: profile.active });
     for (const message of pending) {
       if (!this.state.rooms[message.room]) this.store.dispatch({ t: 'open-room', room: message.room, activate: false });
       this.store.dispatch({ t: 'pending', ...message });
@@ -577,15 +607,28 @@ function badgeOnChange(notifier: Notifier): (state: AppState) => void {
   };
 }
 
-/** Saves name, rooms and the active room whenever one of them changes. */
+/** Saves name, tabs (whisper tabs with the contact's name) and the active tab whenever one of them changes. */
 function persistProfileOnChange(initial: AppState): (state: AppState) => void {
   let last = initial;
+  let saved = '';
   return (state) => {
-    if (state.me.name === last.me.name && state.order === last.order && state.active === last.active) return;
+    const same = state.me.name === last.me.name && state.order === last.order && state.active === last.active;
+    if (same && state.whispers === last.whispers && state.settings === last.settings) return;
     last = state;
-    // Whisper tabs are not restored: the conversation lives as long as the page.
-    const rooms = state.order.filter((tab) => !whisperKeyOf(tab));
-    const active = whisperKeyOf(state.active) ? undefined : state.active;
-    void saveProfile({ name: state.me.name, rooms, active });
+    // With history Off, whisper tabs live as long as the page: nothing of them is written.
+    const keepWhispers = state.settings.history !== 'off';
+    const tabs = state.order.filter((tab) => !whisperKeyOf(tab) || (keepWhispers && state.whispers[whisperKeyOf(tab)!]));
+    const rooms = tabs.filter((tab) => !whisperKeyOf(tab));
+    const whispers = tabs.flatMap((tab) => {
+      const whisper = state.whispers[whisperKeyOf(tab) ?? ''];
+      return whisper ? [{ key: whisper.key, name: whisper.name }] : [];
+    });
+    const active = state.active && tabs.includes(state.active) ? state.active : undefined;
+    const profile = { name: state.me.name, rooms, whispers, tabs, active };
+    // Whisper state changes with every line and link event: write only when the profile did.
+    const json = JSON.stringify(profile);
+    if (json === saved) return;
+    saved = json;
+    void saveProfile(profile);
   };
 }

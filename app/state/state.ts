@@ -36,8 +36,20 @@ export interface ChatLine {
   cid?: string;
   /** Own room messages, once acknowledged: the server's id, so a replay of it is not shown again. */
   serverId?: string;
-  /** File lines: the transfer shown. */
+  /** File lines: the transfer shown (none for a card restored from history: a finished record). */
   transfer?: string;
+  /** File lines restored from history: the file's size. */
+  size?: number;
+  /** Room lines: the server's time, when the time shown is another (a private room's sealed time). */
+  serverTs?: number;
+}
+
+/** Where a restored conversation starts: the line to scroll to, and the first line the person had not seen. */
+export interface RestoredView {
+  /** The line that was at the top when the person left it (none: they were at the bottom). */
+  anchor?: string;
+  /** The "New messages" divider goes before this line. */
+  unseenFrom?: string;
 }
 
 export type TransferStatus = 'offered' | 'waiting' | 'sending' | 'receiving' | 'checking' | 'done' | 'declined' | 'cancelled' | 'failed';
@@ -66,7 +78,7 @@ export interface TransferState {
   executable?: boolean;
 }
 
-export interface RoomState {
+export interface RoomState extends RestoredView {
   name: string;
   members: Record<string, Member>;
   lines: ChatLine[];
@@ -98,7 +110,7 @@ export interface PassphrasePrompt {
 export type LinkStatus = 'idle' | 'connecting' | 'ready' | 'closed';
 
 /** A whisper conversation, keyed by the other person's identity key. */
-export interface WhisperState {
+export interface WhisperState extends RestoredView {
   key: string;
   name: string;
   lines: ChatLine[];

@@ -60,17 +60,18 @@ describe('identity and storage across a reload', () => {
     expect(refused).to.equal(true);
   });
 
-  it('name and rooms persist across a reload', async () => {
+  it('name, rooms and whisper tabs persist across a reload', async () => {
     const profiles = await fresh<ProfileModule>('/app/storage/profile.ts');
-    await profiles.saveProfile({ name: 'Ada', rooms: ['lobby', 'music'], active: 'music' });
+    const saved = { name: 'Ada', rooms: ['lobby', 'music'], whispers: [{ key: 'kB', name: 'Bo' }], tabs: ['lobby', '@kB', 'music'], active: '@kB' };
+    await profiles.saveProfile(saved);
     const again = await (await fresh<ProfileModule>('/app/storage/profile.ts')).loadProfile();
-    expect(again).to.deep.equal({ name: 'Ada', rooms: ['lobby', 'music'], active: 'music' });
+    expect(again).to.deep.equal(saved);
   });
 
   it('a corrupt profile falls back to an empty one instead of failing', async () => {
     const db = await fresh<DbModule>('/app/storage/db.ts');
     await db.write(db.KEYS.profile, { rooms: 'not-an-array' });
-    expect(await (await fresh<ProfileModule>('/app/storage/profile.ts')).loadProfile()).to.deep.equal({ rooms: [] });
+    expect(await (await fresh<ProfileModule>('/app/storage/profile.ts')).loadProfile()).to.deep.equal({ rooms: [], whispers: [] });
   });
 
   it('the outbox keeps unsent messages across a reload, in order, until removed', async () => {

@@ -3,7 +3,7 @@
 import type { PresenceEvent } from '../../../signal-server/protocol/protocol.ts';
 import type { ChatLine, RoomState } from '../state.ts';
 import { historySetLine } from '../history-setting.ts';
-import { addAbovePending, appendLines, systemLine, withEntry, type SliceReducer } from './slice.ts';
+import { addAbovePending, appendLines, leftView, systemLine, withEntry, withHistory, type SliceReducer } from './slice.ts';
 
 function emptyRoom(name: string): RoomState {
   return { name, members: {}, lines: [], unread: 0, synced: false };
@@ -122,6 +122,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         if (room.lines.some((l) => l.key === action.id || l.serverId === action.id)) return room;
         const fromKey = action.fromKey ?? room.members[action.from]?.key;
         const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey, name: action.name };
+        if (action.serverTs !== undefined && action.serverTs !== action.ts) line.serverTs = action.serverTs;
         return { ...room, lines: addAbovePending(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
@@ -139,8 +140,18 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         lines: room.lines.filter((l) => l.key !== action.id).map((l) => (l.cid === action.cid ? { ...l, pending: false, ts: action.ts, serverId: action.id } : l)),
       }));
     }
-    case 'activate':
-      return withEntry(slice, action.room, read);
+    case 'activate': {
+      const left = state.active !== action.room && state.active ? withEntry(slice, state.active, leftView) : slice;
+      return withEntry(left, action.room, read);
+    }
+    case 'history-restore':
+    case 'history-cleared':
+      return withEntry(slice, action.tab, (room) => withHistory(room, action, state.active === action.tab));
+    case 'history-purged':
+      return withEntry(slice, action.room, (room) => {
+        const lines = room.lines.filter((l) => l.pending || (l.serverTs ?? l.ts) > action.at);
+        return lines.length === room.lines.length ? room : { ...room, lines };
+      });
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return slice;

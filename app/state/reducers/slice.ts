@@ -1,6 +1,6 @@
 // What a slice reducer is, and the line helpers the room and whisper slices share.
 import type { Action } from '../actions.ts';
-import { MAX_LINES_PER_ROOM, type AppState, type ChatLine } from '../state.ts';
+import { MAX_LINES_PER_ROOM, type AppState, type ChatLine, type RestoredView } from '../state.ts';
 
 /**
  * Reduces one key of the state. It may read the whole state as it was before the action
@@ -44,4 +44,25 @@ export function withEntry<T>(record: Record<string, T>, key: string, change: (en
   if (!entry) return record;
   const next = change(entry);
   return next === entry ? record : { ...record, [key]: next };
+}
+
+type Conversation = RestoredView & { lines: ChatLine[]; unread: number };
+
+/**
+ * History on the device, for rooms and whispers alike: restored lines go before what is
+ * already there (an unsent line, a waiting whisper), each id once, and what the person had
+ * not seen counts as unread unless the tab is open; a cleared one is empty.
+ */
+export function withHistory<T extends Conversation>(entry: T, action: Action, active: boolean): T {
+  if (action.t === 'history-cleared') return entry.lines.length ? { ...entry, lines: [], unread: 0, unseenFrom: undefined, anchor: undefined } : entry;
+  if (action.t !== 'history-restore') return entry;
+  const present = new Set(entry.lines.map((l) => l.key));
+  const restored = action.lines.filter((l) => !present.has(l.key));
+  const unread = active ? entry.unread : entry.unread + action.unseen;
+  return { ...entry, lines: appendLines({ lines: restored }, entry.lines), unread, anchor: action.anchor, unseenFrom: action.unseenFrom };
+}
+
+/** Leaving a tab ends its restored view: the divider and the scroll anchor were for this visit. */
+export function leftView<T extends RestoredView>(entry: T): T {
+  return entry.anchor === undefined && entry.unseenFrom === undefined ? entry : { ...entry, anchor: undefined, unseenFrom: undefined };
 }

@@ -1,7 +1,7 @@
 // Whisper conversations, keyed by the other person's identity key: their lines, unread
 // counts and the state of the link.
 import { whisperKeyOf, whisperTab, type ChatLine, type WhisperState } from '../state.ts';
-import { appendLines, systemLine, updateLine, withEntry, type SliceReducer } from './slice.ts';
+import { appendLines, leftView, systemLine, updateLine, withEntry, withHistory, type SliceReducer } from './slice.ts';
 
 function read(whisper: WhisperState): WhisperState {
   return whisper.unread ? { ...whisper, unread: 0 } : whisper;
@@ -16,7 +16,14 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
     }
     case 'activate': {
       const key = whisperKeyOf(action.room);
-      return key ? withEntry(slice, key, read) : slice;
+      const leaving = state.active !== action.room ? whisperKeyOf(state.active) : undefined;
+      const left = leaving ? withEntry(slice, leaving, leftView) : slice;
+      return key ? withEntry(left, key, read) : left;
+    }
+    case 'history-restore':
+    case 'history-cleared': {
+      const key = whisperKeyOf(action.tab);
+      return key ? withEntry(slice, key, (w) => withHistory(w, action, state.active === action.tab)) : slice;
     }
     case 'whisper-link':
       return withEntry(slice, action.key, (w) => ({ ...w, link: action.link, path: action.path ?? (action.link === 'ready' ? w.path : undefined), failure: action.failure }));

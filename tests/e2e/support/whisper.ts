@@ -183,22 +183,29 @@ export async function setRelayOnly(p: Person, on: boolean): Promise<void> {
   await dialog.waitFor({ state: 'hidden', timeout: WAIT_MS });
 }
 
-/** Deletes only the identity key from the app's IndexedDB ('wisp' / 'kv'). */
+/**
+ * A reset app under the same name: deletes the identity key from the app's IndexedDB
+ * ('wisp' / 'kv') and the chat history this device kept (the 'wisp-history' lines), but
+ * not the profile, so the name comes back.
+ */
 export async function wipeIdentity(p: Person): Promise<void> {
-  await p.page.evaluate(
-    () =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open('wisp');
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction('kv', 'readwrite');
-          tx.objectStore('kv').delete('identity');
-          tx.oncomplete = () => (db.close(), resolve());
-          tx.onerror = () => (db.close(), reject(tx.error));
-        };
-      }),
-  );
+  await p.page.evaluate(`(async () => {
+    const run = (name, store, change) => new Promise((resolve, reject) => {
+      const open = indexedDB.open(name);
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction(store, 'readwrite');
+        change(tx.objectStore(store));
+        tx.oncomplete = () => (db.close(), resolve());
+        tx.onerror = () => (db.close(), reject(tx.error));
+      };
+    });
+    await run('wisp', 'kv', (kv) => kv.delete('identity'));
+    // Opened only if it exists: opening creates a database, without the app's object store.
+    const dbs = await indexedDB.databases();
+    if (dbs.some((d) => d.name === 'wisp-history')) await run('wisp-history', 'lines', (lines) => lines.clear());
+  })()`);
 }
 
 /** The 60 digits shown by the open verify dialog. */

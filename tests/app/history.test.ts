@@ -1,0 +1,243 @@
+// History on the device, in real Chromium IndexedDB: lines round-trip sealed, the raw
+// store holds no plaintext, a record moved to another conversation does not open, and
+// deletes by conversation, age and purge, and the per-conversation cap, remove exactly
+// what they should. Then the reducer side: a restore never repeats a line by id.
+import { expect } from '@esm-bundle/chai';
+import { LineStore, type KeptLine } from '../../app/storage/history.ts';
+import { historyKey } from '../../app/crypto/history-key.ts';
+import { initialState, reduce, type Action, type AppState, type ChatLine } from '../../app/state/store.ts';
+import '../../app/components/message-list.ts';
+
+let dbCount = 0;
+const opened: { store: LineStore; name: string }[] = [];
+
+/** A LineStore on a database of its own, deleted after the test. */
+function freshStore(cap = 500): { store: LineStore; name: string } {
+  const name = `wisp-history-test-${Date.now()}-${dbCount++}`;
+  const entry = { store: new LineStore(cap, name), name };
+  opened.push(entry);
+  return entry;
+}
+
+function line(key: string, time: number, text = `text of ${key}`): KeptLine {
+  return { key, kind: 'text', text, ts: time, time, name: 'Ada', from: 'p1', fromKey: 'kA' };
+}
+
+function rawRecords(name: string): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const all = db.transaction('lines').objectStore('lines').getAll();
+      all.onsuccess = () => (db.close(), resolve(all.result as Record<string, unknown>[]));
+      all.onerror = () => reject(all.error);
+    };
+  });
+}
+
+function putRaw(name: string, record: Record<string, unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name);
+    request.onerror = () => reject(request.error);
+    request.onsuccess = () => {
+      const db = request.result;
+      const tx = db.transaction('lines', 'readwrite');
+      tx.objectStore('lines').put(record);
+      tx.oncomplete = () => (db.close(), resolve());
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+
+const keys = (lines: { key: string }[]) => lines.map((l) => l.key);
+
+describe('history line store', () => {
+  afterEach(async () => {
+    for (const { store, name } of opened.splice(0)) {
+      store.close();
+      await new Promise((resolve) => {
+        const request = indexedDB.deleteDatabase(name);
+        request.onsuccess = request.onerror = request.onblocked = resolve;
+      });
+    }
+  });
+
+  it('the key is AES-GCM, non-extractable, and the same one every time', async () => {
+    const key = await historyKey();
+    expect(key.algorithm.name).to.equal('AES-GCM');
+    expect(key.extractable).to.equal(false);
+    expect(await historyKey()).to.equal(key);
+  });
+
+  it('round-trips lines in time order, each conversation on its own, the same id once', async () => {
+    const { store } = freshStore();
+    await store.append('lobby', line('b', 2000));
+    await store.append('lobby', line('a', 1000));
+    await store.append('lobby', { key: 'f', kind: 'file', text: 'cat.png', ts: 2500, time: 2500, own: true, size: 1234 });
+    await store.append('@kB', line('w', 1500, 'a whisper'));
+    await store.append('lobby', line('b', 2000, 'written again'));
+    const lobby = await store.load('lobby');
+    expect(keys(lobby)).to.deep.equal(['a', 'b', 'f']);
+    expect(lobby[0]).to.deep.equal(line('a', 1000));
+    expect(lobby[1].text).to.equal('written again');
+    expect(lobby[2]).to.deep.equal({ key: 'f', kind: 'file', text: 'cat.png', ts: 2500, time: 2500, own: true, size: 1234 });
+    expect(keys(await store.load('@kB'))).to.deep.equal(['w']);
+    expect(keys(await store.load('lobby', 2))).to.deep.equal(['b', 'f'], 'a limit loads the newest');
+  });
+
+  it('the raw store holds no line content in the clear', async () => {
+    const { store, name } = freshStore();
+    const secret = 'the treasure is under the old oak';
+    await store.append('lobby', { ...line('s', 1000, secret), name: 'Zephyrine' });
+    const records = await rawRecords(name);
+    expect(records).to.have.length(1);
+    const record = records[0];
+    expect(Object.keys(record).sort()).to.deep.equal(['conv', 'data', 'iv', 'key', 'time']);
+    const bytes = new Uint8Array(record.data as ArrayBuffer);
+    const asText = new TextDecoder('latin1').decode(bytes);
+    expect(bytes.length).to.be.greaterThan(secret.length);
+    expect(asText).not.to.include('treasure');
+    expect(asText).not.to.include('Zephyrine');
+    expect(JSON.stringify({ ...record, data: undefined, iv: undefined })).not.to.include('treasure');
+  });
+
+  it('a record moved to another conversation is refused', async () => {
+    const { store, name } = freshStore();
+    await store.append('secret-room', line('m', 1000, 'only for the secret room'));
+    await store.append('lobby', line('ok', 1000, 'a lobby line'));
+    const [moved] = (await rawRecords(name)).filter((r) => r.conv === 'secret-room');
+    await putRaw(name, { ...moved, conv: 'lobby' });
+    const lobby = await store.load('lobby');
+    expect(keys(lobby)).to.deep.equal(['ok'], 'the moved record does not open in #lobby');
+    expect(keys(await store.load('secret-room'))).to.deep.equal(['m'], 'the original still opens where it belongs');
+  });
+
+  it('deletes by conversation, by age and by purge time, and nothing else', async () => {
+    const { store } = freshStore();
+    for (const [conv, key, time] of [['lobby', 'l1', 1000], ['lobby', 'l2', 2000], ['lobby', 'l3', 3000], ['music', 'm1', 1000], ['music', 'm2', 3000], ['@kB', 'w1', 1500]] as const) {
+      await store.append(conv, line(key, time));
+    }
+    expect(await store.deletePurged('lobby', 2000)).to.equal(2);
+    expect(keys(await store.load('lobby'))).to.deep.equal(['l3']);
+    expect(keys(await store.load('music'))).to.deep.equal(['m1', 'm2'], 'a purge is for its room only');
+
+    expect(await store.deleteOlderThan(1500)).to.equal(1);
+    expect(keys(await store.load('music'))).to.deep.equal(['m2']);
+    expect(keys(await store.load('@kB'))).to.deep.equal(['w1'], 'a line exactly at the cutoff stays');
+
+    expect(await store.deleteConversation('@kB')).to.equal(1);
+    expect(await store.load('@kB')).to.deep.equal([]);
+    expect(await store.count()).to.equal(2);
+
+    await store.clear();
+    expect(await store.count()).to.equal(0);
+  });
+
+  it('keeps at most its cap per conversation, dropping the oldest', async () => {
+    const { store } = freshStore(3);
+    for (let i = 1; i <= 5; i++) await store.append('lobby', line(`l${i}`, i * 1000));
+    await store.append('music', line('m1', 500));
+    expect(keys(await store.load('lobby'))).to.deep.equal(['l3', 'l4', 'l5']);
+    expect(keys(await store.load('music'))).to.deep.equal(['m1']);
+    expect(await store.count()).to.equal(4);
+  });
+});
+
+describe('history in the reducer', () => {
+  const chat = (key: string, ts: number, extra: Partial<ChatLine> = {}): ChatLine => ({ key, kind: 'text', text: key, ts, ...extra });
+
+  function start(): AppState {
+    return [
+      { t: 'open-room', room: 'lobby', activate: true },
+      { t: 'open-room', room: 'music', activate: false },
+      { t: 'whisper-open', key: 'kB', name: 'Bo', activate: false },
+    ].reduce((s, a) => reduce(s, a as Action), initialState());
+  }
+
+  it('restores lines before what is there, never repeating an id, with the view', () => {
+    let state = start();
+    state = reduce(state, { t: 'whisper-in', key: 'kB', id: 'w2', text: 'waiting whisper', kind: 'text', ts: 2000 });
+    state = reduce(state, { t: 'history-restore', tab: '@kB', lines: [chat('w1', 1000), chat('w2', 2000)], unseenFrom: 'w2', anchor: 'w1', unseen: 1 });
+    expect(state.whispers.kB.lines.map((l) => l.key)).to.deep.equal(['w1', 'w2']);
+    expect(state.whispers.kB.unseenFrom).to.equal('w2');
+    expect(state.whispers.kB.unread).to.equal(2, 'the waiting whisper, and the restored one not seen (the tab is not open)');
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)], unseen: 1 });
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('a', 1000)], unseen: 0 });
+    expect(state.rooms.lobby.unread).to.equal(0, 'the open tab has nothing unread');
+    expect(state.rooms.lobby.lines.map((l) => l.key)).to.deep.equal(['a']);
+    // Leaving the tab ends the restored view.
+    state = reduce(state, { t: 'activate', room: '@kB' });
+    state = reduce(state, { t: 'activate', room: 'lobby' });
+    expect(state.whispers.kB.unseenFrom).to.equal(undefined);
+    expect(state.whispers.kB.anchor).to.equal(undefined);
+  });
+
+  it('a purge removes lines up to its server time (a sealed line counts by the server time), and a clear empties the tab', () => {
+    let state = start();
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('old', 1000), chat('sealed', 9000, { serverTs: 1500 }), chat('new', 3000)], unseen: 0 });
+    state = reduce(state, { t: 'pending', room: 'lobby', cid: 'c1', text: 'unsent', kind: 'text', at: 500 });
+    state = reduce(state, { t: 'history-purged', room: 'lobby', at: 2000 });
+    expect(state.rooms.lobby.lines.map((l) => l.key)).to.deep.equal(['new', 'c1']);
+    state = reduce(state, { t: 'history-cleared', tab: 'lobby' });
+    expect(state.rooms.lobby.lines).to.deep.equal([]);
+    expect(state.order).to.include('lobby');
+  });
+});
+
+describe('<wisp-message-list> with restored history', () => {
+  const many: ChatLine[] = Array.from({ length: 60 }, (_, i) => ({ key: `l${i}`, kind: 'text', text: `line ${i}`, ts: i, from: 'pB', name: 'bob' }));
+
+  async function mountList(props: Record<string, unknown>) {
+    const list = document.createElement('wisp-message-list');
+    Object.assign(list, props);
+    list.style.height = '200px';
+    document.body.append(list);
+    await list.updateComplete;
+    return list;
+  }
+
+  afterEach(() => document.body.replaceChildren());
+
+  it('puts one "New messages" divider before the first unseen line', async () => {
+    const list = await mountList({ lines: many.slice(0, 5), room: 'lobby', unseenFrom: 'l3' });
+    const items = [...list.shadowRoot!.querySelectorAll('ol > li')];
+    const divider = items.findIndex((li) => li.matches('[data-divider]'));
+    expect(items.filter((li) => li.matches('[data-divider]'))).to.have.length(1);
+    expect(items[divider].getAttribute('role')).to.equal('separator');
+    expect(items[divider].textContent).to.equal('New messages');
+    expect((items[divider + 1] as HTMLElement).dataset.key).to.equal('l3');
+  });
+
+  it('shows a restored file as a record with its size, its name as text, never as a download', async () => {
+    const lines: ChatLine[] = [
+      { key: 'f1', kind: 'file', text: '<img src=x onerror="window.pwned=1">.png', ts: 1, size: 1234, name: 'bob', fromKey: 'kB' },
+      { key: 'f2', kind: 'file', text: 'notes.txt', ts: 2, size: 10, own: true, name: 'alice' },
+    ];
+    const list = await mountList({ lines, room: '@kB' });
+    const records = [...list.shadowRoot!.querySelectorAll('.file-record')].map((r) => [r.getAttribute('data-file-record'), r.textContent]);
+    expect(records).to.deep.equal([
+      ['received', 'Received <img src=x onerror="window.pwned=1">.png (1.2 kB)'],
+      ['sent', 'Sent notes.txt (10 B)'],
+    ]);
+    expect(list.shadowRoot!.querySelector('img, wisp-file-card, a')).to.equal(null);
+  });
+
+  it('opens with the anchor line at the top, then reports where the person is as they scroll', async () => {
+    const list = await mountList({ lines: many, room: 'lobby', anchor: 'l20' });
+    const top = (key: string) => list.shadowRoot!.querySelector<HTMLElement>(`li[data-key="${key}"]`)!.getBoundingClientRect().top;
+    const padding = parseFloat(getComputedStyle(list).paddingTop);
+    expect(Math.abs(top('l20') - list.getBoundingClientRect().top - padding)).to.be.lessThan(1);
+    expect(list.scrollHeight - list.scrollTop - list.clientHeight).to.be.greaterThan(48, 'not at the bottom');
+
+    // The list also reports where it opened; the report after the scroll is the one that sees the last line.
+    const reported = new Promise<{ room: string; anchor?: string; seen?: string }>((resolve) =>
+      list.addEventListener('view-change', (e) => {
+        const detail = (e as CustomEvent<{ room: string; anchor?: string; seen?: string }>).detail;
+        if (detail.seen === 'l59') resolve(detail);
+      }),
+    );
+    list.scrollTop = list.scrollHeight;
+    expect(await reported).to.deep.equal({ room: 'lobby', anchor: undefined, seen: 'l59' }, 'at the bottom there is no anchor');
+  });
+});
