@@ -193,9 +193,9 @@ export class Hub {
     shutdown: (conn) => this.moderator.onShutdown(conn),
     audit: (conn, frame) => this.moderator.onAudit(conn, frame),
     'room-passphrase': (conn, frame) => this.moderator.onRoomPassphrase(conn, frame),
-    // Placeholders until room history and remembered admins land (issue 15).
+    // Placeholder until room history lands (issue 15).
     'room-history': (conn, frame) => conn.error(ErrorCode.forbidden, 'Room history settings are not available yet.', { ref: frame.room }),
-    'admin-forget': (conn) => conn.error(ErrorCode.forbidden, 'Remembered admins are not available yet.', { ref: 'admin-forget' }),
+    'admin-forget': (conn) => this.moderator.onAdminForget(conn),
   };
 
   /** A write to the data directory failed: say so, and keep serving. */
@@ -230,6 +230,11 @@ export class Hub {
       iceServers: iceServersFor(this.config.ice, conn.id),
       server: { version: SERVER_VERSION, id: this.store.serverId },
     });
+    // An identity that proved the admin token before is admin from its first frame on (no room yet to tell).
+    if (this.store.admins.has(conn.key)) {
+      conn.admin = true;
+      conn.send({ type: 'admin', remembered: true });
+    }
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
     else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
   }
