@@ -1,13 +1,13 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
-import type { Settings } from '../storage/settings.ts';
+import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES, type Settings } from '../storage/settings.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 
 /** Per-device settings: notifications and relay-only whisper links. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
-  @property({ attribute: false }) settings: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true };
+  @property({ attribute: false }) settings: Settings = DEFAULT_SETTINGS;
   /** The server's file limit in MiB, the most this person can choose. */
   @property({ type: Number }) serverMaxFileMb = 50;
   @property() fingerprint = '';
@@ -103,6 +103,20 @@ export class SettingsDialog extends LitElement {
           }}
         />
         <span>Largest file I accept, in MB<small>This server allows up to ${this.serverMaxFileMb} MB. Bigger offers are refused before anything is sent.</small></span>
+      </label>
+      <label>
+        <select
+          name="whisper-expiry"
+          @change=${(e: Event) => this.change({ whisperExpiryMs: Number((e.target as HTMLSelectElement).value) })}
+        >
+          ${WHISPER_EXPIRY_CHOICES.map((c) => html`<option value=${String(c.ms)} ?selected=${c.ms === this.settings.whisperExpiryMs}>${c.label}</option>`)}
+        </select>
+        <span
+          >Undelivered whispers expire after<small
+            >A whisper to someone who is offline waits on this device and goes out when you are both online. After this
+            long it shows "Not delivered", with Retry.</small
+          ></span
+        >
       </label>
       <p><small>Your identity key fingerprint</small><code>${this.fingerprint}</code></p>
       <div class="actions"><button @click=${() => this.dialog.close()}>Done</button></div>

@@ -444,7 +444,10 @@ export class Session {
         return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
-        return this.notice('You are now the server admin.');
+        if (frame.remembered) return this.notice('You are the server admin (this server remembers you).');
+        return this.notice('You are now the server admin. This server remembers you as admin after a restart; /admin forget undoes that.');
+      case 'admin-forgotten':
+        return this.notice('This server will no longer remember you as admin after a restart.');
       case 'bans':
         return this.system(formatBans(frame));
       case 'userinfo':

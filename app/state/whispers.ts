@@ -4,10 +4,11 @@ import { nameKey } from '../../signal-server/protocol/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
-import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
+import type { LinkFailure, LinkFailureCode, LinkPath, PeerLink } from '../net/peer-link.ts';
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
+import { WhisperOutbox, type WaitingWhisper } from '../storage/whisper-outbox.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
 
@@ -38,6 +39,10 @@ export interface WhisperOptions {
 const PRUNE_GRACE_MS = 8000;
 /** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
 const MAX_WAITING = 200;
+/** The longest the expiry check sleeps: a clock that jumped or a device that slept is noticed within this. */
+const EXPIRY_CHECK_MAX_MS = 60 * 60_000;
+/** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
+const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
 
 /** The trust states in which whispers may flow without another click. */
 function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
@@ -47,8 +52,16 @@ function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
 export class Whispers {
   readonly mesh: PeerMesh;
   readonly files: FileTransfers;
-  /** Whispers typed but held back: no link yet, or a key change not yet accepted. */
-  private readonly held = new Map<string, Outgoing[]>();
+  /**
+   * Own whispers without a receipt yet, on this device: waiting for a link (the person away,
+   * or a key change not yet accepted), on their way, or expired. Each goes out once per link.
+   */
+  private readonly outbox = new WhisperOutbox();
+  /** The whispers already written on each link (a new link sends what still has no receipt). */
+  private readonly sentOn = new WeakMap<PeerLink, Set<string>>();
+  /** How each conversation's link last closed. */
+  private readonly closedWith = new Map<string, LinkFailureCode>();
+  private expiryTimer?: ReturnType<typeof setTimeout>;
   /**
    * Whispers and file frames from a key we may not talk to (a change not accepted, or a
    * verified contact not verified again): not shown and not answered (no receipt) until the
@@ -139,11 +152,35 @@ export class Whispers {
     return this.peers().find((p) => nameKey(p.name) === wanted);
   }
 
+  /** Whispers kept on this device from before: their conversations and lines come back, waiting or expired. */
+  async load(): Promise<void> {
+    const now = Date.now();
+    for (const w of await this.outbox.load()) {
+      if (!this.state.whispers[w.key]) this.dispatch({ t: 'whisper-open', key: w.key, name: w.name, activate: false });
+      const expired = w.expired || w.expiresAt <= now;
+      if (expired && !w.expired) void this.outbox.update(w.id, { expired: true });
+      this.dispatch({ t: 'whisper-out', key: w.key, id: w.id, text: w.text, kind: w.kind, ts: w.ts, status: expired ? 'expired' : 'waiting' });
+    }
+    this.scheduleExpiry();
+  }
+
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
-    const message: Outgoing = { id: crypto.randomUUID(), text, kind, ts: Date.now() };
-    this.dispatch({ t: 'whisper-out', key, ...message });
-    this.held.set(key, [...(this.held.get(key) ?? []), message]);
+    const ts = Date.now();
+    const message: WaitingWhisper = { id: crypto.randomUUID(), key, name: this.nameOf(key), text, kind, ts, expiresAt: ts + this.state.settings.whisperExpiryMs };
+    this.dispatch({ t: 'whisper-out', key, id: message.id, text, kind, ts });
+    void this.outbox.add(message);
+    this.scheduleExpiry();
     this.flush(key);
+  }
+
+  /** "Retry" on a whisper that was not delivered: it waits again, with a fresh expiry. */
+  retry(id: string): void {
+    const message = this.outbox.get(id);
+    if (!message?.expired) return;
+    void this.outbox.update(id, { expired: false, expiresAt: Date.now() + this.state.settings.whisperExpiryMs });
+    this.dispatch({ t: 'whisper-status', key: message.key, id, status: 'sending' });
+    this.scheduleExpiry();
+    this.flush(message.key);
   }
 
   /** The person clicked "continue" on a key-change warning for an unverified contact. */
@@ -198,10 +235,16 @@ export class Whispers {
             this.pruneTimers.delete(key);
             if (this.sharedRooms(key).length) return;
             const name = this.state.whispers[key]?.name ?? 'They';
-            this.mesh.close(key, { code: 'closed', sentence: `${name} no longer shares a room with you.` });
+            this.mesh.close(key, { code: 'away', sentence: `${name} no longer shares a room with you.` });
           }, PRUNE_GRACE_MS),
         );
       }
+    }
+    // Whispers waiting for someone: they go out once that person is back in a room we share.
+    for (const key of this.outbox.keys()) {
+      const link = this.mesh.get(key);
+      if (this.away(key)) this.settleAway(key);
+      else if (!link || link.isClosed) this.flush(key);
     }
   }
 
@@ -216,10 +259,11 @@ export class Whispers {
   /** The server could not pass our signalling on: that person is gone from our rooms. */
   onUnreachable(peerId: string): void {
     const key = Object.values(this.state.whispers).find((w) => this.peers().find((p) => p.id === peerId && p.key === w.key))?.key;
-    if (key) this.mesh.close(key, { code: 'closed', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
+    if (key) this.mesh.close(key, { code: 'away', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
   }
 
   close(): void {
+    clearTimeout(this.expiryTimer);
     for (const timer of this.pruneTimers.values()) clearTimeout(timer);
     this.mesh.closeAll();
   }
@@ -235,16 +279,18 @@ export class Whispers {
     }
     const link = this.mesh.connect(key);
     if (!link) {
-      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: `${whisper?.name ?? 'They'} is not in any room with you right now.` });
+      // Away: not an error. Whispers to them wait (their lines say so).
+      this.closedWith.set(key, 'away');
+      this.dispatch({ t: 'whisper-link', key, link: 'closed' });
       return;
     }
     this.dispatch({ t: 'whisper-link', key, link: link.ready ? 'ready' : 'connecting', path: link.path });
   }
 
-  /** Sends held whispers if trust allows and a link exists or can be made. */
+  /** Sends the whispers without a receipt that this link has not carried, if trust allows and a link exists or can be made. */
   private flush(key: string): void {
-    const queue = this.held.get(key);
-    if (!queue?.length) return;
+    const queue = this.outbox.forKey(key).filter((w) => !w.expired);
+    if (!queue.length) return;
     const trust = this.trust(key);
     const whisper = this.state.whispers[key];
     if (!mayTalk(trust, whisper?.acceptedChange)) {
@@ -256,14 +302,66 @@ export class Whispers {
       this.dispatch({ ...this.linkStatus(key), failure });
       return;
     }
+    const link = this.linkNow(key);
+    if (!link) return this.settleAway(key);
+    let sent = this.sentOn.get(link);
+    if (!sent) this.sentOn.set(link, (sent = new Set()));
+    for (const message of queue) {
+      if (sent.has(message.id)) continue;
+      sent.add(message.id);
+      this.dispatch({ t: 'whisper-status', key, id: message.id, status: 'sending' });
+      // It stays in the outbox until its receipt: a link that fails first leaves it for the next one.
+      const { id, text, kind, ts } = message;
+      link.send(encodePeerFrame({ t: 'whisper', id, text, kind, ts })).catch(() => sent.delete(id));
+    }
+  }
+
+  /** Online, and the person shares none of our rooms: they are away (a link still open to them is closing). */
+  private away(key: string): boolean {
+    return this.state.connection.status === 'online' && this.sharedRooms(key).length === 0;
+  }
+
+  /** The link to send on now, made if needed; none while the person is away, or while we are offline without a ready one. */
+  private linkNow(key: string): PeerLink | undefined {
+    if (this.state.connection.status !== 'online') {
+      const link = this.mesh.get(key);
+      return link?.ready ? link : undefined;
+    }
+    if (this.away(key)) return undefined;
     this.connect(key);
     const link = this.mesh.get(key);
-    if (!link || link.isClosed) return;
-    this.held.delete(key);
-    for (const message of queue) {
-      // If the link fails before the whisper went out, it waits here again for "Try again".
-      link.send(encodePeerFrame({ t: 'whisper', ...message })).catch(() => this.held.set(key, [...(this.held.get(key) ?? []), message]));
+    return link && !link.isClosed ? link : undefined;
+  }
+
+  /** The person is away (or we are offline): their whispers wait, and a lost link to them is no error. */
+  private settleAway(key: string): void {
+    for (const message of this.outbox.forKey(key)) {
+      if (!message.expired) this.dispatch({ t: 'whisper-status', key, id: message.id, status: 'waiting' });
     }
+    const link = this.mesh.get(key);
+    const explained = EXPLAINED_BY_ABSENCE.has(this.closedWith.get(key) ?? 'closed');
+    if (this.state.whispers[key]?.failure && explained && (!link || link.isClosed) && this.mayTalkTo(key)) {
+      this.dispatch({ t: 'whisper-link', key, link: 'closed' });
+    }
+  }
+
+  /** Whispers past their expiry show "Not delivered" (with Retry); the check runs again at the next expiry. */
+  private scheduleExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const next = Math.min(...this.outbox.all().filter((w) => !w.expired).map((w) => w.expiresAt));
+    if (!Number.isFinite(next)) return;
+    this.expiryTimer = setTimeout(() => this.expireDue(), Math.max(0, Math.min(next - Date.now(), EXPIRY_CHECK_MAX_MS)));
+  }
+
+  private expireDue(): void {
+    const now = Date.now();
+    for (const message of this.outbox.all()) {
+      if (message.expired || message.expiresAt > now) continue;
+      // A receipt that still comes marks it delivered; it is not sent again until Retry.
+      void this.outbox.update(message.id, { expired: true });
+      this.dispatch({ t: 'whisper-status', key: message.key, id: message.id, status: 'expired' });
+    }
+    this.scheduleExpiry();
   }
 
   private async onReady(key: string, path: LinkPath): Promise<void> {
@@ -301,6 +399,7 @@ export class Whispers {
     if (frame.t === 'receipt') {
       // About our own whisper in this conversation, which only went out while sending was allowed.
       this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
+      if (this.outbox.get(frame.id)?.key === key) void this.outbox.remove(frame.id);
       return;
     }
     if (!allowed) return this.hold(key, frame);
@@ -312,6 +411,8 @@ export class Whispers {
   /** Shows a whisper and tells the sender it arrived; `notify`: raise a notification for it. */
   private deliver(key: string, message: Outgoing, notify: boolean): void {
     this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: message.id })).catch(() => undefined);
+    // Sent again because our receipt was lost on the way: answered again, shown once.
+    if (this.state.whispers[key]?.lines.some((l) => l.key === message.id && !l.own)) return;
     this.dispatch({ t: 'whisper-in', key, ...message });
     if (!notify) return;
     const name = this.nameOf(key);
@@ -384,7 +485,11 @@ export class Whispers {
       waiting.files = [];
       if (!waiting.whispers.length) this.waiting.delete(key);
     }
-    const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
-    this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
+    this.closedWith.set(key, failure.code);
+    const reconnecting = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
+    // Someone leaving is the normal case of someone being away, not an error.
+    const away = failure.code === 'away' || (EXPLAINED_BY_ABSENCE.has(failure.code) && this.away(key));
+    this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: reconnecting || away ? undefined : failure.sentence });
+    if (away || this.state.connection.status !== 'online') this.settleAway(key);
   }
 }

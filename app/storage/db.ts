@@ -14,6 +14,8 @@ export const KEYS = {
   roomKeys: 'room-keys',
   /** Recently shown sealed messages per private room (ids only), to refuse replays after a reload. */
   roomSeen: 'room-seen',
+  /** Whispers not yet delivered (waiting for their person, or expired), so a reload keeps them. */
+  whisperOutbox: 'whisper-outbox',
 } as const;
 
 let store: UseStore | undefined;

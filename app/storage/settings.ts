@@ -10,9 +10,19 @@ export interface Settings {
   maxFileMb: number;
   /** Show links in messages as links; off shows them as plain text. */
   showLinks: boolean;
+  /** How long a whisper waits for its person to come online before it shows "Not delivered". */
+  whisperExpiryMs: number;
 }
 
-export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true };
+const HOUR_MS = 3_600_000;
+/** The choices for how long undelivered whispers wait, with their labels. */
+export const WHISPER_EXPIRY_CHOICES: readonly { ms: number; label: string }[] = [
+  { ms: HOUR_MS, label: '1 hour' },
+  { ms: 24 * HOUR_MS, label: '1 day' },
+  { ms: 7 * 24 * HOUR_MS, label: '7 days' },
+];
+
+export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS };
 
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
@@ -21,6 +31,7 @@ export async function loadSettings(): Promise<Settings> {
     relayOnly: typeof saved?.relayOnly === 'boolean' ? saved.relayOnly : DEFAULT_SETTINGS.relayOnly,
     showLinks: typeof saved?.showLinks === 'boolean' ? saved.showLinks : DEFAULT_SETTINGS.showLinks,
     maxFileMb: Number.isSafeInteger(saved?.maxFileMb) && saved!.maxFileMb! >= 0 ? saved!.maxFileMb! : DEFAULT_SETTINGS.maxFileMb,
+    whisperExpiryMs: WHISPER_EXPIRY_CHOICES.some((c) => c.ms === saved?.whisperExpiryMs) ? saved!.whisperExpiryMs! : DEFAULT_SETTINGS.whisperExpiryMs,
   };
 }
 

@@ -19,7 +19,7 @@ async function auditOf(admin: TestClient): Promise<{ action: string; detail?: st
 }
 
 /** Connects `identity` again and says whether the server made it admin on arrival (after a ping barrier). */
-async function arrivesAsAdmin(scope: ModScope, server: RunningServer, identity: TestClient['identity']): Promise<{ client: TestClient; admin: boolean }> {
+async function arrivesAsAdmin(scope: ModScope, server: RunningServer, identity?: TestClient['identity']): Promise<{ client: TestClient; admin: boolean }> {
   const client = await scope.connect(server, { identity, name: 'Root' });
   // A ping round trip: whatever the server sent on admission has arrived.
   if (await noneOf(client, 'admin')) return { client, admin: false };
