@@ -9,6 +9,7 @@ import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
 import { parseMessage, type Token } from '../state/format.ts';
 import { renderTokens } from './rich-text.ts';
+import { emit } from './events.ts';
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
@@ -91,6 +92,14 @@ export class MessageList extends LitElement {
       .delivered {
         color: var(--ok);
       }
+      .undelivered {
+        color: var(--danger);
+      }
+      .retry {
+        min-height: 0;
+        padding: 0 0.5rem;
+        font-size: 0.78rem;
+      }
       code {
         font-family: var(--mono);
         font-size: 0.9em;
@@ -150,6 +159,7 @@ export class MessageList extends LitElement {
       <time datetime=${when.toISOString()}>${time.format(when)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
       ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
+      ${this.renderUndelivered(line)}
     </div>`;
     const transfer = line.transfer ? this.transfers[line.transfer] : undefined;
     const body =
@@ -159,6 +169,14 @@ export class MessageList extends LitElement {
           ? html`<span class="text">* ${line.name} ${renderTokens(this.tokensOf(line), this.showLinks)}</span>`
           : html`<span class="text">${renderTokens(this.tokensOf(line), this.showLinks)}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
+  }
+
+  /** An own whisper that waits for its person, or expired before reaching them. */
+  private renderUndelivered(line: ChatLine) {
+    if (line.undelivered === 'waiting') return html`<span class="waiting" data-status="waiting">Waiting for ${this.peer || 'them'} to come online</span>`;
+    if (line.undelivered !== 'expired') return nothing;
+    return html`<span class="undelivered" data-status="not-delivered">Not delivered</span>
+      <button class="retry" @click=${() => emit(this, 'whisper-retry', { id: line.key })}>Retry</button>`;
   }
 
   override render() {

@@ -115,13 +115,19 @@ export class Session {
     this.store.dispatch({ t: 'pins', pins });
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
+    await this.whispers.load();
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
   }
 
   private connect(): void {
     this.store.subscribe(persistProfileOnChange(this.store.state));
     this.store.subscribe(badgeOnChange(this.notifier));
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible') return;
+      this.notifier.setBadge(0);
+      // Timers sleep with a phone or a background tab: look at whisper expiries on waking.
+      this.whispers.checkExpiry();
+    });
     addEventListener('online', () => this.client.retryNow());
     this.client.connect();
   }
@@ -318,6 +324,11 @@ export class Session {
 
   reconnectWhisper(key: string): void {
     this.whispers.reconnect(key);
+  }
+
+  /** "Retry" on an own whisper that was not delivered. */
+  retryWhisper(id: string): void {
+    this.whispers.retry(id);
   }
 
   /** Whisper link set-up times in ms (offer to secure channel ready), for `npm run bench`. */

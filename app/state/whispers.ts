@@ -353,6 +353,11 @@ export class Whispers {
     this.expiryTimer = setTimeout(() => this.expireDue(), Math.max(0, Math.min(next - Date.now(), EXPIRY_CHECK_MAX_MS)));
   }
 
+  /** Whispers whose expiry passed show "Not delivered" now (the app came back to the foreground). */
+  checkExpiry(): void {
+    this.expireDue();
+  }
+
   private expireDue(): void {
     const now = Date.now();
     for (const message of this.outbox.all()) {
