@@ -59,6 +59,8 @@ export class Whispers {
   private readonly outbox = new WhisperOutbox();
   /** The whispers already written on each link (a new link sends what still has no receipt). */
   private readonly sentOn = new WeakMap<PeerLink, Set<string>>();
+  /** People whose whispers wait for them to come online: a link is made when they are back. */
+  private readonly waitingFor = new Set<string>();
   /** How each conversation's link last closed. */
   private readonly closedWith = new Map<string, LinkFailureCode>();
   private expiryTimer?: ReturnType<typeof setTimeout>;
@@ -160,6 +162,7 @@ export class Whispers {
       const expired = w.expired || w.expiresAt <= now;
       if (expired && !w.expired) void this.outbox.update(w.id, { expired: true });
       this.dispatch({ t: 'whisper-out', key: w.key, id: w.id, text: w.text, kind: w.kind, ts: w.ts, status: expired ? 'expired' : 'waiting' });
+      if (!expired) this.waitingFor.add(w.key);
     }
     this.scheduleExpiry();
   }
@@ -242,9 +245,8 @@ export class Whispers {
     }
     // Whispers waiting for someone: they go out once that person is back in a room we share.
     for (const key of this.outbox.keys()) {
-      const link = this.mesh.get(key);
       if (this.away(key)) this.settleAway(key);
-      else if (!link || link.isClosed) this.flush(key);
+      else if (this.waitingFor.delete(key)) this.flush(key);
     }
   }
 
@@ -335,6 +337,7 @@ export class Whispers {
 
   /** The person is away (or we are offline): their whispers wait, and a lost link to them is no error. */
   private settleAway(key: string): void {
+    this.waitingFor.add(key);
     for (const message of this.outbox.forKey(key)) {
       if (!message.expired) this.dispatch({ t: 'whisper-status', key, id: message.id, status: 'waiting' });
     }
@@ -350,15 +353,11 @@ export class Whispers {
     clearTimeout(this.expiryTimer);
     const next = Math.min(...this.outbox.all().filter((w) => !w.expired).map((w) => w.expiresAt));
     if (!Number.isFinite(next)) return;
-    this.expiryTimer = setTimeout(() => this.expireDue(), Math.max(0, Math.min(next - Date.now(), EXPIRY_CHECK_MAX_MS)));
+    this.expiryTimer = setTimeout(() => this.checkExpiry(), Math.max(0, Math.min(next - Date.now(), EXPIRY_CHECK_MAX_MS)));
   }
 
-  /** Whispers whose expiry passed show "Not delivered" now (the app came back to the foreground). */
+  /** Whispers whose expiry passed show "Not delivered" (run by the timer, and when the app comes back to the foreground). */
   checkExpiry(): void {
-    this.expireDue();
-  }
-
-  private expireDue(): void {
     const now = Date.now();
     for (const message of this.outbox.all()) {
       if (message.expired || message.expiresAt > now) continue;
