@@ -91,6 +91,23 @@ describe('<wisp-message-list>', () => {
   });
 });
 
+describe('<wisp-message-list> own whispers not delivered', () => {
+  it('says "Waiting for <name> to come online", or "Not delivered" with a Retry that sends whisper-retry', async () => {
+    const lines: ChatLine[] = [
+      { key: 'w1', kind: 'text', text: 'first', ts: 1, own: true, pending: false, undelivered: 'waiting', name: 'alice', cid: 'w1' },
+      { key: 'w2', kind: 'text', text: 'second', ts: 2, own: true, pending: false, undelivered: 'expired', name: 'alice', cid: 'w2' },
+    ];
+    const list = await mount('wisp-message-list', { lines, room: '@kD', peer: 'Dana' });
+    const [waiting, expired] = [...shadow(list).querySelectorAll('li')];
+    expect(waiting.querySelector('[data-status=waiting]')?.textContent).to.equal('Waiting for Dana to come online');
+    expect(waiting.querySelector('.pending, button')).to.equal(null);
+    expect(expired.querySelector('[data-status=not-delivered]')?.textContent).to.equal('Not delivered');
+    const retried = nextEvent<{ id: string }>(list, 'whisper-retry');
+    expired.querySelector<HTMLButtonElement>('button')!.click();
+    expect((await retried).detail).to.deep.equal({ id: 'w2' });
+  });
+});
+
 describe('<wisp-composer>', () => {
   async function type(composer: HTMLElement, text: string): Promise<HTMLTextAreaElement> {
     const textarea = shadow(composer).querySelector('textarea')!;
