@@ -6,6 +6,8 @@ import '../../app/components/room-tabs.ts';
 import '../../app/components/member-list.ts';
 import '../../app/components/connection-status.ts';
 import '../../app/components/insecure-context.ts';
+import '../../app/components/settings-dialog.ts';
+import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine } from '../../app/state/store.ts';
 
 async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
@@ -105,6 +107,19 @@ describe('<wisp-message-list> own whispers not delivered', () => {
     const retried = nextEvent<{ id: string }>(list, 'whisper-retry');
     expired.querySelector<HTMLButtonElement>('button')!.click();
     expect((await retried).detail).to.deep.equal({ id: 'w2' });
+  });
+});
+
+describe('<wisp-settings-dialog> whisper expiry', () => {
+  it('offers 1 hour, 1 day and 7 days, shows the current one, and sends the chosen one', async () => {
+    const dialog = await mount('wisp-settings-dialog', { settings: DEFAULT_SETTINGS });
+    const select = shadow(dialog).querySelector<HTMLSelectElement>('select[name=whisper-expiry]')!;
+    expect([...select.options].map((o) => o.textContent)).to.deep.equal(['1 hour', '1 day', '7 days']);
+    expect(Number(select.value)).to.equal(DEFAULT_SETTINGS.whisperExpiryMs);
+    const changed = nextEvent<{ settings: typeof DEFAULT_SETTINGS }>(dialog, 'settings-change');
+    select.value = String(WHISPER_EXPIRY_CHOICES[2].ms);
+    select.dispatchEvent(new Event('change'));
+    expect((await changed).detail.settings).to.deep.equal({ ...DEFAULT_SETTINGS, whisperExpiryMs: 7 * 24 * 3_600_000 });
   });
 });
 
