@@ -181,6 +181,9 @@ export class Whispers {
     const message = this.outbox.get(id);
     if (!message?.expired) return;
     void this.outbox.update(id, { expired: false, expiresAt: Date.now() + this.state.settings.whisperExpiryMs });
+    // A live link that carried it before its expiry carries it again.
+    const link = this.mesh.get(message.key);
+    if (link) this.sentOn.get(link)?.delete(id);
     this.dispatch({ t: 'whisper-status', key: message.key, id, status: 'sending' });
     this.scheduleExpiry();
     this.flush(message.key);
@@ -243,8 +246,8 @@ export class Whispers {
         );
       }
     }
-    // Whispers waiting for someone: they go out once that person is back in a room we share.
-    for (const key of this.outbox.keys()) {
+    // Someone away is no error; whispers waiting for them go out once they are back in a room we share.
+    for (const key of new Set([...Object.keys(this.state.whispers), ...this.outbox.keys()])) {
       if (this.away(key)) this.settleAway(key);
       else if (this.waitingFor.delete(key)) this.flush(key);
     }
