@@ -220,6 +220,9 @@ export class Whispers {
       if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
     }
     if (this.state.connection.status !== 'online') return;
+    // A kick or ban is not someone being away: its sentence stays, even when the link had
+    // already dropped (the other side learnt of it first).
+    if (immediate) for (const key of Object.keys(this.state.whispers)) if (this.away(key)) this.closedWith.set(key, 'closed');
     // After a server restart people come back one by one: give them a moment before closing.
     // A kick or ban is not a restart: those links close at once.
     for (const key of this.mesh.keys()) {
