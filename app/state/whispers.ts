@@ -8,7 +8,7 @@ import type { LinkFailure, LinkFailureCode, LinkPath, PeerLink } from '../net/pe
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
-import { WhisperOutbox, type WaitingWhisper } from '../storage/whisper-outbox.ts';
+import { UndeliveredWhispers } from './undelivered-whispers.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
 
@@ -39,8 +39,6 @@ export interface WhisperOptions {
 const PRUNE_GRACE_MS = 8000;
 /** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
 const MAX_WAITING = 200;
-/** The longest the expiry check sleeps: a clock that jumped or a device that slept is noticed within this. */
-const EXPIRY_CHECK_MAX_MS = 60 * 60_000;
 /** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
 const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
 
@@ -52,18 +50,12 @@ function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
 export class Whispers {
   readonly mesh: PeerMesh;
   readonly files: FileTransfers;
-  /**
-   * Own whispers without a receipt yet, on this device: waiting for a link (the person away,
-   * or a key change not yet accepted), on their way, or expired. Each goes out once per link.
-   */
-  private readonly outbox = new WhisperOutbox();
-  /** The whispers already written on each link (a new link sends what still has no receipt). */
-  private readonly sentOn = new WeakMap<PeerLink, Set<string>>();
+  /** Own whispers without a receipt yet: waiting for a link (the person away, or a key change not yet accepted), on their way, or expired. */
+  private readonly undelivered: UndeliveredWhispers;
   /** People whose whispers wait for them to come online: a link is made when they are back. */
   private readonly waitingFor = new Set<string>();
   /** How each conversation's link last closed. */
   private readonly closedWith = new Map<string, LinkFailureCode>();
-  private expiryTimer?: ReturnType<typeof setTimeout>;
   /**
    * Whispers and file frames from a key we may not talk to (a change not accepted, or a
    * verified contact not verified again): not shown and not answered (no receipt) until the
@@ -77,6 +69,7 @@ export class Whispers {
   readonly connectTimes: number[] = [];
 
   constructor(private readonly options: WhisperOptions) {
+    this.undelivered = new UndeliveredWhispers(options.store);
     this.mesh = new PeerMesh({
       identity: options.identity,
       send: options.send,
@@ -156,37 +149,23 @@ export class Whispers {
 
   /** Whispers kept on this device from before: their conversations and lines come back, waiting or expired. */
   async load(): Promise<void> {
-    const now = Date.now();
-    for (const w of await this.outbox.load()) {
-      if (!this.state.whispers[w.key]) this.dispatch({ t: 'whisper-open', key: w.key, name: w.name, activate: false });
-      const expired = w.expired || w.expiresAt <= now;
-      if (expired && !w.expired) void this.outbox.update(w.id, { expired: true });
-      this.dispatch({ t: 'whisper-out', key: w.key, id: w.id, text: w.text, kind: w.kind, ts: w.ts, status: expired ? 'expired' : 'waiting' });
-      if (!expired) this.waitingFor.add(w.key);
-    }
-    this.scheduleExpiry();
+    for (const key of await this.undelivered.load()) this.waitingFor.add(key);
   }
 
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
-    const ts = Date.now();
-    const message: WaitingWhisper = { id: crypto.randomUUID(), key, name: this.nameOf(key), text, kind, ts, expiresAt: ts + this.state.settings.whisperExpiryMs };
-    this.dispatch({ t: 'whisper-out', key, id: message.id, text, kind, ts });
-    void this.outbox.add(message);
-    this.scheduleExpiry();
+    this.undelivered.add(key, this.nameOf(key), text, kind);
     this.flush(key);
   }
 
   /** "Retry" on a whisper that was not delivered: it waits again, with a fresh expiry. */
   retry(id: string): void {
-    const message = this.outbox.get(id);
-    if (!message?.expired) return;
-    void this.outbox.update(id, { expired: false, expiresAt: Date.now() + this.state.settings.whisperExpiryMs });
-    // A live link that carried it before its expiry carries it again.
-    const link = this.mesh.get(message.key);
-    if (link) this.sentOn.get(link)?.delete(id);
-    this.dispatch({ t: 'whisper-status', key: message.key, id, status: 'sending' });
-    this.scheduleExpiry();
-    this.flush(message.key);
+    const key = this.undelivered.retry(id, (k) => this.mesh.get(k));
+    if (key) this.flush(key);
+  }
+
+  /** Whispers past their expiry say "Not delivered" now (the app came back to the foreground). */
+  checkExpiry(): void {
+    this.undelivered.checkExpiry();
   }
 
   /** The person clicked "continue" on a key-change warning for an unverified contact. */
@@ -250,7 +229,7 @@ export class Whispers {
       }
     }
     // Someone away is no error; whispers waiting for them go out once they are back in a room we share.
-    for (const key of new Set([...Object.keys(this.state.whispers), ...this.outbox.keys()])) {
+    for (const key of new Set([...Object.keys(this.state.whispers), ...this.undelivered.keys()])) {
       if (this.away(key)) this.settleAway(key);
       else if (this.waitingFor.delete(key)) this.flush(key);
     }
@@ -271,7 +250,7 @@ export class Whispers {
   }
 
   close(): void {
-    clearTimeout(this.expiryTimer);
+    this.undelivered.stop();
     for (const timer of this.pruneTimers.values()) clearTimeout(timer);
     this.mesh.closeAll();
   }
@@ -297,8 +276,7 @@ export class Whispers {
 
   /** Sends the whispers without a receipt that this link has not carried, if trust allows and a link exists or can be made. */
   private flush(key: string): void {
-    const queue = this.outbox.forKey(key).filter((w) => !w.expired);
-    if (!queue.length) return;
+    if (!this.undelivered.hasWaiting(key)) return;
     const trust = this.trust(key);
     const whisper = this.state.whispers[key];
     if (!mayTalk(trust, whisper?.acceptedChange)) {
@@ -312,16 +290,7 @@ export class Whispers {
     }
     const link = this.linkNow(key);
     if (!link) return this.settleAway(key);
-    let sent = this.sentOn.get(link);
-    if (!sent) this.sentOn.set(link, (sent = new Set()));
-    for (const message of queue) {
-      if (sent.has(message.id)) continue;
-      sent.add(message.id);
-      this.dispatch({ t: 'whisper-status', key, id: message.id, status: 'sending' });
-      // It stays in the outbox until its receipt: a link that fails first leaves it for the next one.
-      const { id, text, kind, ts } = message;
-      link.send(encodePeerFrame({ t: 'whisper', id, text, kind, ts })).catch(() => sent.delete(id));
-    }
+    this.undelivered.writeAll(key, link);
   }
 
   /** Online, and the person shares none of our rooms: they are away (a link still open to them is closing). */
@@ -344,34 +313,12 @@ export class Whispers {
   /** The person is away (or we are offline): their whispers wait, and a lost link to them is no error. */
   private settleAway(key: string): void {
     this.waitingFor.add(key);
-    for (const message of this.outbox.forKey(key)) {
-      if (!message.expired) this.dispatch({ t: 'whisper-status', key, id: message.id, status: 'waiting' });
-    }
+    this.undelivered.showWaiting(key);
     const link = this.mesh.get(key);
     const explained = EXPLAINED_BY_ABSENCE.has(this.closedWith.get(key) ?? 'closed');
     if (this.state.whispers[key]?.failure && explained && (!link || link.isClosed) && this.mayTalkTo(key)) {
       this.dispatch({ t: 'whisper-link', key, link: 'closed' });
     }
-  }
-
-  /** Whispers past their expiry show "Not delivered" (with Retry); the check runs again at the next expiry. */
-  private scheduleExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const next = Math.min(...this.outbox.all().filter((w) => !w.expired).map((w) => w.expiresAt));
-    if (!Number.isFinite(next)) return;
-    this.expiryTimer = setTimeout(() => this.checkExpiry(), Math.max(0, Math.min(next - Date.now(), EXPIRY_CHECK_MAX_MS)));
-  }
-
-  /** Whispers whose expiry passed show "Not delivered" (run by the timer, and when the app comes back to the foreground). */
-  checkExpiry(): void {
-    const now = Date.now();
-    for (const message of this.outbox.all()) {
-      if (message.expired || message.expiresAt > now) continue;
-      // A receipt that still comes marks it delivered; it is not sent again until Retry.
-      void this.outbox.update(message.id, { expired: true });
-      this.dispatch({ t: 'whisper-status', key: message.key, id: message.id, status: 'expired' });
-    }
-    this.scheduleExpiry();
   }
 
   private async onReady(key: string, path: LinkPath): Promise<void> {
@@ -409,7 +356,7 @@ export class Whispers {
     if (frame.t === 'receipt') {
       // About our own whisper in this conversation, which only went out while sending was allowed.
       this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
-      if (this.outbox.get(frame.id)?.key === key) void this.outbox.remove(frame.id);
+      this.undelivered.delivered(key, frame.id);
       return;
     }
     if (!allowed) return this.hold(key, frame);
