@@ -114,6 +114,22 @@ describe('remembered admins', () => {
     assert.deepEqual(dropped, [{ action: 'admins-forgotten', actor: 'server', detail: '2 remembered admins: a new admin token was set' }]);
   });
 
+  test('--rotate-admin-token: the token made at start forgets every remembered admin', async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    const first = await scope.start({ dataDir });
+    const root = await scope.connect(first, { name: 'Root' });
+    await becomeAdmin(root);
+    await first.close();
+    const tokens: string[] = [];
+    const second = await scope.start({ dataDir, adminToken: undefined, rotateAdminToken: true }, { onAdminToken: (token) => tokens.push(token!) });
+    assert.equal(tokens.length, 1, 'a new token was made');
+    const back = await arrivesAsAdmin(scope, second, root.identity);
+    assert.equal(back.admin, false);
+    await becomeAdmin(back.client, tokens[0]);
+    const dropped = (await auditOf(back.client)).filter((e) => e.action === 'admins-forgotten');
+    assert.deepEqual(dropped, [{ action: 'admins-forgotten', actor: 'server', detail: '1 remembered admin: a new admin token was made' }]);
+  });
+
   test('a corrupt admins.json stops the start with its name and is left as it was', async () => {
     for (const content of ['{"version":1,"keys":', '{"version":1,"keys":"all"}']) {
       const dir = scope.tempDir('wisp-data-');
