@@ -30,6 +30,15 @@ async function arrivesAsAdmin(scope: ModScope, server: RunningServer, identity?:
   return { client, admin: true };
 }
 
+/** A first server on a fresh data directory, and Root, who proved the admin token there. */
+async function firstRunWithRoot(scope: ModScope): Promise<{ dataDir: string; first: RunningServer; root: TestClient }> {
+  const dataDir = scope.tempDir('wisp-data-');
+  const first = await scope.start({ dataDir });
+  const root = await scope.connect(first, { name: 'Root' });
+  await becomeAdmin(root);
+  return { dataDir, first, root };
+}
+
 describe('remembered admins', () => {
   let scope: ModScope;
   beforeEach(() => {
@@ -38,10 +47,7 @@ describe('remembered admins', () => {
   afterEach(() => scope.dispose());
 
   test('the admin is admin again after a restart, shown in presence, and the grant says it was remembered', async () => {
-    const dataDir = scope.tempDir('wisp-data-');
-    const first = await scope.start({ dataDir });
-    const root = await scope.connect(first, { name: 'Root' });
-    await becomeAdmin(root);
+    const { dataDir, first, root } = await firstRunWithRoot(scope);
     await first.hub.store.flush();
     assert.deepEqual(JSON.parse(readFileSync(path.join(dataDir, 'admins.json'), 'utf8')).keys, [root.identity.key]);
     await first.close();
@@ -60,10 +66,7 @@ describe('remembered admins', () => {
   });
 
   test('admin-forget: kept on this connection, gone after a restart; audited; others are refused', async () => {
-    const dataDir = scope.tempDir('wisp-data-');
-    const first = await scope.start({ dataDir });
-    const root = await scope.connect(first, { name: 'Root' });
-    await becomeAdmin(root);
+    const { dataDir, first, root } = await firstRunWithRoot(scope);
     const member = await scope.connect(first, { name: 'Member' });
     member.send({ type: 'admin-forget' });
     const refused = await nextError(member, ErrorCode.forbidden, 'admin-forget');
@@ -91,10 +94,7 @@ describe('remembered admins', () => {
   });
 
   test('a new admin token forgets every remembered admin (audited); the same token does not', async () => {
-    const dataDir = scope.tempDir('wisp-data-');
-    const first = await scope.start({ dataDir });
-    const root = await scope.connect(first, { name: 'Root' });
-    await becomeAdmin(root);
+    const { dataDir, first, root } = await firstRunWithRoot(scope);
     const deputy = await scope.connect(first, { name: 'Deputy' });
     await becomeAdmin(deputy);
     await first.close();
@@ -115,10 +115,7 @@ describe('remembered admins', () => {
   });
 
   test('--rotate-admin-token: the token made at start forgets every remembered admin', async () => {
-    const dataDir = scope.tempDir('wisp-data-');
-    const first = await scope.start({ dataDir });
-    const root = await scope.connect(first, { name: 'Root' });
-    await becomeAdmin(root);
+    const { dataDir, first, root } = await firstRunWithRoot(scope);
     await first.close();
     const tokens: string[] = [];
     const second = await scope.start({ dataDir, adminToken: undefined, rotateAdminToken: true }, { onAdminToken: (token) => tokens.push(token!) });
