@@ -231,8 +231,19 @@ export class Whispers {
     // Someone away is no error; whispers waiting for them go out once they are back in a room we share.
     for (const key of new Set([...Object.keys(this.state.whispers), ...this.undelivered.keys()])) {
       if (this.away(key)) this.settleAway(key);
-      else if (this.waitingFor.delete(key)) this.flush(key);
+      else if (this.waitingFor.delete(key)) this.onReturn(key);
     }
+  }
+
+  /**
+   * Someone we kept whispers for is back. A link from before they left may not have noticed
+   * yet that their app went away (then whatever it carries is lost): they go out on a new one.
+   */
+  private onReturn(key: string): void {
+    if (!this.undelivered.hasWaiting(key)) return;
+    const old = this.mesh.get(key);
+    if (old && !old.isClosed) this.mesh.close(key, { code: 'closed', sentence: 'Reconnecting.' });
+    this.flush(key);
   }
 
   /** Drops the current link, if any, and sets up a new one (the person's "Reconnect"). */
