@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { Person, WAIT_MS, launchBrowser } from './support/browser.ts';
+import { Person, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { failure, marker, openByClick, ownKey, ownLines, selectWhisper, setVisibility, waitSecure, waitWhisperDelivered, whisperBarrier, whisperInfo } from './support/whisper.ts';
 import { rename, waitMembersIn } from './support/moderation.ts';
@@ -62,6 +62,23 @@ async function received(p: Person, key: string): Promise<string[]> {
   return ((await whisperInfo(p, key))?.lines ?? []).filter((l) => !l.own && l.kind !== 'system').map((l) => l.text);
 }
 
+/** The whispers this person's app keeps waiting in IndexedDB ('wisp' / 'kv', key 'whisper-outbox'), by text. */
+async function keptOnDevice(p: Person): Promise<string[]> {
+  return p.page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const open = indexedDB.open('wisp');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const get = db.transaction('kv').objectStore('kv').get('whisper-outbox');
+          get.onsuccess = () => (db.close(), resolve(((get.result ?? []) as { text: string }[]).map((w) => w.text)));
+          get.onerror = () => (db.close(), reject(get.error));
+        };
+      }),
+  );
+}
+
 /**
  * A test device, not something the app does: writes a whisper with a given id straight
  * into the live link, as a sender whose receipt was lost would send it again.
@@ -99,6 +116,7 @@ test('a whisper to someone away waits, survives a reload, is delivered once in o
   assert.equal(await lineStatus(alice, first, 'waiting'), 'Waiting for Dana to come online');
   assert.equal(await lineStatus(alice, second, 'waiting'), 'Waiting for Dana to come online');
   assert.equal(await failure(alice).count(), 0, 'someone being away is no red error');
+  await waitUntil('both kept on the device', async () => (await keptOnDevice(alice)).join() === [first, second].join());
 
   // ---- a reload keeps them waiting -------------------------------------------------------
   await alice.reload();
@@ -143,4 +161,6 @@ test('a whisper to someone away waits, survives a reload, is delivered once in o
   await selectWhisper(dana3, aliceKey);
   const barrier3 = await whisperBarrier(alice, dana3);
   assert.deepEqual(await received(dana3, aliceKey), [third, barrier3], 'the retried whisper arrived once');
+  // Delivered whispers no longer wait on the device.
+  await waitUntil("Alice's device to keep no whisper", async () => (await keptOnDevice(alice)).length === 0);
 });
