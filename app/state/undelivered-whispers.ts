@@ -34,13 +34,14 @@ export class UndeliveredWhispers {
     return [...waiting];
   }
 
-  /** A whisper just written: its line, and kept until its receipt. */
-  add(key: string, name: string, text: string, kind: 'text' | 'action'): void {
+  /** A whisper just written: its line, and kept until its receipt. Resolves once it is on the device. */
+  add(key: string, name: string, text: string, kind: 'text' | 'action'): Promise<void> {
     const ts = Date.now();
     const message: WaitingWhisper = { id: crypto.randomUUID(), key, name, text, kind, ts, expiresAt: ts + this.store.state.settings.whisperExpiryMs };
     this.store.dispatch({ t: 'whisper-out', key, id: message.id, text, kind, ts });
-    void this.outbox.add(message);
+    const kept = this.outbox.add(message);
     this.scheduleExpiry();
+    return kept;
   }
 
   /** "Retry" on one that was not delivered: it waits again with a fresh expiry. Returns its person's key. */

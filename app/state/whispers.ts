@@ -153,7 +153,7 @@ export class Whispers {
   }
 
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
-    this.undelivered.add(key, this.nameOf(key), text, kind);
+    void this.undelivered.add(key, this.nameOf(key), text, kind);
     this.flush(key);
   }
 
