@@ -34,7 +34,8 @@ function valid(item: unknown): item is WaitingWhisper {
     typeof w.text === 'string' &&
     (w.kind === 'text' || w.kind === 'action') &&
     Number.isSafeInteger(w.ts) &&
-    Number.isSafeInteger(w.expiresAt)
+    Number.isSafeInteger(w.expiresAt) &&
+    (w.expired === undefined || typeof w.expired === 'boolean')
   );
 }
 
