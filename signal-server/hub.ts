@@ -196,8 +196,7 @@ export class Hub {
     audit: (conn, frame) => this.moderator.onAudit(conn, frame),
     'room-passphrase': (conn, frame) => this.moderator.onRoomPassphrase(conn, frame),
     'room-history': (conn, frame) => this.moderator.onRoomHistory(conn, frame),
-    // Placeholder until remembered admins land (issue 15).
-    'admin-forget': (conn) => conn.error(ErrorCode.forbidden, 'Remembered admins are not available yet.', { ref: 'admin-forget' }),
+    'admin-forget': (conn) => this.moderator.onAdminForget(conn),
   };
 
   /** A write to the data directory failed: say so, and keep serving. */
@@ -232,6 +231,11 @@ export class Hub {
       iceServers: iceServersFor(this.config.ice, conn.id),
       server: { version: SERVER_VERSION, id: this.store.serverId },
     });
+    // An identity that proved the admin token before is admin from its first frame on (no room yet to tell).
+    if (this.store.admins.has(conn.key)) {
+      conn.admin = true;
+      conn.send({ type: 'admin', remembered: true });
+    }
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
     else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
   }

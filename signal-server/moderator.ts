@@ -52,7 +52,7 @@ export class Moderator {
     return `You are banned from ${where}${until}${ban.reason ? `: ${ban.reason}` : '.'}`;
   }
 
-  onAdmin(conn: Connection, frame: ClientFrameOf<'admin'>): void {
+  onAdmin(conn: Connection, frame: ClientFrameOf<'admin'>): Promise<void> | void {
     const wait = this.ctx.guesses.secretWait(conn);
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong admin tokens; wait a few minutes.', { ref: 'admin', retryAfterMs: wait });
     if (!tokenMatches(frame.token, this.ctx.store.adminTokenHash)) {
@@ -63,7 +63,21 @@ export class Moderator {
     conn.admin = true;
     this.ctx.rooms.adminChanged(conn);
     conn.send({ type: 'admin' });
-    void this.audit(conn, 'admin-granted');
+    const known = this.ctx.store.admins.has(conn.key);
+    if (!known) this.ctx.store.admins.add(conn.key);
+    void this.audit(conn, 'admin-granted', undefined, undefined, known ? undefined : 'remembered as admin after restarts');
+    // The grant stands on this connection even if the disk refuses: only the memory of it fails.
+    if (!known) return this.ctx.store.saveAdmins();
+  }
+
+  /** The admin asks not to be admin after a restart; the rights on this connection stay. */
+  onAdminForget(conn: Connection): Promise<void> | void {
+    if (!conn.admin) return this.forbidden(conn, 'admin-forget', 'Only the server admin can ask to be forgotten as admin.');
+    const known = this.ctx.store.admins.delete(conn.key);
+    conn.send({ type: 'admin-forgotten' });
+    if (!known) return;
+    void this.audit(conn, 'admin-forgotten');
+    return this.ctx.store.saveAdmins();
   }
 
   onRole(conn: Connection, frame: ClientFrameOf<'op'> | ClientFrameOf<'deop'>): void {

@@ -6,6 +6,7 @@ import { Hub } from './hub.ts';
 import { createHttpServer } from './http.ts';
 import { Store } from './store.ts';
 import { hashToken, newAdminToken } from './hashed-secrets.ts';
+import { forgetEveryAdmin } from './remembered-admins.ts';
 
 export interface ServerOptions {
   /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */
@@ -14,14 +15,21 @@ export interface ServerOptions {
   onShutdownRequest?(): void;
 }
 
+/** Writes a new admin token's hash; a token that differs from the stored one forgets every remembered admin. */
+async function saveAdminToken(store: Store, token: string, why: string): Promise<void> {
+  const hash = hashToken(token);
+  if (hash !== store.adminTokenHash) await forgetEveryAdmin(store, why);
+  await store.saveAdmin(hash);
+}
+
 /** Makes sure an admin token exists; only its hash is ever written. */
 async function prepareAdminToken(store: Store, config: Config, options: ServerOptions): Promise<void> {
   if (config.adminToken) {
-    await store.saveAdmin(hashToken(config.adminToken));
+    await saveAdminToken(store, config.adminToken, 'a new admin token was set');
     options.onAdminToken?.(undefined, 'set');
   } else if (config.rotateAdminToken || !store.adminTokenHash) {
     const token = newAdminToken();
-    await store.saveAdmin(hashToken(token));
+    await saveAdminToken(store, token, 'a new admin token was made');
     options.onAdminToken?.(token, config.rotateAdminToken ? 'rotated' : 'first-start');
   }
 }
@@ -43,7 +51,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const rotation = config.rotateAdminToken
     ? setInterval(() => {
         const token = newAdminToken();
-        store.saveAdmin(hashToken(token)).then(
+        saveAdminToken(store, token, 'the admin token was rotated').then(
           () => options.onAdminToken?.(token, 'rotated'),
           (error: unknown) => console.error(`wisp: could not rotate the admin token: ${(error as Error).message}`),
         );

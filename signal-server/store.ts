@@ -1,6 +1,6 @@
 // Durable server state in the data directory: the server's random id, bans, persistent
 // rooms with their grants, the admin token hash, identities admitted with the server
-// password, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
+// password, identities remembered as admin, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
 // the start with its name and the problem) and written atomically (temp, fsync, rename).
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -58,6 +58,8 @@ const FILES = {
   bans: { name: 'bans.json', schema: v.object({ version: v.literal(1), bans: v.array(BanSchema) }) },
   rooms: { name: 'rooms.json', schema: v.object({ version: v.literal(1), rooms: v.array(PersistentRoomSchema) }) },
   members: { name: 'members.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
+  /** Identities that proved the current admin token: admin again after a restart. */
+  admins: { name: 'admins.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
   audit: { name: 'audit.json', schema: v.object({ version: v.literal(1), entries: v.array(AuditEntrySchema) }) },
 } as const;
 type FileId = keyof typeof FILES;
@@ -107,6 +109,7 @@ export class Store {
   bans: Ban[] = [];
   rooms: PersistentRoom[] = [];
   members = new Set<string>();
+  admins = new Set<string>();
   audit: AuditRecord[] = [];
   private writes = new Map<FileId, Promise<void>>();
 
@@ -120,12 +123,13 @@ export class Store {
       throw new StoreError(dir, `cannot be created (${(error as Error).message})`);
     }
     const store = new Store(dir);
-    const [server, admin, bans, rooms, members, audit] = await Promise.all([
+    const [server, admin, bans, rooms, members, admins, audit] = await Promise.all([
       readJson(dir, 'server'),
       readJson(dir, 'admin'),
       readJson(dir, 'bans'),
       readJson(dir, 'rooms'),
       readJson(dir, 'members'),
+      readJson(dir, 'admins'),
       readJson(dir, 'audit'),
     ]);
     store.adminTokenHash = admin?.tokenHash;
@@ -134,6 +138,7 @@ export class Store {
     store.bans = (bans?.bans ?? []).map((ban) => ({ ...ban, key: canonical(ban.key), byKey: canonical(ban.byKey) }));
     store.rooms = (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) }));
     store.members = new Set((members?.keys ?? []).map(canonicalSpelling));
+    store.admins = new Set((admins?.keys ?? []).map(canonicalSpelling));
     store.audit = audit?.entries ?? [];
     // Only once every file has been read and found valid: a bad start writes nothing.
     if (server) store.serverId = server.id;
@@ -166,6 +171,10 @@ export class Store {
 
   saveMembers(): Promise<void> {
     return this.write('members', { version: 1, keys: [...this.members] });
+  }
+
+  saveAdmins(): Promise<void> {
+    return this.write('admins', { version: 1, keys: [...this.admins] });
   }
 
   record(entry: AuditRecord): Promise<void> {

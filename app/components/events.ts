@@ -19,6 +19,8 @@ export interface WispEventDetail {
   'file-accept': { id: string };
   'file-decline': { id: string };
   'file-cancel': { id: string };
+  // message-list: Retry on an own whisper that was not delivered
+  'whisper-retry': { id: string };
   // member-list
   'member-select': { key: string; name: string };
   'member-menu': { member: Member; x: number; y: number };

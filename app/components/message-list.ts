@@ -109,6 +109,14 @@ export class MessageList extends LitElement {
       .delivered {
         color: var(--ok);
       }
+      .undelivered {
+        color: var(--danger);
+      }
+      .retry {
+        min-height: 0;
+        padding: 0 0.5rem;
+        font-size: 0.78rem;
+      }
       code {
         font-family: var(--mono);
         font-size: 0.9em;
@@ -229,6 +237,7 @@ export class MessageList extends LitElement {
       <time datetime=${when.toISOString()}>${time.format(when)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
       ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
+      ${this.renderUndelivered(line)}
     </div>`;
     const transfer = line.transfer ? this.transfers[line.transfer] : undefined;
     const body =
@@ -240,6 +249,14 @@ export class MessageList extends LitElement {
           ? html`<span class="text">* ${line.name} ${renderTokens(this.tokensOf(line), this.showLinks)}</span>`
           : html`<span class="text">${renderTokens(this.tokensOf(line), this.showLinks)}</span>`;
     return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
+  }
+
+  /** An own whisper that waits for its person, or expired before reaching them. */
+  private renderUndelivered(line: ChatLine) {
+    if (line.undelivered === 'waiting') return html`<span class="waiting" data-status="waiting">Waiting for ${this.peer || 'them'} to come online</span>`;
+    if (line.undelivered !== 'expired') return nothing;
+    return html`<span class="undelivered" data-status="not-delivered">Not delivered</span>
+      <button class="retry" @click=${() => emit(this, 'whisper-retry', { id: line.key })}>Retry</button>`;
   }
 
   override render() {

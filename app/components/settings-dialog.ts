@@ -1,6 +1,6 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
-import { DEFAULT_SETTINGS, type HistoryRetention, type Settings } from '../storage/settings.ts';
+import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES, type HistoryRetention, type Settings } from '../storage/settings.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 
@@ -123,6 +123,20 @@ export class SettingsDialog extends LitElement {
           >Keep history on this device<small
             >Room lines and whisper conversations come back after a reload, encrypted on this device. Off keeps nothing
             and deletes what was kept; older lines are deleted.</small
+          ></span
+        >
+      </label>
+      <label>
+        <select
+          name="whisper-expiry"
+          @change=${(e: Event) => this.change({ whisperExpiryMs: Number((e.target as HTMLSelectElement).value) })}
+        >
+          ${WHISPER_EXPIRY_CHOICES.map((c) => html`<option value=${String(c.ms)} ?selected=${c.ms === this.settings.whisperExpiryMs}>${c.label}</option>`)}
+        </select>
+        <span
+          >Undelivered whispers expire after<small
+            >A whisper to someone who is offline waits on this device and goes out when you are both online. After this
+            long it shows "Not delivered", with Retry.</small
           ></span
         >
       </label>

@@ -286,6 +286,7 @@ export class WispApp extends LitElement {
           ${on('file-accept', (e) => this.session.acceptFile(e.detail.id))}
           ${on('file-decline', (e) => this.session.declineFile(e.detail.id))}
           ${on('file-cancel', (e) => this.session.cancelFile(e.detail.id))}
+          ${on('whisper-retry', (e) => this.session.retryWhisper(e.detail.id))}
           @dragover=${(e: DragEvent) => e.dataTransfer?.types.includes('Files') && e.preventDefault()}
           @drop=${(e: DragEvent) => {
             if (!e.dataTransfer?.files.length) return;

@@ -35,7 +35,9 @@ export type LinkFailureCode =
   | 'timeout'
   | 'connection-lost'
   | 'channel-broken'
-  | 'closed';
+  | 'closed'
+  /** The person left every room we share (or the server says so): not an error, they are away. */
+  | 'away';
 
 export interface LinkFailure {
   code: LinkFailureCode;

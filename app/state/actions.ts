@@ -6,6 +6,8 @@ import type { Pins } from '../storage/pins.ts';
 import type { Settings } from '../storage/settings.ts';
 import type { ChatLine, ConnectionStatus, LinkStatus, PassphrasePrompt, TransferState } from './state.ts';
 
+export type WhisperStatus = 'sending' | 'waiting' | 'expired';
+
 export type Action =
   | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number }
   | { t: 'identity'; fingerprint: string }
@@ -51,7 +53,10 @@ export type Action =
   | { t: 'whisper-close'; key: string }
   | { t: 'whisper-link'; key: string; link: LinkStatus; path?: LinkPath; failure?: string }
   | { t: 'whisper-in'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
-  | { t: 'whisper-out'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number }
+  /** An own whisper; a line with this id already there (restored from the device) is updated, not added again. */
+  | { t: 'whisper-out'; key: string; id: string; text: string; kind: 'text' | 'action'; ts: number; status?: WhisperStatus }
+  /** Where an own whisper stands before its receipt: going out, waiting for its person, or expired. */
+  | { t: 'whisper-status'; key: string; id: string; status: WhisperStatus }
   | { t: 'whisper-sent'; key: string; id: string }
   | { t: 'whisper-delivered'; key: string; id: string }
   | { t: 'whisper-system'; key: string; text: string; ts: number; id: string }

@@ -23,7 +23,8 @@ export const COMMANDS: readonly CommandInfo[] = [
   { name: 'deop', usage: '/deop <name>', description: 'Take moderator away (owner).' },
   { name: 'history', usage: '/history <count|off>', description: 'How many recent messages new members of this room see; off keeps no history (owner).' },
   { name: 'purge', usage: '/purge', description: "Clear this room for everyone and end it (owner)." },
-  { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed.' },
+  { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed; the server then remembers you as admin.' },
+  { name: 'admin forget', usage: '/admin forget', description: 'Stay admin only until you disconnect: the server no longer remembers you as admin (admin).' },
   { name: 'userinfo', usage: '/userinfo <name>', description: 'Address, connection time, key and rooms of someone (admin).' },
   { name: 'createroom', usage: '/createroom #room', description: 'Make a persistent room that stays when empty (admin).' },
   { name: 'deleteroom', usage: '/deleteroom #room', description: 'End a persistent room (admin).' },
@@ -63,6 +64,7 @@ export type ModerationCommand =
   | { kind: 'unban'; id: string }
   | { kind: 'bans'; server: boolean }
   | { kind: 'admin'; token: string }
+  | { kind: 'admin-forget' }
   | { kind: 'userinfo'; name: string }
   | { kind: 'room-create'; room: string }
   | { kind: 'room-delete'; room: string }
@@ -133,6 +135,8 @@ export function parseInput(raw: string): Command | undefined {
     case 'bans':
       return { kind: 'bans', server: /^(--server|-s)$/.test(arg) };
     case 'admin':
+      // "forget" is far shorter than any admin token (16 or more characters).
+      if (arg.toLowerCase() === 'forget') return { kind: 'admin-forget' };
       return arg ? { kind: 'admin', token: arg } : { kind: 'invalid', message: `Usage: ${command.usage}` };
     case 'userinfo':
       return arg ? { kind: 'userinfo', name: splitFirst(arg)[0] } : { kind: 'invalid', message: `Usage: ${command.usage}` };

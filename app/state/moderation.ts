@@ -55,6 +55,8 @@ function frameFor(command: ModerationCommand, room: () => string, find: (name: s
       return { type: 'list-bans', room: command.server ? undefined : room() };
     case 'admin':
       return { type: 'admin', token: command.token };
+    case 'admin-forget':
+      return { type: 'admin-forget' };
     case 'userinfo':
       return { type: 'userinfo', target: find(command.name).id };
     case 'room-create':

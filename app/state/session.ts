@@ -123,6 +123,7 @@ export class Session {
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
     await this.history.restore();
+    await this.whispers.load();
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
   }
 
@@ -131,7 +132,12 @@ export class Session {
     this.store.subscribe(onRoomsGone(this.store.state, (room) => this.recovery.forget(room)));
     this.history.watch();
     this.store.subscribe(badgeOnChange(this.notifier));
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && this.notifier.setBadge(0));
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState !== 'visible') return;
+      this.notifier.setBadge(0);
+      // Timers sleep with a phone or a background tab: look at whisper expiries on waking.
+      this.whispers.checkExpiry();
+    });
     addEventListener('online', () => this.client.retryNow());
     this.client.connect();
   }
@@ -337,6 +343,11 @@ export class Session {
     this.whispers.reconnect(key);
   }
 
+  /** "Retry" on an own whisper that was not delivered. */
+  retryWhisper(id: string): void {
+    this.whispers.retry(id);
+  }
+
   /** Whisper link set-up times in ms (offer to secure channel ready), for `npm run bench`. */
   whisperConnectTimes(): number[] {
     return [...this.whispers.connectTimes];
@@ -484,7 +495,10 @@ export class Session {
         return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
-        return this.notice('You are now the server admin.');
+        if (frame.remembered) return this.notice('You are the server admin (this server remembers you).');
+        return this.notice('You are now the server admin. This server remembers you as admin after a restart; /admin forget undoes that.');
+      case 'admin-forgotten':
+        return this.notice('This server will no longer remember you as admin after a restart.');
       case 'bans':
         return this.system(formatBans(frame));
       case 'userinfo':

@@ -33,6 +33,8 @@ export interface ChatLine {
   pending?: boolean;
   /** Own whispers: the other app decrypted it. */
   delivered?: boolean;
+  /** Own whispers not delivered yet: waiting for the person to come online, or expired ("Not delivered"). */
+  undelivered?: 'waiting' | 'expired';
   cid?: string;
   /** Own room messages, once acknowledged: the server's id, so a replay of it is not shown again. */
   serverId?: string;

@@ -4,10 +4,11 @@ import { nameKey } from '../../signal-server/protocol/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
-import type { LinkFailure, LinkPath } from '../net/peer-link.ts';
+import type { LinkFailure, LinkFailureCode, LinkPath, PeerLink } from '../net/peer-link.ts';
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
+import { UndeliveredWhispers } from './undelivered-whispers.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
 
@@ -38,6 +39,8 @@ export interface WhisperOptions {
 const PRUNE_GRACE_MS = 8000;
 /** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
 const MAX_WAITING = 200;
+/** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
+const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
 
 /** The trust states in which whispers may flow without another click. */
 function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
@@ -47,8 +50,12 @@ function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
 export class Whispers {
   readonly mesh: PeerMesh;
   readonly files: FileTransfers;
-  /** Whispers typed but held back: no link yet, or a key change not yet accepted. */
-  private readonly held = new Map<string, Outgoing[]>();
+  /** Own whispers without a receipt yet: waiting for a link (the person away, or a key change not yet accepted), on their way, or expired. */
+  private readonly undelivered: UndeliveredWhispers;
+  /** People whose whispers wait for them to come online: a link is made when they are back. */
+  private readonly waitingFor = new Set<string>();
+  /** How each conversation's link last closed. */
+  private readonly closedWith = new Map<string, LinkFailureCode>();
   /**
    * Whispers and file frames from a key we may not talk to (a change not accepted, or a
    * verified contact not verified again): not shown and not answered (no receipt) until the
@@ -62,6 +69,7 @@ export class Whispers {
   readonly connectTimes: number[] = [];
 
   constructor(private readonly options: WhisperOptions) {
+    this.undelivered = new UndeliveredWhispers(options.store);
     this.mesh = new PeerMesh({
       identity: options.identity,
       send: options.send,
@@ -139,11 +147,25 @@ export class Whispers {
     return this.peers().find((p) => nameKey(p.name) === wanted);
   }
 
+  /** Whispers kept on this device from before: their conversations and lines come back, waiting or expired. */
+  async load(): Promise<void> {
+    for (const key of await this.undelivered.load()) this.waitingFor.add(key);
+  }
+
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
-    const message: Outgoing = { id: crypto.randomUUID(), text, kind, ts: Date.now() };
-    this.dispatch({ t: 'whisper-out', key, ...message });
-    this.held.set(key, [...(this.held.get(key) ?? []), message]);
+    void this.undelivered.add(key, this.nameOf(key), text, kind);
     this.flush(key);
+  }
+
+  /** "Retry" on a whisper that was not delivered: it waits again, with a fresh expiry. */
+  retry(id: string): void {
+    const key = this.undelivered.retry(id, (k) => this.mesh.get(k));
+    if (key) this.flush(key);
+  }
+
+  /** Whispers past their expiry say "Not delivered" now (the app came back to the foreground). */
+  checkExpiry(): void {
+    this.undelivered.checkExpiry();
   }
 
   /** The person clicked "continue" on a key-change warning for an unverified contact. */
@@ -177,6 +199,9 @@ export class Whispers {
       if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
     }
     if (this.state.connection.status !== 'online') return;
+    // A kick or ban is not someone being away: its sentence stays, even when the link had
+    // already dropped (the other side learnt of it first).
+    if (immediate) for (const key of Object.keys(this.state.whispers)) if (this.away(key)) this.closedWith.set(key, 'closed');
     // After a server restart people come back one by one: give them a moment before closing.
     // A kick or ban is not a restart: those links close at once.
     for (const key of this.mesh.keys()) {
@@ -198,11 +223,27 @@ export class Whispers {
             this.pruneTimers.delete(key);
             if (this.sharedRooms(key).length) return;
             const name = this.state.whispers[key]?.name ?? 'They';
-            this.mesh.close(key, { code: 'closed', sentence: `${name} no longer shares a room with you.` });
+            this.mesh.close(key, { code: 'away', sentence: `${name} no longer shares a room with you.` });
           }, PRUNE_GRACE_MS),
         );
       }
     }
+    // Someone away is no error; whispers waiting for them go out once they are back in a room we share.
+    for (const key of new Set([...Object.keys(this.state.whispers), ...this.undelivered.keys()])) {
+      if (this.away(key)) this.settleAway(key);
+      else if (this.waitingFor.delete(key)) this.onReturn(key);
+    }
+  }
+
+  /**
+   * Someone we kept whispers for is back. A link from before they left may not have noticed
+   * yet that their app went away (then whatever it carries is lost): they go out on a new one.
+   */
+  private onReturn(key: string): void {
+    if (!this.undelivered.hasWaiting(key)) return;
+    const old = this.mesh.get(key);
+    if (old && !old.isClosed) this.mesh.close(key, { code: 'closed', sentence: 'Reconnecting.' });
+    this.flush(key);
   }
 
   /** Drops the current link, if any, and sets up a new one (the person's "Reconnect"). */
@@ -216,10 +257,11 @@ export class Whispers {
   /** The server could not pass our signalling on: that person is gone from our rooms. */
   onUnreachable(peerId: string): void {
     const key = Object.values(this.state.whispers).find((w) => this.peers().find((p) => p.id === peerId && p.key === w.key))?.key;
-    if (key) this.mesh.close(key, { code: 'closed', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
+    if (key) this.mesh.close(key, { code: 'away', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
   }
 
   close(): void {
+    this.undelivered.stop();
     for (const timer of this.pruneTimers.values()) clearTimeout(timer);
     this.mesh.closeAll();
   }
@@ -235,16 +277,17 @@ export class Whispers {
     }
     const link = this.mesh.connect(key);
     if (!link) {
-      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: `${whisper?.name ?? 'They'} is not in any room with you right now.` });
+      // Away: not an error. Whispers to them wait (their lines say so).
+      this.closedWith.set(key, 'away');
+      this.dispatch({ t: 'whisper-link', key, link: 'closed' });
       return;
     }
     this.dispatch({ t: 'whisper-link', key, link: link.ready ? 'ready' : 'connecting', path: link.path });
   }
 
-  /** Sends held whispers if trust allows and a link exists or can be made. */
+  /** Sends the whispers without a receipt that this link has not carried, if trust allows and a link exists or can be made. */
   private flush(key: string): void {
-    const queue = this.held.get(key);
-    if (!queue?.length) return;
+    if (!this.undelivered.hasWaiting(key)) return;
     const trust = this.trust(key);
     const whisper = this.state.whispers[key];
     if (!mayTalk(trust, whisper?.acceptedChange)) {
@@ -256,13 +299,36 @@ export class Whispers {
       this.dispatch({ ...this.linkStatus(key), failure });
       return;
     }
+    const link = this.linkNow(key);
+    if (!link) return this.settleAway(key);
+    this.undelivered.writeAll(key, link);
+  }
+
+  /** Online, and the person shares none of our rooms: they are away (a link still open to them is closing). */
+  private away(key: string): boolean {
+    return this.state.connection.status === 'online' && this.sharedRooms(key).length === 0;
+  }
+
+  /** The link to send on now, made if needed; none while the person is away, or while we are offline without a ready one. */
+  private linkNow(key: string): PeerLink | undefined {
+    if (this.state.connection.status !== 'online') {
+      const link = this.mesh.get(key);
+      return link?.ready ? link : undefined;
+    }
+    if (this.away(key)) return undefined;
     this.connect(key);
     const link = this.mesh.get(key);
-    if (!link || link.isClosed) return;
-    this.held.delete(key);
-    for (const message of queue) {
-      // If the link fails before the whisper went out, it waits here again for "Try again".
-      link.send(encodePeerFrame({ t: 'whisper', ...message })).catch(() => this.held.set(key, [...(this.held.get(key) ?? []), message]));
+    return link && !link.isClosed ? link : undefined;
+  }
+
+  /** The person is away (or we are offline): their whispers wait, and a lost link to them is no error. */
+  private settleAway(key: string): void {
+    this.waitingFor.add(key);
+    this.undelivered.showWaiting(key);
+    const link = this.mesh.get(key);
+    const explained = EXPLAINED_BY_ABSENCE.has(this.closedWith.get(key) ?? 'closed');
+    if (this.state.whispers[key]?.failure && explained && (!link || link.isClosed) && this.mayTalkTo(key)) {
+      this.dispatch({ t: 'whisper-link', key, link: 'closed' });
     }
   }
 
@@ -301,6 +367,7 @@ export class Whispers {
     if (frame.t === 'receipt') {
       // About our own whisper in this conversation, which only went out while sending was allowed.
       this.dispatch({ t: 'whisper-delivered', key, id: frame.id });
+      this.undelivered.delivered(key, frame.id);
       return;
     }
     if (!allowed) return this.hold(key, frame);
@@ -312,6 +379,8 @@ export class Whispers {
   /** Shows a whisper and tells the sender it arrived; `notify`: raise a notification for it. */
   private deliver(key: string, message: Outgoing, notify: boolean): void {
     this.mesh.get(key)?.send(encodePeerFrame({ t: 'receipt', id: message.id })).catch(() => undefined);
+    // Sent again because our receipt was lost on the way: answered again, shown once.
+    if (this.state.whispers[key]?.lines.some((l) => l.key === message.id && !l.own)) return;
     this.dispatch({ t: 'whisper-in', key, ...message });
     if (!notify) return;
     const name = this.nameOf(key);
@@ -384,7 +453,11 @@ export class Whispers {
       waiting.files = [];
       if (!waiting.whispers.length) this.waiting.delete(key);
     }
-    const benign = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
-    this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: benign ? undefined : failure.sentence });
+    this.closedWith.set(key, failure.code);
+    const reconnecting = failure.code === 'closed' && failure.sentence === 'Reconnecting.';
+    // Someone leaving is the normal case of someone being away, not an error.
+    const away = failure.code === 'away' || (EXPLAINED_BY_ABSENCE.has(failure.code) && this.away(key));
+    this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: reconnecting || away ? undefined : failure.sentence });
+    if (away || this.state.connection.status !== 'online') this.settleAway(key);
   }
 }

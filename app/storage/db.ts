@@ -20,6 +20,8 @@ export const KEYS = {
   historyKey: 'history-key',
   /** Per conversation: where the person left it (scroll anchor) and the last line they saw. */
   historyViews: 'history-views',
+  /** Whispers not yet delivered (waiting for their person, or expired), so a reload keeps them. */
+  whisperOutbox: 'whisper-outbox',
 } as const;
 
 let store: UseStore | undefined;

@@ -12,6 +12,8 @@ export interface Settings {
   showLinks: boolean;
   /** How long room lines and whisper conversations are kept on this device ('off': nothing is written). */
   history: HistoryRetention;
+  /** How long a whisper waits for its person to come online before it shows "Not delivered". */
+  whisperExpiryMs: number;
 }
 
 /** "Keep history on this device": the choices, each with how long a line is kept (ms; Infinity: always). */
@@ -29,11 +31,21 @@ function isRetention(value: unknown): value is HistoryRetention {
   return typeof value === 'string' && Object.hasOwn(HISTORY_RETENTION, value);
 }
 
+const HOUR_MS = 3_600_000;
+/** The choices for how long undelivered whispers wait, with their labels. */
+export const WHISPER_EXPIRY_CHOICES: readonly { ms: number; label: string }[] = [
+  { ms: HOUR_MS, label: '1 hour' },
+  { ms: 24 * HOUR_MS, label: '1 day' },
+  { ms: 7 * 24 * HOUR_MS, label: '7 days' },
+];
+
 /**
  * History defaults to 7 days: a phone that reloads the app keeps what was read this week,
- * and a copied profile or lost device holds no more than a week of it.
+ * and a copied profile or lost device holds no more than a week of it. An undelivered
+ * whisper waits a day: long enough for someone away for the night, short enough not to
+ * arrive days later as if it were new.
  */
-export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, history: '7d' };
+export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d' };
 
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
@@ -43,6 +55,7 @@ export async function loadSettings(): Promise<Settings> {
     showLinks: typeof saved?.showLinks === 'boolean' ? saved.showLinks : DEFAULT_SETTINGS.showLinks,
     history: isRetention(saved?.history) ? saved.history : DEFAULT_SETTINGS.history,
     maxFileMb: Number.isSafeInteger(saved?.maxFileMb) && saved!.maxFileMb! >= 0 ? saved!.maxFileMb! : DEFAULT_SETTINGS.maxFileMb,
+    whisperExpiryMs: WHISPER_EXPIRY_CHOICES.some((c) => c.ms === saved?.whisperExpiryMs) ? saved!.whisperExpiryMs! : DEFAULT_SETTINGS.whisperExpiryMs,
   };
 }
 

@@ -56,6 +56,8 @@ describe('composer commands', () => {
     expect(parseInput('/audit 20')).to.deep.equal({ kind: 'audit', limit: 20 });
     expect(parseInput('/audit lots')).to.deep.include({ kind: 'invalid' });
     expect(parseInput('/admin s3cret-token')).to.deep.equal({ kind: 'admin', token: 's3cret-token' });
+    expect(parseInput('/admin forget')).to.deep.equal({ kind: 'admin-forget' });
+    expect(parseInput('/admin Forget ')).to.deep.equal({ kind: 'admin-forget' });
     expect(parseDuration('10m')).to.equal(600_000);
     expect(parseDuration('7d')).to.equal(604_800_000);
     expect(parseDuration('soon')).to.equal(undefined);

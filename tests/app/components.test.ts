@@ -7,6 +7,8 @@ import '../../app/components/member-list.ts';
 import '../../app/components/connection-status.ts';
 import '../../app/components/insecure-context.ts';
 import '../../app/components/room-header.ts';
+import '../../app/components/settings-dialog.ts';
+import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine, RoomState } from '../../app/state/store.ts';
 
 async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
@@ -89,6 +91,36 @@ describe('<wisp-message-list>', () => {
   it('says when a room has no messages', async () => {
     const list = await mount('wisp-message-list', { lines: [], room: 'music' });
     expect(shadow(list).querySelector('.empty')?.textContent).to.contain('No messages yet in #music');
+  });
+});
+
+describe('<wisp-message-list> own whispers not delivered', () => {
+  it('says "Waiting for <name> to come online", or "Not delivered" with a Retry that sends whisper-retry', async () => {
+    const lines: ChatLine[] = [
+      { key: 'w1', kind: 'text', text: 'first', ts: 1, own: true, pending: false, undelivered: 'waiting', name: 'alice', cid: 'w1' },
+      { key: 'w2', kind: 'text', text: 'second', ts: 2, own: true, pending: false, undelivered: 'expired', name: 'alice', cid: 'w2' },
+    ];
+    const list = await mount('wisp-message-list', { lines, room: '@kD', peer: 'Dana' });
+    const [waiting, expired] = [...shadow(list).querySelectorAll('li')];
+    expect(waiting.querySelector('[data-status=waiting]')?.textContent).to.equal('Waiting for Dana to come online');
+    expect(waiting.querySelector('.pending, button')).to.equal(null);
+    expect(expired.querySelector('[data-status=not-delivered]')?.textContent).to.equal('Not delivered');
+    const retried = nextEvent<{ id: string }>(list, 'whisper-retry');
+    expired.querySelector<HTMLButtonElement>('button')!.click();
+    expect((await retried).detail).to.deep.equal({ id: 'w2' });
+  });
+});
+
+describe('<wisp-settings-dialog> whisper expiry', () => {
+  it('offers 1 hour, 1 day and 7 days, shows the current one, and sends the chosen one', async () => {
+    const dialog = await mount('wisp-settings-dialog', { settings: DEFAULT_SETTINGS });
+    const select = shadow(dialog).querySelector<HTMLSelectElement>('select[name=whisper-expiry]')!;
+    expect([...select.options].map((o) => o.textContent)).to.deep.equal(['1 hour', '1 day', '7 days']);
+    expect(Number(select.value)).to.equal(DEFAULT_SETTINGS.whisperExpiryMs);
+    const changed = nextEvent<{ settings: typeof DEFAULT_SETTINGS }>(dialog, 'settings-change');
+    select.value = String(WHISPER_EXPIRY_CHOICES[2].ms);
+    select.dispatchEvent(new Event('change'));
+    expect((await changed).detail.settings).to.deep.equal({ ...DEFAULT_SETTINGS, whisperExpiryMs: 7 * 24 * 3_600_000 });
   });
 });
 

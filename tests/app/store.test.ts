@@ -243,6 +243,23 @@ describe('store reducer', () => {
     expect(state.transfers.f1.status).to.equal('receiving');
   });
 
+  it('an own whisper is one line per id: waiting, expired, sending again, delivered', () => {
+    const whisper = { t: 'whisper-out' as const, key: 'kB', id: 'w1', text: 'see you', kind: 'text' as const, ts: 5 };
+    let state = run([{ t: 'whisper-open', key: 'kB', name: 'bob', activate: false }, { ...whisper, status: 'waiting' }], inLobby());
+    const status = () => state.whispers.kB.lines.map((l) => [l.key, l.pending, l.undelivered, l.delivered]);
+    expect(status()).to.deep.equal([['w1', false, 'waiting', undefined]]);
+    // The same id again (restored from the device, or still waiting) updates the line: no second one.
+    state = run([{ ...whisper, status: 'expired' }], state);
+    expect(status()).to.deep.equal([['w1', false, 'expired', undefined]]);
+    state = run([{ t: 'whisper-status', key: 'kB', id: 'w1', status: 'sending' }], state);
+    expect(status()).to.deep.equal([['w1', true, undefined, undefined]]);
+    state = run([{ t: 'whisper-delivered', key: 'kB', id: 'w1' }], state);
+    expect(status()).to.deep.equal([['w1', false, undefined, true]]);
+    // Delivered stays delivered, whatever a late status or a restored copy says.
+    const delivered = state;
+    expect(run([{ t: 'whisper-status', key: 'kB', id: 'w1', status: 'waiting' }, { ...whisper, status: 'waiting' }], delivered)).to.equal(delivered);
+  });
+
   it('an action about nothing in the state returns the same state object', () => {
     const before = inLobby();
     expect(reduce(before, { t: 'activate', room: 'nowhere' })).to.equal(before);

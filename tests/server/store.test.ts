@@ -148,7 +148,7 @@ describe('writes', () => {
     await server.close();
 
     const files = readdirSync(dataDir).sort();
-    assert.deepEqual(files, ['admin.json', 'audit.json', 'bans.json', 'rooms.json', 'server.json'], 'no temporary files left behind');
+    assert.deepEqual(files, ['admin.json', 'admins.json', 'audit.json', 'bans.json', 'rooms.json', 'server.json'], 'no temporary files left behind');
     for (const file of files) {
       const full = path.join(dataDir, file);
       assert.equal(statSync(full).mode & 0o777, 0o600, `${file} is private`);

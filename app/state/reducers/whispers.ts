@@ -1,7 +1,13 @@
 // Whisper conversations, keyed by the other person's identity key: their lines, unread
 // counts and the state of the link.
 import { whisperKeyOf, whisperTab, type ChatLine, type WhisperState } from '../state.ts';
+import type { WhisperStatus } from '../actions.ts';
 import { appendLines, leftView, systemLine, updateLine, withEntry, withHistory, type SliceReducer } from './slice.ts';
+
+/** How an own whisper's line shows each status: "sending…", "Waiting for …", "Not delivered". */
+function statusFields(status: WhisperStatus = 'sending'): Pick<ChatLine, 'pending' | 'undelivered'> {
+  return status === 'sending' ? { pending: true, undelivered: undefined } : { pending: false, undelivered: status };
+}
 
 function read(whisper: WhisperState): WhisperState {
   return whisper.unread ? { ...whisper, unread: 0 } : whisper;
@@ -35,14 +41,25 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
         return { ...w, lines: appendLines(w, [line]), unread: visible ? w.unread : w.unread + 1 };
       });
     case 'whisper-out':
-      return withEntry(slice, action.key, (w) => ({
-        ...w,
-        lines: appendLines(w, [{ key: action.id, cid: action.id, kind: action.kind, text: action.text, ts: action.ts, own: true, pending: true, name: state.me.name }]),
-      }));
+      return withEntry(slice, action.key, (w) => {
+        const line: ChatLine = { key: action.id, cid: action.id, kind: action.kind, text: action.text, ts: action.ts, own: true, name: state.me.name ?? w.lines.find((l) => l.key === action.id)?.name, ...statusFields(action.status) };
+        // Idempotent by id: a line restored from the device and the same whisper still waiting are one line.
+        const existing = w.lines.find((l) => l.key === action.id && l.own);
+        if (existing?.delivered) return w;
+        return { ...w, lines: existing ? updateLine(w.lines, action.id, line) : appendLines(w, [line]) };
+      });
+    case 'whisper-status':
+      return withEntry(slice, action.key, (w) => {
+        const line = w.lines.find((l) => l.key === action.id && l.own);
+        if (!line || line.delivered) return w;
+        const fields = statusFields(action.status);
+        if (line.pending === fields.pending && line.undelivered === fields.undelivered) return w;
+        return { ...w, lines: updateLine(w.lines, action.id, fields) };
+      });
     case 'whisper-sent':
       return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false }) }));
     case 'whisper-delivered':
-      return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, delivered: true }) }));
+      return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, undelivered: undefined, delivered: true }) }));
     case 'whisper-system':
       return withEntry(slice, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.id, action.text, action.ts)]) }));
     case 'accept-change':
