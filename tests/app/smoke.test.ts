@@ -39,7 +39,7 @@ describe('protocol module in the browser', () => {
 
   it('parseServerFrame accepts valid frames', () => {
     expect(parseServerFrame('{"type":"pong"}')).to.deep.equal({ ok: true, frame: { type: 'pong' } });
-    const message = { type: 'message', room: 'lobby', id: 'm1', from: 'p1', name: 'Ada', ts: 1_700_000_000_000, text: 'hi', kind: 'text' };
+    const message = { type: 'message', room: 'lobby', id: 'm1', from: 'p1', name: 'Ada', ts: 1_700_000_000_000, text: 'hi', kind: 'text', seq: 1 };
     const parsed = parseServerFrame(JSON.stringify(message));
     expect(parsed.ok).to.equal(true);
     if (parsed.ok) expect(parsed.frame).to.deep.equal(message);
@@ -58,7 +58,7 @@ describe('protocol module in the browser', () => {
     if (unknown.ok) expect.fail('unknown type accepted');
     else expect(unknown).to.include({ code: ErrorCode.unknownType, ref: 'teleport' });
 
-    const badField = parseServerFrame(JSON.stringify({ type: 'message', room: 'lobby', id: 'm1', from: 'p1', name: 'Ada', ts: -1, text: 'hi', kind: 'text' }));
+    const badField = parseServerFrame(JSON.stringify({ type: 'message', room: 'lobby', id: 'm1', from: 'p1', name: 'Ada', ts: -1, text: 'hi', kind: 'text', seq: 1 }));
     if (badField.ok) expect.fail('negative timestamp accepted');
     else expect(badField).to.include({ code: ErrorCode.badFrame, ref: 'message' });
   });
