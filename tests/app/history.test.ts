@@ -6,6 +6,8 @@ import { expect } from '@esm-bundle/chai';
 import { LineStore, type KeptLine } from '../../app/storage/history.ts';
 import { historyKey } from '../../app/crypto/history-key.ts';
 import { initialState, reduce, type Action, type AppState, type ChatLine } from '../../app/state/store.ts';
+import { Store } from '../../app/state/store.ts';
+import { History, HISTORY_FULL_SENTENCE } from '../../app/state/history.ts';
 import '../../app/components/message-list.ts';
 
 let dbCount = 0;
@@ -144,6 +146,33 @@ describe('history line store', () => {
   });
 });
 
+describe('history when the device is full', () => {
+  /** A line store on a real database whose writes fail as a browser's do when its quota is reached. */
+  class FullLineStore extends LineStore {
+    attempts = 0;
+    override append(): Promise<void> {
+      this.attempts++;
+      return Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError'));
+    }
+  }
+
+  it('says so once in a sentence, and the conversation carries on', async () => {
+    const lines = new FullLineStore(500, `wisp-history-full-${Date.now()}`);
+    const store = new Store(reduce(initialState(), { t: 'open-room', room: 'lobby', activate: true }));
+    const notices: string[] = [];
+    const history = new History({ store, notice: (text) => notices.push(text), lines });
+    history.watch();
+    const say = (id: string) => store.dispatch({ t: 'message', room: 'lobby', id, from: 'p1', name: 'Ada', ts: Date.now(), text: `line ${id}`, kind: 'text' });
+    say('m1');
+    say('m2');
+    say('m3');
+    await waitFor(() => lines.attempts === 3);
+    history.stop();
+    expect(notices).to.deep.equal([HISTORY_FULL_SENTENCE]);
+    expect(store.state.rooms.lobby.lines.map((l) => l.key)).to.deep.equal(['m1', 'm2', 'm3']);
+  });
+});
+
 describe('history in the reducer', () => {
   const chat = (key: string, ts: number, extra: Partial<ChatLine> = {}): ChatLine => ({ key, kind: 'text', text: key, ts, ...extra });
 
@@ -241,3 +270,8 @@ describe('<wisp-message-list> with restored history', () => {
     expect(await reported).to.deep.equal({ room: 'lobby', anchor: undefined, seen: 'l59' }, 'at the bottom there is no anchor');
   });
 });
+
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(check()).to.equal(true);
+}
