@@ -192,6 +192,8 @@ export class Rooms {
       return [];
     }
     room.verifierHash = hash;
+    // What was sealed under the old passphrase opens for nobody who enters the new one.
+    this.history.clear(room.ring);
     const others = [...room.members.values()].filter((m) => m !== by);
     for (const member of others) {
       this.remove(member, room, undefined, { kind: 'rekeyed', by: by.name });

@@ -267,6 +267,25 @@ describe('private rooms, purge and the end of a room', () => {
     for (const text of replayedRaw) assert.deepEqual(Object.keys(JSON.parse(text) as object).sort(), ['from', 'id', 'key', 'name', 'room', 'sealed', 'seq', 'ts', 'type']);
   });
 
+  test("a new passphrase empties a private room's ring: nobody who enters it is sent what was sealed under the old one", async () => {
+    const server = await scope.start(FAST);
+    const oldVerifier = randomBytes(32).toString('base64url');
+    const newVerifier = randomBytes(32).toString('base64url');
+    const ann = await scope.connect(server, { name: 'Ann' });
+    await rejoin(ann, 'secret', undefined, oldVerifier);
+    ann.send({ type: 'say', room: 'secret', cid: 'old', sealed: randomBytes(80).toString('base64url') });
+    await ann.next('ack', (a) => a.cid === 'old');
+    ann.send({ type: 'room-passphrase', room: 'secret', verifier: newVerifier });
+    await ann.next('passphrase-changed');
+    const fresh = randomBytes(80).toString('base64url');
+    ann.send({ type: 'say', room: 'secret', cid: 'new', sealed: fresh });
+    await ann.next('ack', (a) => a.cid === 'new');
+
+    const cy = await scope.connect(server, { name: 'Cy' });
+    const joined = await rejoin(cy, 'secret', undefined, newVerifier);
+    assert.deepEqual(joined.replay.map((m) => m.sealed), [fresh]);
+  });
+
   test('purge empties the ring; later joins under that name carry purgedAt, a persistent room\'s across a restart', async () => {
     const dataDir = scope.tempDir('wisp-data-');
     const first = await scope.start({ ...FAST, dataDir });
