@@ -465,13 +465,15 @@ export class Rooms {
   /**
    * What a joiner gets from the ring: without a cursor, the newest `newMembers`; with one
    * in this epoch, everything after it (missed when the ring no longer reaches back); with
-   * another epoch's, everything the ring has, and missed.
+   * another epoch's, everything of this epoch (missed when the ring no longer holds its
+   * first message). What that other epoch held after the cursor only the app can judge:
+   * it knows whether it was there when that server stopped.
    */
   private recover(room: Room, since: HistoryCursor | undefined): Recovery {
     if (!since) return { frames: room.newMembers > 0 ? this.history.last(room.ring, room.newMembers) : [], missed: false };
-    if (since.epoch !== room.epoch) return { frames: this.history.after(room.ring, 0, room.seq).frames, missed: true };
-    if (since.seq >= room.seq) return { frames: [], missed: false };
-    const after = this.history.after(room.ring, since.seq, room.seq);
+    const from = since.epoch === room.epoch ? since.seq : 0;
+    if (from >= room.seq) return { frames: [], missed: false };
+    const after = this.history.after(room.ring, from, room.seq);
     return { frames: after.frames, missed: !after.complete };
   }
 

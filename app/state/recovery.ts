@@ -4,7 +4,7 @@
 // kept in IndexedDB, and sent with the next join so the server replays what was missed.
 // The messages a join recovers follow its `joined`, numbered up to the `seq` it gave.
 import type { HistoryCursor, ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
-import { loadRoomCursors, saveRoomCursors, type RoomCursors } from '../storage/room-cursors.ts';
+import { loadClosedEpochs, loadRoomCursors, saveClosedEpochs, saveRoomCursors, type RoomCursors } from '../storage/room-cursors.ts';
 
 type History = ServerFrameOf<'joined'>['history'];
 
@@ -22,8 +22,14 @@ export class RoomRecovery {
   private writing?: Promise<void>;
   private dirty = false;
 
+  /**
+   * Epochs this device was connected to until their server stopped (its close came after
+   * every message it had relayed): a cursor of one of them missed nothing of it.
+   */
+  private closedEpochs = new Set<string>();
+
   async load(): Promise<void> {
-    this.cursors = await loadRoomCursors();
+    [this.cursors, this.closedEpochs] = await Promise.all([loadRoomCursors(), loadClosedEpochs().then((e) => new Set(e))]);
   }
 
   /** What the next join of this room says it has seen (undefined: it joins as a new member). */
@@ -31,11 +37,30 @@ export class RoomRecovery {
     return this.cursors[room];
   }
 
-  /** The server's answer to a join: where the room's history stands now. */
-  onJoined(room: string, history: History): void {
-    this.replayed.set(room, { seq: history.seq, arrival: this.cursors[room] ? 'missed' : 'history' });
+  /**
+   * The server's answer to a join: where the room's history stands now. True when some of
+   * what this device missed is gone: the server says so for its own epoch; a cursor of an
+   * earlier epoch lost what came after it unless this device saw that server stop.
+   */
+  onJoined(room: string, history: History): boolean {
+    const before = this.cursors[room];
+    const lost = Boolean(history.missed) || (before !== undefined && before.epoch !== history.epoch && !this.closedEpochs.has(before.epoch));
+    this.replayed.set(room, { seq: history.seq, arrival: before ? 'missed' : 'history' });
     this.cursors = { ...this.cursors, [room]: { epoch: history.epoch, seq: history.seq } };
     this.persist();
+    return lost;
+  }
+
+  /**
+   * The server said it is stopping, on a connection that had joined these rooms: every
+   * message it relayed came before that close, so their cursors are complete for their epoch.
+   */
+  onServerStopped(): Promise<void> {
+    const complete = [...this.replayed.keys()].map((room) => this.cursors[room]?.epoch).filter((e): e is string => e !== undefined);
+    // Only the epochs some cursor still names are worth keeping.
+    const named = new Set(Object.values(this.cursors).map((c) => c.epoch));
+    this.closedEpochs = new Set([...this.closedEpochs, ...complete].filter((e) => named.has(e)));
+    return saveClosedEpochs([...this.closedEpochs]).catch((error: unknown) => console.warn('wisp: saving where room histories stand failed:', error));
   }
 
   /** A room message: how it arrived; the cursor moves past it. */

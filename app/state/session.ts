@@ -430,8 +430,8 @@ export class Session {
         const { room, history } = frame;
         this.store.dispatch({ t: 'joined', room, members: frame.members, topic: frame.topic, persistent: frame.persistent, private: frame.private, newMembers: history.newMembers });
         // A room left meanwhile (its `left` still on the way) keeps no cursor.
-        if (this.state.rooms[room]) this.recovery.onJoined(room, history);
-        if (history.missed) this.system('Some messages from while you were away are no longer available.', room);
+        const lost = this.state.rooms[room] ? this.recovery.onJoined(room, history) : Boolean(history.missed);
+        if (lost) this.system('Some messages from while you were away are no longer available.', room);
         this.privateRooms.onJoined(frame);
         if (frame.history.purgedAt !== undefined) void this.history.onPurgedAt(frame.room, frame.history.purgedAt);
         this.whispers.onPresenceChanged();
@@ -537,6 +537,7 @@ export class Session {
 
   private onClose(info: CloseInfo): void {
     this.sender.onDisconnect();
+    if (info.code === CloseCode.shuttingDown) void this.recovery.onServerStopped();
     this.recovery.onDisconnect();
     this.welcomed = false;
     this.leavesUnanswered.clear();

@@ -16,6 +16,8 @@ export const KEYS = {
   roomSeen: 'room-seen',
   /** Per room, where this device's copy of its history ends (epoch and sequence number), to recover the rest on the next join. */
   roomCursors: 'room-cursors',
+  /** History epochs whose server this device saw stop while connected: it missed nothing of them. */
+  closedEpochs: 'closed-epochs',
   /** The non-extractable AES-GCM key that seals kept chat lines (the lines are in ./history.ts). */
   historyKey: 'history-key',
   /** Per conversation: where the person left it (scroll anchor) and the last line they saw. */

@@ -22,5 +22,12 @@ export async function loadRoomCursors(): Promise<RoomCursors> {
   return cursors;
 }
 
+export async function loadClosedEpochs(): Promise<string[]> {
+  const saved = await read<unknown>(KEYS.closedEpochs);
+  return Array.isArray(saved) ? saved.filter((epoch): epoch is string => typeof epoch === 'string') : [];
+}
+
+export const saveClosedEpochs: (epochs: string[]) => Promise<void> = orderedWriter(KEYS.closedEpochs);
+
 /** Writes the whole set (the last write wins). */
 export const saveRoomCursors: (cursors: RoomCursors) => Promise<void> = orderedWriter(KEYS.roomCursors);

@@ -472,8 +472,10 @@ export const JoinedSchema = v.object({
   /**
    * The room's history: `epoch` and `seq` (its last message's sequence number, 0 for none)
    * are what the next join sends as `since`. The messages this join recovers follow this
-   * frame, in order, each with `seq` at most this one. `missed`: some of what this member
-   * missed is gone (another epoch, or older than what the server keeps). `newMembers`: how
+   * frame, in order, each with `seq` at most this one (for a cursor of another epoch: all
+   * of this epoch's). `missed`: some of this epoch's messages after the cursor are gone
+   * (older than what the server keeps); whether the cursor's own epoch ended with more the
+   * app judges itself (it knows whether it was connected when that server stopped). `newMembers`: how
    * many recent messages new members see (0: the room keeps no history). `purgedAt`: the
    * room was cleared at this server time; devices delete what they kept from before it.
    */

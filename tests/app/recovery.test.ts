@@ -18,7 +18,7 @@ async function savedCursors(want: unknown): Promise<void> {
 }
 
 describe('room recovery cursors', () => {
-  beforeEach(() => remove(KEYS.roomCursors));
+  beforeEach(() => Promise.all([remove(KEYS.roomCursors), remove(KEYS.closedEpochs)]));
 
   it('a first join is a new member: no cursor sent, and what follows up to the snapshot is history', async () => {
     const recovery = new RoomRecovery();
@@ -56,6 +56,26 @@ describe('room recovery cursors', () => {
     recovery.forget('music');
     expect(recovery.since('music')).to.equal(undefined);
     await savedCursors({ lobby: { epoch: 'e2', seq: 0 } });
+  });
+
+  it('what is gone: the server says so for its epoch; an earlier epoch lost nothing only if this device saw its server stop', async () => {
+    const recovery = new RoomRecovery();
+    expect(recovery.onJoined('lobby', history('e1', 3)), 'a first join misses nothing').to.equal(false);
+    expect(recovery.onJoined('lobby', { ...history('e1', 9), missed: true as const }), 'the server says the ring does not reach back').to.equal(true);
+    // The connection dropped, then the server restarted: what e1 said after the cursor may be gone.
+    recovery.onDisconnect();
+    expect(recovery.onJoined('lobby', history('e2', 0))).to.equal(true);
+    // This time the device was there when the server said it was stopping: nothing of e2 was missed.
+    await recovery.onServerStopped();
+    recovery.onDisconnect();
+    expect(recovery.onJoined('lobby', history('e3', 2))).to.equal(false);
+
+    // A reload in between keeps knowing it.
+    await recovery.onServerStopped();
+    recovery.onDisconnect();
+    const reloaded = new RoomRecovery();
+    await reloaded.load();
+    expect(reloaded.onJoined('lobby', history('e4', 0))).to.equal(false);
   });
 
   it('the cursor survives a reload, and a malformed saved one is dropped', async () => {
