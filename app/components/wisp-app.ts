@@ -21,14 +21,8 @@ import './member-list.ts';
 import './message-list.ts';
 import './room-picker.ts';
 import './room-tabs.ts';
-import './settings-dialog.ts';
 import './member-menu.ts';
-import './password-dialog.ts';
-import './passphrase-dialog.ts';
-import './invite-dialog.ts';
 import './room-header.ts';
-import './share-dialog.ts';
-import './verify-dialog.ts';
 import './whisper-header.ts';
 
 /** The shell: lays out the presentational components and turns their events into Session commands. */
@@ -194,7 +188,11 @@ export class WispApp extends LitElement {
     }
   };
 
+  /** The dialogs' module, loaded once the shell has painted; a dialog opened by a method waits for it. */
+  private dialogs?: Promise<unknown>;
+
   override firstUpdated(): void {
+    this.dialogs = import('./dialogs.ts');
     this.addEventListener('keydown', this.onKeyDown);
     this.composer?.focus();
   }
@@ -254,7 +252,7 @@ export class WispApp extends LitElement {
     const whisper = this.session.state.whispers[key];
     if (!whisper) return;
     this.verifying = { key, name: whisper.name, number: '' };
-    await this.updateComplete;
+    await Promise.all([this.updateComplete, this.dialogs]);
     this.verifyDialog.show();
     const number = await this.session.safetyNumber(key);
     if (this.verifying?.key === key) this.verifying = { ...this.verifying, number };
@@ -339,7 +337,7 @@ export class WispApp extends LitElement {
 
   private async invite(room: string): Promise<void> {
     this.inviting = room;
-    await this.updateComplete;
+    await Promise.all([this.updateComplete, this.dialogs]);
     this.inviteDialog.show();
   }
 
@@ -375,7 +373,7 @@ export class WispApp extends LitElement {
         <button class="members-toggle" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => (this.membersOpen = !this.membersOpen)}>
           People${room?.synced ? ` (${members.length})` : ''}
         </button>
-        <button class="settings" aria-label="Settings" title="Settings" @click=${() => this.settingsDialog.show()}>⚙</button>
+        <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
       </header>
       <wisp-room-tabs
         .tabs=${tabs}

@@ -1,0 +1,9 @@
+// The dialogs, in one chunk loaded after the first paint (none is needed for it): the
+// shell renders their tags at once, and each upgrades, keeping the properties set on it,
+// when this module arrives.
+import './settings-dialog.ts';
+import './password-dialog.ts';
+import './passphrase-dialog.ts';
+import './invite-dialog.ts';
+import './share-dialog.ts';
+import './verify-dialog.ts';
