@@ -154,10 +154,11 @@ export class LineStore {
       request.onerror = () => reject(request.error);
       request.onsuccess = () => {
         const cursor = request.result;
-        if (!cursor || records.length > limit) return resolve();
+        if (!cursor) return resolve();
         const record = cursor.value as StoredRecord;
         // Lines of the same millisecond are in id order: those from `before` on were read already.
         if (!before || record.time < before.time || record.key < before.key) records.push(record);
+        if (records.length > limit) return resolve();
         cursor.continue();
       };
     });
