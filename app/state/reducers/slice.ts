@@ -78,9 +78,10 @@ export function withHistory<T extends Conversation>(entry: T, action: Action, ac
 
 /**
  * Leaving a tab ends its restored view: the divider and the scroll anchor were for this
- * visit. What "Load earlier messages" brought goes too (it stays on the device): memory
- * is bounded by the device's cap while the person reads back, and by the usual number of
- * lines otherwise. Trimming on leaving, not as lines arrive, never moves what they read.
+ * visit. What "Load earlier messages" brought goes too (it stays on the device). Simple
+ * and bounded: while the person stays, the held count stays what they loaded (a new line
+ * drops only the single oldest, which can be loaded again), so what they scrolled up to
+ * read does not vanish under them; elsewhere a conversation holds the usual number.
  */
 export function leftView<T extends RestoredView & Lines>(entry: T): T {
   if (entry.anchor === undefined && entry.unseenFrom === undefined && entry.limit === undefined) return entry;
