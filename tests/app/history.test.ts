@@ -56,16 +56,19 @@ function putRaw(name: string, ...records: Record<string, unknown>[]): Promise<vo
 
 const keys = (lines: { key: string }[]) => lines.map((l) => l.key);
 
+/** Closes and deletes the databases freshStore() made. */
+async function deleteOpened(): Promise<void> {
+  for (const { store, name } of opened.splice(0)) {
+    store.close();
+    await new Promise((resolve) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = request.onerror = request.onblocked = resolve;
+    });
+  }
+}
+
 describe('history line store', () => {
-  afterEach(async () => {
-    for (const { store, name } of opened.splice(0)) {
-      store.close();
-      await new Promise((resolve) => {
-        const request = indexedDB.deleteDatabase(name);
-        request.onsuccess = request.onerror = request.onblocked = resolve;
-      });
-    }
-  });
+  afterEach(deleteOpened);
 
   it('the key is AES-GCM, non-extractable, and the same one every time', async () => {
     const key = await historyKey();
@@ -149,15 +152,7 @@ describe('history line store', () => {
 });
 
 describe('history windows', () => {
-  afterEach(async () => {
-    for (const { store, name } of opened.splice(0)) {
-      store.close();
-      await new Promise((resolve) => {
-        const request = indexedDB.deleteDatabase(name);
-        request.onsuccess = request.onerror = request.onblocked = resolve;
-      });
-    }
-  });
+  afterEach(deleteOpened);
 
   /** Counts the cursor steps of what `run` does: how much of the store a read walks. */
   async function steps<T>(run: () => Promise<T>): Promise<{ result: T; steps: number }> {
