@@ -42,6 +42,8 @@ export interface WispEventDetail {
   'clear-conversation': { tab: string };
   // message-list: where the person is (top line when not at the bottom, last line seen)
   'view-change': { room: string; anchor?: string; seen?: string };
+  // message-list: "Load earlier messages"
+  'load-earlier': { room: string };
   // room-picker
   refresh: null;
   'join-room': { room: string; passphrase?: string };

@@ -22,7 +22,8 @@ const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-di
  * an `anchor`, it starts with that line at the top instead of at the bottom; `unseenFrom`
  * puts a "New messages" divider before that line. While the page is visible it reports,
  * once scrolling settles or lines arrive, the top line (none at the bottom) and the last
- * line on screen (`view-change`).
+ * line on screen (`view-change`). With `earlier`, a "Load earlier messages" button at the
+ * top asks for more (`load-earlier`); the line at the top stays put as they go above it.
  */
 @customElement('wisp-message-list')
 export class MessageList extends LitElement {
@@ -40,6 +41,8 @@ export class MessageList extends LitElement {
   @property() anchor?: string;
   /** The "New messages" divider goes before this line. */
   @property() unseenFrom?: string;
+  /** This device holds older lines than the first one here. */
+  @property({ type: Boolean }) earlier = false;
 
   private stickToBottom = true;
   /** The room changed: place the scroll position once it has rendered. */
@@ -47,6 +50,8 @@ export class MessageList extends LitElement {
   private settle?: ReturnType<typeof setTimeout>;
   /** Lines are replaced, not changed, when they change: a line's tokens are parsed once. */
   private readonly tokens = new WeakMap<ChatLine, Token[]>();
+  /** Asked for earlier lines: the line at the top, where it was, and the first line then. */
+  private holding?: { key: string; top: number; first: string };
 
   static override styles = [
     shared,
@@ -158,6 +163,10 @@ export class MessageList extends LitElement {
       .file-record {
         color: var(--muted);
       }
+      .earlier {
+        display: block;
+        margin: 0 auto 0.75rem;
+      }
     `,
   ];
 
@@ -183,6 +192,7 @@ export class MessageList extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if (this.placing) return this.place();
+    if (this.holding && this.holding.first !== this.lines[0]?.key) this.keepHeld(this.holding);
     if (this.stickToBottom) this.scrollTop = this.scrollHeight;
     if (changed.has('lines')) this.reportSoon();
   }
@@ -201,6 +211,30 @@ export class MessageList extends LitElement {
     this.reportSoon();
   }
 
+  private loadEarlier(): void {
+    const top = this.topOnScreen();
+    if (top && this.lines.length) this.holding = { key: top.key, top: top.rect.top, first: this.lines[0].key };
+    emit(this, 'load-earlier', { room: this.room });
+  }
+
+  /** Earlier lines went above: the line that was at the top goes back to where it was. */
+  private keepHeld(held: { key: string; top: number }): void {
+    this.holding = undefined;
+    const line = this.lineElement(held.key);
+    if (!line) return;
+    this.stickToBottom = false;
+    this.scrollTop += line.getBoundingClientRect().top - held.top;
+  }
+
+  /** The lines on screen, and the top one: the first that starts on screen (opened there again, it starts at the top). */
+  private topOnScreen(): { key: string; rect: DOMRect; onScreen: { key: string; rect: DOMRect }[] } | undefined {
+    const box = this.getBoundingClientRect();
+    const items = [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].map((li) => ({ key: li.dataset.key!, rect: li.getBoundingClientRect() }));
+    const onScreen = items.filter(({ rect }) => rect.bottom > box.top && rect.top < box.bottom);
+    if (!onScreen.length) return undefined;
+    return { ...(onScreen.find(({ rect }) => rect.top >= box.top - 1) ?? onScreen[0]), onScreen };
+  }
+
   private lineElement(key: string): HTMLElement | undefined {
     return [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].find((li) => li.dataset.key === key);
   }
@@ -213,14 +247,10 @@ export class MessageList extends LitElement {
   /** Where the person is: the top line on screen (none at the bottom) and the last one on screen. */
   private report(): void {
     if (document.visibilityState !== 'visible' || !this.isConnected || !this.room) return;
-    const box = this.getBoundingClientRect();
-    const items = [...this.renderRoot.querySelectorAll<HTMLElement>('li[data-key]')].map((li) => ({ key: li.dataset.key!, rect: li.getBoundingClientRect() }));
-    const onScreen = items.filter(({ rect }) => rect.bottom > box.top && rect.top < box.bottom);
-    if (!onScreen.length) return;
-    // The top line is the first one that starts on screen: opened there again, it starts at the top.
-    const top = onScreen.find(({ rect }) => rect.top >= box.top - 1) ?? onScreen[0];
+    const top = this.topOnScreen();
+    if (!top) return;
     const anchor = this.stickToBottom ? undefined : top.key;
-    emit(this, 'view-change', { room: this.room, anchor, seen: onScreen[onScreen.length - 1].key });
+    emit(this, 'view-change', { room: this.room, anchor, seen: top.onScreen[top.onScreen.length - 1].key });
   }
 
   private tokensOf(line: ChatLine): Token[] {
@@ -261,6 +291,7 @@ export class MessageList extends LitElement {
 
   override render() {
     return html`
+      ${this.earlier && this.lines.length ? html`<button class="earlier" data-earlier @click=${() => this.loadEarlier()}>Load earlier messages</button>` : nothing}
       <ol role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
         ${repeat(
           this.lines,

@@ -274,7 +274,9 @@ export class WispApp extends LitElement {
           .lines=${whisper.lines}
           .anchor=${whisper.anchor}
           .unseenFrom=${whisper.unseenFrom}
+          ?earlier=${whisper.earlier && state.settings.history !== 'off'}
           ${on('view-change', (e) => this.session.viewChanged(e.detail.room, e.detail))}
+          ${on('load-earlier', (e) => this.session.loadEarlier(e.detail.room))}
           room=${whisperTab(whisper.key)}
           label=${`Whispers with ${whisper.name}`}
           peer=${whisper.name}
@@ -321,7 +323,9 @@ export class WispApp extends LitElement {
           .showLinks=${state.settings.showLinks}
           .anchor=${room.anchor}
           .unseenFrom=${room.unseenFrom}
+          ?earlier=${room.earlier && state.settings.history !== 'off'}
           ${on('view-change', (e) => this.session.viewChanged(e.detail.room, e.detail))}
+          ${on('load-earlier', (e) => this.session.loadEarlier(e.detail.room))}
         ></wisp-message-list>
         <wisp-composer
           target=${`#${room.name}`}

@@ -33,9 +33,12 @@ export type Action =
   | { t: 'message'; room: string; id: string; from: string; name: string; ts: number; text: string; kind: 'text' | 'action'; serverTs?: number; fromKey?: string }
   /**
    * Lines kept on this device, back in a room or whisper tab (a line already there by id is
-   * not repeated); `unseen`: how many of them the person had not seen (unread, unless the tab is active).
+   * not repeated); `unseen`: how many of them the person had not seen (unread, unless the tab is active);
+   * `earlier`: the device holds older lines than these.
    */
-  | { t: 'history-restore'; tab: string; lines: ChatLine[]; anchor?: string; unseenFrom?: string; unseen: number }
+  | { t: 'history-restore'; tab: string; lines: ChatLine[]; anchor?: string; unseenFrom?: string; unseen: number; earlier?: boolean }
+  /** "Load earlier messages": older lines from the device go above the first one (an id already there is not repeated). */
+  | { t: 'history-earlier'; tab: string; lines: ChatLine[]; earlier: boolean }
   /** The room was purged up to the server's `at`: its lines from then or before go. */
   | { t: 'history-purged'; room: string; at: number }
   /** "Clear this conversation": the tab stays, its lines go. */

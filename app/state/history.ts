@@ -7,7 +7,7 @@ import { HistoryFullError, LineStore, type KeptLine } from '../storage/history.t
 import { KEYS, read, write } from '../storage/db.ts';
 import { HISTORY_RETENTION } from '../storage/settings.ts';
 import { SerialQueue } from './serial-queue.ts';
-import { MAX_LINES_PER_ROOM, whisperKeyOf, type AppState, type ChatLine, type Store, type TransferState } from './store.ts';
+import { HISTORY_KEPT_PER_CONVERSATION, HISTORY_WINDOW, whisperKeyOf, type AppState, type ChatLine, type Store, type TransferState } from './store.ts';
 
 /** How often expired lines are deleted while the app runs. */
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
@@ -42,11 +42,16 @@ function conversation(state: AppState, tab: string): { lines: ChatLine[] } | und
 function keptForm(line: ChatLine, whisper: boolean, transfers: Record<string, TransferState>): KeptLine | undefined {
   if (line.pending || line.kind === 'system') return undefined;
   const { pending: _pending, transfer: transferId, ...kept } = line;
-  const time = whisper ? line.ts : (line.serverTs ?? line.ts);
+  const time = timeOf(line, whisper);
   if (line.kind !== 'file') return { ...kept, kind: line.kind, time };
   const transfer = transferId ? transfers[transferId] : undefined;
   if (transfer?.status !== 'done') return undefined;
   return { ...kept, kind: 'file', text: transfer.name, size: transfer.size, time };
+}
+
+/** The time a kept line is stored under: the server's for room lines, the sender's for whispers. */
+function timeOf(line: ChatLine, whisper: boolean): number {
+  return whisper ? line.ts : (line.serverTs ?? line.ts);
 }
 
 function shownForm(kept: KeptLine): ChatLine {
@@ -77,8 +82,7 @@ export class History {
   private last?: AppState;
 
   constructor(private readonly options: HistoryOptions) {
-    // As many as the screen holds of a conversation: more could never be shown.
-    this.lines = options.lines ?? new LineStore(MAX_LINES_PER_ROOM);
+    this.lines = options.lines ?? new LineStore(HISTORY_KEPT_PER_CONVERSATION);
   }
 
   private get state(): AppState {
@@ -119,6 +123,19 @@ export class History {
     if (this.views[tab]?.anchor === view.anchor && this.views[tab]?.seen === seen) return;
     this.views = { ...this.views, [tab]: { anchor: view.anchor, seen } };
     this.saveViews();
+  }
+
+  /** "Load earlier messages": the device's lines just before the first one shown, one window of them. */
+  async loadEarlier(tab: string): Promise<void> {
+    const whisper = whisperKeyOf(tab) !== undefined;
+    const first = conversation(this.state, tab)?.lines.find((l) => !l.pending && l.kind !== 'system');
+    const before = first && { time: timeOf(first, whisper), key: first.key };
+    let found: { lines: KeptLine[]; earlier: boolean } = { lines: [], earlier: false };
+    await this.run(async () => void (found = await this.lines.loadBefore(tab, before, HISTORY_WINDOW)));
+    // Known to be on disk: the watcher does not write them again.
+    const ids = this.keptIds(tab);
+    for (const line of found.lines) ids.add(line.key);
+    this.options.store.dispatch({ t: 'history-earlier', tab, lines: found.lines.map(shownForm), earlier: found.earlier });
   }
 
   /** "Clear this conversation": from the screen and from the device. */
@@ -169,16 +186,18 @@ export class History {
     return this.run(() => this.lines.deleteOlderThan(Date.now() - keep));
   }
 
+  /** Only the newest window: older lines wait on the device for "Load earlier messages". */
   private async restoreTab(tab: string): Promise<void> {
     let kept: KeptLine[] = [];
-    await this.run(async () => void (kept = await this.lines.load(tab)));
+    let earlier = false;
+    await this.run(async () => void ({ lines: kept, earlier } = await this.lines.loadBefore(tab, undefined, HISTORY_WINDOW)));
     if (!kept.length || !this.on) return;
     const ids = this.keptIds(tab);
     for (const line of kept) ids.add(line.key);
     const lines = kept.map(shownForm);
     const view = this.views[tab];
     const unseen = unseenOf(lines, view?.seen);
-    this.options.store.dispatch({ t: 'history-restore', tab, lines, anchor: view?.anchor, unseenFrom: unseen[0]?.key, unseen: unseen.length });
+    this.options.store.dispatch({ t: 'history-restore', tab, lines, anchor: view?.anchor, unseenFrom: unseen[0]?.key, unseen: unseen.length, earlier });
   }
 
   private keptIds(tab: string): Set<string> {

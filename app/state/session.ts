@@ -382,6 +382,11 @@ export class Session {
     this.history.onView(tab, view);
   }
 
+  /** "Load earlier messages": the lines this device holds before the first one shown. */
+  loadEarlier(tab: string): Promise<void> {
+    return this.history.loadEarlier(tab);
+  }
+
   /** "Clear this conversation": its lines go from the screen and from this device; the tab stays. */
   clearConversation(tab: string): Promise<void> {
     return this.history.clear(tab);

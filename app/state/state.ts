@@ -52,6 +52,10 @@ export interface RestoredView {
   anchor?: string;
   /** The "New messages" divider goes before this line. */
   unseenFrom?: string;
+  /** This device may hold older lines than the first one here ("Load earlier messages"). */
+  earlier?: boolean;
+  /** Set by "Load earlier messages": how many lines this conversation holds before the oldest drop off. */
+  limit?: number;
 }
 
 export type TransferStatus = 'offered' | 'waiting' | 'sending' | 'receiving' | 'checking' | 'done' | 'declined' | 'cancelled' | 'failed';
@@ -156,8 +160,12 @@ export interface AppState {
   settings: Settings;
 }
 
-/** The most lines a room or whisper conversation keeps; older ones drop off. */
+/** The most lines a room or whisper conversation holds in memory; older ones drop off (the device may keep them). */
 export const MAX_LINES_PER_ROOM = 500;
+/** Lines one read of the device brings: each open tab's newest at start, and each "Load earlier messages". */
+export const HISTORY_WINDOW = 200;
+/** The most lines this device keeps per conversation; the oldest beyond it are deleted. */
+export const HISTORY_KEPT_PER_CONVERSATION = 5_000;
 
 export function initialState(): AppState {
   return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, transfers: {}, pins: {}, settings: DEFAULT_SETTINGS };

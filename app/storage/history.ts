@@ -34,6 +34,12 @@ export interface KeptLine {
   delivered?: boolean;
 }
 
+/** A line's place in a conversation: its time, then its id. */
+export interface LinePlace {
+  time: number;
+  key: string;
+}
+
 interface StoredRecord extends SealedRecord {
   conv: string;
   key: string;
@@ -131,21 +137,35 @@ export class LineStore {
 
   /** The conversation's newest lines (at most `limit`), oldest first. Records that do not open are left out. */
   async load(conv: string, limit = this.cap): Promise<KeptLine[]> {
+    return (await this.loadBefore(conv, undefined, limit)).lines;
+  }
+
+  /**
+   * At most `limit` lines of the conversation just before `before` in (time, id) order
+   * (none: its newest), oldest first, in one bounded walk of the (conversation, time) index;
+   * `earlier`: it holds older ones still. Records that do not open are left out.
+   */
+  async loadBefore(conv: string, before: LinePlace | undefined, limit: number): Promise<{ lines: KeptLine[]; earlier: boolean }> {
     const { store } = await this.tx('readonly');
     const records: StoredRecord[] = [];
+    // One more than asked for says whether older lines remain.
     await new Promise<void>((resolve, reject) => {
-      const request = store.index(BY_CONV_TIME).openCursor(convRange(conv), 'prev');
+      const request = store.index(BY_CONV_TIME).openCursor(convRange(conv, before?.time), 'prev');
       request.onerror = () => reject(request.error);
       request.onsuccess = () => {
         const cursor = request.result;
-        if (!cursor || records.length >= limit) return resolve();
-        records.push(cursor.value as StoredRecord);
+        if (!cursor) return resolve();
+        const record = cursor.value as StoredRecord;
+        // Lines of the same millisecond are in id order: those from `before` on were read already.
+        if (!before || record.time < before.time || record.key < before.key) records.push(record);
+        if (records.length > limit) return resolve();
         cursor.continue();
       };
     });
+    const earlier = records.length > limit;
     const key = await this.key();
     const lines: KeptLine[] = [];
-    for (const record of records.reverse()) {
+    for (const record of records.slice(0, limit).reverse()) {
       try {
         const line = JSON.parse(await openRecord(key, place(conv, record.key), record)) as KeptLine;
         if (line.key === record.key) lines.push(line);
@@ -153,7 +173,7 @@ export class LineStore {
         if (!(error instanceof HistorySealError)) throw error;
       }
     }
-    return lines;
+    return { lines, earlier };
   }
 
   /** Forgets one conversation ("Clear this conversation"). */

@@ -1,11 +1,13 @@
 // History on the device, in real Chromium IndexedDB: lines round-trip sealed, the raw
 // store holds no plaintext, a record moved to another conversation does not open, and
 // deletes by conversation, age and purge, and the per-conversation cap, remove exactly
-// what they should. Then the reducer side: a restore never repeats a line by id.
+// what they should; a tab reads one window of its newest lines, "Load earlier messages" the
+// window before. Then the reducer side: a restore or an earlier window never repeats a
+// line by id, and the list keeps the line in view when earlier lines go above it.
 import { expect } from '@esm-bundle/chai';
 import { LineStore, type KeptLine } from '../../app/storage/history.ts';
 import { historyKey } from '../../app/crypto/history-key.ts';
-import { initialState, reduce, type Action, type AppState, type ChatLine } from '../../app/state/store.ts';
+import { HISTORY_KEPT_PER_CONVERSATION, MAX_LINES_PER_ROOM, initialState, reduce, type Action, type AppState, type ChatLine } from '../../app/state/store.ts';
 import { Store } from '../../app/state/store.ts';
 import { History, HISTORY_FULL_SENTENCE } from '../../app/state/history.ts';
 import '../../app/components/message-list.ts';
@@ -38,14 +40,14 @@ function rawRecords(name: string): Promise<Record<string, unknown>[]> {
   });
 }
 
-function putRaw(name: string, record: Record<string, unknown>): Promise<void> {
+function putRaw(name: string, ...records: Record<string, unknown>[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const request = indexedDB.open(name);
     request.onerror = () => reject(request.error);
     request.onsuccess = () => {
       const db = request.result;
       const tx = db.transaction('lines', 'readwrite');
-      tx.objectStore('lines').put(record);
+      for (const record of records) tx.objectStore('lines').put(record);
       tx.oncomplete = () => (db.close(), resolve());
       tx.onerror = () => reject(tx.error);
     };
@@ -54,16 +56,19 @@ function putRaw(name: string, record: Record<string, unknown>): Promise<void> {
 
 const keys = (lines: { key: string }[]) => lines.map((l) => l.key);
 
+/** Closes and deletes the databases freshStore() made. */
+async function deleteOpened(): Promise<void> {
+  for (const { store, name } of opened.splice(0)) {
+    store.close();
+    await new Promise((resolve) => {
+      const request = indexedDB.deleteDatabase(name);
+      request.onsuccess = request.onerror = request.onblocked = resolve;
+    });
+  }
+}
+
 describe('history line store', () => {
-  afterEach(async () => {
-    for (const { store, name } of opened.splice(0)) {
-      store.close();
-      await new Promise((resolve) => {
-        const request = indexedDB.deleteDatabase(name);
-        request.onsuccess = request.onerror = request.onblocked = resolve;
-      });
-    }
-  });
+  afterEach(deleteOpened);
 
   it('the key is AES-GCM, non-extractable, and the same one every time', async () => {
     const key = await historyKey();
@@ -146,6 +151,63 @@ describe('history line store', () => {
   });
 });
 
+describe('history windows', () => {
+  afterEach(deleteOpened);
+
+  /** Counts the cursor steps of what `run` does: how much of the store a read walks. */
+  async function steps<T>(run: () => Promise<T>): Promise<{ result: T; steps: number }> {
+    const original = IDBCursor.prototype.continue;
+    let count = 0;
+    IDBCursor.prototype.continue = function (this: IDBCursor, key?: IDBValidKey) {
+      count++;
+      return original.call(this, key);
+    };
+    try {
+      return { result: await run(), steps: count };
+    } finally {
+      IDBCursor.prototype.continue = original;
+    }
+  }
+
+  it('reads a window of the newest lines in one bounded walk, then the window before, oldest first', async () => {
+    const { store } = freshStore(1000);
+    // l00…l59; l14, l15 and l16 in one millisecond (the index orders those by id).
+    const at = (i: number) => 1000 + (i <= 14 ? i : i <= 16 ? 14 : i - 2);
+    for (let i = 0; i < 60; i++) await store.append('lobby', line(`l${String(i).padStart(2, '0')}`, at(i)));
+    await store.append('music', line('m1', 1005));
+    const names = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `l${String(from + i).padStart(2, '0')}`);
+
+    const newest = await steps(() => store.loadBefore('lobby', undefined, 10));
+    expect(keys(newest.result.lines)).to.deep.equal(names(50, 60));
+    expect(newest.result.earlier).to.equal(true);
+    expect(newest.steps).to.be.at.most(10, 'the window and one more, not the whole conversation');
+
+    const window = async (from: KeptLine, limit: number) => (await steps(() => store.loadBefore('lobby', { time: from.time, key: from.key }, limit))).result;
+    let earlier = await window(newest.result.lines[0], 35);
+    expect(keys(earlier.lines)).to.deep.equal(names(15, 50), 'ends at l15, which shares its millisecond with l14 and l16');
+    earlier = await window(earlier.lines[0], 10);
+    expect(keys(earlier.lines)).to.deep.equal(names(5, 15), 'l14, not l16 again');
+    const before = await steps(() => store.loadBefore('lobby', { time: earlier.lines[0].time, key: earlier.lines[0].key }, 10));
+    expect(before.steps).to.be.at.most(10);
+    expect(keys(before.result.lines)).to.deep.equal(names(0, 5));
+    expect(before.result.earlier).to.equal(false, 'nothing older is left');
+  });
+
+  it(`keeps ${HISTORY_KEPT_PER_CONVERSATION} lines per conversation, deleting the oldest past it`, async () => {
+    const { store, name } = freshStore(HISTORY_KEPT_PER_CONVERSATION);
+    await store.count(); // the database exists
+    // Stand-ins for lines kept earlier (they do not open; the cap counts them all the same).
+    const filler = Array.from({ length: HISTORY_KEPT_PER_CONVERSATION }, (_, i) => ({ conv: 'lobby', key: `old${i}`, time: i, iv: new Uint8Array(12), data: new ArrayBuffer(16) }));
+    await putRaw(name, ...filler);
+    for (let i = 0; i < 3; i++) await store.append('lobby', line(`new${i}`, 1_000_000 + i));
+    const kept = (await rawRecords(name)).map((r) => r.key as string);
+    expect(kept).to.have.length(HISTORY_KEPT_PER_CONVERSATION);
+    expect(kept).to.not.include.members(['old0', 'old1', 'old2']);
+    expect(kept).to.include.members(['old3', 'new0', 'new1', 'new2']);
+    expect(HISTORY_KEPT_PER_CONVERSATION).to.be.greaterThan(MAX_LINES_PER_ROOM);
+  });
+});
+
 describe('history when the device is full', () => {
   /** A line store on a real database whose writes fail as a browser's do when its quota is reached. */
   class FullLineStore extends LineStore {
@@ -202,6 +264,29 @@ describe('history in the reducer', () => {
     expect(state.whispers.kB.anchor).to.equal(undefined);
   });
 
+  it('puts earlier lines above, never repeating an id; what was loaded stays until the person leaves the tab', () => {
+    let state = start();
+    const window = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => chat(`h${from + i}`, 1000 + from + i));
+    state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: window(MAX_LINES_PER_ROOM, MAX_LINES_PER_ROOM + 200), unseen: 0, earlier: true });
+    expect(state.rooms.lobby.earlier).to.equal(true);
+    // The earlier window overlaps the shown lines by one id: that line shows once.
+    state = reduce(state, { t: 'history-earlier', tab: 'lobby', lines: window(0, MAX_LINES_PER_ROOM + 1), earlier: false });
+    const keysNow = state.rooms.lobby.lines.map((l) => l.key);
+    expect(keysNow).to.deep.equal(window(0, MAX_LINES_PER_ROOM + 200).map((l) => l.key));
+    expect(state.rooms.lobby.earlier).to.equal(false);
+    // A new line does not throw away what was just loaded: it drops only the oldest one past what is held.
+    state = reduce(state, { t: 'message', room: 'lobby', id: 'live', from: 'p1', name: 'Ada', ts: 5000, text: 'hi', kind: 'text' });
+    expect(state.rooms.lobby.lines).to.have.length(MAX_LINES_PER_ROOM + 200);
+    expect(state.rooms.lobby.lines[0].key).to.equal('h1');
+    expect(state.rooms.lobby.earlier).to.equal(true, 'h0 is on the device again only');
+    // Leaving the tab trims back to the usual bound; the rest can be loaded again.
+    state = reduce(state, { t: 'activate', room: 'music' });
+    expect(state.rooms.lobby.lines).to.have.length(MAX_LINES_PER_ROOM);
+    expect(state.rooms.lobby.lines.at(-1)!.key).to.equal('live');
+    expect(state.rooms.lobby.earlier).to.equal(true);
+    expect(state.rooms.lobby.limit).to.equal(undefined);
+  });
+
   it('a purge removes lines up to its server time (a sealed line counts by the server time), and a clear empties the tab', () => {
     let state = start();
     state = reduce(state, { t: 'history-restore', tab: 'lobby', lines: [chat('old', 1000), chat('sealed', 9000, { serverTs: 1500 }), chat('new', 3000)], unseen: 0 });
@@ -250,6 +335,26 @@ describe('<wisp-message-list> with restored history', () => {
       ['sent', 'Sent notes.txt (10 B)'],
     ]);
     expect(list.shadowRoot!.querySelector('img, wisp-file-card, a')).to.equal(null);
+  });
+
+  it('shows "Load earlier messages" only when there is more, asks for it, and keeps the top line in place when lines go above', async () => {
+    const list = await mountList({ lines: many.slice(30), room: 'lobby' });
+    expect(list.shadowRoot!.querySelector('[data-earlier]')).to.equal(null);
+    list.earlier = true;
+    await list.updateComplete;
+    const button = list.shadowRoot!.querySelector<HTMLButtonElement>('[data-earlier]')!;
+    expect(button.textContent).to.equal('Load earlier messages');
+    list.scrollTop = 0;
+    const top = (key: string) => list.shadowRoot!.querySelector<HTMLElement>(`li[data-key="${key}"]`)!.getBoundingClientRect().top;
+    const before = top('l30');
+    const asked = new Promise<{ room: string }>((resolve) => list.addEventListener('load-earlier', (e) => resolve((e as CustomEvent<{ room: string }>).detail)));
+    button.click();
+    expect(await asked).to.deep.equal({ room: 'lobby' });
+    list.lines = many;
+    list.earlier = false;
+    await list.updateComplete;
+    expect(Math.abs(top('l30') - before)).to.be.lessThan(1, 'the line at the top stays where it was');
+    expect(list.shadowRoot!.querySelector('[data-earlier]')).to.equal(null);
   });
 
   it('opens with the anchor line at the top, then reports where the person is as they scroll', async () => {

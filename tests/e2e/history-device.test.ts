@@ -2,7 +2,9 @@
 // with their tabs after a reload, where the person left them and with "New messages"
 // marked; "Off" writes nothing; expired lines are gone after a restart; "Clear this
 // conversation" lasts; /purge reaches online members at once and offline ones when they
-// come back. Real server, real build, real WebRTC; IndexedDB is read from the page.
+// come back; a long conversation restores only its newest window, and "Load earlier
+// messages" brings the rest, window by window. Real server, real build, real WebRTC;
+// IndexedDB is read from the page.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
@@ -11,7 +13,7 @@ import { Scene } from './support/scene.ts';
 import { openByClick, waitWhisperDelivered, whisperPair } from './support/whisper.ts';
 import { TempFiles, accept, attach, showConversation, waitTransfer } from './support/files.ts';
 import { joinRoom, waitNotice } from './support/moderation.ts';
-import { keptCount, kvValue, moveClock, rawRecords, roomTexts, setRetention, shownKeys, waitView } from './support/history.ts';
+import { keptCount, kvValue, lineTop, moveClock, rawRecords, roomTexts, setRetention, shownKeys, waitView } from './support/history.ts';
 
 const TEST_TIMEOUT = 240_000;
 /**
@@ -260,4 +262,50 @@ test('/purge removes the lines on an online member at once and on an offline mem
     return before.every((text) => !texts.includes(text));
   }, WAIT_MS);
   assert.equal(await keptCount(away, room), 0, "the offline member's device forgot them too");
+});
+
+test('a long conversation restores its newest 200 lines; "Load earlier messages" brings the rest above, keeping the line in view', { timeout: TEST_TIMEOUT }, async (t) => {
+  const scene = await Scene.open(t, browser, { args: NO_SERVER_HISTORY });
+  const a = await scene.person('A');
+  await a.waitOnline();
+  const id = tag();
+  const texts = Array.from({ length: 450 }, (_, i) => `long ${id} ${String(i).padStart(3, '0')}`);
+  // Written through the app's own line store (sealed as the app seals them): 450 lines
+  // through the server take minutes on this machine. One second apart, oldest first.
+  await a.page.evaluate(`(async (all) => {
+    const start = Date.now() - all.length * 1000;
+    for (const [i, text] of all.entries()) {
+      const ts = start + i * 1000;
+      await window.wisp.history.lines.append('lobby', { key: 'k' + String(i).padStart(3, '0'), kind: 'text', text, ts, time: ts, name: 'Ada', from: 'p1' });
+    }
+  })(${JSON.stringify(texts)})`);
+  assert.equal(await keptCount(a, 'lobby'), 450, 'the device keeps all of them');
+
+  await a.reload();
+  await a.waitOnline();
+  await a.waitForLine(texts.at(-1)!);
+  const earlier = a.page.locator('wisp-message-list').getByRole('button', { name: 'Load earlier messages' });
+  /** The texts shown, in order, each with its key. */
+  const shown = async () => {
+    const byKey = new Map((await a.state()).rooms.lobby!.lines.map((l) => [l.key, l.text]));
+    return (await shownKeys(a)).map((key) => ({ key, text: byKey.get(key) }));
+  };
+  let lines = await shown();
+  assert.deepEqual(lines.map((l) => l.text), texts.slice(250), 'exactly the newest 200');
+  await earlier.waitFor({ state: 'visible' });
+
+  for (const from of [50, 0]) {
+    // The person scrolls to the top and asks for more: the line at the top stays where it is.
+    const held = lines[0].key;
+    await a.page.evaluate(`document.querySelector('wisp-app').shadowRoot.querySelector('wisp-message-list').scrollTop = 0`);
+    const top = await lineTop(a, held);
+    await earlier.click();
+    await waitUntil(`lines from ${from} to show`, async () => (await shown())[0]?.text === texts[from]);
+    lines = await shown();
+    assert.deepEqual(lines.map((l) => l.text), texts.slice(from), 'the previous window went above, in order');
+    assert.equal(new Set(lines.map((l) => l.key)).size, lines.length, 'no line repeats');
+    const after = await lineTop(a, held);
+    assert.ok(top !== undefined && after !== undefined && Math.abs(after - top) < 2, `the line in view stays put (${top} then ${after})`);
+  }
+  await earlier.waitFor({ state: 'detached' });
 });

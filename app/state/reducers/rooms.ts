@@ -58,7 +58,7 @@ function applyPresence(room: RoomState, events: PresenceEvent[], me: string | un
       line(event.topic ? `${event.by} set the topic: ${event.topic}` : `${event.by} cleared the topic`);
     }
   }
-  return { ...room, members, topic, lines: lines.length ? addAbovePending(room, lines) : room.lines };
+  return { ...room, members, topic, ...(lines.length ? addAbovePending(room, lines) : {}) };
 }
 
 function withoutRoom(rooms: Record<string, RoomState>, name: string): Record<string, RoomState> {
@@ -99,7 +99,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
       return withEntry(slice, action.room, (room) => ({
         ...room,
         newMembers: action.newMembers,
-        lines: addAbovePending(room, [systemLine(action.id, historySetLine(action.by, action.newMembers), action.ts)]),
+        ...addAbovePending(room, [systemLine(action.id, historySetLine(action.by, action.newMembers), action.ts)]),
       }));
     case 'room-locked':
       return withEntry(slice, action.room, (room) => ({
@@ -107,7 +107,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         synced: false,
         locked: true,
         members: {},
-        lines: addAbovePending(room, [systemLine(action.id, action.sentence, action.ts)]),
+        ...addAbovePending(room, [systemLine(action.id, action.sentence, action.ts)]),
       }));
     case 'room-unlocking':
       return withEntry(slice, action.room, (room) => ({ ...room, unlocking: action.unlocking }));
@@ -123,13 +123,13 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
         const fromKey = action.fromKey ?? room.members[action.from]?.key;
         const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, from: action.from, fromKey, name: action.name };
         if (action.serverTs !== undefined && action.serverTs !== action.ts) line.serverTs = action.serverTs;
-        return { ...room, lines: addAbovePending(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
+        return { ...room, ...addAbovePending(room, [line]), unread: state.active === action.room ? room.unread : room.unread + 1 };
       });
     case 'pending':
       return withEntry(slice, action.room, (room) => {
         if (room.lines.some((l) => l.cid === action.cid)) return room;
         const line: ChatLine = { key: action.cid, cid: action.cid, kind: action.kind, text: action.text, ts: action.at, own: true, pending: true, name: state.me.name };
-        return { ...room, lines: appendLines(room, [line]) };
+        return { ...room, ...appendLines(room, [line]) };
       });
     case 'ack': {
       const name = Object.keys(slice).find((r) => slice[r].lines.some((l) => l.cid === action.cid));
@@ -145,6 +145,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
       return withEntry(left, action.room, read);
     }
     case 'history-restore':
+    case 'history-earlier':
     case 'history-cleared':
       return withEntry(slice, action.tab, (room) => withHistory(room, action, state.active === action.tab));
     case 'history-purged':
@@ -155,7 +156,7 @@ export const rooms: SliceReducer<'rooms'> = (slice, action, state) => {
     case 'system': {
       const target = action.room ?? state.active;
       if (!target) return slice;
-      return withEntry(slice, target, (room) => ({ ...room, lines: addAbovePending(room, [systemLine(action.id, action.text, action.ts)]) }));
+      return withEntry(slice, target, (room) => ({ ...room, ...addAbovePending(room, [systemLine(action.id, action.text, action.ts)]) }));
     }
     default:
       return slice;

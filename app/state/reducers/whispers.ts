@@ -27,6 +27,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
       return key ? withEntry(left, key, read) : left;
     }
     case 'history-restore':
+    case 'history-earlier':
     case 'history-cleared': {
       const key = whisperKeyOf(action.tab);
       return key ? withEntry(slice, key, (w) => withHistory(w, action, state.active === action.tab)) : slice;
@@ -38,7 +39,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
         if (w.lines.some((l) => l.key === action.id && !l.own)) return w;
         const line: ChatLine = { key: action.id, kind: action.kind, text: action.text, ts: action.ts, name: w.name, fromKey: w.key };
         const visible = state.active === whisperTab(action.key);
-        return { ...w, lines: appendLines(w, [line]), unread: visible ? w.unread : w.unread + 1 };
+        return { ...w, ...appendLines(w, [line]), unread: visible ? w.unread : w.unread + 1 };
       });
     case 'whisper-out':
       return withEntry(slice, action.key, (w) => {
@@ -46,7 +47,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
         // Idempotent by id: a line restored from the device and the same whisper still waiting are one line.
         const existing = w.lines.find((l) => l.key === action.id && l.own);
         if (existing?.delivered) return w;
-        return { ...w, lines: existing ? updateLine(w.lines, action.id, line) : appendLines(w, [line]) };
+        return { ...w, ...(existing ? { lines: updateLine(w.lines, action.id, line) } : appendLines(w, [line])) };
       });
     case 'whisper-status':
       return withEntry(slice, action.key, (w) => {
@@ -61,7 +62,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
     case 'whisper-delivered':
       return withEntry(slice, action.key, (w) => ({ ...w, lines: updateLine(w.lines, action.id, { pending: false, undelivered: undefined, delivered: true }) }));
     case 'whisper-system':
-      return withEntry(slice, action.key, (w) => ({ ...w, lines: appendLines(w, [systemLine(action.id, action.text, action.ts)]) }));
+      return withEntry(slice, action.key, (w) => ({ ...w, ...appendLines(w, [systemLine(action.id, action.text, action.ts)]) }));
     case 'accept-change':
       return withEntry(slice, action.key, (w) => ({ ...w, acceptedChange: true }));
     case 'transfer': {
@@ -71,7 +72,7 @@ export const whispers: SliceReducer<'whispers'> = (slice, action, state) => {
       const own = transfer.direction === 'out';
       return withEntry(slice, transfer.key, (w) => ({
         ...w,
-        lines: appendLines(w, [{ key: transfer.id, kind: 'file', text: transfer.name, ts: action.ts, own, name: own ? state.me.name : w.name, fromKey: own ? undefined : w.key, transfer: transfer.id }]),
+        ...appendLines(w, [{ key: transfer.id, kind: 'file', text: transfer.name, ts: action.ts, own, name: own ? state.me.name : w.name, fromKey: own ? undefined : w.key, transfer: transfer.id }]),
         unread: own || state.active === whisperTab(transfer.key) ? w.unread : w.unread + 1,
       }));
     }

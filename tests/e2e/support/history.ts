@@ -93,3 +93,12 @@ export async function roomTexts(p: Person, room: string): Promise<string[]> {
 export async function moveClock(p: Person, ms: number): Promise<void> {
   await p.context.addInitScript(`(() => { const real = Date.now.bind(Date); Date.now = () => real() + ${ms}; })()`);
 }
+
+/** Where a line of the active conversation is, from the top of the list (none: not rendered). */
+export async function lineTop(p: Person, key: string): Promise<number | undefined> {
+  return (await p.page.evaluate(`(() => {
+    const list = document.querySelector('wisp-app').shadowRoot.querySelector('wisp-message-list');
+    const li = [...list.shadowRoot.querySelectorAll('li[data-key]')].find((l) => l.dataset.key === ${JSON.stringify(key)});
+    return li ? li.getBoundingClientRect().top - list.getBoundingClientRect().top : null;
+  })()`)) ?? undefined;
+}
