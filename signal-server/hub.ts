@@ -287,6 +287,7 @@ export class Hub {
     if (!target || target === conn || !this.rooms.shareRoom(conn, target)) {
       return conn.error(ErrorCode.peerUnreachable, 'That person is not in any room with you.', { ref: to });
     }
+    this.rooms.flushShared(conn, target);
     target.send(frame);
   }
 

@@ -413,6 +413,19 @@ export class Rooms {
     return false;
   }
 
+  /**
+   * Sends the pending presence of the rooms two members share. Before one passes the other
+   * a signal: a joiner who signals at once must already be in the receiver's member list,
+   * or the receiver cannot tell who it is and drops the frame.
+   */
+  flushShared(a: RoomMember, b: RoomMember): void {
+    const theirs = this.roomsOf(b);
+    for (const name of this.roomsOf(a)) {
+      const room = this.rooms.get(name);
+      if (room && theirs.has(name) && this.dirty.has(room)) this.flushRoom(room);
+    }
+  }
+
   has(roomName: string): boolean {
     return this.rooms.has(roomName);
   }

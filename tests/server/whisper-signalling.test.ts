@@ -28,6 +28,20 @@ describe('whisper signalling', () => {
     assert.deepEqual(await bob.next('relay'), { type: 'relay', from: ann.id, data: 'AQIDBA' });
   });
 
+  test('a joiner who signals at once reaches someone who already knows them: the join comes first', async () => {
+    // A wide presence window: the joiner has the room's snapshot long before the batch is due.
+    const slow = await scope.server({ presenceWindowMs: 1_000 });
+    const [ann, bob] = await Promise.all([scope.client(slow, { name: 'Ann' }), scope.client(slow, { name: 'Bob' })]);
+    await join(ann, LOBBY);
+    await presenceEvent(ann, LOBBY, (e) => e.k === 'join' && e.member.id === ann.id);
+    await join(bob, LOBBY);
+    bob.send({ type: 'signal', to: ann.id, data: '{"k":"open"}' });
+    bob.send({ type: 'relay', to: ann.id, data: 'AQIDBA' });
+    await ann.next('relay');
+    const order = ann.frames.map((f) => (f.type === 'presence' && f.events.some((e) => e.k === 'join' && e.member.id === bob.id) ? 'join' : f.type));
+    assert.deepEqual(order.filter((t) => t === 'join' || t === 'signal'), ['join', 'signal']);
+  });
+
   test('a forged "from" is ignored: the server stamps the real sender', async () => {
     const [ann, bob, cat] = await Promise.all([scope.client(server), scope.client(server), scope.client(server)]);
     for (const c of [ann, bob, cat]) await join(c, LOBBY);
