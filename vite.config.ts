@@ -70,6 +70,10 @@ export default defineConfig({
       },
       injectManifest: {
         globPatterns: ['**/*.{js,css,html,svg,png}'],
+        // The worker is registered as a classic script and bundled into one file either way.
+        // The plugin's 'es' build sets Rolldown's deprecated `inlineDynamicImports` (a warning
+        // on every build); its 'iife' build does not.
+        rollupFormat: 'iife',
       },
       devOptions: { enabled: false },
     }),

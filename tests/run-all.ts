@@ -7,7 +7,7 @@
 //                                                         (tiers: typecheck, build, server, app, e2e)
 //
 // `--only e2e` adds the build tier when dist/ is missing or older than a source file
-// (tests/support/fresh-build.ts), so e2e never tests a stale build; add `build` to
+// (scripts/build-freshness.mjs), so e2e never tests a stale build; add `build` to
 // rebuild anyway.
 //
 // How each tier is counted:
@@ -25,7 +25,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { staleBuildReason } from './support/fresh-build.ts';
+import { staleBuildReason } from '../scripts/build-freshness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TIERS = ['typecheck', 'build', 'server', 'app', 'e2e'] as const;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { staleBuildReason } from '../support/fresh-build.ts';
+import { staleBuildReason } from '../../scripts/build-freshness.mjs';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const APP_DIST = join(REPO_ROOT, 'dist', 'app');

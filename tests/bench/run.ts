@@ -6,7 +6,7 @@
 //                                      that was not measured is absent
 //   npm run bench -- --only bundle-size   just these modules (file names without .bench.ts)
 //   npm run bench -- --build           rebuild the app first even when dist/ is fresh (a stale
-//                                      or missing build is rebuilt anyway: tests/support/fresh-build.ts)
+//                                      or missing build is rebuilt anyway: scripts/build-freshness.mjs)
 //   WISP_BENCH_PHASES=storm npm run bench -- --only server-load   one phase of the server-load
 //                                      bench (idle, big-room, storm, relay) or of the history
 //                                      bench (replay, storm, rss)

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFreshBuild } from '../../support/fresh-build.ts';
+import { ensureFreshBuild } from '../../../scripts/build-freshness.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SERVER_ENTRY = path.join(ROOT, 'dist/signal-server/main.js');
