@@ -4,7 +4,7 @@
 //
 //   node --import tsx tests/run-all.ts                    every tier
 //   node --import tsx tests/run-all.ts --only server,app  just those tiers, in the usual order
-//                                                         (tiers: typecheck, build, server, app, e2e)
+//                                                         (tiers: typecheck, build, server, release, app, e2e)
 //
 // `--only e2e` adds the build tier when dist/ is missing or older than a source file
 // (scripts/build-freshness.mjs), so e2e never tests a stale build; add `build` to
@@ -14,7 +14,8 @@
 // - typecheck: each of the three `tsc` runs is one test;
 // - build: `npm run build` is one test; when it fails, e2e (which needs the build) is
 //   not run and counts as one failure;
-// - server, e2e: node:test with tests/support/node-test-counts.mjs, one count per test;
+// - server, release, e2e: node:test with tests/support/node-test-counts.mjs, one count per test
+//   (release: the release tarball installed as on a Pi, and the README's systemd unit);
 // - app: @web/test-runner with the counts reporter in tests/app/web-test-runner.config.mjs.
 // Skipped and todo tests count as failed (a test that cannot fail proves nothing), so do
 // files without tests, tiers whose glob matches no file, tiers that crash or time out, and
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { staleBuildReason } from '../scripts/build-freshness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TIERS = ['typecheck', 'build', 'server', 'app', 'e2e'] as const;
+const TIERS = ['typecheck', 'build', 'server', 'release', 'app', 'e2e'] as const;
 type TierName = (typeof TIERS)[number];
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -39,6 +40,7 @@ const TIMEOUT_MS: Record<TierName, number> = {
   typecheck: 5 * MINUTE,
   build: 5 * MINUTE,
   server: 10 * MINUTE,
+  release: 5 * MINUTE,
   app: 10 * MINUTE,
   e2e: 30 * MINUTE,
 };
@@ -306,7 +308,7 @@ function noTestsFound(tier: TierName, pattern: string): TierResult {
   return result;
 }
 
-async function nodeTestTier(tier: 'server' | 'e2e', tmp: string): Promise<TierResult> {
+async function nodeTestTier(tier: 'server' | 'release' | 'e2e', tmp: string): Promise<TierResult> {
   const pattern = `tests/${tier}/*.test.ts`;
   const files = testFiles(`tests/${tier}`, false);
   if (files.length === 0) return noTestsFound(tier, pattern);
@@ -383,7 +385,7 @@ async function main(): Promise<number> {
       let result: TierResult;
       if (tier === 'typecheck') result = await typecheckTier();
       else if (tier === 'build') result = await buildTier();
-      else if (tier === 'server') result = await nodeTestTier('server', dir);
+      else if (tier === 'server' || tier === 'release') result = await nodeTestTier(tier, dir);
       else if (tier === 'app') result = await appTier(dir);
       else if (buildFailed) {
         result = emptyResult(tier);
