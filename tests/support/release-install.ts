@@ -22,7 +22,7 @@ export function rootPackage(): RootPackage {
 }
 
 /** npm as the current npm runs it (npm_execpath under `npm run`), else from PATH. */
-function npmCommand(args: string[]): [string, string[]] {
+export function npmCommand(args: string[]): [string, string[]] {
   const npmCli = process.env.npm_execpath;
   return npmCli && npmCli.endsWith('.js') ? [process.execPath, [npmCli, ...args]] : ['npm', args];
 }
