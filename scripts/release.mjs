@@ -91,6 +91,9 @@ function main() {
       cpSync(path.join(ROOT, entry), path.join(top, entry), { recursive: true, filter: (source) => !source.endsWith('.map') });
     }
     writeFileSync(path.join(top, 'package.json'), `${JSON.stringify(releasePackage(root, dependencies), null, 2)}\n`);
+    // Starting from the repository's lockfile keeps every package at the version the tests
+    // ran with (npm drops what the release does not need), and works from npm's cache.
+    cpSync(path.join(ROOT, 'package-lock.json'), path.join(top, 'package-lock.json'));
     npm(['install', '--package-lock-only', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], top);
     const scripted = packagesWithInstallScripts(path.join(top, 'package-lock.json'));
     if (scripted.length > 0) fail(`these run-time packages have install scripts or native code, which a Pi would have to build: ${scripted.join(', ')}`);
