@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { importedPackages } from '../../scripts/runtime-dependencies.mjs';
 import { freePort } from '../e2e/support/server.ts';
-import { ROOT, buildRelease, installRelease, probeServer, rootPackage, spawnGroup, stopGroup, waitHealthy } from '../support/release-install.ts';
+import { ROOT, buildRelease, installRelease, npmCommand, probeServer, rootPackage, spawnGroup, stopGroup, waitHealthy } from '../support/release-install.ts';
 
 /** Bundled into dist/app by Vite; a Pi never needs them. */
 const APP_ONLY = ['lit', 'idb-keyval', 'simple-peer', 'workbox-window'];
@@ -60,7 +60,8 @@ test('the release installs with npm ci --omit=dev, holds only the server\'s pack
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-release-data-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
-  const server = spawnGroup('npm', ['start', '--', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: dir });
+  const [npm, npmArgs] = npmCommand(['start', '--', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir]);
+  const server = spawnGroup(npm, npmArgs, { cwd: dir });
   let output = '';
   server.stdout!.on('data', (chunk) => (output += chunk));
   server.stderr!.on('data', (chunk) => (output += chunk));
