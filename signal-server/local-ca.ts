@@ -14,7 +14,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { LIMITS } from './protocol/protocol.ts';
 import { StoreError } from './store.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600_000;
@@ -32,7 +32,7 @@ export interface LocalCa {
   readonly der: Buffer;
   /** SHA-256 of the DER, upper-case hex pairs joined by ':' (as browsers and openssl show it). */
   readonly fingerprint: string;
-  readonly privateKey: CryptoKey;
+  readonly privateKey: webcrypto.CryptoKey;
   /** Whether the CA's name constraints let it vouch for this address or DNS name. */
   permits(name: string): boolean;
 }
@@ -78,7 +78,7 @@ export async function writePrivate(file: string, text: string): Promise<void> {
   }
 }
 
-export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
+export async function exportPrivateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
   return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 }
 
@@ -113,9 +113,9 @@ async function readLocalCa(certFile: string, certPem: string, keyFile: string, k
   } catch (error) {
     throw new StoreError(keyFile, `is not the CA's private key (${(error as Error).message})`);
   }
-  let privateKey: CryptoKey;
+  let privateKey: webcrypto.CryptoKey;
   try {
-    privateKey = (await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_P256, false, ['sign'])) as unknown as CryptoKey;
+    privateKey = (await webcrypto.subtle.importKey('pkcs8', pkcs8, EC_P256, false, ['sign']));
   } catch (error) {
     throw new StoreError(keyFile, `is not an ECDSA P-256 key (${(error as Error).message})`);
   }
@@ -123,7 +123,7 @@ async function readLocalCa(certFile: string, certPem: string, keyFile: string, k
 }
 
 async function createLocalCa(certFile: string, keyFile: string, options: LocalCaOptions): Promise<LocalCa> {
-  const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify']));
   const day = new Date(options.now).toISOString().slice(0, 10);
   // The random part keeps two Wisp servers with the same host name from sharing a CA name.
   const unique = randomBytes(8).toString('hex');
@@ -187,7 +187,7 @@ function permittedNames(cert: x509.X509Certificate): (name: string) => boolean {
   };
 }
 
-function describe(cert: x509.X509Certificate, privateKey: CryptoKey): LocalCa {
+function describe(cert: x509.X509Certificate, privateKey: webcrypto.CryptoKey): LocalCa {
   const der = Buffer.from(cert.rawData);
   return {
     cert,

@@ -24,7 +24,7 @@ export function namesTheCaPermits(ca: LocalCa, names: MachineNames): MachineName
 }
 
 export async function issueServerCertificate(ca: LocalCa, names: MachineNames, now: number): Promise<ServerCertificate> {
-  const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(EC_P256, true, ['sign', 'verify']));
   const days = Math.min(LIMITS.serverCertValidityDays, LIMITS.serverCertValidityMaxDays);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
