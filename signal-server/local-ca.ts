@@ -39,7 +39,10 @@ export interface LocalCa {
 
 export interface LocalCaOptions {
   readonly hostname: string;
-  /** --tls-name values: permitted by the constraints of a CA made now. */
+  /**
+   * --tls-name values and the machine's current addresses: permitted by the constraints of a
+   * CA made now (an address outside the private ranges only exactly, e.g. a LAN on public IPs).
+   */
   readonly extraNames: readonly string[];
   readonly now: number;
 }
@@ -150,11 +153,12 @@ async function createLocalCa(certFile: string, keyFile: string, options: LocalCa
 /** Private addresses, localhost, .local names, the bare host name and the --tls-name values. */
 function nameConstraints(hostname: string, extraNames: readonly string[]): x509.Extension {
   const dnsNames = new Set(['localhost', 'local', hostname.toLowerCase().replace(/\.local$/, '')]);
-  const extraRanges: string[] = [];
+  const privateRanges = blockListOf(PRIVATE_RANGES);
+  const extraRanges = new Set<string>();
   for (const name of extraNames) {
-    if (isIP(name) === 4) extraRanges.push(`${name}/32`);
-    else if (isIP(name) === 6) extraRanges.push(`${name}/128`);
-    else dnsNames.add(name.toLowerCase());
+    const family = isIP(name);
+    if (!family) dnsNames.add(name.toLowerCase());
+    else if (!privateRanges.check(name, family === 6 ? 'ipv6' : 'ipv4')) extraRanges.add(`${name}/${family === 6 ? 128 : 32}`);
   }
   const subtrees = [
     ...[...PRIVATE_RANGES, ...extraRanges].map((range) => new GeneralSubtree({ base: new GeneralName({ iPAddress: range }) })),
@@ -169,22 +173,26 @@ function permittedNames(cert: x509.X509Certificate): (name: string) => boolean {
   const extension = cert.extensions.find((e) => e.type === id_ce_nameConstraints);
   if (!extension) return () => true;
   const constraints = AsnConvert.parse(extension.value, NameConstraints);
-  const ranges = new BlockList();
-  const domains: string[] = [];
-  for (const subtree of constraints.permittedSubtrees ?? []) {
-    const { iPAddress, dNSName } = subtree.base;
-    if (dNSName !== undefined) domains.push(dNSName.toLowerCase().replace(/^\./, ''));
-    if (iPAddress === undefined) continue;
-    const [address, bits] = iPAddress.split('/');
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    ranges.addSubnet(address, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
-  }
+  const permitted = constraints.permittedSubtrees ?? [];
+  const ranges = blockListOf(permitted.flatMap((subtree) => subtree.base.iPAddress ?? []));
+  const domains = permitted.flatMap((subtree) => subtree.base.dNSName ?? []).map((name) => name.toLowerCase().replace(/^\./, ''));
   return (name) => {
     const family = isIP(name);
     if (family) return ranges.check(name, family === 6 ? 'ipv6' : 'ipv4');
     const lower = name.toLowerCase();
     return domains.some((domain) => lower === domain || lower.endsWith(`.${domain}`));
   };
+}
+
+/** CIDR ranges ("10.0.0.0/8", "fd00::/8"; a bare address is one address) as a BlockList to check addresses against. */
+function blockListOf(ranges: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [address, bits] = range.split('/');
+    const family = isIP(address!) === 6 ? 'ipv6' : 'ipv4';
+    list.addSubnet(address!, Number(bits ?? (family === 'ipv6' ? 128 : 32)), family);
+  }
+  return list;
 }
 
 function describe(cert: x509.X509Certificate, privateKey: webcrypto.CryptoKey): LocalCa {

@@ -53,7 +53,7 @@ export class LocalTls {
     const interfaces = options.interfaces ?? systemInterfaces;
     const names = () => machineNames(interfaces, hostname, options.extraNames);
     const dir = await openTlsDir(options.dataDir);
-    const ca = await openLocalCa(dir, { hostname, extraNames: options.extraNames, now: clock.now() });
+    const ca = await openLocalCa(dir, { hostname, extraNames: [...options.extraNames, ...names().ips], now: clock.now() });
     const certificate = await currentServerCertificate(dir, ca, names(), clock.now());
     return new LocalTls(ca, certificate, dir, names, clock);
   }
