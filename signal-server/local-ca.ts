@@ -14,7 +14,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { LIMITS } from './protocol/protocol.ts';
 import { StoreError } from './store.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+// The last overload is set(key, crypto): its second parameter is the Crypto type in every tsconfig (DOM or not).
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
 
 export const EC_P256 = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 3600_000;
