@@ -2,7 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { ConfigError, helpText, parseConfig, testConfig, type Config } from '../../signal-server/config.ts';
+import { ConfigError, helpText, parseConfig, serveMode, testConfig, type Config } from '../../signal-server/config.ts';
 import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 
 const STATIC = '/srv/wisp/app';
@@ -171,6 +171,46 @@ describe('config flags and environment', () => {
   });
 });
 
+describe('local CA flags', () => {
+  test('defaults: the local CA on, HTTPS on 8443, no extra names', () => {
+    const c = config([]);
+    assert.equal(c.localCa, true);
+    assert.equal(c.httpsPort, LIMITS.httpsPort);
+    assert.equal(c.httpsPort, 8443);
+    assert.deepEqual(c.tlsNames, []);
+    assert.equal(serveMode(c), 'local-ca');
+  });
+
+  test('flags, environment and the repeatable --tls-name', () => {
+    const c = config(['--local-ca', 'off', '--https-port', '0', '--tls-name', 'Chat.LAN', '--tls-name', '192.168.1.5'], { WISP_TLS_NAMES: 'ignored.lan' });
+    assert.equal(c.localCa, false);
+    assert.equal(c.httpsPort, 0);
+    assert.deepEqual(c.tlsNames, ['chat.lan', '192.168.1.5']);
+    const e = config([], { WISP_LOCAL_CA: 'off', WISP_HTTPS_PORT: '9443', WISP_TLS_NAMES: 'a.lan, b.lan' });
+    assert.equal(e.localCa, false);
+    assert.equal(e.httpsPort, 9443);
+    assert.deepEqual(e.tlsNames, ['a.lan', 'b.lan']);
+  });
+
+  test('serveMode: the local CA gives way to --tls-cert, --local-ca off and a loopback --host', () => {
+    assert.equal(serveMode(config(['--tls-cert', '/c.pem', '--tls-key', '/k.pem'])), 'own-certificate');
+    assert.equal(serveMode(config(['--local-ca', 'off'])), 'plain');
+    for (const host of ['127.0.0.1', '127.0.1.1', '::1', 'localhost']) assert.equal(serveMode(config(['--host', host])), 'plain', host);
+    for (const host of ['::', '0.0.0.0', '192.168.1.20']) assert.equal(serveMode(config(['--host', host])), 'local-ca', host);
+  });
+
+  test('the same port twice is fine when the local CA is not in use', () => {
+    assert.equal(config(['--local-ca', 'off', '--port', '9000', '--https-port', '9000']).port, 9000);
+  });
+
+  test('the help text lists the new flags', () => {
+    const help = helpText();
+    assert.match(help, /--local-ca <value>.*\(default on\).*\[WISP_LOCAL_CA\]/);
+    assert.match(help, /--https-port <value>.*\(default 8443\).*\[WISP_HTTPS_PORT\]/);
+    assert.match(help, /--tls-name <value>.*\[WISP_TLS_NAMES\]/);
+  });
+});
+
 describe('config errors', () => {
   const bad: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
     ['a port that is not a number', ['--port', 'abc'], {}, /--port must be a whole number, got "abc"/],
@@ -199,6 +239,15 @@ describe('config errors', () => {
     ['history hours past the maximum', ['--history-hours', String(LIMITS.historyMaxAgeMaxMs / 3600_000 + 1)], {}, /--history-hours must be between 0 and/],
     ['history MiB that are not a number', ['--history-mb', 'lots'], {}, /--history-mb must be a whole number/],
     ['history MiB past the maximum', [], { WISP_HISTORY_MB: String(LIMITS.historyMaxBytesMax / 1024 / 1024 + 1) }, /--history-mb must be between 0 and/],
+    ['--local-ca neither on nor off', ['--local-ca', 'yes'], {}, /--local-ca must be "on" or "off", got "yes"/],
+    ['a bad WISP_LOCAL_CA', [], { WISP_LOCAL_CA: '1' }, /--local-ca must be "on" or "off"/],
+    ['an HTTPS port that is not a number', ['--https-port', 'x'], {}, /--https-port must be a whole number/],
+    ['an HTTPS port above 65535', [], { WISP_HTTPS_PORT: '70000' }, /--https-port must be between 0 and 65535/],
+    ['the HTTPS port equal to --port', ['--port', '9000', '--https-port', '9000'], {}, /--https-port must differ from --port/],
+    ['a --tls-name with an underscore', ['--tls-name', 'my_box'], {}, /--tls-name must be a host name/],
+    ['a --tls-name with a scheme', ['--tls-name', 'https://box.lan'], {}, /--tls-name/],
+    ['a bad name in WISP_TLS_NAMES', [], { WISP_TLS_NAMES: 'box.lan,-bad-' }, /--tls-name/],
+    ['too many --tls-name', Array.from({ length: LIMITS.tlsNamesMax + 1 }, (_, i) => ['--tls-name', `n${i}.lan`]).flat(), {}, /--tls-name may be given at most/],
   ];
   for (const [why, argv, env, message] of bad) {
     test(`ConfigError: ${why}`, () => refused(argv, env, message));

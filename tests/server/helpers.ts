@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { testConfig, type Config } from '../../signal-server/config.ts';
-import { startServer, type RunningServer } from '../../signal-server/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../signal-server/server.ts';
 import { SUBPROTOCOL, WS_PATH, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { TestClient, type ConnectOptions } from '../support/test-client.ts';
 
@@ -19,8 +19,8 @@ export class Scope {
   private readonly sockets: WebSocket[] = [];
   private readonly dirs: string[] = [];
 
-  async server(overrides: Partial<Config> = {}): Promise<RunningServer> {
-    const server = await startServer(testConfig(overrides));
+  async server(overrides: Partial<Config> = {}, options: ServerOptions = {}): Promise<RunningServer> {
+    const server = await startServer(testConfig(overrides), options);
     this.servers.push(server);
     return server;
   }

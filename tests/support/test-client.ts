@@ -33,6 +33,8 @@ export interface ConnectOptions {
   /** Stop after the challenge: the test sends its own hello. */
   noHello?: boolean;
   timeoutMs?: number;
+  /** More `ws` client options, e.g. `ca` for a wss:// URL. */
+  ws?: WebSocket.ClientOptions;
 }
 
 type Waiter = { match: (f: ServerFrame) => boolean; resolve: (f: ServerFrame) => void };
@@ -85,7 +87,7 @@ export class TestClient {
 
   static async connect(baseUrl: string, options: ConnectOptions = {}): Promise<TestClient> {
     const wsUrl = baseUrl.replace(/^http/, 'ws') + WS_PATH;
-    const ws = new WebSocket(wsUrl, SUBPROTOCOL, options.origin ? { origin: options.origin } : {});
+    const ws = new WebSocket(wsUrl, SUBPROTOCOL, { ...options.ws, ...(options.origin ? { origin: options.origin } : {}) });
     const client = new TestClient(ws, options.identity ?? makeIdentity());
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
