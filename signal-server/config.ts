@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { LIMITS } from './protocol/protocol.ts';
 import type { IceConfig } from './ice.ts';
+import { isLoopbackHost } from './loopback.ts';
 
 export interface Config {
   readonly host: string;
@@ -15,6 +16,11 @@ export interface Config {
   readonly staticDir: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  /** --local-ca: Wisp's own CA serves HTTPS on httpsPort (see serveMode for when it really does). */
+  readonly localCa: boolean;
+  readonly httpsPort: number;
+  /** Extra names (or addresses) for the local CA's server certificate. */
+  readonly tlsNames: readonly string[];
   /** Extra origins allowed to open the WebSocket; the server's own origin always is. */
   readonly origins: readonly string[];
   readonly heartbeatMs: number;
@@ -74,6 +80,9 @@ const FLAGS: Record<string, FlagSpec> = {
   'static-dir': { env: 'WISP_STATIC_DIR', type: 'string', help: 'The built app to serve (default: dist/app next to the server).' },
   'tls-cert': { env: 'WISP_TLS_CERT', type: 'string', help: 'PEM certificate: serve HTTPS and WSS on the same port.' },
   'tls-key': { env: 'WISP_TLS_KEY', type: 'string', help: 'PEM private key for --tls-cert.' },
+  'local-ca': { env: 'WISP_LOCAL_CA', type: 'string', default: 'on', help: "on|off: HTTPS on --https-port with Wisp's own certificate authority (off with --tls-cert or a loopback --host)." },
+  'https-port': { env: 'WISP_HTTPS_PORT', type: 'string', default: String(LIMITS.httpsPort), help: 'TCP port for HTTPS with the local CA (0 picks a free one).' },
+  'tls-name': { env: 'WISP_TLS_NAMES', type: 'string', multiple: true, help: "Another host name or address for the local CA's certificate (repeatable; env: comma-separated)." },
   origin: { env: 'WISP_ORIGINS', type: 'string', multiple: true, help: 'Another origin allowed to connect (repeatable; env: comma-separated).' },
   'heartbeat-ms': { env: 'WISP_HEARTBEAT_MS', type: 'string', default: String(LIMITS.heartbeatMs), help: 'Ping interval; silent clients are dropped within two.' },
   'max-conn-per-ip': { env: 'WISP_MAX_CONN_PER_IP', type: 'string', default: String(LIMITS.connectionsPerIp), help: 'Open connections allowed from one address.' },
@@ -143,6 +152,36 @@ function iceUrl(kind: 'stun' | 'turn', raw: string): string {
   return raw;
 }
 
+/** A DNS name (letters, digits, hyphens, dots) or an IP address, lower case. */
+function tlsName(raw: string): string {
+  const name = raw.trim().toLowerCase();
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+  const dns = new RegExp(`^${label}(?:\\.${label})*$`);
+  if (isIP(name) || (name.length <= 253 && dns.test(name))) return name;
+  throw new ConfigError(`--tls-name must be a host name such as chat.lan or an IP address, got "${raw}".`);
+}
+
+function onOff(name: string, raw: string): boolean {
+  if (raw === 'on') return true;
+  if (raw === 'off') return false;
+  throw new ConfigError(`--${name} must be "on" or "off", got "${raw}".`);
+}
+
+export type ServeMode =
+  /** http:// on --port only: --local-ca off, or a loopback --host (localhost is a secure context already). */
+  | 'plain'
+  /** The operator's --tls-cert/--tls-key: https:// on --port. */
+  | 'own-certificate'
+  /** Wisp's CA: https:// on --https-port; --port serves loopback, the setup page and redirects. */
+  | 'local-ca';
+
+/** Which way this server speaks HTTP: the one place that decides it. */
+export function serveMode(config: Pick<Config, 'tlsCert' | 'localCa' | 'host'>): ServeMode {
+  if (config.tlsCert) return 'own-certificate';
+  if (!config.localCa || isLoopbackHost(config.host)) return 'plain';
+  return 'local-ca';
+}
+
 export type ParsedCommand = { help: true } | { help: false; config: Config };
 
 /** Parses flags, then environment, then defaults, in that order of precedence. */
@@ -193,14 +232,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
   const password = pick('password');
   if (password !== undefined && (password.length < 4 || password.length > 256)) throw new ConfigError('--password must be 4 to 256 characters long.');
   const trustProxy = list('trust-proxy').map(proxyRange);
+  const port = integer('port', pick('port')!, 0, 65535);
+  const httpsPort = integer('https-port', pick('https-port')!, 0, 65535);
+  const localCa = onOff('local-ca', pick('local-ca')!);
+  const tlsNames = [...new Set(list('tls-name').map(tlsName))];
+  if (tlsNames.length > LIMITS.tlsNamesMax) throw new ConfigError(`--tls-name may be given at most ${LIMITS.tlsNamesMax} times.`);
 
   const config: Config = {
     host,
-    port: integer('port', pick('port')!, 0, 65535),
+    port,
     dataDir: path.resolve(pick('data-dir')!),
     staticDir: path.resolve(pick('static-dir') ?? defaultStaticDir),
     tlsCert: tlsCert ? path.resolve(tlsCert) : undefined,
     tlsKey: tlsKey ? path.resolve(tlsKey) : undefined,
+    localCa,
+    httpsPort,
+    tlsNames,
     origins: originFlags.map((o) => origin(o.trim())),
     heartbeatMs: integer('heartbeat-ms', pick('heartbeat-ms')!, LIMITS.heartbeatMinMs, LIMITS.heartbeatMaxMs),
     maxConnectionsPerIp: integer('max-conn-per-ip', pick('max-conn-per-ip')!, 1, 1_000_000),
@@ -226,6 +273,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     historyMaxAgeMs: integer('history-hours', pick('history-hours')!, 0, LIMITS.historyMaxAgeMaxMs / HOUR_MS) * HOUR_MS,
     historyMaxBytes: integer('history-mb', pick('history-mb')!, 0, LIMITS.historyMaxBytesMax / MIB) * MIB,
   };
+  if (serveMode(config) === 'local-ca' && port !== 0 && port === httpsPort) {
+    throw new ConfigError(`--https-port must differ from --port (both are ${port}).`);
+  }
   return { help: false, config: Object.freeze(config) };
 }
 

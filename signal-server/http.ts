@@ -1,5 +1,7 @@
 // The HTTP(S) side: the built app as static files with security headers, /healthz,
 // and the WebSocket upgrade (path, subprotocol and Origin checked before accepting).
+// With the local CA, the app is on the HTTPS listener; plain HTTP keeps it for loopback
+// and otherwise offers the setup page (the CA to install) and redirects to HTTPS.
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -7,10 +9,24 @@ import type { Duplex } from 'node:stream';
 import sirv from 'sirv';
 import { WebSocketServer } from 'ws';
 import { LIMITS, SUBPROTOCOL, WS_PATH } from './protocol/protocol.ts';
-import type { Config } from './config.ts';
+import { serveMode, type Config } from './config.ts';
 import type { Hub } from './hub.ts';
 import { SERVER_VERSION } from './hub.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
+import { hostnameOf, isLoopbackHostHeader } from './loopback.ts';
+import { serveSetup, type SetupSite } from './setup-page.ts';
+
+export interface LocalCaSite extends SetupSite {
+  /** The server certificate the HTTPS listener starts with (renewals use setSecureContext). */
+  readonly certificate: { readonly certPem: string; readonly keyPem: string };
+}
+
+export interface WispHttpServers {
+  /** On --port: the app (plain or with the operator's certificate), or with the local CA the setup page and redirects. */
+  readonly plain: http.Server;
+  /** With the local CA: the app over HTTPS on --https-port. */
+  readonly secure?: https.Server;
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
   'Content-Security-Policy': [
@@ -42,15 +58,16 @@ function cacheControl(pathname: string): string {
   return pathname.startsWith('/assets/') ? `public, max-age=${LIMITS.assetMaxAgeSeconds}, immutable` : 'no-cache';
 }
 
-export function createHttpServer(config: Config, hub: Hub): http.Server {
+export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite): WispHttpServers {
   const serveStatic = sirv(config.staticDir, {
     etag: true,
     dev: false,
     setHeaders: (res, pathname) => res.setHeader('Cache-Control', cacheControl(pathname)),
   });
 
-  const handle: http.RequestListener = (req, res) => {
+  const handleApp: http.RequestListener = (req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (site && serveSetup(req, res, site)) return;
     if (req.method === 'POST' && req.url === '/share') {
       // Shares are handled by the app's service worker; without one, just open the app.
       res.writeHead(303, { Location: '/' }).end();
@@ -70,6 +87,21 @@ export function createHttpServer(config: Config, hub: Hub): http.Server {
     });
   };
 
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: LIMITS.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  });
+  const proxies = trustedProxies(config.trustProxy);
+  const upgradeApp = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refusal = refuseUpgrade(req, config);
+    if (refusal) return reject(socket, refusal.status, refusal.reason);
+    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
+    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, ip));
+  };
+
   // Slow clients (slowloris): a request head or body that never finishes gets 408 and the
   // socket is closed, checked every timeoutCheckMs (Node's default is every 30 s).
   const timeouts: http.ServerOptions = {
@@ -78,27 +110,50 @@ export function createHttpServer(config: Config, hub: Hub): http.Server {
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionsCheckingInterval: config.timeoutCheckMs,
   };
-  const server =
-    config.tlsCert && config.tlsKey
-      ? https.createServer({ ...timeouts, cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) }, handle)
-      : http.createServer(timeouts, handle);
+  const mode = serveMode(config);
+  if (mode === 'own-certificate') {
+    const server = https.createServer({ ...timeouts, cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) }, handleApp);
+    server.on('upgrade', upgradeApp);
+    return { plain: server };
+  }
+  if (mode === 'plain' || !site) {
+    const server = http.createServer(timeouts, handleApp);
+    server.on('upgrade', upgradeApp);
+    return { plain: server };
+  }
 
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: LIMITS.maxFrameBytes,
-    perMessageDeflate: false,
-    clientTracking: false,
-    handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  const secure = https.createServer({ ...timeouts, cert: site.certificate.certPem, key: site.certificate.keyPem }, handleApp);
+  secure.on('upgrade', upgradeApp);
+  // Plain HTTP: loopback is a secure context already and keeps the whole app.
+  const plain = http.createServer(timeouts, (req, res) => {
+    if (isLoopbackHostHeader(req.headers.host)) return handleApp(req, res);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    if (serveSetup(req, res, site)) return;
+    redirectToHttps(req, res, site.httpsPort());
   });
+  plain.on('upgrade', (req, socket, head) => {
+    if (isLoopbackHostHeader(req.headers.host)) return upgradeApp(req, socket, head);
+    // A LAN page on plain HTTP cannot run the app; its WebSocket would carry chat unencrypted.
+    reject(socket, 403, 'Forbidden');
+  });
+  return { plain, secure };
+}
 
-  const proxies = trustedProxies(config.trustProxy);
-  server.on('upgrade', (req, socket, head) => {
-    const refusal = refuseUpgrade(req, config);
-    if (refusal) return reject(socket, refusal.status, refusal.reason);
-    const ip = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], proxies);
-    wss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, ip));
-  });
-  return server;
+/**
+ * The same host, path and query on the HTTPS port. GET and HEAD get 302, not 301: a 301 is
+ * cached for good, and a phone would keep going to the HTTPS port after the operator turns
+ * the local CA off. Other methods get 308, which keeps the method and body.
+ */
+function redirectToHttps(req: http.IncomingMessage, res: http.ServerResponse, httpsPort: number): void {
+  const hostname = hostnameOf(req.headers.host);
+  if (!hostname) {
+    res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad Host header');
+    return;
+  }
+  const target = new URL(req.url ?? '/', 'http://wisp');
+  const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+  const status = req.method === 'GET' || req.method === 'HEAD' ? 302 : 308;
+  res.writeHead(status, { Location: `https://${hostname}${port}${target.pathname}${target.search}`, 'Cache-Control': 'no-store' }).end();
 }
 
 function refuseUpgrade(req: http.IncomingMessage, config: Config): { status: number; reason: string } | undefined {

@@ -6,7 +6,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import QRCode from 'qrcode';
 import { ConfigError, helpText, parseConfig, type Config } from './config.ts';
-import { startServer } from './server.ts';
+import { startServer, type RunningServer } from './server.ts';
+import { lanAddresses, systemInterfaces } from './lan-names.ts';
+import { SETUP_PATH } from './setup-page.ts';
 import { StoreError } from './store.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,6 +32,27 @@ function reachableUrls(config: Config, port: number): string[] {
     }
   }
   return urls;
+}
+
+/** The local CA's addresses: HTTPS on each name its certificate covers, and the setup page for phones. */
+async function printLocalCa(server: RunningServer): Promise<void> {
+  const covered = server.tls!.current.names;
+  const { ipv4, ipv6 } = lanAddresses(systemInterfaces);
+  const lanIps = [...ipv4, ...ipv6].filter((ip) => covered.ips.includes(ip));
+  const names = covered.dns.filter((name) => name !== 'localhost' && name.includes('.'));
+  const hosts = [...lanIps.map((ip) => (ip.includes(':') ? `[${ip}]` : ip)), ...names];
+  console.log(`Wisp is running over HTTPS with its own certificate authority. Open it at:`);
+  for (const host of hosts) console.log(`  https://${host}:${server.httpsPort}`);
+  console.log(`  http://localhost:${server.port} (on this machine)`);
+  const uncovered = [...ipv4, ...ipv6].filter((ip) => !covered.ips.includes(ip));
+  if (uncovered.length) console.log(`Not in the certificate (outside the local CA's private ranges): ${uncovered.join(', ')}`);
+  console.log(`\nLocal CA certificate SHA-256 fingerprint:\n  ${server.caFingerprint}`);
+  const firstIpv4 = ipv4[0];
+  if (!firstIpv4) return;
+  const setup = `http://${firstIpv4}:${server.port}${SETUP_PATH}`;
+  console.log(`\nSet up a phone: ${setup}`);
+  console.log(await QRCode.toString(setup, { type: 'terminal', small: true }));
+  console.log('Scan with a phone on this network, install the certificate, then open the app.');
 }
 
 async function main(): Promise<void> {
@@ -63,13 +86,16 @@ async function main(): Promise<void> {
   } catch (error) {
     if (error instanceof StoreError) fail(`the data directory has a problem: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE') fail(`port ${config.port} is already in use. Pick another with --port or PORT.`);
-    if (e.code === 'EACCES') fail(`no permission to listen on port ${config.port}. Use a port above 1023.`);
+    const port = (e as { port?: number }).port ?? config.port;
+    const flag = port === config.httpsPort && port !== config.port ? '--https-port or WISP_HTTPS_PORT' : '--port or PORT';
+    if (e.code === 'EADDRINUSE') fail(`port ${port} is already in use. Pick another with ${flag}.`);
+    if (e.code === 'EACCES') fail(`no permission to listen on port ${port}. Use a port above 1023.`);
     if (e.code === 'ENOENT' || e.code === 'ERR_OSSL_PEM_NO_START_LINE') fail(`cannot read the TLS certificate or key: ${e.message}`);
     throw error;
   }
 
-  if (!config.quiet) {
+  if (!config.quiet && server.localCa) await printLocalCa(server);
+  else if (!config.quiet) {
     const urls = reachableUrls(config, server.port);
     console.log(`Wisp is running. Open it at:\n${urls.map((u) => `  ${u}`).join('\n')}`);
     const lan = urls.find((u) => /^https?:\/\/\d/.test(u) && !/^https?:\/\/127\./.test(u));

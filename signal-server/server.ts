@@ -1,9 +1,13 @@
 // Wires the hub to an HTTP(S) server and listens. Used by main.ts, tests and benches.
+import type http from 'node:http';
+import type https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Config } from './config.ts';
+import { serveMode, type Config } from './config.ts';
 import { LIMITS } from './protocol/protocol.ts';
 import { Hub } from './hub.ts';
-import { createHttpServer } from './http.ts';
+import { createHttpServers } from './http.ts';
+import { LocalTls, type Clock } from './local-tls.ts';
+import type { InterfaceSource } from './lan-names.ts';
 import { Store } from './store.ts';
 import { hashToken, newAdminToken } from './hashed-secrets.ts';
 import { forgetEveryAdmin } from './remembered-admins.ts';
@@ -13,6 +17,8 @@ export interface ServerOptions {
   onAdminToken?(token: string | undefined, why: 'first-start' | 'rotated' | 'set'): void;
   /** The admin sent /shutdown; by default the server just closes. */
   onShutdownRequest?(): void;
+  /** Tests: the local CA's clock, the machine's addresses and host name. */
+  localCa?: { clock?: Clock; interfaces?: InterfaceSource; hostname?: string };
 }
 
 /** Writes a new admin token's hash; a token that differs from the stored one forgets every remembered admin. */
@@ -39,12 +45,27 @@ export interface RunningServer {
   readonly port: number;
   /** Base URL on loopback, e.g. http://127.0.0.1:8080 */
   readonly url: string;
+  /** Whether Wisp's local CA serves HTTPS (see serveMode); the fields below are set only then. */
+  readonly localCa: boolean;
+  readonly httpsPort?: number;
+  /** The HTTPS base URL on loopback, e.g. https://localhost:8443 */
+  readonly httpsUrl?: string;
+  /** The CA certificate (PEM) and its SHA-256 fingerprint (AA:BB:…) as phones show it. */
+  readonly caPem?: string;
+  readonly caFingerprint?: string;
+  /** The certificate keeper (tests look at its current certificate and re-checks). */
+  readonly tls?: LocalTls;
   /** Sends every client the shutting-down close code, then stops listening. */
   close(): Promise<void>;
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const store = await Store.open(config.dataDir);
+  // Before anything else is written: a bad CA file stops the start (StoreError).
+  const tls =
+    serveMode(config) === 'local-ca'
+      ? await LocalTls.open({ dataDir: config.dataDir, extraNames: config.tlsNames, ...options.localCa })
+      : undefined;
   await prepareAdminToken(store, config, options);
   let running: RunningServer | undefined;
   const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()));
@@ -57,17 +78,38 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         );
       }, LIMITS.adminTokenRotateMs)
     : undefined;
-  const server = createHttpServer(config, hub);
+  let httpsPort = 0;
+  const servers = createHttpServers(
+    config,
+    hub,
+    tls && { ca: tls.ca, certificate: tls.current, httpsPort: () => httpsPort },
+  );
+  const listeners: (http.Server | https.Server)[] = [servers.plain, ...(servers.secure ? [servers.secure] : [])];
   // Upgraded WebSocket sockets are not HTTP connections, so closeAllConnections() misses
   // them; a client that never answers the close frame would hold close() for 30 s.
   const sockets = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await listen(server, config.host, config.port);
-  const port = (server.address() as AddressInfo).port;
-  const scheme = config.tlsCert ? 'https' : 'http';
+  for (const server of listeners) {
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  }
+  try {
+    await listen(servers.plain, config.host, config.port);
+    if (servers.secure) {
+      await listen(servers.secure, config.host, config.httpsPort);
+      httpsPort = (servers.secure.address() as AddressInfo).port;
+      tls!.watch(servers.secure);
+    }
+  } catch (error) {
+    clearInterval(rotation);
+    tls?.stop();
+    hub.shutdown();
+    for (const server of listeners) server.close();
+    throw error;
+  }
+  const port = (servers.plain.address() as AddressInfo).port;
+  const scheme = serveMode(config) === 'own-certificate' ? 'https' : 'http';
   const loopback = config.host.includes(':') && config.host !== '::' ? `[${config.host}]` : config.host === '::' || config.host === '0.0.0.0' ? 'localhost' : config.host;
 
   let closing: Promise<void> | undefined;
@@ -75,14 +117,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     hub,
     port,
     url: `${scheme}://${loopback}:${port}`,
+    localCa: tls !== undefined,
+    httpsPort: tls && httpsPort,
+    httpsUrl: tls && `https://${loopback}:${httpsPort}`,
+    caPem: tls?.ca.pem,
+    caFingerprint: tls?.ca.fingerprint,
+    tls,
     close: () =>
       (closing ??= new Promise<void>((resolve) => {
         clearInterval(rotation);
+        tls?.stop();
         hub.shutdown();
-        server.close(() => resolve());
+        let open = listeners.length;
+        for (const server of listeners) server.close(() => --open === 0 && resolve());
         // Give close frames a moment to flush, then cut what is left.
         setTimeout(() => {
-          server.closeAllConnections();
+          for (const server of listeners) server.closeAllConnections();
           for (const socket of sockets) socket.destroy();
         }, LIMITS.shutdownFlushMs).unref();
       }).then(() => store.flush())),
@@ -90,7 +140,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   return running;
 }
 
-function listen(server: ReturnType<typeof createHttpServer>, host: string, port: number): Promise<void> {
+function listen(server: http.Server | https.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       // A machine without IPv6 cannot bind "::"; fall back to every IPv4 address.

@@ -7,6 +7,8 @@ import { shared } from '../styles/tokens.ts';
 export class InsecureContext extends LitElement {
   @property() host = location.host;
   @property() missing = 'secure context';
+  /** The server's setup page (plain HTTP, same host): the certificate to install and how. */
+  @property() setupHref = '/setup';
 
   static override styles = [
     shared,
@@ -41,9 +43,14 @@ export class InsecureContext extends LitElement {
         support (the ${this.missing}) to pages served over HTTPS or from <code>localhost</code>, so Wisp cannot start
         here.
       </p>
-      <p>Ask whoever runs this Wisp server to do one of these (the README explains each step):</p>
+      <p>
+        If this Wisp server makes its own certificate (it does by default), set this device up once:
+        <a href=${this.setupHref}>install the server's certificate</a>, then open Wisp over HTTPS.
+      </p>
+      <p>Otherwise, ask whoever runs this Wisp server to do one of these (the README explains each step):</p>
       <ul>
-        <li>Start the server with a certificate: <code>--tls-cert</code> and <code>--tls-key</code> (for example made with mkcert).</li>
+        <li>Start the server with its own certificate authority (the default: <code>--local-ca on</code>).</li>
+        <li>Start it with a certificate: <code>--tls-cert</code> and <code>--tls-key</code>.</li>
         <li>Put it behind Caddy, which gets a certificate automatically.</li>
         <li>Use <code>tailscale serve</code> to publish it with HTTPS on your tailnet.</li>
       </ul>

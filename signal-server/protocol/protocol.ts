@@ -129,6 +129,22 @@ export const LIMITS = {
   historySweepMs: 60_000,
   /** Purge times of rooms that are gone, remembered by name for those who come back (oldest forgotten first). */
   historyPurgeMarks: 10_000,
+  /**
+   * Wisp's local certificate authority (HTTPS on a LAN): the CA lives ten years; the server
+   * certificate it issues lives 90 days (browsers refuse more than 397) and is renewed when
+   * fewer than 30 remain. A running server re-checks it this often, and looks at the
+   * machine's addresses this often (a new address needs a new certificate).
+   */
+  localCaValidityDays: 3653,
+  serverCertValidityDays: 90,
+  serverCertValidityMaxDays: 397,
+  serverCertRenewBeforeDays: 30,
+  serverCertRecheckMs: 12 * 3600_000,
+  addressPollMs: 60_000,
+  /** The default of --https-port. */
+  httpsPort: 8443,
+  /** --tls-name: extra host names for the server certificate, at most this many. */
+  tlsNamesMax: 32,
 } as const;
 
 /**

@@ -275,6 +275,13 @@ describe('<wisp-insecure-context>', () => {
     expect(text).to.contain('Caddy');
     expect(text).to.contain('tailscale serve');
   });
+
+  it("links to the server's setup page for its certificate", async () => {
+    const screen = await mount('wisp-insecure-context', { host: '192.168.1.20:8080', missing: 'Web Crypto API' });
+    const link = shadow(screen).querySelector('a')!;
+    expect(link.getAttribute('href')).to.equal('/setup');
+    expect(link.textContent).to.contain('certificate');
+  });
 });
 
 describe('<wisp-room-header>', () => {
