@@ -1,8 +1,9 @@
 // Wisp over real TLS on a LAN name, as a phone that trusts the box's local CA sees it:
-// https://wisp-pi.local:<port> (mapped to loopback), a certificate from a CA that only
-// the browser's NSS database trusts. There the page is a secure context, the service
+// https://wisp-pi.local:<port> (mapped to loopback), a certificate from Wisp's own CA that
+// only the browser's NSS database trusts. There the page is a secure context, the service
 // worker controls it, Chromium calls it installable, the WebSocket is WSS, and two people
-// chat and whisper over a real WebRTC link. A browser never told about the CA refuses it.
+// chat and whisper over a real WebRTC link. A browser never told about the CA refuses it,
+// but gets the setup page over plain HTTP. An operator's own certificate works the same.
 // One server and one CA for the whole file (support/tls.ts says where they come from).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -114,18 +115,85 @@ test('over https on a LAN name, two people trusting the CA chat in #lobby and wh
 test('a browser that does not trust the CA refuses the certificate and never loads the app', { timeout: TEST_TIMEOUT }, async () => {
   const stranger = await launchTlsBrowser(tls.url, untrusting);
   try {
-    const page = await stranger.newPage();
-    let failure: Error | undefined;
-    try {
-      await page.goto(tls.url, { waitUntil: 'load', timeout: WAIT_MS });
-    } catch (error) {
-      failure = error as Error;
+    // The https address, and the plain http one (which redirects there).
+    for (const url of [tls.url, plainUrl('/')]) {
+      const page = await stranger.newPage();
+      let failure: Error | undefined;
+      try {
+        await page.goto(url, { waitUntil: 'load', timeout: WAIT_MS });
+      } catch (error) {
+        failure = error as Error;
+      }
+      assert.ok(failure, `opening ${url} without the CA must fail`);
+      assert.match(failure.message, /net::ERR_CERT_(AUTHORITY_INVALID|INVALID|COMMON_NAME_INVALID|DATE_INVALID)/, `a certificate error for ${url}: ${failure.message}`);
+      assert.equal(await page.locator('wisp-app').count(), 0, 'the app is not loaded');
+      assert.equal(await page.evaluate(() => typeof (window as { wisp?: unknown }).wisp), 'undefined', 'no app code ran');
+      await page.close();
     }
-    assert.ok(failure, 'opening the https address without the CA must fail');
-    assert.match(failure.message, /net::ERR_CERT_(AUTHORITY_INVALID|INVALID|COMMON_NAME_INVALID|DATE_INVALID)/, `a certificate error: ${failure.message}`);
-    assert.equal(await page.locator('wisp-app').count(), 0, 'the app is not loaded');
-    assert.equal(await page.evaluate(() => typeof (window as { wisp?: unknown }).wisp), 'undefined', 'no app code ran');
   } finally {
     await stranger.close();
   }
 });
+
+test('over plain http on the LAN name: the setup page offers the CA and links to the https address, the app itself redirects there', { timeout: TEST_TIMEOUT }, async () => {
+  const setupUrl = tls.setupUrl;
+  assert.ok(setupUrl, 'the server runs with the local CA');
+  // A phone that has not installed the CA yet: the setup page is plain HTTP and loads.
+  const stranger = await launchTlsBrowser(tls.url, untrusting);
+  try {
+    const page = await stranger.newPage();
+    const response = await page.goto(setupUrl, { waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(response?.status(), 200, 'the setup page answers 200');
+    assert.equal(page.url(), setupUrl, 'no redirect away from the setup page');
+    assert.equal(await page.locator('wisp-app').count(), 0, 'the setup page is not the app');
+    const links = await page.locator('a[href]').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href));
+    assert.ok(links.includes(`${tls.url}/`), `it links to ${tls.url}/: ${JSON.stringify(links)}`);
+    // The certificate it offers is the CA that signed the HTTPS certificate.
+    const pem = links.find((href) => href.startsWith(`${new URL(setupUrl).origin}/`) && href.endsWith('.pem'));
+    assert.ok(pem, `it offers the CA as a .pem download: ${JSON.stringify(links)}`);
+    const download = await fetch(`${tls.server.url}${new URL(pem).pathname}`);
+    assert.equal(download.status, 200);
+    assert.equal((await download.text()).trim(), tls.caPem.trim(), 'the offered certificate is the CA');
+  } finally {
+    await stranger.close();
+  }
+
+  // With the CA trusted, the plain http address ends in the app over https.
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(plainUrl('/'), { waitUntil: 'load', timeout: WAIT_MS });
+    assert.equal(page.url(), `${tls.url}/`, 'http://wisp-pi.local:<port>/ redirects to the https address');
+    await page.locator('wisp-connection-status[status=online]').waitFor({ state: 'attached', timeout: WAIT_MS });
+    assert.equal(await page.evaluate(() => window.isSecureContext), true);
+  } finally {
+    await context.close();
+  }
+});
+
+test("an operator's own certificate (--tls-cert/--tls-key): https and wss on the LAN name with that CA trusted", { timeout: TEST_TIMEOUT }, async (t) => {
+  const own = await startTlsServer({ certificate: 'own' });
+  const home = new TrustHome(own.caFile);
+  const ownBrowser = await launchTlsBrowser(own.url, home).catch(async (error: unknown) => {
+    home.dispose();
+    await own.dispose();
+    throw error;
+  });
+  t.after(async () => {
+    await ownBrowser.close();
+    home.dispose();
+    await own.dispose();
+  });
+  const scene = Scene.around(t, ownBrowser, own.server, own.url);
+  const sockets: string[] = [];
+  const a = await scene.person('A', { init: async (context) => recordWebSockets(context, sockets) });
+  assert.equal(new URL(a.page.url()).origin, own.url);
+  assert.equal(await a.page.evaluate(() => window.isSecureContext), true, 'a secure context');
+  const wss = `wss://${new URL(own.url).host}/`;
+  assert.ok(sockets.length > 0 && sockets.every((url) => url.startsWith(wss)), `the app's WebSockets go to ${wss}: ${JSON.stringify(sockets)}`);
+});
+
+/** The same LAN name over plain HTTP on the server's --port. */
+function plainUrl(pathname: string): string {
+  return `http://${new URL(tls.url).hostname}:${tls.server.port}${pathname}`;
+}

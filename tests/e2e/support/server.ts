@@ -63,11 +63,13 @@ export interface ServerOptions {
   /** stderr lines a test provokes on purpose (the server prints errors, and only errors, there). */
   expectErrors?: RegExp[];
   /**
-   * The server serves HTTPS (and WSS) on its port, e.g. with --tls-cert/--tls-key in
-   * `args`: url is https://127.0.0.1:<port>, and /healthz is checked trusting only this
-   * CA (a PEM file; a function of the data directory for a CA the server makes itself).
+   * The server serves HTTPS (and WSS), its /healthz checked trusting only this CA (a PEM
+   * file; a function of the data directory for the CA the server makes itself there).
+   * Without httpsPort it is on the server's port (--tls-cert/--tls-key: url is
+   * https://127.0.0.1:<port>); with httpsPort (the local CA) url stays plain HTTP and
+   * /healthz must answer on both.
    */
-  tls?: { caFile: string | ((dataDir: string) => string) };
+  tls?: { caFile: string | ((dataDir: string) => string); httpsPort?: number };
 }
 
 /** GET /healthz over HTTPS, trusting only `caFile` (read on each try: the server may write it). */
@@ -104,7 +106,7 @@ export class WispServer {
     readonly port: number,
     private readonly options: ServerOptions,
   ) {
-    this.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    this.url = `${options.tls && options.tls.httpsPort === undefined ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.expectedErrors = [...(options.expectErrors ?? [])];
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-e2e-data-'));
   }
@@ -201,7 +203,11 @@ export class WispServer {
 
   private async healthy(): Promise<boolean> {
     const tls = this.options.tls;
-    if (tls) return httpsHealthy(this.url, typeof tls.caFile === 'string' ? tls.caFile : tls.caFile(this.dataDir));
+    if (tls) {
+      const caFile = typeof tls.caFile === 'string' ? tls.caFile : tls.caFile(this.dataDir);
+      if (tls.httpsPort === undefined) return httpsHealthy(this.url, caFile);
+      if (!(await httpsHealthy(`https://127.0.0.1:${tls.httpsPort}`, caFile))) return false;
+    }
     const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
     return response.ok && ((await response.json()) as { ok?: boolean }).ok === true;
   }

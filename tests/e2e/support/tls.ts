@@ -2,17 +2,19 @@
 // certificate from a local certificate authority that the browser was told to trust.
 //
 // Everything that knows where the CA and the HTTPS address come from is startTlsServer():
-// today a throwaway CA made with openssl and the server's --tls-cert/--tls-key; later
-// Wisp's own local CA (<data-dir>/tls/ca.pem). The rest takes only a CA PEM file and an
-// https URL: trustHome() puts the CA into an NSS database, as `certutil` does on a desktop,
-// and launchTlsBrowser() starts Chromium with that HOME and the LAN name mapped to loopback.
+// by default Wisp's own local CA (--local-ca on: <data-dir>/tls/ca.pem, HTTPS on
+// --https-port, plain HTTP with the setup page on --port); or, for an operator's own
+// certificate (--tls-cert/--tls-key), a throwaway CA made with openssl. The rest takes
+// only a CA PEM file and an https URL: TrustHome puts the CA into an NSS database, as
+// `certutil` does on a desktop, and launchTlsBrowser() starts Chromium with that HOME and
+// the LAN name mapped to loopback.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, type LaunchOptions } from './browser.ts';
-import { WispServer, type ServerOptions } from './server.ts';
+import { WispServer, freePort, type ServerOptions } from './server.ts';
 
 /** The name a phone would use for the Wisp box on the LAN (mDNS style). */
 export const LAN_NAME = 'wisp-pi.local';
@@ -21,8 +23,10 @@ export const CA_NICKNAME = 'Wisp test CA';
 
 export interface TlsServer {
   server: WispServer;
-  /** Where people open Wisp: https://wisp-pi.local:<port>. */
+  /** Where people open Wisp: https://wisp-pi.local:<https port>. */
   url: string;
+  /** With the local CA: the setup page on plain HTTP, http://wisp-pi.local:<port>/setup. */
+  setupUrl?: string;
   /** The CA certificate (PEM file) that signed the server's certificate. */
   caFile: string;
   caPem: string;
@@ -62,8 +66,36 @@ function makeTestCa(): { dir: string; caFile: string; certFile: string; keyFile:
   return { dir, caFile: path.join(dir, 'ca.pem'), certFile: path.join(dir, 'server.pem'), keyFile: path.join(dir, 'server.key') };
 }
 
-/** The real server over HTTPS and WSS on a free port, with a certificate from a CA only the test trusts. */
-export async function startTlsServer(options: ServerOptions = {}): Promise<TlsServer> {
+/**
+ * The real server over HTTPS and WSS on a free port, with a certificate from a CA only the
+ * test trusts. `certificate`: 'local-ca' (default) is Wisp's own CA, made by the server in
+ * its data directory, for its LAN names plus --tls-name wisp-pi.local; 'own' is an
+ * operator's certificate (--tls-cert/--tls-key) from a throwaway openssl CA.
+ */
+export async function startTlsServer(options: ServerOptions & { certificate?: 'local-ca' | 'own' } = {}): Promise<TlsServer> {
+  const { certificate = 'local-ca', ...serverOptions } = options;
+  if (certificate === 'own') return startWithOwnCertificate(serverOptions);
+  const httpsPort = await freePort();
+  const caFileOf = (dataDir: string) => path.join(dataDir, 'tls', 'ca.pem');
+  const server = await WispServer.start({
+    ...serverOptions,
+    // Loopback --host means plain HTTP (localhost is a secure context already): the local CA
+    // serves only on a LAN-facing address. The LAN name resolves to loopback in Chromium.
+    args: ['--host', '0.0.0.0', '--local-ca', 'on', '--https-port', String(httpsPort), '--tls-name', LAN_NAME, ...(serverOptions.args ?? [])],
+    tls: { caFile: caFileOf, httpsPort },
+  });
+  const caFile = caFileOf(server.dataDir);
+  return {
+    server,
+    url: `https://${LAN_NAME}:${httpsPort}`,
+    setupUrl: `http://${LAN_NAME}:${server.port}/setup`,
+    caFile,
+    caPem: readFileSync(caFile, 'utf8'),
+    dispose: () => server.dispose(),
+  };
+}
+
+async function startWithOwnCertificate(options: ServerOptions): Promise<TlsServer> {
   const ca = makeTestCa();
   let server: WispServer;
   try {
