@@ -40,8 +40,14 @@ export const DEEP_ELEMENTS = `((localName) => {
 /** How long to wait for a reconnect: the client's backoff can wait up to 30 s between tries. */
 export const RECONNECT_WAIT_MS = 90_000;
 
-export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+/** How to start a Chromium process: extra flags and environment (e.g. HOME for its NSS certificate store). */
+export interface LaunchOptions {
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export function launchBrowser(extraArgs: string[] = [], env?: NodeJS.ProcessEnv): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], ...(env ? { env } : {}) });
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -94,6 +100,8 @@ export interface PersonOptions {
    * refused WebSocket connections while it stops the server. Each with a comment why.
    */
   expectProblems?: RegExp[];
+  /** For a person in their own profile (newProfilePerson): how to start that Chromium. */
+  launch?: LaunchOptions;
 }
 
 /** One person: a browser context with the app open. */
@@ -321,7 +329,8 @@ export async function newProfilePerson(url: string, options: PersonOptions = {})
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS, ...(options.launch?.args ?? [])],
+      ...(options.launch?.env ? { env: options.launch.env } : {}),
       viewport: options.viewport ?? { width: 1280, height: 800 },
     });
     context.setDefaultTimeout(WAIT_MS);

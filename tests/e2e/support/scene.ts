@@ -21,7 +21,20 @@ export class Scene {
     readonly server: WispServer,
     /** Set by behindProxy(): everyone reaches the server through it. */
     readonly proxy?: WsProxy,
+    /** Set by around(): where people open the app, and whether dispose() leaves the server running. */
+    private readonly shared?: { url: string },
   ) {}
+
+  /**
+   * A scene around a server the test file started and closes itself (shared by its tests),
+   * whose people open the app at `url` (e.g. https://wisp-pi.local:<port>). The server's
+   * problems so far are still checked at the end of each test.
+   */
+  static around(t: TestContext, browser: Browser, server: WispServer, url: string): Scene {
+    const scene = new Scene(t, browser, server, undefined, { url });
+    t.after(() => scene.dispose());
+    return scene;
+  }
 
   static async open(t: TestContext, browser: Browser, options: ServerOptions = {}): Promise<Scene> {
     const server = await WispServer.start(options);
@@ -48,7 +61,7 @@ export class Scene {
 
   /** Where people open the app: the proxy, when there is one. */
   get url(): string {
-    return this.proxy?.url ?? this.server.url;
+    return this.shared?.url ?? this.proxy?.url ?? this.server.url;
   }
 
   /** A new person (own browser context), online in #lobby. */
@@ -100,7 +113,7 @@ export class Scene {
   async dispose(): Promise<void> {
     await Promise.all(this.people.map((p) => p.close()));
     await this.proxy?.close();
-    await this.server.close();
+    if (!this.shared) await this.server.close();
     if (!this.checkRegistered) this.check();
   }
 }

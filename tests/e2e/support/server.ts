@@ -4,7 +4,8 @@
 // dispose() fails the test when the server crashed, did not exit cleanly, or printed an
 // error line nobody expected (allow-list the ones a test provokes with expectErrors).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -61,6 +62,29 @@ export interface ServerOptions {
   args?: string[];
   /** stderr lines a test provokes on purpose (the server prints errors, and only errors, there). */
   expectErrors?: RegExp[];
+  /**
+   * The server serves HTTPS (and WSS), its /healthz checked trusting only this CA (a PEM
+   * file; a function of the data directory for the CA the server makes itself there).
+   * Without httpsPort it is on the server's port (--tls-cert/--tls-key: url is
+   * https://127.0.0.1:<port>); with httpsPort (the local CA) url stays plain HTTP and
+   * /healthz must answer on both.
+   */
+  tls?: { caFile: string | ((dataDir: string) => string); httpsPort?: number };
+}
+
+/** GET /healthz over HTTPS, trusting only `caFile` (read on each try: the server may write it). */
+function httpsHealthy(url: string, caFile: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const ca = readFileSync(caFile);
+    const req = httpsRequest(`${url}/healthz`, { ca, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.once('end', () => resolve(res.statusCode === 200 && (JSON.parse(body) as { ok?: boolean }).ok === true));
+    });
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', reject);
+    req.end();
+  });
 }
 
 export class WispServer {
@@ -82,7 +106,7 @@ export class WispServer {
     readonly port: number,
     private readonly options: ServerOptions,
   ) {
-    this.url = `http://127.0.0.1:${port}`;
+    this.url = `${options.tls && options.tls.httpsPort === undefined ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.expectedErrors = [...(options.expectErrors ?? [])];
     this.dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-e2e-data-'));
   }
@@ -164,13 +188,9 @@ export class WispServer {
         return /already in use/.test(this.output) ? 'port-busy' : `exited with code ${exit.code}, signal ${exit.signal}`;
       }
       try {
-        const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
-        if (response.ok) {
-          const body = (await response.json()) as { ok?: boolean };
-          if (body.ok === true) {
-            this.live = true;
-            return 'ok';
-          }
+        if (await this.healthy()) {
+          this.live = true;
+          return 'ok';
         }
       } catch {
         // Not listening yet.
@@ -179,6 +199,17 @@ export class WispServer {
     }
     await this.kill();
     return 'no answer from /healthz within 20 s';
+  }
+
+  private async healthy(): Promise<boolean> {
+    const tls = this.options.tls;
+    if (tls) {
+      const caFile = typeof tls.caFile === 'string' ? tls.caFile : tls.caFile(this.dataDir);
+      if (tls.httpsPort === undefined) return httpsHealthy(this.url, caFile);
+      if (!(await httpsHealthy(`https://127.0.0.1:${tls.httpsPort}`, caFile))) return false;
+    }
+    const response = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2000) });
+    return response.ok && ((await response.json()) as { ok?: boolean }).ok === true;
   }
 
   /** SIGTERM, as an operator (or systemd) would; resolves with the exit code. */
