@@ -66,10 +66,12 @@ export class Admission {
 
   password(conn: Connection, frame: ClientFrameOf<'password'>): void {
     if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
-    const wait = this.ctx.guesses.secretWait(conn);
+    // Only this identity's and this connection's own wrong passwords stop it, never a
+    // neighbour's on the same address (guess-throttles.ts explains the address bound).
+    const wait = this.ctx.guesses.secretWait('password', conn);
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
     if (!tokenMatches(frame.password, this.passwordHash)) {
-      this.ctx.guesses.secretFailed(conn);
+      this.ctx.guesses.secretFailed('password', conn);
       return conn.error(ErrorCode.passwordWrong, 'That is not the password of this server.', { ref: 'password' });
     }
     conn.locked = false;

@@ -3,7 +3,7 @@
 // tried, so it does not count as a guess.
 import { LIMITS } from './protocol/protocol.ts';
 
-/** Failed attempts per key (an IP, a connection) within a window; past the limit, wait. */
+/** Failed attempts per key (an IP, a connection, an identity) within a window; past the limit, wait. */
 export class Throttle {
   private failures = new Map<string, number[]>();
   private sweptAt: number;
@@ -12,6 +12,7 @@ export class Throttle {
     private readonly limit: number,
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
+    private readonly maxKeys: number = LIMITS.guessThrottleMaxKeys,
   ) {
     this.sweptAt = now();
   }
@@ -19,6 +20,12 @@ export class Throttle {
   /** How many keys are remembered (for tests). */
   get size(): number {
     return this.failures.size;
+  }
+
+  /** Failures of this key within the window. */
+  count(key: string): number {
+    const now = this.now();
+    return (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs).length;
   }
 
   /** Milliseconds to wait before another attempt from any of these keys (0: go ahead). */
@@ -29,7 +36,7 @@ export class Throttle {
       const recent = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
       if (recent.length) this.failures.set(key, recent);
       else this.failures.delete(key);
-      if (recent.length >= this.limit) wait = Math.max(wait, recent[0] + this.windowMs - now);
+      if (recent.length >= this.limit) wait = Math.max(wait, recent[0]! + this.windowMs - now);
     }
     return wait;
   }
@@ -42,14 +49,79 @@ export class Throttle {
       this.sweptAt = now;
       for (const [key, times] of this.failures) if (now - times[times.length - 1]! >= this.windowMs) this.failures.delete(key);
     }
-    for (const key of keys) this.failures.set(key, [...(this.failures.get(key) ?? []), now]);
+    for (const key of keys) {
+      const times = this.failures.get(key) ?? [];
+      // Re-inserted, so the map's order is by last failure: the first key is the stalest.
+      this.failures.delete(key);
+      // Only the last `limit` failures matter (the wait runs from the oldest of them), so
+      // a key that keeps failing (an address past its bound) does not grow.
+      this.failures.set(key, [...times, now].slice(-this.limit));
+    }
+    // A flood of fresh keys within one window: forget the stalest, not the newest.
+    for (const key of this.failures.keys()) {
+      if (this.failures.size <= this.maxKeys) break;
+      this.failures.delete(key);
+    }
   }
 }
 
-/** Who is guessing: the connection (its nonce is unique to it) and its address. */
+/** Who is guessing: the connection (its nonce is unique to it), its address and its identity key. */
 export interface Guesser {
   readonly nonce: string;
   readonly ip: string;
+  /** The identity key from hello: one per connection (a second hello is refused). */
+  readonly key: string;
+}
+
+/** The two server secrets; wrong guesses at one do not count against the other. */
+export type Secret = 'admin-token' | 'password';
+
+/**
+ * Wrong guesses at one secret. The guesser is stopped by its own counts: per connection,
+ * and per identity key (so reconnecting does not help). The per-address count is an
+ * outer bound only, and it never stops the first try of an identity with no wrong guess:
+ *
+ * An address is shared (a club behind one NAT, everyone behind an untrusted proxy), and
+ * identities cost nothing to make, so anyone there can push the address past any bound.
+ * If the bound stopped every try, a neighbour's guessing (or one flood) would lock out the
+ * real admin's right token and every newcomer's right password: the attack this
+ * replaces. A right answer cannot be let through without also answering a wrong one, so
+ * past the bound each fresh identity keeps exactly one guess, and identities that have
+ * guessed wrong (under their own limit) are stopped. A flood thus gets one guess per new
+ * connection and hello (at most LIMITS.connectionsPerIp open at once) instead of a full
+ * per-identity allowance each. The admin token is 192 random bits, far past guessing;
+ * the server password is the operator's, and must be long enough for that rate.
+ */
+class SecretThrottle {
+  private readonly perConnection: Throttle;
+  private readonly perIdentity: Throttle;
+  private readonly perIp: Throttle;
+
+  constructor(now: () => number) {
+    this.perConnection = new Throttle(LIMITS.secretGuessesPerConnection, LIMITS.secretGuessWindowMs, now);
+    this.perIdentity = new Throttle(LIMITS.secretGuessesPerIdentity, LIMITS.secretGuessWindowMs, now);
+    this.perIp = new Throttle(LIMITS.secretGuessesPerIp, LIMITS.secretGuessWindowMs, now);
+  }
+
+  wait(who: Guesser): number {
+    const own = Math.max(this.perConnection.waitFor(who.nonce), this.perIdentity.waitFor(who.key));
+    if (own > 0) return own;
+    const outer = this.perIp.waitFor(who.ip);
+    if (outer === 0) return 0;
+    const clean = this.perIdentity.count(who.key) === 0 && this.perConnection.count(who.nonce) === 0;
+    return clean ? 0 : outer;
+  }
+
+  failed(who: Guesser): void {
+    this.perConnection.fail(who.nonce);
+    this.perIdentity.fail(who.key);
+    this.perIp.fail(who.ip);
+  }
+
+  /** Keys remembered by each count (for tests). */
+  get sizes(): { connections: number; identities: number; addresses: number } {
+    return { connections: this.perConnection.size, identities: this.perIdentity.size, addresses: this.perIp.size };
+  }
 }
 
 export class GuessThrottles {
@@ -59,38 +131,39 @@ export class GuessThrottles {
    */
   private readonly passphrasePerConnection: Throttle;
   private readonly passphrasePerIpRoom: Throttle;
-  /** Wrong admin tokens and wrong server passwords share one count, per address and per connection. */
-  private readonly secretPerIp: Throttle;
-  private readonly secretPerConnection: Throttle;
+  private readonly secrets: Record<Secret, SecretThrottle>;
 
   constructor(now: () => number = Date.now) {
     this.passphrasePerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs, now);
     this.passphrasePerIpRoom = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs, now);
-    this.secretPerIp = new Throttle(LIMITS.secretGuessesPerIp, LIMITS.secretGuessWindowMs, now);
-    this.secretPerConnection = new Throttle(LIMITS.secretGuessesPerConnection, LIMITS.secretGuessWindowMs, now);
+    this.secrets = { 'admin-token': new SecretThrottle(now), password: new SecretThrottle(now) };
   }
 
   /** Milliseconds before this guesser may try another passphrase for this room (0: go ahead). */
-  passphraseWait(who: Guesser, room: string): number {
+  passphraseWait(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): number {
     return Math.max(this.passphrasePerConnection.waitFor(who.nonce), this.passphrasePerIpRoom.waitFor(ipRoom(who, room)));
   }
 
-  passphraseFailed(who: Guesser, room: string): void {
+  passphraseFailed(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): void {
     this.passphrasePerConnection.fail(who.nonce);
     this.passphrasePerIpRoom.fail(ipRoom(who, room));
   }
 
-  /** Milliseconds before this guesser may try another admin token or server password (0: go ahead). */
-  secretWait(who: Guesser): number {
-    return Math.max(this.secretPerIp.waitFor(who.ip), this.secretPerConnection.waitFor(who.nonce));
+  /** Milliseconds before this guesser may try this secret again (0: go ahead). */
+  secretWait(secret: Secret, who: Guesser): number {
+    return this.secrets[secret].wait(who);
   }
 
-  secretFailed(who: Guesser): void {
-    this.secretPerIp.fail(who.ip);
-    this.secretPerConnection.fail(who.nonce);
+  secretFailed(secret: Secret, who: Guesser): void {
+    this.secrets[secret].failed(who);
+  }
+
+  /** Keys remembered for one secret (for tests). */
+  secretSizes(secret: Secret): { connections: number; identities: number; addresses: number } {
+    return this.secrets[secret].sizes;
   }
 }
 
-function ipRoom(who: Guesser, room: string): string {
+function ipRoom(who: Pick<Guesser, 'ip'>, room: string): string {
   return `${who.ip}|${room}`;
 }

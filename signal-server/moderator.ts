@@ -53,10 +53,12 @@ export class Moderator {
   }
 
   onAdmin(conn: Connection, frame: ClientFrameOf<'admin'>): Promise<void> | void {
-    const wait = this.ctx.guesses.secretWait(conn);
+    // Only this identity's and this connection's own wrong tokens stop it, never a
+    // neighbour's on the same address (guess-throttles.ts explains the address bound).
+    const wait = this.ctx.guesses.secretWait('admin-token', conn);
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong admin tokens; wait a few minutes.', { ref: 'admin', retryAfterMs: wait });
     if (!tokenMatches(frame.token, this.ctx.store.adminTokenHash)) {
-      this.ctx.guesses.secretFailed(conn);
+      this.ctx.guesses.secretFailed('admin-token', conn);
       void this.audit(conn, 'admin-denied');
       return conn.error(ErrorCode.adminWrong, 'That admin token is not right.', { ref: 'admin' });
     }

@@ -66,10 +66,27 @@ export const LIMITS = {
   passphraseGuessesPerConnection: 5,
   passphraseGuessesPerIp: 10,
   passphraseGuessWindowMs: 10 * 60_000,
-  /** Wrong admin tokens and server passwords (one count for both), per connection and per address, within the window; then wait. */
+  /**
+   * Wrong admin tokens and wrong server passwords, each secret counted apart, within the
+   * window; then wait. The guesser itself is stopped per connection and per identity key
+   * (across reconnects). The per-address count is only an outer bound against a flood of
+   * fresh identities: 10x the per-identity limit, so a club behind one NAT (a dozen people
+   * who each mistype a few times) never reaches it. Even past it, an identity with no
+   * wrong guess of its own still gets its one try (see guess-throttles.ts).
+   */
   secretGuessesPerConnection: 3,
-  secretGuessesPerIp: 5,
+  secretGuessesPerIdentity: 5,
+  secretGuessesPerIp: 50,
   secretGuessWindowMs: 10 * 60_000,
+  /**
+   * Keys each guess throttle remembers at most (a connection, an identity, an address): a
+   * flood of fresh identities or connections must not grow them without bound. Past it,
+   * the key whose last wrong guess is oldest is forgotten. Each key holds at most its
+   * limit of timestamps, so a map stays under about a megabyte. A forgotten guesser
+   * starts afresh; from one address the address count (always recent) still holds, so
+   * only a flood from thousands of addresses within one window can profit.
+   */
+  guessThrottleMaxKeys: 4096,
   presenceWindowMs: 75,
   /** The default of --heartbeat-ms, and the values it accepts. */
   heartbeatMs: 30_000,

@@ -1,14 +1,16 @@
 // The server admin token (made and printed once on first start, only its hash stored,
-// wrong guesses throttled per connection and per address, rotation, set by flag) and the
-// server-wide password (asked once per identity, remembered across restarts).
+// wrong guesses throttled per connection and per identity with a high per-address bound,
+// rotation, set by flag) and the server-wide password (asked once per identity,
+// remembered across restarts, its wrong guesses throttled the same way but counted apart).
 import { test, describe, beforeEach, afterEach, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CloseCode, ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, LOBBY, PROTOCOL_VERSION } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { join, listRooms, nextError, presenceEvent, roundTrip, type TestClient } from './helpers.ts';
+import { makeIdentity, signChallenge } from '../support/test-client.ts';
 import {
   ADMIN_TOKEN,
   MAIN_JS,
@@ -137,32 +139,67 @@ describe('the admin token', () => {
     assert.deepEqual(actions, ['admin-denied', 'admin-granted'], 'failed attempts are audited too');
   });
 
-  test('after 3 wrong tokens on one connection even the right token is throttled; another connection may still try', async () => {
+  test('after 3 wrong tokens on one connection even the right token is throttled; another identity may still try', async () => {
     const server = await scope.start();
     const guesser = await scope.connect(server);
-    for (let i = 0; i < 3; i++) assert.equal(await tryAdmin(guesser, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
+    for (let i = 0; i < LIMITS.secretGuessesPerConnection; i++) assert.equal(await tryAdmin(guesser, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
     const outcome = await tryAdmin(guesser, ADMIN_TOKEN);
     assert.equal(typeof outcome, 'object', `throttled, got ${JSON.stringify(outcome)}`);
     guesser.send({ type: 'audit' });
     await nextError(guesser, ErrorCode.forbidden, 'audit');
-    // The same address has 3 of its 5: a new connection may try (and is right).
     const other = await scope.connect(server);
     assert.equal(await tryAdmin(other, ADMIN_TOKEN), 'admin');
   });
 
-  test('after 5 wrong tokens from one address every connection from it is throttled; other addresses are not', async () => {
+  test('the guesser is throttled per identity: a new connection with its identity has only what is left, and a connection cannot change identity', async () => {
+    const server = await scope.start();
+    const guesser = await scope.connect(server);
+    for (let i = 0; i < LIMITS.secretGuessesPerConnection; i++) assert.equal(await tryAdmin(guesser, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
+    const again = await scope.connect(server, { identity: guesser.identity });
+    for (let i = LIMITS.secretGuessesPerConnection; i < LIMITS.secretGuessesPerIdentity; i++) assert.equal(await tryAdmin(again, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
+    assert.equal(typeof (await tryAdmin(again, ADMIN_TOKEN)), 'object', 'the identity has used up its guesses');
+    // A second hello with a fresh identity is refused: the connection keeps its identity and its count.
+    const fresh = makeIdentity();
+    again.send({ type: 'hello', v: PROTOCOL_VERSION, key: fresh.key, sig: signChallenge(fresh, again.nonce) });
+    await nextError(again, ErrorCode.alreadyHello, 'hello');
+    assert.equal(typeof (await tryAdmin(again, ADMIN_TOKEN)), 'object', 'still throttled');
+  });
+
+  test('a neighbour\'s wrong tokens from the same address do not stop the admin\'s right token', async () => {
+    const server = await scope.start();
+    // Tests connect from 127.0.0.1: the neighbour and the admin share an address.
+    const neighbour = await scope.connect(server);
+    for (let i = 0; i < LIMITS.secretGuessesPerConnection; i++) assert.equal(await tryAdmin(neighbour, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
+    const back = await scope.connect(server, { identity: neighbour.identity });
+    for (let i = LIMITS.secretGuessesPerConnection; i < LIMITS.secretGuessesPerIdentity; i++) assert.equal(await tryAdmin(back, `wrong-${i}-xxxxxxxxxxxx`), 'admin-wrong');
+    const throttled = await tryAdmin(back, 'yet-another-wrong-token');
+    assert.equal(typeof throttled, 'object', 'the neighbour is throttled');
+    const admin = await scope.connect(server);
+    assert.equal(await tryAdmin(admin, ADMIN_TOKEN), 'admin', 'the admin on the same address is not');
+  });
+
+  test(`past ${LIMITS.secretGuessesPerIp} wrong tokens from one address, identities that guessed wrong are stopped; a fresh identity keeps one try`, async () => {
     const server = await scope.start({ trustProxy: ['127.0.0.1'] });
     const from = '198.51.100.7';
-    const connections = [await scope.connect(server, { from }), await scope.connect(server, { from }), await scope.connect(server, { from })];
-    let wrong = 0;
-    for (const [i, count] of [2, 2, 1].entries()) {
-      for (let k = 0; k < count; k++, wrong++) assert.equal(await tryAdmin(connections[i], `wrong-${wrong}-xxxxxxxxxxxx`), 'admin-wrong');
+    const early = await scope.connect(server, { from });
+    assert.equal(await tryAdmin(early, 'an-early-wrong-token'), 'admin-wrong');
+    // A flood of identities, each within its own limits, up to the address bound.
+    for (let wrong = 1; wrong < LIMITS.secretGuessesPerIp; ) {
+      const flooder = await scope.connect(server, { from });
+      for (let k = 0; k < LIMITS.secretGuessesPerConnection && wrong < LIMITS.secretGuessesPerIp; k++, wrong++) {
+        assert.equal(await tryAdmin(flooder, `wrong-${wrong}-xxxxxxxxxxxx`), 'admin-wrong');
+      }
+      flooder.close();
     }
-    const fresh = await scope.connect(server, { from });
-    assert.equal(typeof (await tryAdmin(fresh, ADMIN_TOKEN)), 'object', 'the sixth try from the address is throttled');
-    assert.equal(typeof (await tryAdmin(connections[2], ADMIN_TOKEN)), 'object');
+    assert.equal(typeof (await tryAdmin(early, ADMIN_TOKEN)), 'object', 'an identity with a wrong guess is stopped by the address bound, under its own limit');
+    const guesser = await scope.connect(server, { from });
+    assert.equal(await tryAdmin(guesser, 'a-fresh-wrong-token'), 'admin-wrong', 'a fresh identity gets one try');
+    assert.equal(typeof (await tryAdmin(guesser, ADMIN_TOKEN)), 'object', 'and only one');
+    const admin = await scope.connect(server, { from });
+    assert.equal(await tryAdmin(admin, ADMIN_TOKEN), 'admin', 'a fresh identity with the right token gets in');
     const elsewhere = await scope.connect(server, { from: '198.51.100.8' });
-    assert.equal(await tryAdmin(elsewhere, ADMIN_TOKEN), 'admin');
+    assert.equal(await tryAdmin(elsewhere, 'wrong-elsewhere-xxxxxxxxxx'), 'admin-wrong');
+    assert.equal(await tryAdmin(elsewhere, ADMIN_TOKEN), 'admin', 'other addresses are not bounded');
   });
 });
 
@@ -274,24 +311,49 @@ describe('the server password', () => {
     assert.ok(throttled.type === 'error' && throttled.retryAfterMs! > 0);
     client.send({ type: 'list-rooms' });
     await nextError(client, ErrorCode.passwordRequired, 'list-rooms');
-    // Another connection from the address (3 of its 5 used) may still try.
+    // Another identity from the address may still try.
     const { client: second } = await arrive(server);
     assert.equal((await tryPassword(second, PASSWORD)).type, 'welcome');
   });
 
-  test('after 5 wrong passwords from one address, new connections from it are throttled', async () => {
+  test('a neighbour\'s wrong passwords from the same address do not stop a newcomer with the right one; the neighbour stays throttled on a new connection', async () => {
+    const server = await scope.start({ password: PASSWORD });
+    const { client: neighbour } = await arrive(server);
+    for (let i = 0; i < LIMITS.secretGuessesPerConnection; i++) {
+      const answer = await tryPassword(neighbour, `guess-${i}`);
+      assert.equal(answer.type === 'error' && answer.code, ErrorCode.passwordWrong);
+    }
+    const { client: back } = await arrive(server, { identity: neighbour.identity });
+    for (let i = LIMITS.secretGuessesPerConnection; i < LIMITS.secretGuessesPerIdentity; i++) {
+      const answer = await tryPassword(back, `guess-${i}`);
+      assert.equal(answer.type === 'error' && answer.code, ErrorCode.passwordWrong);
+    }
+    const throttled = await tryPassword(back, PASSWORD);
+    assert.equal(throttled.type === 'error' && throttled.code, ErrorCode.throttled, 'the identity is throttled, on its new connection too');
+    assert.ok(throttled.type === 'error' && throttled.retryAfterMs! > 0);
+    assert.equal(throttled.type === 'error' && throttled.message, 'Too many wrong passwords; wait a few minutes.');
+    const { client: newcomer } = await arrive(server);
+    assert.equal((await tryPassword(newcomer, PASSWORD)).type, 'welcome', 'the newcomer on the same address gets in');
+  });
+
+  test(`past ${LIMITS.secretGuessesPerIp} wrong passwords from one address, identities that guessed wrong are stopped; a fresh one with the right password gets in`, async () => {
     const server = await scope.start({ password: PASSWORD, trustProxy: ['loopback'] });
     const from = '198.51.100.7';
-    for (const count of [3, 2]) {
+    const { client: early } = await arrive(server, { from });
+    const first = await tryPassword(early, 'early-guess');
+    assert.equal(first.type === 'error' && first.code, ErrorCode.passwordWrong);
+    for (let wrong = 1; wrong < LIMITS.secretGuessesPerIp; ) {
       const { client } = await arrive(server, { from });
-      for (let i = 0; i < count; i++) {
-        const answer = await tryPassword(client, `guess-${count}-${i}`);
+      for (let k = 0; k < LIMITS.secretGuessesPerConnection && wrong < LIMITS.secretGuessesPerIp; k++, wrong++) {
+        const answer = await tryPassword(client, `guess-${wrong}`);
         assert.equal(answer.type === 'error' && answer.code, ErrorCode.passwordWrong);
       }
+      client.close();
     }
-    const { client } = await arrive(server, { from });
-    const answer = await tryPassword(client, PASSWORD);
-    assert.equal(answer.type === 'error' && answer.code, ErrorCode.throttled);
+    const stopped = await tryPassword(early, PASSWORD);
+    assert.equal(stopped.type === 'error' && stopped.code, ErrorCode.throttled, 'an identity with a wrong guess is stopped by the address bound');
+    const { client: newcomer } = await arrive(server, { from });
+    assert.equal((await tryPassword(newcomer, PASSWORD)).type, 'welcome', 'a fresh identity with the right password gets in');
     const { client: other } = await arrive(server, { from: '198.51.100.8' });
     assert.equal((await tryPassword(other, PASSWORD)).type, 'welcome');
   });
