@@ -12,7 +12,6 @@ import {
   PROTOCOL_VERSION,
   checkName,
   checkRoomName,
-  nameKey,
   parseClientFrame,
   type ClientFrame,
   type ClientFrameOf,
@@ -24,6 +23,7 @@ import { Admission } from './admission.ts';
 import { Rooms } from './rooms.ts';
 import { RoomHistory } from './room-history.ts';
 import { generateName } from './names.ts';
+import { NameIndex, type NameClash } from './name-index.ts';
 import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
@@ -45,7 +45,8 @@ export class Hub {
   private readonly connections = new Set<Connection>();
   private readonly byKey = new Map<string, Connection>();
   private readonly byId = new Map<string, Connection>();
-  private readonly byName = new Map<string, Connection>();
+  /** Names are unique by how they look: a look-alike of a present name is refused. */
+  private readonly names = new NameIndex<Connection>();
   private readonly perIp = new Map<string, number>();
   private readonly recentIds = new RecentMessageIds();
   private readonly heartbeat: NodeJS.Timeout;
@@ -216,11 +217,12 @@ export class Hub {
 
     conn.id = `p${(this.nextPeer++).toString(36)}${randomBytes(3).toString('base64url')}`;
     const wanted = conn.wantedName !== undefined ? checkName(conn.wantedName) : undefined;
-    conn.name = wanted?.ok && this.nameFree(wanted.value) ? wanted.value : generateName((n) => this.nameFree(n));
+    const clash = wanted?.ok ? this.names.clash(wanted.value) : undefined;
+    conn.name = wanted?.ok && !clash ? wanted.value : generateName((n) => !this.names.clash(n));
     this.byKey.set(conn.key, conn);
     this.byId.set(conn.id, conn);
     this.recentIds.acquire(conn.key);
-    this.byName.set(nameKey(conn.name), conn);
+    this.names.add(conn.name, conn);
 
     conn.send({
       type: 'welcome',
@@ -237,7 +239,7 @@ export class Hub {
       conn.send({ type: 'admin', remembered: true });
     }
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
-    else if (wanted?.ok && wanted.value !== conn.name) conn.error(ErrorCode.nameTaken, `"${wanted.value}" is taken; you are ${conn.name} for now.`, { ref: 'hello' });
+    else if (wanted?.ok && clash) conn.error(ErrorCode.nameTaken, `${Hub.clashSentence(wanted.value, clash)} You are ${conn.name} for now.`, { ref: 'hello' });
   }
 
   private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void {
@@ -294,17 +296,20 @@ export class Hub {
   private onRename(conn: Connection, frame: ClientFrameOf<'rename'>): void {
     const checked = checkName(frame.name);
     if (!checked.ok) return conn.error(ErrorCode.nameInvalid, checked.reason, { ref: 'rename' });
-    const holder = this.byName.get(nameKey(checked.value));
-    if (holder && holder !== conn) return conn.error(ErrorCode.nameTaken, `"${checked.value}" is already taken.`, { ref: 'rename' });
+    const clash = this.names.clash(checked.value);
+    if (clash && clash.holder !== conn) return conn.error(ErrorCode.nameTaken, Hub.clashSentence(checked.value, clash), { ref: 'rename' });
     if (checked.value === conn.name) return conn.send({ type: 'name', name: conn.name });
-    this.byName.delete(nameKey(conn.name));
-    this.byName.set(nameKey(checked.value), conn);
+    this.names.remove(conn.name, conn);
+    this.names.add(checked.value, conn);
     this.rooms.rename(conn, checked.value);
     conn.send({ type: 'name', name: conn.name });
   }
 
-  private nameFree(name: string): boolean {
-    return !this.byName.has(nameKey(name));
+  /** Why a wanted name was refused, as the person reads it. */
+  private static clashSentence(name: string, clash: NameClash<Connection>): string {
+    return clash.kind === 'taken'
+      ? `"${name}" is already taken.`
+      : `"${name}" looks too much like someone else's name here. Pick another.`;
   }
 
   /** Forgets a connection: rooms, names and counters. Safe to call twice. */
@@ -317,7 +322,7 @@ export class Hub {
     this.rooms.leaveAll(conn);
     if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
     this.byId.delete(conn.id);
-    if (this.byName.get(nameKey(conn.name)) === conn) this.byName.delete(nameKey(conn.name));
+    this.names.remove(conn.name, conn);
     this.recentIds.release(conn.key);
   }
 

@@ -4,6 +4,7 @@
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { testConfig, type Config } from '../../signal-server/config.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../signal-server/server.ts';
@@ -82,6 +83,19 @@ export async function roundTrip(client: TestClient): Promise<void> {
 
 export function nextError(client: TestClient, code: string, ref?: string): Promise<ServerFrameOf<'error'>> {
   return client.next('error', (e) => e.code === code && (ref === undefined || e.ref === ref));
+}
+
+/** Renames and returns either the accepted name or the error (exactly one of them comes back). */
+export async function rename(client: TestClient, name: string): Promise<{ name: string } | { error: string; message: string }> {
+  client.send({ type: 'rename', name });
+  // The answer comes before the pong, so after the round trip it is already recorded.
+  await roundTrip(client);
+  const names = client.all('name');
+  const errors = client.all('error').filter((e) => e.ref === 'rename');
+  assert.equal(names.length + errors.length, 1, 'one answer per rename');
+  if (names.length === 1) return { name: (await client.next('name')).name };
+  const error = await client.next('error', (e) => e.ref === 'rename');
+  return { error: error.code, message: error.message };
 }
 
 /** Joins a room and waits for the snapshot. */

@@ -4,20 +4,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
-import { Scope, TestClient, join, nextError, presenceEvent, roundTrip } from './helpers.ts';
-
-/** Renames and returns either the accepted name or the error (exactly one of them comes back). */
-async function rename(client: TestClient, name: string): Promise<{ name: string } | { error: string; message: string }> {
-  client.send({ type: 'rename', name });
-  // The answer comes before the pong, so after the round trip it is already recorded.
-  await roundTrip(client);
-  const names = client.all('name');
-  const errors = client.all('error').filter((e) => e.ref === 'rename');
-  assert.equal(names.length + errors.length, 1, 'one answer per rename');
-  if (names.length === 1) return { name: (await client.next('name')).name };
-  const error = await client.next('error', (e) => e.ref === 'rename');
-  return { error: error.code, message: error.message };
-}
+import { Scope, TestClient, join, nextError, presenceEvent, rename, roundTrip } from './helpers.ts';
 
 describe('rename rules', () => {
   const scope = new Scope();
