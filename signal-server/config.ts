@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { LIMITS } from './protocol/protocol.ts';
 import type { IceConfig } from './ice.ts';
 import { isLoopbackHost } from './loopback.ts';
+import { ANY_HOST } from './allowed-hosts.ts';
 
 export interface Config {
   readonly host: string;
@@ -21,6 +22,11 @@ export interface Config {
   readonly httpsPort: number;
   /** Extra names (or addresses) for the local CA's server certificate. */
   readonly tlsNames: readonly string[];
+  /**
+   * Extra Host names the server answers to (its own names and addresses always are); "*"
+   * turns the Host check off.
+   */
+  readonly allowHosts: readonly string[];
   /** Extra origins allowed to open the WebSocket; the server's own origin always is. */
   readonly origins: readonly string[];
   readonly heartbeatMs: number;
@@ -83,6 +89,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'local-ca': { env: 'WISP_LOCAL_CA', type: 'string', default: 'on', help: "on|off: HTTPS on --https-port with Wisp's own certificate authority (off with --tls-cert or a loopback --host)." },
   'https-port': { env: 'WISP_HTTPS_PORT', type: 'string', default: String(LIMITS.httpsPort), help: 'TCP port for HTTPS with the local CA (0 picks a free one).' },
   'tls-name': { env: 'WISP_TLS_NAMES', type: 'string', multiple: true, help: "Another host name or address for the local CA's certificate (repeatable; env: comma-separated)." },
+  'allow-host': { env: 'WISP_ALLOWED_HOSTS', type: 'string', multiple: true, help: 'Another host name or address this server answers to, e.g. a proxy\'s chat.example.org; "*" turns the Host check off (repeatable; env: comma-separated).' },
   origin: { env: 'WISP_ORIGINS', type: 'string', multiple: true, help: 'Another origin allowed to connect (repeatable; env: comma-separated).' },
   'heartbeat-ms': { env: 'WISP_HEARTBEAT_MS', type: 'string', default: String(LIMITS.heartbeatMs), help: 'Ping interval; silent clients are dropped within two.' },
   'max-conn-per-ip': { env: 'WISP_MAX_CONN_PER_IP', type: 'string', default: String(LIMITS.connectionsPerIp), help: 'Open connections allowed from one address.' },
@@ -153,12 +160,19 @@ function iceUrl(kind: 'stun' | 'turn', raw: string): string {
 }
 
 /** A DNS name (letters, digits, hyphens, dots) or an IP address, lower case. */
-function tlsName(raw: string): string {
+function hostName(flag: string, raw: string): string {
   const name = raw.trim().toLowerCase();
   const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
   const dns = new RegExp(`^${label}(?:\\.${label})*$`);
   if (isIP(name) || (name.length <= 253 && dns.test(name))) return name;
-  throw new ConfigError(`--tls-name must be a host name such as chat.lan or an IP address, got "${raw}".`);
+  throw new ConfigError(`--${flag} must be a host name such as chat.lan or an IP address, got "${raw}".`);
+}
+
+/** --allow-host: a host name, an address (IPv6 maybe in brackets), or "*" for any. */
+function allowHost(raw: string): string {
+  const name = raw.trim();
+  if (name === ANY_HOST) return name;
+  return hostName('allow-host', name.replace(/^\[(.*)\]$/, '$1'));
 }
 
 function onOff(name: string, raw: string): boolean {
@@ -235,8 +249,11 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
   const port = integer('port', pick('port')!, 0, 65535);
   const httpsPort = integer('https-port', pick('https-port')!, 0, 65535);
   const localCa = onOff('local-ca', pick('local-ca')!);
-  const tlsNames = [...new Set(list('tls-name').map(tlsName))];
+  const tlsNames = [...new Set(list('tls-name').map((n) => hostName('tls-name', n)))];
   if (tlsNames.length > LIMITS.tlsNamesMax) throw new ConfigError(`--tls-name may be given at most ${LIMITS.tlsNamesMax} times.`);
+
+  const allowHosts = [...new Set(list('allow-host').map(allowHost))];
+  if (allowHosts.length > LIMITS.allowHostsMax) throw new ConfigError(`--allow-host may be given at most ${LIMITS.allowHostsMax} times.`);
 
   const config: Config = {
     host,
@@ -248,6 +265,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     localCa,
     httpsPort,
     tlsNames,
+    allowHosts,
     origins: originFlags.map((o) => origin(o.trim())),
     heartbeatMs: integer('heartbeat-ms', pick('heartbeat-ms')!, LIMITS.heartbeatMinMs, LIMITS.heartbeatMaxMs),
     maxConnectionsPerIp: integer('max-conn-per-ip', pick('max-conn-per-ip')!, 1, 1_000_000),

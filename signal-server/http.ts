@@ -3,6 +3,8 @@
 // With the local CA, the app is on the HTTPS listener; plain HTTP keeps it for loopback
 // and otherwise offers the setup page (the CA to install) and redirects to HTTPS.
 import http from 'node:http';
+import { hostname as systemHostname } from 'node:os';
+import type { TLSSocket } from 'node:tls';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
@@ -15,6 +17,8 @@ import { SERVER_VERSION } from './hub.ts';
 import { clientAddress, trustedProxies } from './client-address.ts';
 import { hostnameOf, isLoopbackHostHeader } from './loopback.ts';
 import { serveSetup, type SetupSite } from './setup-page.ts';
+import { AllowedHosts, configuredNames } from './allowed-hosts.ts';
+import { systemInterfaces, type InterfaceSource } from './lan-names.ts';
 
 export interface LocalCaSite extends SetupSite {
   /** The server certificate the HTTPS listener starts with (renewals use setSecureContext). */
@@ -58,7 +62,39 @@ function cacheControl(pathname: string): string {
   return pathname.startsWith('/assets/') ? `public, max-age=${LIMITS.assetMaxAgeSeconds}, immutable` : 'no-cache';
 }
 
-export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite): WispHttpServers {
+/** The machine the Host check looks at: its addresses and host name (injectable for tests). */
+export interface Machine {
+  readonly interfaces?: InterfaceSource;
+  readonly hostname?: string;
+}
+
+/**
+ * Only with --tls-cert (a real name the operator owns). With the local CA the plain port
+ * serves /setup on the same names and addresses as HTTPS, and HSTS is per host, not per
+ * port: a browser that saw it would rewrite http://wisp-pi.local:8080/setup to https on the
+ * plain port and fail, and http://localhost:8080 likewise. (Browsers ignore it for IP
+ * addresses anyway.) No includeSubDomains: other names under the domain are not Wisp's.
+ */
+const HSTS = `max-age=${LIMITS.hstsMaxAgeSeconds}`;
+
+export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite, machine: Machine = {}): WispHttpServers {
+  const mode = serveMode(config);
+  const ownCertificate = mode === 'own-certificate' ? { cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) } : undefined;
+  const hosts = new AllowedHosts({
+    interfaces: machine.interfaces ?? systemInterfaces,
+    hostname: machine.hostname ?? systemHostname(),
+    extraNames: configuredNames(config, ownCertificate?.cert),
+  });
+  // Before anything else: a foreign Host (DNS rebinding) gets neither the app nor the WebSocket.
+  const onlyOurHosts = (listener: http.RequestListener): http.RequestListener => (req, res) => {
+    if (!hosts.allows(req.headers.host)) return misdirected(res);
+    listener(req, res);
+  };
+  const onlyOurHostsUpgrade = (listener: UpgradeListener): UpgradeListener => (req, socket, head) => {
+    if (!hosts.allows(req.headers.host)) return misdirectedUpgrade(socket);
+    listener(req, socket, head);
+  };
+
   const serveStatic = sirv(config.staticDir, {
     etag: true,
     dev: false,
@@ -109,33 +145,39 @@ export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite):
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: config.keepAliveTimeoutMs,
     connectionsCheckingInterval: config.timeoutCheckMs,
+    // A request without Host gets the Host check's 421 rather than Node's bare 400.
+    requireHostHeader: false,
   };
-  const mode = serveMode(config);
-  if (mode === 'own-certificate') {
-    const server = https.createServer({ ...timeouts, cert: readFileSync(config.tlsCert!), key: readFileSync(config.tlsKey!) }, handleApp);
-    server.on('upgrade', upgradeApp);
+  if (ownCertificate) {
+    const withHsts: http.RequestListener = (req, res) => {
+      res.setHeader('Strict-Transport-Security', HSTS);
+      handleApp(req, res);
+    };
+    const server = https.createServer({ ...timeouts, ...ownCertificate }, onlyOurHosts(withHsts));
+    server.on('upgrade', onlyOurHostsUpgrade(upgradeApp));
     return { plain: server };
   }
   if (mode === 'plain' || !site) {
-    const server = http.createServer(timeouts, handleApp);
-    server.on('upgrade', upgradeApp);
+    const server = http.createServer(timeouts, onlyOurHosts(handleApp));
+    server.on('upgrade', onlyOurHostsUpgrade(upgradeApp));
     return { plain: server };
   }
 
-  const secure = https.createServer({ ...timeouts, cert: site.certificate.certPem, key: site.certificate.keyPem }, handleApp);
-  secure.on('upgrade', upgradeApp);
+  // No HSTS here: see HSTS above.
+  const secure = https.createServer({ ...timeouts, cert: site.certificate.certPem, key: site.certificate.keyPem }, onlyOurHosts(handleApp));
+  secure.on('upgrade', onlyOurHostsUpgrade(upgradeApp));
   // Plain HTTP: loopback is a secure context already and keeps the whole app.
-  const plain = http.createServer(timeouts, (req, res) => {
+  const plain = http.createServer(timeouts, onlyOurHosts((req, res) => {
     if (isLoopbackHostHeader(req.headers.host)) return handleApp(req, res);
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (serveSetup(req, res, site)) return;
     redirectToHttps(req, res, site.httpsPort());
-  });
-  plain.on('upgrade', (req, socket, head) => {
+  }));
+  plain.on('upgrade', onlyOurHostsUpgrade((req, socket, head) => {
     if (isLoopbackHostHeader(req.headers.host)) return upgradeApp(req, socket, head);
     // A LAN page on plain HTTP cannot run the app; its WebSocket would carry chat unencrypted.
     reject(socket, 403, 'Forbidden');
-  });
+  }));
   return { plain, secure };
 }
 
@@ -167,13 +209,33 @@ function refuseUpgrade(req: http.IncomingMessage, config: Config): { status: num
   return undefined;
 }
 
+/** An --origin, or this listener's own origin: the same scheme, host and port as the request. */
 function originAllowed(origin: string, req: http.IncomingMessage, config: Config): boolean {
   if (config.origins.includes(origin)) return true;
+  // An http:// page must not reach an https:// server's socket (or the reverse) unless listed.
+  const scheme = (req.socket as TLSSocket).encrypted ? 'https:' : 'http:';
   try {
-    return new URL(origin).host === req.headers.host;
+    const url = new URL(origin);
+    return url.protocol === scheme && url.host === req.headers.host;
   } catch {
     return false;
   }
+}
+
+type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+const MISDIRECTED = 'This server does not answer to that host name.\n';
+
+function misdirected(res: http.ServerResponse): void {
+  res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(MISDIRECTED);
+}
+
+/** The 421 as a raw response, then the socket is destroyed once it is written: no upgrade. */
+function misdirectedUpgrade(socket: Duplex): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 421 Misdirected Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(MISDIRECTED)}\r\n\r\n${MISDIRECTED}`,
+  );
 }
 
 function reject(socket: Duplex, status: number, reason: string): void {

@@ -17,7 +17,7 @@ export interface ServerOptions {
   onAdminToken?(token: string | undefined, why: 'first-start' | 'rotated' | 'set'): void;
   /** The admin sent /shutdown; by default the server just closes. */
   onShutdownRequest?(): void;
-  /** Tests: the local CA's clock, the machine's addresses and host name. */
+  /** Tests: the local CA's clock, the machine's addresses and host name (also for the Host check). */
   localCa?: { clock?: Clock; interfaces?: InterfaceSource; hostname?: string };
 }
 
@@ -83,6 +83,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     config,
     hub,
     tls && { ca: tls.ca, certificate: tls.current, httpsPort: () => httpsPort },
+    { interfaces: options.localCa?.interfaces, hostname: options.localCa?.hostname },
   );
   const listeners: (http.Server | https.Server)[] = [servers.plain, ...(servers.secure ? [servers.secure] : [])];
   // Upgraded WebSocket sockets are not HTTP connections, so closeAllConnections() misses

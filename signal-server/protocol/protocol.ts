@@ -162,6 +162,15 @@ export const LIMITS = {
   httpsPort: 8443,
   /** --tls-name: extra host names for the server certificate, at most this many. */
   tlsNamesMax: 32,
+  /** --allow-host: extra names the server answers to, at most this many. */
+  allowHostsMax: 32,
+  /** The allowed Host names are recomputed at most this often, so a new LAN address is served soon after it appears. */
+  allowedHostsCacheMs: 10_000,
+  /**
+   * Strict-Transport-Security max-age with --tls-cert (180 days): long enough to matter,
+   * short enough that an operator who goes back to plain HTTP is not locked out for years.
+   */
+  hstsMaxAgeSeconds: 180 * 24 * 3600,
 } as const;
 
 /**

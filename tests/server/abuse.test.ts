@@ -171,7 +171,7 @@ describe('slow HTTP clients (slowloris)', () => {
     // socket is not an HTTP request any more and must not be cut by it.
     const client = await scope.client(server);
     const slow = await Promise.all(Array.from({ length: 20 }, () => rawConnection(server)));
-    for (const conn of slow) trickle(conn.socket, 'GET / HTTP/1.1\r\nHost: wisp\r\nX-Slow: ');
+    for (const conn of slow) trickle(conn.socket, 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ');
     await stillServes(server, client);
     await within(Promise.all(slow.map((conn) => conn.closed)), 'every slow connection is closed');
     slow.forEach((conn, i) => assertTimedOut(conn, `slow connection ${i}`));
@@ -206,7 +206,7 @@ describe('slow HTTP clients (slowloris)', () => {
     const server = await scope.server(SHORT_HTTP);
     const client = await scope.client(server);
     const conn = await rawConnection(server);
-    conn.socket.write('POST /share HTTP/1.1\r\nHost: wisp\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n');
+    conn.socket.write('POST /share HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n');
     trickle(conn.socket, '');
     await within(conn.closed, 'the slow upload is closed');
     // The app's answer to a share may come first; the body is never read to its end.
@@ -217,7 +217,7 @@ describe('slow HTTP clients (slowloris)', () => {
   test('an idle keep-alive connection is closed after its request was answered', async () => {
     const server = await scope.server(SHORT_HTTP);
     const conn = await rawConnection(server);
-    conn.socket.write('GET /healthz HTTP/1.1\r\nHost: wisp\r\n\r\n');
+    conn.socket.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
     await within(conn.closed, 'the idle keep-alive connection is closed');
     const text = conn.received().toString('latin1');
     assert.match(text, /^HTTP\/1\.1 200 /);
