@@ -46,18 +46,31 @@ async function slowMember(server: RunningServer): Promise<{ client: TestClient; 
 }
 
 /**
- * Relay frames paced within the server's relay bucket, so none is rate-limited: a burst 20
- * frames smaller, refilled one frame a second slower. (The server's bucket starts refilling
- * only when the first frame reaches it, and here it shares the thread with the clients, so
- * a burst may reach it late and all at once; the slack covers that.)
+ * Relay frames within the server's relay bucket, so none is rate-limited: first its burst
+ * at once, then, once the server has handled that (a round trip), one frame at a time at a
+ * slightly slower rate from an empty bucket. The server's bucket then always holds at
+ * least as much as ours, whenever the frames reach it.
  */
 class Flooder {
-  private readonly pace = new TokenBucket(LIMITS.relayFramesPerMinute - 60, LIMITS.relayFramesBurst - 20);
+  private pace?: TokenBucket;
   sent = new Map<string, number>();
   constructor(readonly client: TestClient) {}
 
   async relay(to: string, data = BIG): Promise<void> {
+    if (!this.pace) throw new Error('burst() first');
     for (let wait = this.pace.take(); wait > 0; wait = this.pace.take()) await new Promise((r) => setTimeout(r, wait));
+    this.send(to, data);
+  }
+
+  /** The relay bucket's burst, spread over `targets`; then paced frames only. */
+  async burst(targets: string[]): Promise<void> {
+    for (let i = 0; i < LIMITS.relayFramesBurst; i++) this.send(targets[i % targets.length], BIG);
+    await roundTrip(this.client);
+    this.pace = new TokenBucket(LIMITS.relayFramesPerMinute - 60, 1);
+    this.pace.take();
+  }
+
+  private send(to: string, data: string): void {
     this.client.send({ type: 'relay', to, data });
     this.sent.set(to, (this.sent.get(to) ?? 0) + 1);
   }
@@ -73,6 +86,7 @@ class Flooder {
 
   /** Relays to `to` (and to each of `also` alongside) until the server refuses one, or the cap. */
   async untilBusy(to: string, stop: () => boolean, also: string[] = []): Promise<void> {
+    await this.burst([to, ...also]);
     for (let i = 0; i < FLOOD_CAP && this.busy(to) === 0 && !stop(); i++) {
       await this.relay(to);
       for (const other of also) await this.relay(other);
