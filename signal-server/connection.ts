@@ -5,6 +5,7 @@ import { CloseCode, ErrorCode, LIMITS, type ServerFrame } from './protocol/proto
 import type { Config } from './config.ts';
 import type { RoomMember } from './rooms.ts';
 import { TokenBucket } from './protocol/token-bucket.ts';
+import { ForwardBudget } from './forward-budget.ts';
 
 export class Connection implements RoomMember {
   id = '';
@@ -21,6 +22,8 @@ export class Connection implements RoomMember {
   readonly frames: TokenBucket;
   readonly says: TokenBucket;
   readonly relays = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
+  /** Relay and signal frames from others waiting to be written to this connection. */
+  readonly forwarded = new ForwardBudget();
   private strikes: number[] = [];
 
   constructor(
@@ -40,15 +43,17 @@ export class Connection implements RoomMember {
     this.sendRaw(JSON.stringify(frame));
   }
 
-  sendRaw(frame: string | Buffer): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
+  /** Sends a text frame; `written` is called once, when the socket has written it or it was dropped. */
+  sendRaw(frame: string | Buffer, written?: () => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) return written?.();
     // Too slow to keep: its backlog (beyond what the kernel holds) would grow without bound.
     if (this.ws.bufferedAmount > this.config.sendBufferMaxBytes) {
       this.ws.terminate();
-      return;
+      return written?.();
     }
     // A text frame either way: a Buffer here is a frame's UTF-8, encoded once for many sockets.
-    this.ws.send(frame, { binary: false });
+    // ws calls back once the socket has written the frame, or with an error if it closed first.
+    this.ws.send(frame, { binary: false }, written && (() => written()));
   }
 
   error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {

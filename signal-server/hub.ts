@@ -289,8 +289,14 @@ export class Hub {
     if (!target || target === conn || !this.rooms.shareRoom(conn, target)) {
       return conn.error(ErrorCode.peerUnreachable, 'That person is not in any room with you.', { ref: to });
     }
+    // Nothing limits how fast a receiver reads: what one sender (and everyone) may have
+    // waiting for it is bounded instead, so nobody can fill its backlog until it is dropped.
+    const bytes = Buffer.from(JSON.stringify(frame));
+    if (!target.forwarded.take(conn, bytes.length)) {
+      return conn.error(ErrorCode.receiverBusy, "That person's connection is slow; wait a moment.", { ref: to });
+    }
     this.rooms.flushShared(conn, target);
-    target.send(frame);
+    target.sendRaw(bytes, () => target.forwarded.release(conn, bytes.length));
   }
 
   private onRename(conn: Connection, frame: ClientFrameOf<'rename'>): void {

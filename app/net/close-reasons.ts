@@ -56,6 +56,8 @@ export function errorSentence(code: string, serverMessage: string): string {
       return serverMessage;
     case ErrorCode.unsupportedVersion:
       return 'This server runs a different version of Wisp. Reload the page to update.';
+    case ErrorCode.receiverBusy:
+      return "That person's connection is slow right now; wait a moment and try again.";
     case ErrorCode.keyInvalid:
       return "The server did not accept this browser's identity key: it must be a P-256 key in its standard form. Reload the page to update Wisp.";
     default:

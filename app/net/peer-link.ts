@@ -37,7 +37,9 @@ export type LinkFailureCode =
   | 'channel-broken'
   | 'closed'
   /** The person left every room we share (or the server says so): not an error, they are away. */
-  | 'away';
+  | 'away'
+  /** The server refused a frame to them (their connection is slow): the channel cannot skip one. */
+  | 'receiver-busy';
 
 export interface LinkFailure {
   code: LinkFailureCode;

@@ -533,6 +533,7 @@ export class Session {
     // A leave the server refused (not in the room, a bad name) gets no `left`.
     if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
     if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers.onUnreachable(frame.ref);
+    if (frame.code === ErrorCode.receiverBusy && frame.ref && this.whispers.onReceiverBusy(frame.ref)) return;
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });

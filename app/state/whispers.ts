@@ -260,6 +260,19 @@ export class Whispers {
     if (key) this.mesh.close(key, { code: 'away', sentence: `${this.state.whispers[key].name} is not in any room with you any more.` });
   }
 
+  /**
+   * The server refused a relay or signal frame to this person: too much is waiting for their
+   * slow connection. The secure channel cannot skip a frame, so the link closes with a
+   * sentence (transfers over it fail); a new one starts on the next whisper or file.
+   * False when there is no link to them.
+   */
+  onReceiverBusy(peerId: string): boolean {
+    const key = this.peers().find((p) => p.id === peerId)?.key;
+    if (!key || !this.mesh.get(key)) return false;
+    this.mesh.close(key, { code: 'receiver-busy', sentence: `${this.nameOf(key)}'s connection is too slow right now, so the link was closed; wait a moment and try again.` });
+    return true;
+  }
+
   close(): void {
     this.undelivered.stop();
     for (const timer of this.pruneTimers.values()) clearTimeout(timer);

@@ -117,6 +117,17 @@ export const LIMITS = {
   /** A client whose unsent backlog grows past this is too slow to keep; it is dropped. */
   sendBufferMaxBytes: 4 * 1024 * 1024,
   /**
+   * Relay and whisper signalling frames waiting to be written to one receiver: at most
+   * this much from any one sender, and this much from everyone together. A frame beyond
+   * either is refused to its sender (receiver-busy), not queued, so nobody can get someone
+   * else dropped by filling their backlog. Per sender: a file over the relay needs ten or
+   * so 48 KiB frames in flight to keep moving (512 KiB drains in 2 s at 250 KB/s). In all:
+   * half the drop limit, so forwarded frames alone never reach it and room messages and
+   * server frames (their own path) keep the other half.
+   */
+  forwardPerSenderMaxBytes: 512 * 1024,
+  forwardPerReceiverMaxBytes: 2 * 1024 * 1024,
+  /**
    * HTTP against slow clients (slowloris): the request head must arrive within
    * httpHeadersTimeoutMs of the first byte (or of the connection), the whole request within
    * httpRequestTimeoutMs, else 408 and close. Node checks both every httpTimeoutCheckMs, so
@@ -229,6 +240,8 @@ export const ErrorCode = {
   keyInvalid: 'key-invalid',
   /** A change could not be written to the data directory; the server keeps serving. */
   storeFailed: 'store-failed',
+  /** A relay or signal frame was refused: too much is already waiting for that receiver (ref: their peer id). */
+  receiverBusy: 'receiver-busy',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,8 +1,8 @@
 import { expect } from '@esm-bundle/chai';
 import { COMMANDS, commandHints, parseDuration, parseInput } from '../../app/state/commands.ts';
 import { Backoff } from '../../app/net/backoff.ts';
-import { closeSentence } from '../../app/net/close-reasons.ts';
-import { CloseCode } from '../../signal-server/protocol/protocol.ts';
+import { closeSentence, errorSentence } from '../../app/net/close-reasons.ts';
+import { CloseCode, ErrorCode } from '../../signal-server/protocol/protocol.ts';
 
 describe('composer commands', () => {
   it('plain text is a chat line; blank is nothing', () => {
@@ -99,5 +99,13 @@ describe('close codes as sentences', () => {
     // What ws closes with by itself says what happened, not just "lost".
     const lost = closeSentence(1006);
     for (const code of [CloseCode.framingError, CloseCode.invalidText, CloseCode.tooBig]) expect(closeSentence(code)).to.not.equal(lost);
+  });
+});
+
+describe('error codes as sentences', () => {
+  it('a frame refused because the receiver is slow reads as their slow connection, not a refusal', () => {
+    const sentence = errorSentence(ErrorCode.receiverBusy, 'ignored');
+    expect(sentence).to.match(/connection is slow/);
+    expect(sentence).to.not.match(/refused|ignored/);
   });
 });
