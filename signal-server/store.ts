@@ -8,6 +8,7 @@ import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
 import { canonicalSpelling } from './identity-key.ts';
+import { removeLeftoverTemps } from './store-leftovers.ts';
 import { SERVER_ID } from './protocol/protocol.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
@@ -121,6 +122,11 @@ export class Store {
       await mkdir(dir, { recursive: true });
     } catch (error) {
       throw new StoreError(dir, `cannot be created (${(error as Error).message})`);
+    }
+    try {
+      await removeLeftoverTemps(dir, Object.values(FILES).map((file) => file.name));
+    } catch (error) {
+      throw new StoreError(dir, `cannot be read (${(error as Error).message})`);
     }
     const store = new Store(dir);
     const [server, admin, bans, rooms, members, admins, audit] = await Promise.all([

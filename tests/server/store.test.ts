@@ -165,6 +165,29 @@ describe('writes', () => {
   });
 });
 
+describe('start-up clean-up of interrupted writes', () => {
+  let scope: ModScope;
+  beforeEach(() => {
+    scope = new ModScope();
+  });
+  afterEach(() => scope.dispose());
+
+  test("write-file-atomic's temp files of Wisp's data files are removed at start; other files stay", async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    writeFileSync(path.join(dataDir, 'bans.json'), JSON.stringify({ version: 1, bans: [] }));
+    // Leftovers named exactly as write-file-atomic names its temp files: `<file>.<uint32>`.
+    const leftovers = ['audit.json.3735928559', 'bans.json.0', 'rooms.json.4294967295', 'server.json.17', 'members.json.123456'];
+    const unrelated = ['notes.txt', 'bans.json.bak', 'bans.json.12ab', 'rooms.json.4294967296', 'bans.json.12345678901', 'other.json.123', 'audit.json.', 'xbans.json.42'];
+    for (const name of [...leftovers, ...unrelated]) writeFileSync(path.join(dataDir, name), 'half-written');
+    mkdirSync(path.join(dataDir, 'admin.json.99'));
+    await scope.start({ dataDir });
+    const left = readdirSync(dataDir);
+    for (const name of leftovers) assert.ok(!left.includes(name), `${name} is removed`);
+    for (const name of [...unrelated, 'admin.json.99', 'bans.json']) assert.ok(left.includes(name), `${name} stays`);
+    for (const name of unrelated) assert.equal(readFileSync(path.join(dataDir, name), 'utf8'), 'half-written', `${name} untouched`);
+  });
+});
+
 describe('the compiled server and a corrupt data file', () => {
   const scope = new ModScope();
   const runs: CompiledRun[] = [];
