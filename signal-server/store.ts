@@ -1,7 +1,8 @@
 // Durable server state in the data directory: the server's random id, bans, persistent
 // rooms with their grants, the admin token hash, identities admitted with the server
 // password, identities remembered as admin, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
-// the start with its name and the problem) and written atomically (temp, fsync, rename).
+// the start with its name and the problem) and written atomically (temp, fsync, rename),
+// at a bounded rate per file (coalesced-file.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,8 @@ import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
 import { canonicalSpelling } from './identity-key.ts';
 import { removeLeftoverTemps } from './store-leftovers.ts';
-import { SERVER_ID } from './protocol/protocol.ts';
+import { LIMITS, SERVER_ID } from './protocol/protocol.ts';
+import { CoalescedFile, type FileWriter } from './coalesced-file.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -112,7 +114,11 @@ export class Store {
   members = new Set<string>();
   admins = new Set<string>();
   audit: AuditRecord[] = [];
-  private writes = new Map<FileId, Promise<void>>();
+  /** Every write to the data directory goes through this (atomic: temp, fsync, rename); tests wrap it to count. */
+  writer: FileWriter = (file, text) => writeFileAtomic(file, text, { mode: 0o600 });
+  private files = new Map<FileId, CoalescedFile>();
+  /** What each file is to hold, rendered when its write starts: the newest state wins. */
+  private contents = new Map<FileId, () => unknown>();
 
   private constructor(readonly dir: string) {}
 
@@ -155,7 +161,7 @@ export class Store {
   private async createServerId(): Promise<void> {
     const id = randomBytes(16).toString('base64url');
     try {
-      await this.write('server', { version: 1, id, createdAt: Date.now() });
+      await this.write('server', () => ({ version: 1, id, createdAt: Date.now() }));
     } catch (error) {
       throw new StoreError(path.join(this.dir, FILES.server.name), `cannot be written (${(error as Error).message})`);
     }
@@ -164,43 +170,49 @@ export class Store {
 
   saveAdmin(tokenHash: string): Promise<void> {
     this.adminTokenHash = tokenHash;
-    return this.write('admin', { version: 1, tokenHash, createdAt: Date.now() });
+    return this.write('admin', () => ({ version: 1, tokenHash, createdAt: Date.now() }));
   }
 
   saveBans(): Promise<void> {
-    return this.write('bans', { version: 1, bans: this.bans });
+    return this.write('bans', () => ({ version: 1, bans: this.bans }));
   }
 
   saveRooms(): Promise<void> {
-    return this.write('rooms', { version: 1, rooms: this.rooms });
+    return this.write('rooms', () => ({ version: 1, rooms: this.rooms }));
   }
 
   saveMembers(): Promise<void> {
-    return this.write('members', { version: 1, keys: [...this.members] });
+    return this.write('members', () => ({ version: 1, keys: [...this.members] }));
   }
 
   saveAdmins(): Promise<void> {
-    return this.write('admins', { version: 1, keys: [...this.admins] });
+    return this.write('admins', () => ({ version: 1, keys: [...this.admins] }));
   }
 
   record(entry: AuditRecord): Promise<void> {
     this.audit.push(entry);
     if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
-    return this.write('audit', { version: 1, entries: this.audit });
+    return this.write('audit', () => ({ version: 1, entries: this.audit }));
   }
 
-  /** Resolves once every write started so far is on disk. */
+  /** Resolves once every change asked for so far is on disk: pending writes start at once. */
   async flush(): Promise<void> {
-    await Promise.all(this.writes.values());
+    await Promise.all([...this.files.values()].map((file) => file.flush()));
   }
 
-  /** One write at a time per file, each with the content current when it starts. */
-  private write<F extends FileId>(id: F, content: Content<F>): Promise<void> {
-    const file = path.join(this.dir, FILES[id].name);
-    const text = `${JSON.stringify(content, null, 1)}\n`;
-    const previous = this.writes.get(id) ?? Promise.resolve();
-    const next = previous.then(() => writeFileAtomic(file, text, { mode: 0o600 }));
-    this.writes.set(id, next.catch(() => undefined));
-    return next;
+  /**
+   * Writes are coalesced per file (CoalescedFile): at most one per
+   * LIMITS.storeWriteIntervalMs, each with the content current when it starts. The
+   * promise resolves once a write holding this change is on disk.
+   */
+  private write<F extends FileId>(id: F, content: () => Content<F>): Promise<void> {
+    this.contents.set(id, content);
+    let file = this.files.get(id);
+    if (!file) {
+      const render = () => `${JSON.stringify(this.contents.get(id)!(), null, 1)}\n`;
+      file = new CoalescedFile(path.join(this.dir, FILES[id].name), render, (name, text) => this.writer(name, text), LIMITS.storeWriteIntervalMs);
+      this.files.set(id, file);
+    }
+    return file.schedule();
   }
 }

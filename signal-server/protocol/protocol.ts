@@ -84,6 +84,11 @@ export const LIMITS = {
   /** Shutting down: close frames get this long to flush before the remaining sockets are cut. */
   shutdownFlushMs: 250,
   /**
+   * Durable state (bans.json, rooms.json, ...): at most one write per file this often. A
+   * write in flight plus at most one pending, which writes the newest state when it starts.
+   */
+  storeWriteIntervalMs: 500,
+  /**
    * Chat message ids an identity sent lately, so a message resent after a reconnect is
    * acknowledged again, not sent twice: this many per identity, kept this long after its
    * last connection closed, swept this often.
