@@ -1,15 +1,18 @@
 // Durable server state in the data directory: the server's random id, bans, persistent
 // rooms with their grants, the admin token hash, identities admitted with the server
-// password, identities remembered as admin, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
+// password, identities remembered as admin, and the audit trail (audit-log.ts: JSON lines). Never a message. Each file is JSON, validated when read (a corrupt file stops
 // the start with its name and the problem) and written atomically (temp, fsync, rename),
 // at a bounded rate per file (coalesced-file.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
 import { canonicalSpelling } from './identity-key.ts';
 import { removeLeftoverTemps } from './store-leftovers.ts';
+import { AUDIT_LOG, AuditEntrySchema, AuditLog, type AuditRecord } from './audit-log.ts';
+
+export type { AuditRecord };
 import { LIMITS, SERVER_ID } from './protocol/protocol.ts';
 import { CoalescedFile, type FileWriter } from './coalesced-file.ts';
 
@@ -44,15 +47,6 @@ const PersistentRoomSchema = v.object({
 });
 export type PersistentRoom = v.InferOutput<typeof PersistentRoomSchema>;
 
-const AuditEntrySchema = v.object({
-  at: Time,
-  actor: v.string(),
-  action: v.string(),
-  target: v.optional(v.string()),
-  room: v.optional(v.string()),
-  detail: v.optional(v.string()),
-});
-export type AuditRecord = v.InferOutput<typeof AuditEntrySchema>;
 
 const FILES = {
   /** Made on the first start; private rooms' passphrase salts name the server by it. */
@@ -63,13 +57,11 @@ const FILES = {
   members: { name: 'members.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
   /** Identities that proved the current admin token: admin again after a restart. */
   admins: { name: 'admins.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
+  /** The audit trail before audit.log: read once, its records appended to the log, then removed. */
   audit: { name: 'audit.json', schema: v.object({ version: v.literal(1), entries: v.array(AuditEntrySchema) }) },
 } as const;
 type FileId = keyof typeof FILES;
 type Content<F extends FileId> = v.InferOutput<(typeof FILES)[F]['schema']>;
-
-/** The audit trail keeps this many entries (oldest dropped). */
-const AUDIT_KEEP = 2000;
 
 export class StoreError extends Error {
   readonly code = 'store-invalid';
@@ -113,7 +105,8 @@ export class Store {
   rooms: PersistentRoom[] = [];
   members = new Set<string>();
   admins = new Set<string>();
-  audit: AuditRecord[] = [];
+  /** Set in open(): the audit trail, appended to audit.log. */
+  auditLog!: AuditLog;
   /** Every write to the data directory goes through this (atomic: temp, fsync, rename); tests wrap it to count. */
   writer: FileWriter = (file, text) => writeFileAtomic(file, text, { mode: 0o600 });
   private files = new Map<FileId, CoalescedFile>();
@@ -151,10 +144,11 @@ export class Store {
     store.rooms = (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) }));
     store.members = new Set((members?.keys ?? []).map(canonicalSpelling));
     store.admins = new Set((admins?.keys ?? []).map(canonicalSpelling));
-    store.audit = audit?.entries ?? [];
+    store.auditLog = await AuditLog.open(dir);
     // Only once every file has been read and found valid: a bad start writes nothing.
     if (server) store.serverId = server.id;
     else await store.createServerId();
+    if (audit) await store.migrateAudit(audit.entries);
     return store;
   }
 
@@ -189,15 +183,29 @@ export class Store {
     return this.write('admins', () => ({ version: 1, keys: [...this.admins] }));
   }
 
+  /** The newest audit records, oldest first (at most LIMITS.auditRecordsInMemory). */
+  get audit(): readonly AuditRecord[] {
+    return this.auditLog.recent;
+  }
+
   record(entry: AuditRecord): Promise<void> {
-    this.audit.push(entry);
-    if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
-    return this.write('audit', () => ({ version: 1, entries: this.audit }));
+    return this.auditLog.record(entry);
+  }
+
+  /** audit.json from before the log: its records appended to audit.log once, then it is removed. */
+  private async migrateAudit(entries: AuditRecord[]): Promise<void> {
+    const file = path.join(this.dir, FILES.audit.name);
+    try {
+      await Promise.all(entries.map((entry) => this.auditLog.record(entry)));
+      await unlink(file);
+    } catch (error) {
+      throw new StoreError(file, `could not be moved to ${AUDIT_LOG} (${(error as Error).message})`);
+    }
   }
 
   /** Resolves once every change asked for so far is on disk: pending writes start at once. */
   async flush(): Promise<void> {
-    await Promise.all([...this.files.values()].map((file) => file.flush()));
+    await Promise.all([...[...this.files.values()].map((file) => file.flush()), this.auditLog.flush()]);
   }
 
   /**
