@@ -29,6 +29,7 @@ import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
 import { GuessThrottles } from './guess-throttles.ts';
+import { ChangeThrottles } from './change-throttles.ts';
 import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -78,6 +79,7 @@ export class Hub {
       store,
       config,
       guesses: this.guesses,
+      changes: new ChangeThrottles(),
       byId: (id) => this.byId.get(id),
       connections: () => this.connections,
       shutdown: () => this.onShutdownRequest(),

@@ -95,6 +95,9 @@ export const LIMITS = {
   auditLogMaxBytes: 1024 * 1024,
   auditLogFiles: 3,
   auditRecordsInMemory: 500,
+  /** Topic changes per person (identity key, across connections): a token bucket. */
+  topicChangesPerMinute: 5,
+  topicChangesBurst: 3,
   /**
    * Chat message ids an identity sent lately, so a message resent after a reconnect is
    * acknowledged again, not sent twice: this many per identity, kept this long after its
