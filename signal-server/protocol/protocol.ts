@@ -98,6 +98,9 @@ export const LIMITS = {
   /** Topic changes per person (identity key, across connections): a token bucket. */
   topicChangesPerMinute: 5,
   topicChangesBurst: 3,
+  /** Rooms a person creates (by joining a room that does not exist): a token bucket; the burst fills maxRoomsPerClient once. */
+  roomCreationsPerMinute: 1,
+  roomCreationsBurst: 20,
   /**
    * Chat message ids an identity sent lately, so a message resent after a reconnect is
    * acknowledged again, not sent twice: this many per identity, kept this long after its

@@ -38,6 +38,24 @@ describe('topic changes per person', () => {
     await nextError(again, ErrorCode.throttled, 'topic');
   });
 
+  test('room creation: past the burst, joining a room that does not exist is refused with throttled; existing rooms still open', async () => {
+    const server = await scope.start({}, {});
+    const maker = await scope.connect(server, { name: 'Maker' });
+    const other = await scope.connect(server, { name: 'Other' });
+    await join(other, 'existing');
+    for (let i = 0; i < LIMITS.roomCreationsBurst; i++) {
+      await join(maker, `made-${i}`);
+      maker.send({ type: 'leave', room: `made-${i}` });
+    }
+    await roundTrip(maker);
+    maker.send({ type: 'join', room: 'one-more' });
+    const error = await nextError(maker, ErrorCode.throttled, 'one-more');
+    assert.match(error.message, /You can create at most/);
+    assert.ok(error.retryAfterMs! > 0);
+    assert.equal(server.hub.rooms.has('one-more'), false, 'not created');
+    await join(maker, 'existing');
+  });
+
   test('the bucket refills at the rate in LIMITS, and forgets people whose bucket is full again', () => {
     let now = 1_000_000;
     const throttle = new PersonThrottle(LIMITS.topicChangesPerMinute, LIMITS.topicChangesBurst, () => now);
