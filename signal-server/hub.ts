@@ -29,6 +29,7 @@ import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
 import { GuessThrottles } from './guess-throttles.ts';
+import { ChangeThrottles } from './change-throttles.ts';
 import type { Store } from './store.ts';
 
 export const SERVER_VERSION = '0.1.0';
@@ -57,6 +58,7 @@ export class Hub {
   private readonly admission: Admission;
   /** Wrong passphrases, admin tokens and server passwords. */
   private readonly guesses = new GuessThrottles();
+  private readonly changes = new ChangeThrottles();
   /** Shutting down: rooms empty because the server stops, not because people left. */
   private closing = false;
 
@@ -79,6 +81,7 @@ export class Hub {
       store,
       config,
       guesses: this.guesses,
+      changes: this.changes,
       byId: (id) => this.byId.get(id),
       connections: () => this.connections,
       shutdown: () => this.onShutdownRequest(),
@@ -252,7 +255,16 @@ export class Hub {
     if (wait > 0) {
       return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
     }
+    // Joining a room that does not exist creates it (and makes the joiner its owner).
+    const creates = !this.rooms.has(room.value) && !conn.admin;
+    const creationWait = creates ? this.changes.roomCreations.wait(conn.key) : 0;
+    if (creationWait > 0) {
+      const sentence = `You can create at most ${LIMITS.roomCreationsPerMinute} room a minute after the first ${LIMITS.roomCreationsBurst}; try again in ${Math.ceil(creationWait / 1000)} s.`;
+      return conn.error(ErrorCode.throttled, sentence, { ref: room.value, retryAfterMs: creationWait });
+    }
     const failure = this.rooms.join(conn, room.value, frame.verifier, frame.since);
+    // Counted only when the room was made: a join refused for another reason costs nothing.
+    if (creates && !failure) this.changes.roomCreations.take(conn.key);
     if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room.value);
     if (failure) conn.error(failure.code, failure.message, { ref: room.value });
   }

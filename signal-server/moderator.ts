@@ -2,13 +2,14 @@
 // persistent rooms, topic, purge, shutdown and the audit trail. Every action is checked
 // against ranks, and every change is written to the data directory and the audit trail.
 import { createHash, randomBytes } from 'node:crypto';
-import { CloseCode, ErrorCode, LOBBY, RANK, checkRoomName, mayActOn, rankOf, type AuditEntry, type BanInfo, type ClientFrameOf } from './protocol/protocol.ts';
+import { CloseCode, ErrorCode, LIMITS, LOBBY, RANK, checkRoomName, mayActOn, rankOf, type AuditEntry, type BanInfo, type ClientFrameOf } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import type { Connection } from './connection.ts';
 import type { Rooms } from './rooms.ts';
 import type { Ban, Store } from './store.ts';
 import { banActive, findBan } from './ban-matching.ts';
 import type { GuessThrottles } from './guess-throttles.ts';
+import type { ChangeThrottles } from './change-throttles.ts';
 import { tokenMatches } from './hashed-secrets.ts';
 
 export interface ModeratorContext {
@@ -16,6 +17,7 @@ export interface ModeratorContext {
   readonly store: Store;
   readonly config: Config;
   readonly guesses: GuessThrottles;
+  readonly changes: ChangeThrottles;
   byId(id: string): Connection | undefined;
   connections(): Iterable<Connection>;
   /** Stops the whole server (after telling everyone). */
@@ -236,6 +238,12 @@ export class Moderator {
     if (!this.ctx.rooms.roomsOf(conn).has(room) && !conn.admin) return conn.error(ErrorCode.notInRoom, `You are not in #${room}.`, { ref: room });
     if (this.rank(conn, room) < RANK.moderator) return this.forbidden(conn, 'topic', 'Only the owner and moderators can set the topic.');
     if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
+    // The admin is not limited: one person, trusted with the whole server anyway.
+    const wait = conn.admin ? 0 : this.ctx.changes.topics.take(conn.key);
+    if (wait > 0) {
+      const sentence = `You can change topics at most ${LIMITS.topicChangesPerMinute} times a minute; try again in ${Math.ceil(wait / 1000)} s.`;
+      return conn.error(ErrorCode.throttled, sentence, { ref: 'topic', retryAfterMs: wait });
+    }
     const topic = frame.topic.trim();
     this.ctx.rooms.setTopic(room, topic, conn.name);
     if (this.ctx.rooms.isPersistent(room)) void this.persistRoom(room);

@@ -1,14 +1,20 @@
 // Durable server state in the data directory: the server's random id, bans, persistent
 // rooms with their grants, the admin token hash, identities admitted with the server
-// password, identities remembered as admin, and the audit trail. Never a message. Each file is JSON, validated when read (a corrupt file stops
-// the start with its name and the problem) and written atomically (temp, fsync, rename).
+// password, identities remembered as admin, and the audit trail (audit-log.ts: JSON lines). Never a message. Each file is JSON, validated when read (a corrupt file stops
+// the start with its name and the problem) and written atomically (temp, fsync, rename),
+// at a bounded rate per file (coalesced-file.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import * as v from 'valibot';
 import { canonicalSpelling } from './identity-key.ts';
-import { SERVER_ID } from './protocol/protocol.ts';
+import { removeLeftoverTemps } from './store-leftovers.ts';
+import { AUDIT_LOG, AuditEntrySchema, AuditLog, type AuditRecord } from './audit-log.ts';
+
+export type { AuditRecord };
+import { LIMITS, SERVER_ID } from './protocol/protocol.ts';
+import { CoalescedFile, type FileWriter } from './coalesced-file.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -41,15 +47,6 @@ const PersistentRoomSchema = v.object({
 });
 export type PersistentRoom = v.InferOutput<typeof PersistentRoomSchema>;
 
-const AuditEntrySchema = v.object({
-  at: Time,
-  actor: v.string(),
-  action: v.string(),
-  target: v.optional(v.string()),
-  room: v.optional(v.string()),
-  detail: v.optional(v.string()),
-});
-export type AuditRecord = v.InferOutput<typeof AuditEntrySchema>;
 
 const FILES = {
   /** Made on the first start; private rooms' passphrase salts name the server by it. */
@@ -60,13 +57,11 @@ const FILES = {
   members: { name: 'members.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
   /** Identities that proved the current admin token: admin again after a restart. */
   admins: { name: 'admins.json', schema: v.object({ version: v.literal(1), keys: v.array(Key) }) },
+  /** The audit trail before audit.log: read once, its records appended to the log, then removed. */
   audit: { name: 'audit.json', schema: v.object({ version: v.literal(1), entries: v.array(AuditEntrySchema) }) },
 } as const;
 type FileId = keyof typeof FILES;
 type Content<F extends FileId> = v.InferOutput<(typeof FILES)[F]['schema']>;
-
-/** The audit trail keeps this many entries (oldest dropped). */
-const AUDIT_KEEP = 2000;
 
 export class StoreError extends Error {
   readonly code = 'store-invalid';
@@ -110,8 +105,13 @@ export class Store {
   rooms: PersistentRoom[] = [];
   members = new Set<string>();
   admins = new Set<string>();
-  audit: AuditRecord[] = [];
-  private writes = new Map<FileId, Promise<void>>();
+  /** Set in open(): the audit trail, appended to audit.log. */
+  auditLog!: AuditLog;
+  /** Every write to the data directory goes through this (atomic: temp, fsync, rename); tests wrap it to count. */
+  writer: FileWriter = (file, text) => writeFileAtomic(file, text, { mode: 0o600 });
+  private files = new Map<FileId, CoalescedFile>();
+  /** What each file is to hold, rendered when its write starts: the newest state wins. */
+  private contents = new Map<FileId, () => unknown>();
 
   private constructor(readonly dir: string) {}
 
@@ -121,6 +121,11 @@ export class Store {
       await mkdir(dir, { recursive: true });
     } catch (error) {
       throw new StoreError(dir, `cannot be created (${(error as Error).message})`);
+    }
+    try {
+      await removeLeftoverTemps(dir, Object.values(FILES).map((file) => file.name));
+    } catch (error) {
+      throw new StoreError(dir, `cannot be read (${(error as Error).message})`);
     }
     const store = new Store(dir);
     const [server, admin, bans, rooms, members, admins, audit] = await Promise.all([
@@ -139,17 +144,18 @@ export class Store {
     store.rooms = (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) }));
     store.members = new Set((members?.keys ?? []).map(canonicalSpelling));
     store.admins = new Set((admins?.keys ?? []).map(canonicalSpelling));
-    store.audit = audit?.entries ?? [];
+    store.auditLog = await AuditLog.open(dir);
     // Only once every file has been read and found valid: a bad start writes nothing.
     if (server) store.serverId = server.id;
     else await store.createServerId();
+    if (audit) await store.migrateAudit(audit.entries);
     return store;
   }
 
   private async createServerId(): Promise<void> {
     const id = randomBytes(16).toString('base64url');
     try {
-      await this.write('server', { version: 1, id, createdAt: Date.now() });
+      await this.write('server', () => ({ version: 1, id, createdAt: Date.now() }));
     } catch (error) {
       throw new StoreError(path.join(this.dir, FILES.server.name), `cannot be written (${(error as Error).message})`);
     }
@@ -158,43 +164,63 @@ export class Store {
 
   saveAdmin(tokenHash: string): Promise<void> {
     this.adminTokenHash = tokenHash;
-    return this.write('admin', { version: 1, tokenHash, createdAt: Date.now() });
+    return this.write('admin', () => ({ version: 1, tokenHash, createdAt: Date.now() }));
   }
 
   saveBans(): Promise<void> {
-    return this.write('bans', { version: 1, bans: this.bans });
+    return this.write('bans', () => ({ version: 1, bans: this.bans }));
   }
 
   saveRooms(): Promise<void> {
-    return this.write('rooms', { version: 1, rooms: this.rooms });
+    return this.write('rooms', () => ({ version: 1, rooms: this.rooms }));
   }
 
   saveMembers(): Promise<void> {
-    return this.write('members', { version: 1, keys: [...this.members] });
+    return this.write('members', () => ({ version: 1, keys: [...this.members] }));
   }
 
   saveAdmins(): Promise<void> {
-    return this.write('admins', { version: 1, keys: [...this.admins] });
+    return this.write('admins', () => ({ version: 1, keys: [...this.admins] }));
+  }
+
+  /** The newest audit records, oldest first (at most LIMITS.auditRecordsInMemory). */
+  get audit(): readonly AuditRecord[] {
+    return this.auditLog.recent;
   }
 
   record(entry: AuditRecord): Promise<void> {
-    this.audit.push(entry);
-    if (this.audit.length > AUDIT_KEEP) this.audit.splice(0, this.audit.length - AUDIT_KEEP);
-    return this.write('audit', { version: 1, entries: this.audit });
+    return this.auditLog.record(entry);
   }
 
-  /** Resolves once every write started so far is on disk. */
+  /** audit.json from before the log: its records appended to audit.log once, then it is removed. */
+  private async migrateAudit(entries: AuditRecord[]): Promise<void> {
+    const file = path.join(this.dir, FILES.audit.name);
+    try {
+      await Promise.all(entries.map((entry) => this.auditLog.record(entry)));
+      await unlink(file);
+    } catch (error) {
+      throw new StoreError(file, `could not be moved to ${AUDIT_LOG} (${(error as Error).message})`);
+    }
+  }
+
+  /** Resolves once every change asked for so far is on disk: pending writes start at once. */
   async flush(): Promise<void> {
-    await Promise.all(this.writes.values());
+    await Promise.all([...[...this.files.values()].map((file) => file.flush()), this.auditLog.flush()]);
   }
 
-  /** One write at a time per file, each with the content current when it starts. */
-  private write<F extends FileId>(id: F, content: Content<F>): Promise<void> {
-    const file = path.join(this.dir, FILES[id].name);
-    const text = `${JSON.stringify(content, null, 1)}\n`;
-    const previous = this.writes.get(id) ?? Promise.resolve();
-    const next = previous.then(() => writeFileAtomic(file, text, { mode: 0o600 }));
-    this.writes.set(id, next.catch(() => undefined));
-    return next;
+  /**
+   * Writes are coalesced per file (CoalescedFile): at most one per
+   * LIMITS.storeWriteIntervalMs, each with the content current when it starts. The
+   * promise resolves once a write holding this change is on disk.
+   */
+  private write<F extends FileId>(id: F, content: () => Content<F>): Promise<void> {
+    this.contents.set(id, content);
+    let file = this.files.get(id);
+    if (!file) {
+      const render = () => `${JSON.stringify(this.contents.get(id)!(), null, 1)}\n`;
+      file = new CoalescedFile(path.join(this.dir, FILES[id].name), render, (name, text) => this.writer(name, text), LIMITS.storeWriteIntervalMs);
+      this.files.set(id, file);
+    }
+    return file.schedule();
   }
 }

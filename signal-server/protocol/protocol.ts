@@ -101,6 +101,24 @@ export const LIMITS = {
   /** Shutting down: close frames get this long to flush before the remaining sockets are cut. */
   shutdownFlushMs: 250,
   /**
+   * Durable state (bans.json, rooms.json, ...): at most one write per file this often. A
+   * write in flight plus at most one pending, which writes the newest state when it starts.
+   */
+  storeWriteIntervalMs: 500,
+  /**
+   * The audit trail: JSON lines appended to audit.log, rotated past this size, keeping this
+   * many files (audit.log, audit.log.1, ...); the newest records held in memory for /audit.
+   */
+  auditLogMaxBytes: 1024 * 1024,
+  auditLogFiles: 3,
+  auditRecordsInMemory: 500,
+  /** Topic changes per person (identity key, across connections): a token bucket. */
+  topicChangesPerMinute: 5,
+  topicChangesBurst: 3,
+  /** Rooms a person creates (by joining a room that does not exist): a token bucket; the burst fills maxRoomsPerClient once. */
+  roomCreationsPerMinute: 1,
+  roomCreationsBurst: 20,
+  /**
    * Chat message ids an identity sent lately, so a message resent after a reconnect is
    * acknowledged again, not sent twice: this many per identity, kept this long after its
    * last connection closed, swept this often.
@@ -397,7 +415,7 @@ export const ShutdownSchema = v.object({ type: v.literal('shutdown') });
 export const RoomHistorySchema = v.object({ type: v.literal('room-history'), room: RoomName, newMembers: v.pipe(Count, v.maxValue(LIMITS.historyMessagesMax)) });
 /** The admin asks the server to stop remembering this identity as admin across restarts. */
 export const AdminForgetSchema = v.object({ type: v.literal('admin-forget') });
-export const AuditSchema = v.object({ type: v.literal('audit'), limit: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(500))) });
+export const AuditSchema = v.object({ type: v.literal('audit'), limit: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(LIMITS.auditRecordsInMemory))) });
 
 /** WebRTC signalling for a whisper link; relayed only to someone who shares a room. */
 export const SignalSchema = v.object({

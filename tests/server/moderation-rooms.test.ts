@@ -101,7 +101,7 @@ describe('shutdown', () => {
     assert.equal((await person.waitClose()).code, CloseCode.shuttingDown);
     assert.equal((await admin.waitClose()).code, CloseCode.shuttingDown);
     await server.close();
-    const audit = JSON.parse(readFileSync(path.join(dataDir, 'audit.json'), 'utf8'));
+    const audit = { entries: readFileSync(path.join(dataDir, 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)) };
     assert.deepEqual(audit.entries.map((e: { action: string }) => e.action), ['admin-granted', 'shutdown']);
     assert.match(audit.entries[1].actor, /^Root \([0-9a-f]{12}\)$/);
   });

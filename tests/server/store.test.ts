@@ -148,20 +148,43 @@ describe('writes', () => {
     await server.close();
 
     const files = readdirSync(dataDir).sort();
-    assert.deepEqual(files, ['admin.json', 'admins.json', 'audit.json', 'bans.json', 'rooms.json', 'server.json'], 'no temporary files left behind');
+    assert.deepEqual(files, ['admin.json', 'admins.json', 'audit.log', 'bans.json', 'rooms.json', 'server.json'], 'no temporary files left behind');
     for (const file of files) {
       const full = path.join(dataDir, file);
       assert.equal(statSync(full).mode & 0o777, 0o600, `${file} is private`);
-      JSON.parse(readFileSync(full, 'utf8'));
+      if (file.endsWith('.json')) JSON.parse(readFileSync(full, 'utf8'));
     }
     const bans = JSON.parse(readFileSync(path.join(dataDir, 'bans.json'), 'utf8'));
     assert.deepEqual(bans.bans.map((b: { name: string }) => b.name).sort(), people.map((p) => p.name).sort());
-    const audit = JSON.parse(readFileSync(path.join(dataDir, 'audit.json'), 'utf8'));
+    const audit = { entries: readFileSync(path.join(dataDir, 'audit.log'), 'utf8').trim().split('\n').map((line) => JSON.parse(line)) };
     assert.equal(audit.entries.filter((e: { action: string }) => e.action === 'ban').length, 12);
     // And a new store reads it all back.
     const store = await Store.open(dataDir);
     assert.equal(store.bans.length, 12);
     assert.deepEqual(store.rooms.map((r) => r.name), ['hall']);
+  });
+});
+
+describe('start-up clean-up of interrupted writes', () => {
+  let scope: ModScope;
+  beforeEach(() => {
+    scope = new ModScope();
+  });
+  afterEach(() => scope.dispose());
+
+  test("write-file-atomic's temp files of Wisp's data files are removed at start; other files stay", async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    writeFileSync(path.join(dataDir, 'bans.json'), JSON.stringify({ version: 1, bans: [] }));
+    // Leftovers named exactly as write-file-atomic names its temp files: `<file>.<uint32>`.
+    const leftovers = ['audit.json.3735928559', 'bans.json.0', 'rooms.json.4294967295', 'server.json.17', 'members.json.123456'];
+    const unrelated = ['notes.txt', 'bans.json.bak', 'bans.json.12ab', 'rooms.json.4294967296', 'bans.json.12345678901', 'other.json.123', 'audit.json.', 'xbans.json.42'];
+    for (const name of [...leftovers, ...unrelated]) writeFileSync(path.join(dataDir, name), 'half-written');
+    mkdirSync(path.join(dataDir, 'admin.json.99'));
+    await scope.start({ dataDir });
+    const left = readdirSync(dataDir);
+    for (const name of leftovers) assert.ok(!left.includes(name), `${name} is removed`);
+    for (const name of [...unrelated, 'admin.json.99', 'bans.json']) assert.ok(left.includes(name), `${name} stays`);
+    for (const name of unrelated) assert.equal(readFileSync(path.join(dataDir, name), 'utf8'), 'half-written', `${name} untouched`);
   });
 });
 

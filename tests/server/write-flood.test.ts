@@ -1,0 +1,108 @@
+// Disk writes bounded by design: topic changes are limited per person (a token bucket, by
+// the numbers in LIMITS) with a typed error, and a topic flood from 8 connections, a
+// fixed number of frames each, writes little to the data directory and holds a bounded
+// number of audit records in memory.
+import { test, describe, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, LIMITS } from '../../signal-server/protocol/protocol.ts';
+import { PersonThrottle } from '../../signal-server/change-throttles.ts';
+import { join, nextError, roundTrip } from './helpers.ts';
+import { ModScope } from './moderation-helpers.ts';
+import { topicFlood } from './flood-helpers.ts';
+
+describe('topic changes per person', () => {
+  let scope: ModScope;
+  beforeEach(() => {
+    scope = new ModScope();
+  });
+  afterEach(() => scope.dispose());
+
+  test('past the burst, a topic change is refused with throttled, a sentence and retryAfterMs, also on a new connection', async () => {
+    const server = await scope.start();
+    const owner = await scope.connect(server, { name: 'Owner' });
+    await join(owner, 'den');
+    for (let i = 0; i < LIMITS.topicChangesBurst; i++) owner.send({ type: 'topic', room: 'den', topic: `t${i}` });
+    await roundTrip(owner);
+    assert.equal(owner.all('error').length, 0, 'the burst is allowed');
+    owner.send({ type: 'topic', room: 'den', topic: 'one too many' });
+    const error = await nextError(owner, ErrorCode.throttled, 'topic');
+    assert.match(error.message, new RegExp(`at most ${LIMITS.topicChangesPerMinute} times a minute`));
+    assert.ok(error.retryAfterMs! > 0 && error.retryAfterMs! <= 60_000 / LIMITS.topicChangesPerMinute);
+    assert.equal(server.hub.rooms.topicOf('den'), `t${LIMITS.topicChangesBurst - 1}`, 'the refused change did not happen');
+    // The same person on a second connection shares the bucket.
+    const again = await scope.connect(server, { name: 'Owner2', identity: owner.identity });
+    await join(again, 'den');
+    again.send({ type: 'topic', room: 'den', topic: 'from elsewhere' });
+    await nextError(again, ErrorCode.throttled, 'topic');
+  });
+
+  test('room creation: past the burst, joining a room that does not exist is refused with throttled; existing rooms still open', async () => {
+    const server = await scope.start({}, {});
+    const maker = await scope.connect(server, { name: 'Maker' });
+    const other = await scope.connect(server, { name: 'Other' });
+    await join(other, 'existing');
+    for (let i = 0; i < LIMITS.roomCreationsBurst; i++) {
+      await join(maker, `made-${i}`);
+      maker.send({ type: 'leave', room: `made-${i}` });
+    }
+    await roundTrip(maker);
+    maker.send({ type: 'join', room: 'one-more' });
+    const error = await nextError(maker, ErrorCode.throttled, 'one-more');
+    assert.match(error.message, /You can create at most/);
+    assert.ok(error.retryAfterMs! > 0);
+    assert.equal(server.hub.rooms.has('one-more'), false, 'not created');
+    await join(maker, 'existing');
+  });
+
+  test('the bucket refills at the rate in LIMITS, and forgets people whose bucket is full again', () => {
+    let now = 1_000_000;
+    const throttle = new PersonThrottle(LIMITS.topicChangesPerMinute, LIMITS.topicChangesBurst, () => now);
+    for (let i = 0; i < LIMITS.topicChangesBurst; i++) assert.equal(throttle.take('a'), 0);
+    assert.ok(throttle.take('a') > 0);
+    now += 60_000 / LIMITS.topicChangesPerMinute;
+    assert.equal(throttle.take('a'), 0, 'one more after one refill interval');
+    for (let i = 0; i < 1000; i++) throttle.take(`passer-by-${i}`);
+    now += 60_000;
+    throttle.take('b');
+    assert.equal(throttle.size, 1, 'only the one active now is kept');
+  });
+});
+
+describe('a topic flood', () => {
+  let scope: ModScope;
+  beforeEach(() => {
+    scope = new ModScope();
+  });
+  afterEach(() => scope.dispose());
+
+  test('8 connections, 500 topic frames each: under 20 MB written to the data directory, audit records in memory bounded', async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    const server = await scope.start({ dataDir });
+    const store = server.hub.store;
+    let bytes = 0;
+    let writes = 0;
+    const atomic = store.writer;
+    store.writer = (file, text) => {
+      bytes += Buffer.byteLength(text);
+      writes++;
+      return atomic(file, text);
+    };
+    const append = store.auditLog.append;
+    store.auditLog.append = (file, text) => {
+      bytes += Buffer.byteLength(text);
+      writes++;
+      return append(file, text);
+    };
+    const { sent } = await topicFlood(scope, server, 8, 500);
+    await server.close();
+    const onDisk = readdirSync(dataDir).reduce((sum, file) => sum + statSync(path.join(dataDir, file)).size, 0);
+    console.log(`# topic flood: ${sent} frames sent, ${writes} writes, ${bytes} bytes written, ${onDisk} bytes on disk`);
+    assert.ok(sent >= 8 * LIMITS.topicChangesBurst, `the flood was sent: ${sent}`);
+    assert.ok(bytes < 20 * 1024 * 1024, `${bytes} bytes written`);
+    assert.ok(onDisk < 20 * 1024 * 1024, `${onDisk} bytes on disk`);
+    assert.ok(writes <= 8 * LIMITS.topicChangesBurst + 10, `${writes} writes: a handful per person, not one per frame`);
+    assert.ok(store.audit.length <= LIMITS.auditRecordsInMemory);
+  });
+});
