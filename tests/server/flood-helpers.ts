@@ -2,7 +2,7 @@
 // server allows, for a fixed number of frames (not a wall-clock time), so the disk writes
 // it causes can be measured and bounded.
 import type { RunningServer } from '../../signal-server/server.ts';
-import { join, roundTrip, type TestClient } from './helpers.ts';
+import { TestClient, join, roundTrip } from './helpers.ts';
 import type { ModScope } from './moderation-helpers.ts';
 
 export interface FloodResult {
@@ -37,4 +37,37 @@ export async function topicFlood(scope: ModScope, server: RunningServer, connect
     }),
   );
   return { sent };
+}
+
+/**
+ * For `ms` of wall-clock time, `workers` flooders each connect with a fresh identity (so
+ * no per-person bucket holds them back for long), create a room of their own, change its
+ * topic until refused or closed, leave, and start over with another fresh identity.
+ */
+export async function freshIdentityFlood(server: RunningServer, workers: number, ms: number): Promise<FloodResult & { identities: number }> {
+  const until = Date.now() + ms;
+  let sent = 0;
+  let identities = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let round = 0; Date.now() < until; round++) {
+        identities++;
+        // Not kept by the scope: the heap measured afterwards is the server's, not the clients'.
+        const person = await TestClient.connect(server.url, { name: `f${w}x${round}` }).catch(() => undefined);
+        if (!person) continue;
+        const room = `fresh-${w}-${round}`;
+        try {
+          await join(person, room);
+          while (Date.now() < until && person.ws.readyState === person.ws.OPEN && !person.all('error').length) {
+            for (let k = 0; k < 5; k++, sent++) person.send({ type: 'topic', room, topic: `topic ${k} ${'x'.repeat(150)}` });
+            await roundTrip(person);
+          }
+        } catch {
+          // Refused or closed by a limit: the next round starts with a new identity.
+        }
+        person.ws.terminate();
+      }
+    }),
+  );
+  return { sent, identities };
 }

@@ -10,7 +10,9 @@ import { ErrorCode, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { PersonThrottle } from '../../signal-server/change-throttles.ts';
 import { join, nextError, roundTrip } from './helpers.ts';
 import { ModScope } from './moderation-helpers.ts';
-import { topicFlood } from './flood-helpers.ts';
+import { freshIdentityFlood, topicFlood } from './flood-helpers.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 describe('topic changes per person', () => {
   let scope: ModScope;
@@ -105,4 +107,43 @@ describe('a topic flood', () => {
     assert.ok(writes <= 8 * LIMITS.topicChangesBurst + 10, `${writes} writes: a handful per person, not one per frame`);
     assert.ok(store.audit.length <= LIMITS.auditRecordsInMemory);
   });
+
+  test('8 connections for 20 s, each time with a fresh identity: writes stay under 20 MB and the memory the server keeps stays bounded', { timeout: 120_000 }, async () => {
+    const dataDir = scope.tempDir('wisp-data-');
+    const server = await scope.start({ dataDir });
+    const store = server.hub.store;
+    let bytes = 0;
+    const atomic = store.writer;
+    store.writer = (file, text) => {
+      bytes += Buffer.byteLength(text);
+      return atomic(file, text);
+    };
+    const append = store.auditLog.append;
+    store.auditLog.append = (file, text) => {
+      bytes += Buffer.byteLength(text);
+      return append(file, text);
+    };
+    const heapBefore = retainedHeap();
+    const { sent, identities } = await freshIdentityFlood(server, 8, 20_000);
+    // What the server still holds once the flooders are gone: not their frames' worth.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const heapGrowth = retainedHeap() - heapBefore;
+    await server.close();
+    const onDisk = readdirSync(dataDir).reduce((sum, file) => sum + statSync(path.join(dataDir, file)).size, 0);
+    console.log(`# fresh-identity topic flood, 20 s: ${identities} identities, ${sent} frames, ${bytes} bytes written, ${onDisk} bytes on disk, retained heap +${(heapGrowth / 1048576).toFixed(1)} MiB`);
+    assert.ok(identities > 8, `the flood used fresh identities: ${identities}`);
+    assert.ok(bytes < 20 * 1024 * 1024, `${bytes} bytes written`);
+    assert.ok(onDisk < 20 * 1024 * 1024, `${onDisk} bytes on disk`);
+    assert.ok(store.audit.length <= LIMITS.auditRecordsInMemory);
+    assert.ok(heapGrowth < 32 * 1024 * 1024, `retained heap grew ${heapGrowth} bytes`);
+  });
 });
+
+/** Heap in use after a full collection: what is really kept, not garbage waiting. */
+function retainedHeap(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
