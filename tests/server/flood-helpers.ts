@@ -71,3 +71,23 @@ export async function freshIdentityFlood(server: RunningServer, workers: number,
   );
   return { sent, identities };
 }
+
+/** Counts what the store hands to the disk from now on: atomic rewrites and audit-log appends. */
+export function countWrites(store: RunningServer['hub']['store']): { bytes: number; writes: number } {
+  const counts = { bytes: 0, writes: 0 };
+  const count = (text: string) => {
+    counts.bytes += Buffer.byteLength(text);
+    counts.writes++;
+  };
+  const atomic = store.writer;
+  store.writer = (file, text) => {
+    count(text);
+    return atomic(file, text);
+  };
+  const append = store.auditLog.append;
+  store.auditLog.append = (file, text) => {
+    count(text);
+    return append(file, text);
+  };
+  return counts;
+}

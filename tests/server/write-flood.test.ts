@@ -10,7 +10,7 @@ import { ErrorCode, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { PersonThrottle } from '../../signal-server/change-throttles.ts';
 import { join, nextError, roundTrip } from './helpers.ts';
 import { ModScope } from './moderation-helpers.ts';
-import { freshIdentityFlood, topicFlood } from './flood-helpers.ts';
+import { countWrites, freshIdentityFlood, topicFlood } from './flood-helpers.ts';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -83,28 +83,15 @@ describe('a topic flood', () => {
     const dataDir = scope.tempDir('wisp-data-');
     const server = await scope.start({ dataDir });
     const store = server.hub.store;
-    let bytes = 0;
-    let writes = 0;
-    const atomic = store.writer;
-    store.writer = (file, text) => {
-      bytes += Buffer.byteLength(text);
-      writes++;
-      return atomic(file, text);
-    };
-    const append = store.auditLog.append;
-    store.auditLog.append = (file, text) => {
-      bytes += Buffer.byteLength(text);
-      writes++;
-      return append(file, text);
-    };
+    const written = countWrites(store);
     const { sent } = await topicFlood(scope, server, 8, 500);
     await server.close();
     const onDisk = readdirSync(dataDir).reduce((sum, file) => sum + statSync(path.join(dataDir, file)).size, 0);
-    console.log(`# topic flood: ${sent} frames sent, ${writes} writes, ${bytes} bytes written, ${onDisk} bytes on disk`);
+    console.log(`# topic flood: ${sent} frames sent, ${written.writes} writes, ${written.bytes} bytes written, ${onDisk} bytes on disk`);
     assert.ok(sent >= 8 * LIMITS.topicChangesBurst, `the flood was sent: ${sent}`);
-    assert.ok(bytes < 20 * 1024 * 1024, `${bytes} bytes written`);
+    assert.ok(written.bytes < 20 * 1024 * 1024, `${written.bytes} bytes written`);
     assert.ok(onDisk < 20 * 1024 * 1024, `${onDisk} bytes on disk`);
-    assert.ok(writes <= 8 * LIMITS.topicChangesBurst + 10, `${writes} writes: a handful per person, not one per frame`);
+    assert.ok(written.writes <= 8 * LIMITS.topicChangesBurst + 10, `${written.writes} writes: a handful per person, not one per frame`);
     assert.ok(store.audit.length <= LIMITS.auditRecordsInMemory);
   });
 
@@ -112,17 +99,7 @@ describe('a topic flood', () => {
     const dataDir = scope.tempDir('wisp-data-');
     const server = await scope.start({ dataDir });
     const store = server.hub.store;
-    let bytes = 0;
-    const atomic = store.writer;
-    store.writer = (file, text) => {
-      bytes += Buffer.byteLength(text);
-      return atomic(file, text);
-    };
-    const append = store.auditLog.append;
-    store.auditLog.append = (file, text) => {
-      bytes += Buffer.byteLength(text);
-      return append(file, text);
-    };
+    const written = countWrites(store);
     const heapBefore = retainedHeap();
     const { sent, identities } = await freshIdentityFlood(server, 8, 20_000);
     // What the server still holds once the flooders are gone: not their frames' worth.
@@ -130,9 +107,9 @@ describe('a topic flood', () => {
     const heapGrowth = retainedHeap() - heapBefore;
     await server.close();
     const onDisk = readdirSync(dataDir).reduce((sum, file) => sum + statSync(path.join(dataDir, file)).size, 0);
-    console.log(`# fresh-identity topic flood, 20 s: ${identities} identities, ${sent} frames, ${bytes} bytes written, ${onDisk} bytes on disk, retained heap +${(heapGrowth / 1048576).toFixed(1)} MiB`);
+    console.log(`# fresh-identity topic flood, 20 s: ${identities} identities, ${sent} frames, ${written.bytes} bytes written, ${onDisk} bytes on disk, retained heap +${(heapGrowth / 1048576).toFixed(1)} MiB`);
     assert.ok(identities > 8, `the flood used fresh identities: ${identities}`);
-    assert.ok(bytes < 20 * 1024 * 1024, `${bytes} bytes written`);
+    assert.ok(written.bytes < 20 * 1024 * 1024, `${written.bytes} bytes written`);
     assert.ok(onDisk < 20 * 1024 * 1024, `${onDisk} bytes on disk`);
     assert.ok(store.audit.length <= LIMITS.auditRecordsInMemory);
     assert.ok(heapGrowth < 32 * 1024 * 1024, `retained heap grew ${heapGrowth} bytes`);
