@@ -16,6 +16,9 @@ import { KEYS, remove } from '../../app/storage/db.ts';
 import { Store, initialState } from '../../app/state/store.ts';
 import { Whispers } from '../../app/state/whispers.ts';
 import type { ClientFrame, Member } from '../../signal-server/protocol/protocol.ts';
+import type { WhisperState } from '../../app/state/store.ts';
+import '../../app/components/invite-dialog.ts';
+import '../../app/components/whisper-header.ts';
 
 async function webCryptoSha256(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
@@ -226,5 +229,44 @@ describe('Whispers with an introduction', () => {
     const loaded = await loadPins();
     expect(loaded['olga-phone']).to.include({ key: real.spki, verified: true });
     whispers.close();
+  });
+});
+
+describe('<wisp-invite-dialog> and <wisp-whisper-header> with invites', () => {
+  afterEach(() => document.body.replaceChildren());
+
+  async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]>): Promise<ShadowRoot> {
+    const element = document.createElement(tag);
+    Object.assign(element, props);
+    document.body.append(element);
+    await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    return element.shadowRoot!;
+  }
+
+  it('the invite says in one line that the link lets people be sure it is you, and the link carries name and fingerprint', async () => {
+    const fingerprint = keyFingerprint((await newKey()).spki);
+    const root = await mount('wisp-invite-dialog', { room: 'lobby', origin: 'https://wisp.local', inviterName: 'Olga', inviterFingerprint: fingerprint });
+    expect(root.querySelector('p[data-inviter]')?.textContent?.trim()).to.equal('People who join with this link can be sure they are talking to you.');
+    const link = root.querySelector('.link')?.getAttribute('data-invite-link') ?? '';
+    expect(parseInvite(new URL(link).hash)).to.deep.equal({ room: 'lobby', from: { name: 'Olga', fingerprint } });
+  });
+
+  it('without an identity yet (offline, no name), the link is an ordinary invite and says nothing about it', async () => {
+    const root = await mount('wisp-invite-dialog', { room: 'lobby', origin: 'https://wisp.local' });
+    expect(root.querySelector('p[data-inviter]')).to.equal(null);
+    expect(parseInvite(new URL(root.querySelector('.link')?.getAttribute('data-invite-link') ?? '').hash)).to.deep.equal({ room: 'lobby' });
+  });
+
+  it("a mismatch in a whisper's header: the sentence, as text, and Verify, but no Continue", async () => {
+    const name = '<b>Olga</b>';
+    const whisper = { key: 'k', name, lines: [], unread: 0, link: 'closed' } as unknown as WhisperState;
+    const root = await mount('wisp-whisper-header', { whisper, trust: 'mismatch' });
+    const warning = root.querySelector('p.warning[role=alert][data-mismatch]');
+    expect(warning?.textContent?.trim()).to.equal(mismatchSentence(name));
+    expect(warning?.querySelector('b')).to.equal(null);
+    const buttons = [...root.querySelectorAll('button')].map((b) => b.textContent?.trim());
+    expect(buttons).to.include('Verify');
+    expect(buttons.some((b) => b?.startsWith('Continue'))).to.equal(false);
+    expect(root.querySelector('.badge.changed')).to.not.equal(null);
   });
 });
