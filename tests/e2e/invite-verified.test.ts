@@ -2,7 +2,8 @@
 // real server and real browsers:
 // (i) Olga makes an invite; Pat opens it in a fresh browser context: Pat sees Olga as
 //     verified (the badge, and a verified pin of Olga's real key) without comparing
-//     numbers, and whispers her over a secure link. Olga's device does nothing special.
+//     numbers, and whispers her over a secure link. Olga's device does nothing special. A
+//     link from before (room only) and a damaged one still open the room, vouching for nobody.
 // (ii) The same through a hostile server (a proxy in front of the real one) that shows Pat
 //     another identity key under Olga's name, in the `joined` snapshot: Pat's app catches
 //     it at once (a sentence on screen, the name marked), before Pat types anything; Pat
@@ -93,6 +94,24 @@ test('invite with key (i): Pat opens Olga\'s invite and sees Olga verified witho
   const patKey = await ownKey(pat);
   const olgaPins = await waitUntil("Olga's pin of Pat", async () => (await pins(olga))[patName.toLowerCase()]);
   assert.deepEqual({ key: olgaPins.key, verified: olgaPins.verified }, { key: patKey, verified: false });
+
+  // A link from before (room only) still opens the room, and vouches for nobody.
+  const fragment = new URLSearchParams(new URL(link).hash.slice(1));
+  const old = await newPerson(browser, `${scene.url}/#join=lobby`, { label: 'Old' });
+  scene.people.push(old);
+  await old.waitForMembers([olgaName, patName, await old.myName()].sort());
+  assert.equal(await memberButton(old, olgaName).locator('.badge').count(), 0, 'an old link: Olga is not marked');
+  assert.deepEqual(await pins(old), {});
+  assert.equal(await old.notice.count(), 0);
+
+  // A damaged one (the fingerprint cut short) opens the room too, pins nobody, and says why.
+  fragment.set('fp', fingerprintOf(olgaKey).slice(0, 20));
+  const damaged = await newPerson(browser, `${scene.url}/#${fragment}`, { label: 'Damaged' });
+  scene.people.push(damaged);
+  await damaged.notice.filter({ hasText: 'This invite link is damaged: it cannot show who sent it, so nobody is marked as verified.' }).waitFor({ state: 'visible' });
+  await damaged.waitForMembers([olgaName, patName, await old.myName(), await damaged.myName()].sort());
+  assert.equal(await memberButton(damaged, olgaName).locator('.badge').count(), 0, 'a damaged link: Olga is not marked');
+  assert.deepEqual(await pins(damaged), {});
 });
 
 interface HostileRun {
