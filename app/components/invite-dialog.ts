@@ -4,8 +4,9 @@ import { inviteLink } from '../state/invite.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 
 /**
- * An invite to a room: a link whose fragment (never sent to the server) names the room
- * and, if the inviter chooses, carries the passphrase; and the same link as a QR code.
+ * An invite to a room: a link whose fragment (never sent to the server) names the room,
+ * the inviter and their key's fingerprint and, if the inviter chooses, carries the
+ * passphrase; and the same link as a QR code.
  */
 @customElement('wisp-invite-dialog')
 export class InviteDialog extends LitElement {
@@ -14,6 +15,9 @@ export class InviteDialog extends LitElement {
   @property({ type: Boolean }) private = false;
   /** The passphrase, when this page knows it (prefilled; the person may clear it). */
   @property() passphrase = '';
+  /** Who invites: their name and key fingerprint go in the link, so the person who opens it knows their key. */
+  @property() inviterName = '';
+  @property() inviterFingerprint = '';
   @state() private include = true;
   @state() private typed = '';
   @state() private copied = false;
@@ -53,7 +57,11 @@ export class InviteDialog extends LitElement {
 
   get link(): string {
     const passphrase = this.private && this.include ? this.typed : '';
-    return inviteLink(this.origin, { room: this.room, passphrase: passphrase || undefined });
+    return inviteLink(this.origin, { room: this.room, passphrase: passphrase || undefined, from: this.inviter });
+  }
+
+  private get inviter() {
+    return this.inviterName && this.inviterFingerprint ? { name: this.inviterName, fingerprint: this.inviterFingerprint } : undefined;
   }
 
   protected override async updated(changed: PropertyValues<this>): Promise<void> {
@@ -92,6 +100,7 @@ export class InviteDialog extends LitElement {
             ? 'The link names the room; your friend types the passphrase you tell them.'
             : 'The link opens Wisp in this room.'}
       </p>
+      ${this.inviter ? html`<p data-inviter>People who join with this link can be sure they are talking to you.</p>` : nothing}
       <p class="link" data-invite-link=${link}>${link}</p>
       <canvas aria-label="The invite link as a QR code"></canvas>
       <div class="actions">

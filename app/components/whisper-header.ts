@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property } from 'lit/decorators.js';
 import type { WhisperState } from '../state/store.ts';
 import type { Trust } from '../storage/pins.ts';
+import { mismatchSentence } from '../state/invite.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
 import { lockIcon } from './icons.ts';
@@ -87,6 +88,7 @@ export class WhisperHeader extends LitElement {
   override render() {
     const w = this.whisper;
     const changed = this.trust === 'changed' || this.trust === 'changed-verified';
+    const mismatch = this.trust === 'mismatch';
     const status =
       w.link === 'ready'
         ? html`<span class="chip secure" data-secure="true">${lockIcon} End-to-end encrypted</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
@@ -113,10 +115,11 @@ export class WhisperHeader extends LitElement {
             <button @click=${() => this.emit('verify')}>Verify</button>
           </p>`
         : nothing}
+      ${mismatch && !w.failure ? html`<p class="warning" role="alert" data-mismatch><span>${mismatchSentence(w.name)}</span></p>` : nothing}
       ${w.failure
         ? html`<p class="failure" role="alert" data-failure>
             <span>${w.failure}</span>
-            ${w.link === 'closed' && this.trust !== 'changed-verified' ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
+            ${w.link === 'closed' && this.trust !== 'changed-verified' && !mismatch ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
           </p>`
         : nothing}
     `;

@@ -14,6 +14,7 @@ import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protoco
 import type { MenuItem } from './member-menu.ts';
 import { on } from './events.ts';
 import { trustOf, type Trust } from '../storage/pins.ts';
+import { fingerprintFromHex } from '../crypto/key-fingerprint.ts';
 import { historyChoices } from '../state/history-setting.ts';
 import './composer.ts';
 import './connection-status.ts';
@@ -416,6 +417,8 @@ export class WispApp extends LitElement {
         origin=${location.origin}
         ?private=${Boolean(this.inviting && state.rooms[this.inviting]?.private)}
         passphrase=${(this.inviting && this.session.knownPassphrase(this.inviting)) || ''}
+        .inviterName=${state.me.name ?? ''}
+        .inviterFingerprint=${state.me.fingerprint ? fingerprintFromHex(state.me.fingerprint) : ''}
       ></wisp-invite-dialog>
       <wisp-verify-dialog
         name=${this.verifying?.name ?? ''}

@@ -22,6 +22,7 @@ import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import { RoomRecovery } from './recovery.ts';
 import type { Invite } from './invite.ts';
+import { keyFingerprint } from '../crypto/key-fingerprint.ts';
 
 
 export interface SessionOptions {
@@ -106,6 +107,7 @@ export class Session {
       identity,
       send: (frame) => this.client.send(frame),
       notify: (title, body, tab) => this.notifier.notify(title, body, tab),
+      notice: (text) => this.notice(text),
       fallbackMs: options.fallbackMs,
     });
     this.history = new HistoryOnDevice({ store: this.store, notice: (text) => this.notice(text) });
@@ -197,8 +199,13 @@ export class Session {
     this.privateRooms.sendJoin(room);
   }
 
-  /** Opened from an invite link: join the room it names, with its passphrase if it has one. */
+  /**
+   * Opened from an invite link: join the room it names, with its passphrase if it has one,
+   * and pin its inviter's key (not on the inviter's own device).
+   */
   acceptInvite(invite: Invite): void {
+    if (invite.problem) this.notice(invite.problem);
+    if (invite.from && invite.from.fingerprint !== keyFingerprint(this.identity.spki)) this.whispers.introduce(invite.from.name, invite.from.fingerprint);
     this.join(invite.room, invite.passphrase);
   }
 

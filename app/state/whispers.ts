@@ -8,6 +8,8 @@ import type { LinkFailure, LinkFailureCode, LinkPath, PeerLink } from '../net/pe
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
 import { FileTransfers } from './files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
+import { meetIntroductions, withIntroduction } from '../storage/introductions.ts';
+import { mismatchSentence } from './invite.ts';
 import { UndeliveredWhispers } from './undelivered-whispers.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
@@ -32,6 +34,8 @@ export interface WhisperOptions {
   identity: Identity;
   send(frame: ClientFrame): boolean;
   notify(title: string, body: string, tab: string): void;
+  /** A sentence for the person (the app's notice). */
+  notice?(text: string): void;
   fallbackMs?: number;
 }
 
@@ -64,6 +68,8 @@ export class Whispers {
   private readonly waiting = new Map<string, Waiting>();
   /** Keys whose "safety number changed" notification was raised: once per key. */
   private readonly warned = new Set<string>();
+  /** Keys an invite link contradicted that the person was told about: once per key. */
+  private readonly mismatched = new Set<string>();
   private readonly pruneTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Milliseconds from creating each link (the offer) to its secure channel being ready. */
   readonly connectTimes: number[] = [];
@@ -192,8 +198,35 @@ export class Whispers {
     this.flush(key);
   }
 
+  /**
+   * Opened an invite link that names its inviter: their key is pinned by fingerprint (see
+   * storage/introductions.ts), and checked against everyone we already see.
+   */
+  introduce(name: string, fingerprint: string): void {
+    const pins = withIntroduction(this.state.pins, name, fingerprint);
+    this.dispatch({ t: 'pins', pins });
+    void savePins(pins);
+    this.checkIntroductions();
+  }
+
+  /** Members an invite link introduced become verified pins; a name shown with another key than its link's is said at once. */
+  private checkIntroductions(): void {
+    const peers = this.peers();
+    const met = meetIntroductions(this.state.pins, peers);
+    if (met) {
+      this.dispatch({ t: 'pins', pins: met });
+      void savePins(met);
+    }
+    for (const peer of peers) {
+      if (this.mismatched.has(peer.key) || trustOf(this.state.pins, peer.name, peer.key) !== 'mismatch') continue;
+      this.mismatched.add(peer.key);
+      this.options.notice?.(mismatchSentence(peer.name));
+    }
+  }
+
   /** Presence changed: follow renames and close links to people we no longer share a room with. */
   onPresenceChanged(immediate = false): void {
+    this.checkIntroductions();
     for (const peer of this.peers()) {
       const whisper = this.state.whispers[peer.key];
       if (whisper && whisper.name !== peer.name) this.dispatch({ t: 'whisper-open', key: peer.key, name: peer.name, activate: false });
@@ -306,7 +339,9 @@ export class Whispers {
     if (!mayTalk(trust, whisper?.acceptedChange)) {
       const name = whisper?.name ?? 'this person';
       const failure =
-        trust === 'changed-verified'
+        trust === 'mismatch'
+          ? mismatchSentence(name)
+          : trust === 'changed-verified'
           ? `${name}'s safety number changed. Whispers are blocked until you verify ${name} again.`
           : `${name}'s safety number changed. Check with ${name}, then choose Continue to send.`;
       this.dispatch({ ...this.linkStatus(key), failure });
@@ -429,7 +464,9 @@ export class Whispers {
     const many = whispers + offers > 1;
     const subject = `${what[0].toUpperCase()}${what.slice(1)} ${many ? 'are' : 'is'} waiting`;
     const it = many ? 'them' : 'it';
-    return this.trust(key) === 'changed-verified'
+    const trust = this.trust(key);
+    if (trust === 'mismatch') return `${mismatchSentence(name)} ${subject}.`;
+    return trust === 'changed-verified'
       ? `${name}'s safety number changed. ${subject}: verify ${name} again to see ${it}.`
       : `${name}'s safety number changed. ${subject}: check with ${name}, then choose Continue to see ${it}.`;
   }

@@ -1,25 +1,42 @@
 // Trust on first use: the identity key first seen behind each name is pinned, like SSH's
 // known_hosts. A different key later is a change the person must see, never silent.
 import { nameKey } from '../../signal-server/protocol/protocol.ts';
+import { KEY_FINGERPRINT, keyFingerprint } from '../crypto/key-fingerprint.ts';
 import { KEYS, read, write } from './db.ts';
 
 export interface Pin {
+  /** '' for an introduction: its key is known by fingerprint only, until it is seen. */
   key: string;
   verified: boolean;
   since: number;
+  /**
+   * An introduction (see ./introductions.ts): an invite link's fingerprint of the inviter's
+   * key, pinned under the name the link gave, until a member with that key is seen.
+   */
+  fingerprint?: string;
 }
 
 /** Pins by case-insensitive name. */
 export type Pins = Record<string, Pin>;
 
 /**
- * new: never pinned; pinned: same key as first seen; verified: safety number compared;
- * changed: another key than pinned; changed-verified: another key than a verified one.
+ * new: never pinned; pinned: same key as first seen; verified: safety number compared, or
+ * the key an invite link introduced; changed: another key than pinned; changed-verified:
+ * another key than a verified one; mismatch: another key than the invite link introduced
+ * under this name (blocked like changed-verified).
  */
-export type Trust = 'new' | 'pinned' | 'verified' | 'changed' | 'changed-verified';
+export type Trust = 'new' | 'pinned' | 'verified' | 'changed' | 'changed-verified' | 'mismatch';
 
 export function trustOf(pins: Pins, name: string, key: string): Trust {
   const pin = pins[nameKey(name)];
+  // An invite link came from the inviter, not from the server: its key is verified under
+  // any name, and any other key under the name it gave is someone else.
+  const introductions = Object.values(pins).filter((p) => p.fingerprint);
+  if (introductions.length) {
+    const fingerprint = keyFingerprint(key);
+    if (introductions.some((p) => p.fingerprint === fingerprint)) return 'verified';
+    if (pin?.fingerprint) return 'mismatch';
+  }
   if (!pin) return Object.values(pins).some((p) => p.key === key && p.verified) ? 'verified' : 'new';
   if (pin.key !== key) return pin.verified ? 'changed-verified' : 'changed';
   return pin.verified ? 'verified' : 'pinned';
@@ -30,7 +47,10 @@ export async function loadPins(): Promise<Pins> {
   if (!saved || typeof saved !== 'object') return {};
   const pins: Pins = {};
   for (const [name, pin] of Object.entries(saved)) {
-    if (pin && typeof pin.key === 'string' && typeof pin.verified === 'boolean') pins[name] = { key: pin.key, verified: pin.verified, since: Number(pin.since) || 0 };
+    if (!pin || typeof pin.key !== 'string' || typeof pin.verified !== 'boolean') continue;
+    const fingerprint = typeof pin.fingerprint === 'string' && KEY_FINGERPRINT.test(pin.fingerprint) ? pin.fingerprint : undefined;
+    if (!pin.key && !fingerprint) continue;
+    pins[name] = { key: pin.key, verified: pin.verified, since: Number(pin.since) || 0, ...(fingerprint ? { fingerprint } : {}) };
   }
   return pins;
 }
