@@ -2,7 +2,7 @@
 // key's SPKI bytes, all 32 bytes, base64url (43 characters). The same digest as
 // Identity.fingerprint (which is hex, for display).
 import { fromBase64Url, toBase64Url } from './bytes.ts';
-import { sha256 } from './sha256.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
 
 export const KEY_FINGERPRINT = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 

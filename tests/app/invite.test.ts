@@ -5,7 +5,6 @@
 // anything is sent).
 import { expect } from '@esm-bundle/chai';
 import QRCode from 'qrcode';
-import { sha256 } from '../../app/crypto/sha256.ts';
 import { KEY_FINGERPRINT, fingerprintFromHex, keyFingerprint } from '../../app/crypto/key-fingerprint.ts';
 import { toBase64Url, toHex } from '../../app/crypto/bytes.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
@@ -29,21 +28,7 @@ async function newKey(): Promise<{ spki: string; pair: CryptoKeyPair }> {
   return { spki: toBase64Url(await crypto.subtle.exportKey('spki', pair.publicKey)), pair };
 }
 
-describe('SHA-256, synchronous', () => {
-  it('gives the FIPS 180-4 answers for "abc" and the empty string', () => {
-    expect(toHex(sha256(new TextEncoder().encode('abc')))).to.equal('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
-    expect(toHex(sha256(new Uint8Array(0)))).to.equal('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
-  });
-
-  it('agrees with WebCrypto for every length from 0 to 300 bytes (each padding case) and a 100 KB input', async () => {
-    for (let length = 0; length <= 300; length++) {
-      const bytes = crypto.getRandomValues(new Uint8Array(length));
-      expect(toHex(sha256(bytes)), `length ${length}`).to.equal(toHex(await webCryptoSha256(bytes)));
-    }
-    const big = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
-    expect(toHex(sha256(big))).to.equal(toHex(await webCryptoSha256(big)));
-  });
-
+describe('key fingerprints (SHA-256 from @noble/hashes, synchronous)', () => {
   it("a key's fingerprint is SHA-256 of its SPKI bytes, base64url, 43 characters: the Identity fingerprint in another spelling", async () => {
     for (let i = 0; i < 5; i++) {
       const { pair, spki } = await newKey();
