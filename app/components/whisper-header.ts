@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { customElement, property, state } from 'lit/decorators.js';
 import type { WhisperState } from '../state/store.ts';
-import type { Trust } from '../storage/pins.ts';
+import { trustLevel, type Trust } from '../storage/pins.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
 import { lockIcon } from './icons.ts';
@@ -14,6 +14,10 @@ const PATHS = { direct: 'Direct', turn: 'Via TURN', relay: 'Relayed by the serve
 export class WhisperHeader extends LitElement {
   @property({ attribute: false }) whisper!: WhisperState;
   @property() trust: Trust = 'new';
+  /** "Whisper only with verified people" is on: an unverified contact is blocked too. */
+  @property({ type: Boolean }) verifiedOnly = false;
+  /** The plain-words explanation of "not verified yet" is open. */
+  @state() private explaining = false;
 
   static override styles = [
     shared,
@@ -43,6 +47,36 @@ export class WhisperHeader extends LitElement {
       .chip.secure {
         color: var(--ok);
         border-color: var(--ok);
+      }
+      .chip.trust {
+        min-height: 0;
+        font: inherit;
+        font-size: 0.8rem;
+        background: transparent;
+      }
+      .chip.trust[data-trust='verified'] {
+        color: var(--ok);
+        border-color: var(--ok);
+      }
+      .chip.trust[data-trust='unverified'] {
+        color: var(--warn);
+        border-color: var(--warn);
+        cursor: pointer;
+      }
+      .chip.trust[data-trust='changed'],
+      .chip.trust[data-trust='mismatch'] {
+        color: var(--warn);
+        border-color: var(--warn);
+      }
+      .explain {
+        margin: 0.5rem 0 0;
+        padding: 0.5rem 0.65rem;
+        border-radius: 8px;
+        border: 1px solid var(--border);
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: center;
       }
       .spacer {
         flex: 1;
@@ -84,25 +118,68 @@ export class WhisperHeader extends LitElement {
     emit(this, type, { key: this.whisper.key });
   }
 
+  /** How sure the person can be that this is the contact's key: never "end-to-end encrypted" alone unless verified. */
+  private renderTrust() {
+    switch (trustLevel(this.trust)) {
+      case 'verified':
+        return html`<span class="chip trust" data-trust="verified">Verified</span>`;
+      case 'changed':
+        return html`<span class="chip trust" data-trust="changed">Safety number changed</span>`;
+      case 'mismatch':
+        return html`<span class="chip trust" data-trust="mismatch">Safety number does not match</span>`;
+      default:
+        return html`<button class="chip trust" data-trust="unverified" aria-expanded=${String(this.explaining)} @click=${() => (this.explaining = !this.explaining)}>
+          Not verified yet
+        </button>`;
+    }
+  }
+
   override render() {
     const w = this.whisper;
-    const changed = this.trust === 'changed' || this.trust === 'changed-verified';
+    const level = trustLevel(this.trust);
+    const changed = level === 'changed';
+    // Nothing goes out and nothing is shown until the person verifies (or, for a change, continues).
+    const blocked = this.trust === 'changed-verified' || level === 'mismatch' || (this.verifiedOnly && level === 'unverified');
     const status =
       w.link === 'ready'
-        ? html`<span class="chip secure" data-secure="true">${lockIcon} End-to-end encrypted</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
+        ? html`<span class="chip secure" data-secure="true">${lockIcon} ${level === 'verified' ? 'End-to-end encrypted' : 'Encrypted'}</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
         : w.link === 'connecting'
           ? html`<span class="chip">Setting up a secure channel…</span>`
           : html`<span class="chip">Not connected</span>`;
     return html`
       <div class="row">
-        <span class="name">${w.name}</span>${trustBadge(this.trust)}
-        ${status}
+        <span class="name">${w.name}</span>${trustBadge(this.trust, { quiet: true })}
+        ${status}${this.renderTrust()}
         <span class="spacer"></span>
         <button @click=${() => this.emit('verify')}>${this.trust === 'verified' ? 'Safety number' : 'Verify'}</button>
       </div>
       <div class="tools">
         <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: `@${w.key}` })}>Clear this conversation</button>
       </div>
+      ${this.explaining && level === 'unverified'
+        ? html`<p class="explain" data-explain>
+            <span
+              >Your whispers with ${w.name} are encrypted, but you have not checked that this is really ${w.name}'s key.
+              Until you compare safety numbers, whoever runs the server could pose as ${w.name}.</span
+            >
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
+      ${level === 'mismatch'
+        ? html`<p class="warning" role="alert" data-warning="mismatch">
+            <span>${w.name}'s safety number does not match: someone may be interfering. Nothing is sent until you verify again.</span>
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
+      ${this.verifiedOnly && level === 'unverified'
+        ? html`<p class="warning" role="alert" data-warning="unverified">
+            <span
+              >You whisper only with verified people: nothing is sent to ${w.name}, and nothing from ${w.name} is shown,
+              until you verify ${w.name}.</span
+            >
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
       ${changed
         ? html`<p class="warning" role="alert">
             <span
@@ -116,7 +193,7 @@ export class WhisperHeader extends LitElement {
       ${w.failure
         ? html`<p class="failure" role="alert" data-failure>
             <span>${w.failure}</span>
-            ${w.link === 'closed' && this.trust !== 'changed-verified' ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
+            ${w.link === 'closed' && !blocked ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
           </p>`
         : nothing}
     `;

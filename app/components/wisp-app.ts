@@ -13,7 +13,7 @@ import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
 import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
 import { on } from './events.ts';
-import { trustOf, type Trust } from '../storage/pins.ts';
+import { trustLevel, trustOf, type Trust } from '../storage/pins.ts';
 import { historyChoices } from '../state/history-setting.ts';
 import './composer.ts';
 import './connection-status.ts';
@@ -212,7 +212,9 @@ export class WispApp extends LitElement {
     const mine = state.rooms[room]?.members[state.me.id ?? ''];
     const myRank = rankOf(mine?.role ?? 'member', state.me.admin);
     const theirRank = rankOf(member.role, member.admin);
-    const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}` }];
+    const level = trustLevel(trustOf(state.pins, member.name, member.key));
+    const note = { verified: ' ✓ verified', unverified: ' (not verified yet)', changed: ' (safety number changed)', mismatch: ' (safety number does not match)' }[level];
+    const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}${note}` }];
     if (mayActOn(myRank, theirRank, RANK.owner) && member.role !== 'owner') {
       items.push(member.role === 'moderator' ? { action: 'deop', label: 'Remove moderator' } : { action: 'op', label: 'Make moderator' });
     }
@@ -265,6 +267,7 @@ export class WispApp extends LitElement {
       return html`<wisp-whisper-header
           .whisper=${whisper}
           trust=${trust[whisper.key] ?? 'new'}
+          ?verifiedOnly=${state.settings.verifiedOnly}
           ${on('verify', () => this.verify(whisper.key))}
           ${on('accept-change', () => this.session.acceptKeyChange(whisper.key))}
           ${on('reconnect', () => this.session.reconnectWhisper(whisper.key))}
@@ -422,6 +425,7 @@ export class WispApp extends LitElement {
         number=${this.verifying?.number ?? ''}
         ?verified=${this.verifying ? trust[this.verifying.key] === 'verified' : false}
         ${on('mark-verified', () => this.verifying && this.session.markVerified(this.verifying.key))}
+        ${on('verify-mismatch', () => this.verifying && this.session.reportMismatch(this.verifying.key))}
       ></wisp-verify-dialog>
       <wisp-settings-dialog
         .settings=${state.settings}
@@ -447,6 +451,7 @@ export class WispApp extends LitElement {
       <wisp-share-dialog
         .share=${state.share}
         .people=${this.people(state)}
+        .trust=${trust}
         ?online=${state.connection.status === 'online'}
         ${on('share-to', (e) => this.session.shareTo(e.detail.key))}
         ${on('share-cancel', () => this.session.dismissShare())}

@@ -7,6 +7,8 @@ export interface Pin {
   key: string;
   verified: boolean;
   since: number;
+  /** The person compared safety numbers and they did not match: blocked until they verify again. */
+  mismatch?: boolean;
 }
 
 /** Pins by case-insensitive name. */
@@ -14,14 +16,30 @@ export type Pins = Record<string, Pin>;
 
 /**
  * new: never pinned; pinned: same key as first seen; verified: safety number compared;
- * changed: another key than pinned; changed-verified: another key than a verified one.
+ * changed: another key than pinned; changed-verified: another key than a verified one;
+ * mismatch: the person compared safety numbers for this key and they did not match.
  */
-export type Trust = 'new' | 'pinned' | 'verified' | 'changed' | 'changed-verified';
+export type Trust = 'new' | 'pinned' | 'verified' | 'changed' | 'changed-verified' | 'mismatch';
+
+/**
+ * What the screen says about a key, in three honest states and the mismatch: only a
+ * compared safety number makes a contact verified; first use (new, pinned) is encrypted
+ * but not verified yet, since the server could have handed over another key.
+ */
+export type TrustLevel = 'verified' | 'unverified' | 'changed' | 'mismatch';
+
+export function trustLevel(trust: Trust | undefined): TrustLevel {
+  if (trust === 'verified') return 'verified';
+  if (trust === 'changed' || trust === 'changed-verified') return 'changed';
+  if (trust === 'mismatch') return 'mismatch';
+  return 'unverified';
+}
 
 export function trustOf(pins: Pins, name: string, key: string): Trust {
   const pin = pins[nameKey(name)];
   if (!pin) return Object.values(pins).some((p) => p.key === key && p.verified) ? 'verified' : 'new';
   if (pin.key !== key) return pin.verified ? 'changed-verified' : 'changed';
+  if (pin.mismatch) return 'mismatch';
   return pin.verified ? 'verified' : 'pinned';
 }
 
@@ -30,7 +48,7 @@ export async function loadPins(): Promise<Pins> {
   if (!saved || typeof saved !== 'object') return {};
   const pins: Pins = {};
   for (const [name, pin] of Object.entries(saved)) {
-    if (pin && typeof pin.key === 'string' && typeof pin.verified === 'boolean') pins[name] = { key: pin.key, verified: pin.verified, since: Number(pin.since) || 0 };
+    if (pin && typeof pin.key === 'string' && typeof pin.verified === 'boolean') pins[name] = { key: pin.key, verified: pin.verified, since: Number(pin.since) || 0, ...(pin.mismatch === true ? { mismatch: true } : {}) };
   }
   return pins;
 }
@@ -39,7 +57,7 @@ export function savePins(pins: Pins): Promise<void> {
   return write(KEYS.pins, pins);
 }
 
-/** Pins (or re-pins, after the person accepted a change) a key for a name. */
-export function withPin(pins: Pins, name: string, key: string, verified: boolean): Pins {
-  return { ...pins, [nameKey(name)]: { key, verified, since: Date.now() } };
+/** Pins (or re-pins, after the person accepted a change, verified or found a mismatch) a key for a name. */
+export function withPin(pins: Pins, name: string, key: string, verified: boolean, mismatch = false): Pins {
+  return { ...pins, [nameKey(name)]: { key, verified, since: Date.now(), ...(mismatch ? { mismatch: true } : {}) } };
 }
