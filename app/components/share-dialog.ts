@@ -51,7 +51,7 @@ export class ShareDialog extends LitElement {
       <h2 id="title">Send ${what} to…</h2>
       ${this.people.length
         ? html`<ul aria-label="People">
-            ${this.people.map((p) => html`<li><button @click=${() => emit(this, 'share-to', { key: p.key })}>${p.name} ${trustBadge(this.trust[p.key])}</button></li>`)}
+            ${this.people.map((p) => html`<li><button @click=${() => emit(this, 'share-to', { key: p.key })}><span class="name">${p.name}</span> ${trustBadge(this.trust[p.key])}</button></li>`)}
           </ul>`
         : html`<p>${this.online ? 'Nobody else is in your rooms right now.' : 'Connecting to the server…'}</p>`}
       <p>It goes encrypted, straight to the person you choose. Only with someone marked ✓ (verified) are you sure that nobody else, not even the server, can read it.</p>

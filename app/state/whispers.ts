@@ -187,7 +187,8 @@ export class Whispers {
   /** The person clicked "continue" on a key-change warning for an unverified contact. */
   async acceptChange(key: string): Promise<void> {
     const whisper = this.state.whispers[key];
-    if (!whisper) return;
+    // A safety number that did not match is lifted only by one that does.
+    if (!whisper || this.trust(key) === 'mismatch') return;
     const pins = withPin(this.state.pins, whisper.name, key, false);
     this.dispatch({ t: 'pins', pins });
     this.dispatch({ t: 'accept-change', key });
