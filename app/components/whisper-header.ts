@@ -52,31 +52,11 @@ export class WhisperHeader extends LitElement {
         min-height: 0;
         font: inherit;
         font-size: 0.8rem;
-        background: transparent;
+        background: none;
       }
-      .chip.trust[data-trust='verified'] {
-        color: var(--ok);
-        border-color: var(--ok);
-      }
-      .chip.trust[data-trust='unverified'] {
+      .chip.warn {
         color: var(--warn);
         border-color: var(--warn);
-        cursor: pointer;
-      }
-      .chip.trust[data-trust='changed'],
-      .chip.trust[data-trust='mismatch'] {
-        color: var(--warn);
-        border-color: var(--warn);
-      }
-      .explain {
-        margin: 0.5rem 0 0;
-        padding: 0.5rem 0.65rem;
-        border-radius: 8px;
-        border: 1px solid var(--border);
-        display: flex;
-        flex-wrap: wrap;
-        gap: 0.5rem;
-        align-items: center;
       }
       .spacer {
         flex: 1;
@@ -90,7 +70,8 @@ export class WhisperHeader extends LitElement {
         font-size: 0.8rem;
       }
       .warning,
-      .failure {
+      .failure,
+      .explain {
         margin: 0.5rem 0 0;
         padding: 0.5rem 0.65rem;
         border-radius: 8px;
@@ -98,6 +79,9 @@ export class WhisperHeader extends LitElement {
         flex-wrap: wrap;
         gap: 0.5rem;
         align-items: center;
+      }
+      .explain {
+        border: 1px solid var(--border);
       }
       .warning {
         background: #4a3b0f;
@@ -122,13 +106,13 @@ export class WhisperHeader extends LitElement {
   private renderTrust() {
     switch (trustLevel(this.trust)) {
       case 'verified':
-        return html`<span class="chip trust" data-trust="verified">Verified</span>`;
+        return html`<span class="chip trust secure" data-trust="verified">Verified</span>`;
       case 'changed':
-        return html`<span class="chip trust" data-trust="changed">Safety number changed</span>`;
+        return html`<span class="chip trust warn" data-trust="changed">Safety number changed</span>`;
       case 'mismatch':
-        return html`<span class="chip trust" data-trust="mismatch">Safety number does not match</span>`;
+        return html`<span class="chip trust warn" data-trust="mismatch">Safety number does not match</span>`;
       default:
-        return html`<button class="chip trust" data-trust="unverified" aria-expanded=${String(this.explaining)} @click=${() => (this.explaining = !this.explaining)}>
+        return html`<button class="chip trust warn" data-trust="unverified" aria-expanded=${String(this.explaining)} @click=${() => (this.explaining = !this.explaining)}>
           Not verified yet
         </button>`;
     }

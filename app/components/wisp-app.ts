@@ -19,9 +19,7 @@ import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
 import './message-list.ts';
-import './room-picker.ts';
 import './room-tabs.ts';
-import './member-menu.ts';
 import './room-header.ts';
 import './whisper-header.ts';
 
@@ -184,12 +182,17 @@ export class WispApp extends LitElement {
       this.session.activate(order[Number(event.key) - 1]);
     } else if (event.key.toLowerCase() === 'j') {
       event.preventDefault();
-      this.picker.show();
+      this.showPicker();
     }
   };
 
   /** The dialogs' module, loaded once the shell has painted; a dialog opened by a method waits for it. */
   private dialogs?: Promise<unknown>;
+
+  /** The room picker is one of the dialogs: it opens once their module is here. */
+  private showPicker(): void {
+    void this.dialogs?.then(() => this.picker.show());
+  }
 
   override firstUpdated(): void {
     this.dialogs = import('./dialogs.ts');
@@ -338,7 +341,7 @@ export class WispApp extends LitElement {
     }
     return html`<div class="empty">
       <p>You are not in any room.</p>
-      <button class="primary" @click=${() => this.picker.show()}>Join a room</button>
+      <button class="primary" @click=${() => this.showPicker()}>Join a room</button>
     </div>`;
   }
 
@@ -386,7 +389,7 @@ export class WispApp extends LitElement {
         .tabs=${tabs}
         .active=${state.active}
         ${on('room-select', (e) => this.session.activate(e.detail.room))}
-        ${on('room-add', () => this.picker.show())}
+        ${on('room-add', () => this.showPicker())}
       ></wisp-room-tabs>
       <main>
         <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
