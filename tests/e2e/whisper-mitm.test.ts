@@ -4,7 +4,8 @@
 // context: the attacker's client. Mallory's own entry, and anything Bob signals to Alice,
 // are hidden from her. Alice's whisper to "Bob" is then routed by the real server to
 // Mallory, whose genuine app completes the handshake for the key Alice was shown and reads
-// the whisper. What must hold, in every run:
+// the whisper (over a direct link, or, every third run, through the server's relay). What must
+// hold, in every run:
 //   - the attack works (Mallory's screen shows Alice's whisper): the test is real;
 //   - Alice's screen never says "verified" and never says "end-to-end encrypted" on its
 //     own: her header says "Not verified yet" (data-trust="unverified"), watched on every
@@ -32,9 +33,11 @@ import {
   readProbe,
   selectWhisper,
   sendBarrier,
+  setRelayOnly,
   shownSafetyNumber,
   waitWhisperDelivered,
   warning,
+  whisperInfo,
   whisperTab,
 } from './support/whisper.ts';
 
@@ -169,6 +172,8 @@ test('man in the middle on first contact: the attacker reads the whisper, but Al
   };
   proxy.hooks.push(hook);
 
+  /** How Alice's link to "Bob" (Mallory) travelled: direct or through the server's relay, both end at the attacker. */
+  const paths = new Map<string, number>();
   const counts = { runs: 0, reached_attacker: 0, shown_verified: 0, e2e_alone: 0, numbers_differ: 0, mismatch_blocked: 0 };
   for (let run = 0; run < RUNS; run++) {
     attack = undefined;
@@ -190,6 +195,11 @@ test('man in the middle on first contact: the attacker reads the whisper, but Al
     assert.equal(shownBob?.id, malloryMe.id, "and Mallory's peer id, so the real server routes to Mallory");
     await installProbe(mallory);
 
+    // Every third run Alice never connects directly: the server's relay carries the link, and
+    // the man in the middle terminates it (the attack as first reported, "Relayed by the server").
+    const relayed = run % 3 === 1;
+    if (relayed) await setRelayOnly(alice, true);
+
     // Alice whispers "Bob" (first contact): the real server hands it to Mallory's real app.
     const secret = marker('for Bob only');
     assert.equal(await openByClick(alice, bobMe.name), malloryMe.key);
@@ -199,6 +209,9 @@ test('man in the middle on first contact: the attacker reads the whisper, but Al
     await selectWhisper(mallory, aliceMe.key);
     await mallory.waitForLine(secret);
     const reached = (await mallory.countLines(secret)) === 1;
+    const path = (await whisperInfo(alice, malloryMe.key))?.path ?? '(none)';
+    if (relayed) assert.equal(path, 'relay', 'a relay-only Alice talks to the attacker through the server');
+    paths.set(path, (paths.get(path) ?? 0) + 1);
 
     // What Alice's screen says: encrypted, not verified yet; one tap explains.
     const chip = header(alice).locator('[data-trust]');
@@ -269,6 +282,7 @@ test('man in the middle on first contact: the attacker reads the whisper, but Al
   console.log(
     `mitm first contact: runs=${counts.runs} reached_attacker=${counts.reached_attacker} shown_verified=${counts.shown_verified} e2e_alone=${counts.e2e_alone} numbers_differ=${counts.numbers_differ} mismatch_blocked=${counts.mismatch_blocked}`,
   );
+  console.log(`  (Alice's link paths: ${[...paths].map(([p, n]) => `${p}=${n}`).join(' ')})`);
   console.log(`  (frames to Alice rewritten: ${rewrites.joined} joined, ${rewrites.presence} presence; ${rewrites.hidden} of Bob's signalling frames kept from her)`);
   assert.equal(counts.runs, RUNS);
   assert.equal(counts.reached_attacker, RUNS, "every run, the whisper reached the attacker's screen (the attack is real)");
