@@ -1,4 +1,4 @@
-import { LitElement, css, html, nothing } from 'lit';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { WhisperState } from '../state/store.ts';
 import { trustLevel, type Trust } from '../storage/pins.ts';
@@ -100,6 +100,11 @@ export class WhisperHeader extends LitElement {
 
   private emit(type: 'verify' | 'accept-change' | 'reconnect'): void {
     emit(this, type, { key: this.whisper.key });
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The element is reused across conversations: an explanation opened for one closes for the next.
+    if (changed.has('whisper') && changed.get('whisper')?.key !== this.whisper.key) this.explaining = false;
   }
 
   /** How sure the person can be that this is the contact's key: never "end-to-end encrypted" alone unless verified. */

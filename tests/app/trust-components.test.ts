@@ -69,6 +69,18 @@ describe('<wisp-whisper-header> trust', () => {
     expect((await verify).detail.key).to.equal('kDana');
   });
 
+  it('the explanation stays with its conversation', async () => {
+    const header = await mount('wisp-whisper-header', { whisper, trust: 'pinned' });
+    (header.shadowRoot!.querySelector('[data-trust]') as HTMLButtonElement).click();
+    await header.updateComplete;
+    header.whisper = { ...whisper, lines: [] };
+    await header.updateComplete;
+    expect(header.shadowRoot!.querySelector('[data-explain]'), 'same contact, new state: still open').to.not.equal(null);
+    header.whisper = { ...whisper, key: 'kEve', name: 'Eve' };
+    await header.updateComplete;
+    expect(header.shadowRoot!.querySelector('[data-explain]'), 'another contact: closed').to.equal(null);
+  });
+
   it('a mismatch warns, without "Try again" or "Continue anyway"', async () => {
     const header = await mount('wisp-whisper-header', { whisper: { ...whisper, link: 'closed', failure: 'Blocked.' }, trust: 'mismatch' });
     const warning = header.shadowRoot!.querySelector('[data-warning="mismatch"]')!;
