@@ -1,6 +1,8 @@
-// The dialogs, in one chunk loaded after the first paint (none is needed for it): the
-// shell renders their tags at once, and each upgrades, keeping the properties set on it,
-// when this module arrives.
+// The dialogs (the room picker too) and the member menu, in one chunk loaded after the first paint (none is
+// needed for it): the shell renders their tags at once, and each upgrades, keeping the
+// properties set on it, when this module arrives.
+import './member-menu.ts';
+import './room-picker.ts';
 import './settings-dialog.ts';
 import './password-dialog.ts';
 import './passphrase-dialog.ts';

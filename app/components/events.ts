@@ -57,6 +57,7 @@ export interface WispEventDetail {
   'share-cancel': null;
   // verify-dialog
   'mark-verified': null;
+  'verify-mismatch': null;
   // whisper-header
   verify: { key: string };
   'accept-change': { key: string };

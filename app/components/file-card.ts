@@ -19,6 +19,8 @@ function formatSeconds(seconds: number): string {
 export class FileCard extends LitElement {
   @property({ attribute: false }) transfer!: TransferState;
   @property() peer = '';
+  /** The contact is verified: only then does the card say "end-to-end encrypted" on its own. */
+  @property({ type: Boolean }) verified = false;
   @state() private confirmSave = false;
 
   static override styles = [
@@ -129,9 +131,9 @@ export class FileCard extends LitElement {
       case 'waiting':
         return `Waiting for ${this.peer} to accept…`;
       case 'sending':
-        return 'Sending, end-to-end encrypted…';
+        return this.verified ? 'Sending, end-to-end encrypted…' : 'Sending, encrypted (not verified yet)…';
       case 'receiving':
-        return 'Receiving, end-to-end encrypted…';
+        return this.verified ? 'Receiving, end-to-end encrypted…' : 'Receiving, encrypted (not verified yet)…';
       case 'checking':
         return 'Checking the file…';
       case 'done':

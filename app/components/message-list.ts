@@ -3,7 +3,7 @@ import { customElement, property } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import type { ChatLine } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
-import type { Trust } from '../storage/pins.ts';
+import { trustLevel, type Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
@@ -263,7 +263,7 @@ export class MessageList extends LitElement {
     if (line.kind === 'system') return html`<li class="system">${line.text}</li>`;
     const when = new Date(line.ts);
     const meta = html`<div class="meta">
-      <span class="name">${line.own ? 'You' : line.name}</span>${line.fromKey ? trustBadge(this.trust[line.fromKey]) : nothing}
+      <span class="name">${line.own ? 'You' : line.name}</span>${line.fromKey ? trustBadge(this.trust[line.fromKey], { quiet: true }) : nothing}
       <time datetime=${when.toISOString()}>${time.format(when)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
       ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
@@ -272,7 +272,7 @@ export class MessageList extends LitElement {
     const transfer = line.transfer ? this.transfers[line.transfer] : undefined;
     const body =
       line.kind === 'file' && transfer
-        ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer}></wisp-file-card>`
+        ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer} ?verified=${this.peerVerified()}></wisp-file-card>`
         : line.kind === 'file'
           ? html`<span class="file-record" data-file-record=${line.own ? 'sent' : 'received'}>${line.own ? 'Sent' : 'Received'} ${line.text}${line.size !== undefined ? ` (${formatBytes(line.size)})` : ''}</span>`
           : line.kind === 'action'
@@ -289,6 +289,19 @@ export class MessageList extends LitElement {
       <button class="retry" @click=${() => emit(this, 'whisper-retry', { id: line.key })}>Retry</button>`;
   }
 
+  /** A whisper conversation whose contact is verified: only then is "end-to-end encrypted" the whole truth. */
+  private peerVerified(): boolean {
+    return this.room.startsWith('@') && trustLevel(this.trust[this.room.slice(1)]) === 'verified';
+  }
+
+  private emptyText(): string {
+    if (!this.room.startsWith('@')) return `No messages yet in #${this.room}. Say hello!`;
+    const who = this.peer || 'this person';
+    return this.peerVerified()
+      ? `Whispers are end-to-end encrypted and you verified ${who}: only the two of you can read them.`
+      : `Whispers are encrypted, but ${who} is not verified yet: compare safety numbers to be sure that only the two of you can read them.`;
+  }
+
   override render() {
     return html`
       ${this.earlier && this.lines.length ? html`<button class="earlier" data-earlier @click=${() => this.loadEarlier()}>Load earlier messages</button>` : nothing}
@@ -299,7 +312,7 @@ export class MessageList extends LitElement {
           (line) => (line.key === this.unseenFrom ? html`<li class="divider" role="separator" data-divider>New messages</li>${this.renderLine(line)}` : this.renderLine(line)),
         )}
       </ol>
-      ${this.lines.length === 0 ? html`<p class="empty">${this.room.startsWith('@') ? 'Whispers are end-to-end encrypted: only the two of you can read them.' : `No messages yet in #${this.room}. Say hello!`}</p>` : nothing}
+      ${this.lines.length === 0 ? html`<p class="empty">${this.emptyText()}</p>` : nothing}
     `;
   }
 }

@@ -5,7 +5,6 @@ import { newMembersSentence } from '../state/history-setting.ts';
 import { shared } from '../styles/tokens.ts';
 import { emit, on } from './events.ts';
 import type { MenuItem } from './member-menu.ts';
-import './member-menu.ts';
 
 /** A room's name, topic, who can read it, what new members see, and its invite, passphrase and history actions. */
 @customElement('wisp-room-header')

@@ -12,7 +12,7 @@ const HISTORY_CHOICES: [HistoryRetention, string][] = [
   ['always', 'Always'],
 ];
 
-/** Per-device settings: notifications, whisper links, links, files, history. Emits `settings-change`. */
+/** Per-device settings: notifications, whisper links and who to whisper with, links, files, history. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
   @property({ attribute: false }) settings: Settings = DEFAULT_SETTINGS;
@@ -85,6 +85,21 @@ export class SettingsDialog extends LitElement {
           >Never connect whispers directly<small
             >Hides your network address from the people you whisper with. Whispers go through the server's TURN relay or
             the server itself, still end-to-end encrypted. Applies to new whisper links.</small
+          ></span
+        >
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="verified-only"
+          .checked=${this.settings.verifiedOnly}
+          @change=${(e: Event) => this.change({ verifiedOnly: (e.target as HTMLInputElement).checked })}
+        />
+        <span
+          >Whisper only with verified people<small
+            >Until you compare safety numbers with someone, whoever runs the server could pose as them. With this on,
+            nothing is sent to someone you have not verified, and what they send waits unseen until you verify
+            them.</small
           ></span
         >
       </label>

@@ -1,6 +1,8 @@
 import { LitElement, css, html, type PropertyValues } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
 import type { Member } from '../../signal-server/protocol/protocol.ts';
+import type { Trust } from '../storage/pins.ts';
+import { trustBadge } from './trust-badge.ts';
 import { formatBytes } from '../files/transfer.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
@@ -11,6 +13,8 @@ export class ShareDialog extends LitElement {
   @property({ attribute: false }) share?: { files: File[]; text?: string };
   @property({ attribute: false }) people: Member[] = [];
   @property({ type: Boolean }) online = false;
+  /** Trust per identity key: who is verified, who is not yet. */
+  @property({ attribute: false }) trust: Record<string, Trust> = {};
   @query('dialog') private dialog!: HTMLDialogElement;
 
   static override styles = [
@@ -47,10 +51,10 @@ export class ShareDialog extends LitElement {
       <h2 id="title">Send ${what} to…</h2>
       ${this.people.length
         ? html`<ul aria-label="People">
-            ${this.people.map((p) => html`<li><button @click=${() => emit(this, 'share-to', { key: p.key })}>${p.name}</button></li>`)}
+            ${this.people.map((p) => html`<li><button @click=${() => emit(this, 'share-to', { key: p.key })}><span class="name">${p.name}</span> ${trustBadge(this.trust[p.key])}</button></li>`)}
           </ul>`
         : html`<p>${this.online ? 'Nobody else is in your rooms right now.' : 'Connecting to the server…'}</p>`}
-      <p>It goes end-to-end encrypted, straight to the person you choose.</p>
+      <p>It goes encrypted, straight to the person you choose. Only with someone marked ✓ (verified) are you sure that nobody else, not even the server, can read it.</p>
       <button @click=${() => emit(this, 'share-cancel')}>Cancel</button>
     </dialog>`;
   }

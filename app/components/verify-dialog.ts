@@ -4,7 +4,7 @@ import { formatSafetyNumber } from '../crypto/safety-number.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 
-/** Shows the safety number of a whisper contact, as digits and as a QR code, and lets the person mark it verified. */
+/** Shows the safety number of a whisper contact, as digits and as a QR code, and lets the person mark it verified, or say it does not match. */
 @customElement('wisp-verify-dialog')
 export class VerifyDialog extends LitElement {
   @property() name = '';
@@ -55,6 +55,12 @@ export class VerifyDialog extends LitElement {
     this.dialog.close();
   }
 
+  /** The numbers differ: the app blocks this key and warns that someone may be interfering. */
+  private mismatch(): void {
+    emit(this, 'verify-mismatch');
+    this.dialog.close();
+  }
+
   override render() {
     const groups = this.number ? formatSafetyNumber(this.number).split(' ') : [];
     return html`<dialog aria-labelledby="title">
@@ -69,6 +75,7 @@ export class VerifyDialog extends LitElement {
       ${this.verified ? html`<p class="ok">✓ You verified ${this.name}.</p>` : nothing}
       <div class="actions">
         <button @click=${() => this.dialog.close()}>Close</button>
+        ${this.number ? html`<button data-action="mismatch" @click=${this.mismatch}>They don't match</button>` : nothing}
         ${!this.verified && this.number ? html`<button class="primary" @click=${this.markVerified}>Mark as verified</button>` : nothing}
       </div>
     </dialog>`;

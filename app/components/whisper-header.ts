@@ -1,7 +1,7 @@
-import { LitElement, css, html, nothing } from 'lit';
-import { customElement, property } from 'lit/decorators.js';
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { customElement, property, state } from 'lit/decorators.js';
 import type { WhisperState } from '../state/store.ts';
-import type { Trust } from '../storage/pins.ts';
+import { trustLevel, type Trust } from '../storage/pins.ts';
 import { mismatchSentence } from '../state/invite.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
@@ -15,6 +15,12 @@ const PATHS = { direct: 'Direct', turn: 'Via TURN', relay: 'Relayed by the serve
 export class WhisperHeader extends LitElement {
   @property({ attribute: false }) whisper!: WhisperState;
   @property() trust: Trust = 'new';
+  /** A mismatch with the key an invite link introduced (not with a compared safety number). */
+  @property({ type: Boolean }) byInvite = false;
+  /** "Whisper only with verified people" is on: an unverified contact is blocked too. */
+  @property({ type: Boolean }) verifiedOnly = false;
+  /** The plain-words explanation of "not verified yet" is open. */
+  @state() private explaining = false;
 
   static override styles = [
     shared,
@@ -45,6 +51,16 @@ export class WhisperHeader extends LitElement {
         color: var(--ok);
         border-color: var(--ok);
       }
+      .chip.trust {
+        min-height: 0;
+        font: inherit;
+        font-size: 0.8rem;
+        background: none;
+      }
+      .chip.warn {
+        color: var(--warn);
+        border-color: var(--warn);
+      }
       .spacer {
         flex: 1;
       }
@@ -57,7 +73,8 @@ export class WhisperHeader extends LitElement {
         font-size: 0.8rem;
       }
       .warning,
-      .failure {
+      .failure,
+      .explain {
         margin: 0.5rem 0 0;
         padding: 0.5rem 0.65rem;
         border-radius: 8px;
@@ -65,6 +82,9 @@ export class WhisperHeader extends LitElement {
         flex-wrap: wrap;
         gap: 0.5rem;
         align-items: center;
+      }
+      .explain {
+        border: 1px solid var(--border);
       }
       .warning {
         background: #4a3b0f;
@@ -85,26 +105,77 @@ export class WhisperHeader extends LitElement {
     emit(this, type, { key: this.whisper.key });
   }
 
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // The element is reused across conversations: an explanation opened for one closes for the next.
+    if (changed.has('whisper') && changed.get('whisper')?.key !== this.whisper.key) this.explaining = false;
+  }
+
+  /** How sure the person can be that this is the contact's key: never "end-to-end encrypted" alone unless verified. */
+  private renderTrust() {
+    switch (trustLevel(this.trust)) {
+      case 'verified':
+        return html`<span class="chip trust secure" data-trust="verified">Verified</span>`;
+      case 'changed':
+        return html`<span class="chip trust warn" data-trust="changed">Safety number changed</span>`;
+      case 'mismatch':
+        return html`<span class="chip trust warn" data-trust="mismatch">Safety number does not match</span>`;
+      default:
+        return html`<button class="chip trust warn" data-trust="unverified" aria-expanded=${String(this.explaining)} @click=${() => (this.explaining = !this.explaining)}>
+          Not verified yet
+        </button>`;
+    }
+  }
+
   override render() {
     const w = this.whisper;
-    const changed = this.trust === 'changed' || this.trust === 'changed-verified';
-    const mismatch = this.trust === 'mismatch';
+    const level = trustLevel(this.trust);
+    const changed = level === 'changed';
+    // Nothing goes out and nothing is shown until the person verifies (or, for a change, continues).
+    const blocked = this.trust === 'changed-verified' || level === 'mismatch' || (this.verifiedOnly && level === 'unverified');
     const status =
       w.link === 'ready'
-        ? html`<span class="chip secure" data-secure="true">${lockIcon} End-to-end encrypted</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
+        ? html`<span class="chip secure" data-secure="true">${lockIcon} ${level === 'verified' ? 'End-to-end encrypted' : 'Encrypted'}</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
         : w.link === 'connecting'
           ? html`<span class="chip">Setting up a secure channel…</span>`
           : html`<span class="chip">Not connected</span>`;
     return html`
       <div class="row">
-        <span class="name">${w.name}</span>${trustBadge(this.trust)}
-        ${status}
+        <span class="name">${w.name}</span>${trustBadge(this.trust, { quiet: true })}
+        ${status}${this.renderTrust()}
         <span class="spacer"></span>
         <button @click=${() => this.emit('verify')}>${this.trust === 'verified' ? 'Safety number' : 'Verify'}</button>
       </div>
       <div class="tools">
         <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: `@${w.key}` })}>Clear this conversation</button>
       </div>
+      ${this.explaining && level === 'unverified'
+        ? html`<p class="explain" data-explain>
+            <span
+              >Your whispers with ${w.name} are encrypted, but you have not checked that this is really ${w.name}'s key.
+              Until you compare safety numbers, whoever runs the server could pose as ${w.name}.</span
+            >
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
+      ${level === 'mismatch'
+        ? html`<p class="warning" role="alert" data-warning="mismatch" data-mismatch>
+            <span
+              >${this.byInvite
+                ? mismatchSentence(w.name)
+                : `${w.name}'s safety number does not match: someone may be interfering. Nothing is sent until you verify again.`}</span
+            >
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
+      ${this.verifiedOnly && level === 'unverified'
+        ? html`<p class="warning" role="alert" data-warning="unverified">
+            <span
+              >You whisper only with verified people: nothing is sent to ${w.name}, and nothing from ${w.name} is shown,
+              until you verify ${w.name}.</span
+            >
+            <button @click=${() => this.emit('verify')}>Verify</button>
+          </p>`
+        : nothing}
       ${changed
         ? html`<p class="warning" role="alert">
             <span
@@ -115,11 +186,10 @@ export class WhisperHeader extends LitElement {
             <button @click=${() => this.emit('verify')}>Verify</button>
           </p>`
         : nothing}
-      ${mismatch && !w.failure ? html`<p class="warning" role="alert" data-mismatch><span>${mismatchSentence(w.name)}</span></p>` : nothing}
       ${w.failure
         ? html`<p class="failure" role="alert" data-failure>
             <span>${w.failure}</span>
-            ${w.link === 'closed' && this.trust !== 'changed-verified' && !mismatch ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
+            ${w.link === 'closed' && !blocked ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
           </p>`
         : nothing}
     `;

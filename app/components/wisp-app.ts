@@ -10,19 +10,17 @@ import type { VerifyDialog } from './verify-dialog.ts';
 import type { SettingsDialog } from './settings-dialog.ts';
 import type { InviteDialog } from './invite-dialog.ts';
 import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
-import { RANK, mayActOn, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
+import { RANK, mayActOn, nameKey, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
 import { on } from './events.ts';
-import { trustOf, type Trust } from '../storage/pins.ts';
+import { trustLevel, trustOf, type Trust } from '../storage/pins.ts';
 import { fingerprintFromHex } from '../crypto/key-fingerprint.ts';
 import { historyChoices } from '../state/history-setting.ts';
 import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
 import './message-list.ts';
-import './room-picker.ts';
 import './room-tabs.ts';
-import './member-menu.ts';
 import './room-header.ts';
 import './whisper-header.ts';
 
@@ -185,12 +183,17 @@ export class WispApp extends LitElement {
       this.session.activate(order[Number(event.key) - 1]);
     } else if (event.key.toLowerCase() === 'j') {
       event.preventDefault();
-      this.picker.show();
+      this.showPicker();
     }
   };
 
   /** The dialogs' module, loaded once the shell has painted; a dialog opened by a method waits for it. */
   private dialogs?: Promise<unknown>;
+
+  /** The room picker is one of the dialogs: it opens once their module is here. */
+  private showPicker(): void {
+    void this.dialogs?.then(() => this.picker.show());
+  }
 
   override firstUpdated(): void {
     this.dialogs = import('./dialogs.ts');
@@ -213,7 +216,9 @@ export class WispApp extends LitElement {
     const mine = state.rooms[room]?.members[state.me.id ?? ''];
     const myRank = rankOf(mine?.role ?? 'member', state.me.admin);
     const theirRank = rankOf(member.role, member.admin);
-    const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}` }];
+    const level = trustLevel(trustOf(state.pins, member.name, member.key));
+    const note = { verified: ' ✓ verified', unverified: ' (not verified yet)', changed: ' (safety number changed)', mismatch: ' (safety number does not match)' }[level];
+    const items: MenuItem[] = [{ action: 'whisper', label: `Whisper with ${member.name}${note}` }];
     if (mayActOn(myRank, theirRank, RANK.owner) && member.role !== 'owner') {
       items.push(member.role === 'moderator' ? { action: 'deop', label: 'Remove moderator' } : { action: 'op', label: 'Make moderator' });
     }
@@ -266,6 +271,8 @@ export class WispApp extends LitElement {
       return html`<wisp-whisper-header
           .whisper=${whisper}
           trust=${trust[whisper.key] ?? 'new'}
+          ?byInvite=${Boolean(state.pins[nameKey(whisper.name)]?.fingerprint)}
+          ?verifiedOnly=${state.settings.verifiedOnly}
           ${on('verify', () => this.verify(whisper.key))}
           ${on('accept-change', () => this.session.acceptKeyChange(whisper.key))}
           ${on('reconnect', () => this.session.reconnectWhisper(whisper.key))}
@@ -336,7 +343,7 @@ export class WispApp extends LitElement {
     }
     return html`<div class="empty">
       <p>You are not in any room.</p>
-      <button class="primary" @click=${() => this.picker.show()}>Join a room</button>
+      <button class="primary" @click=${() => this.showPicker()}>Join a room</button>
     </div>`;
   }
 
@@ -384,7 +391,7 @@ export class WispApp extends LitElement {
         .tabs=${tabs}
         .active=${state.active}
         ${on('room-select', (e) => this.session.activate(e.detail.room))}
-        ${on('room-add', () => this.picker.show())}
+        ${on('room-add', () => this.showPicker())}
       ></wisp-room-tabs>
       <main>
         <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
@@ -425,6 +432,7 @@ export class WispApp extends LitElement {
         number=${this.verifying?.number ?? ''}
         ?verified=${this.verifying ? trust[this.verifying.key] === 'verified' : false}
         ${on('mark-verified', () => this.verifying && this.session.markVerified(this.verifying.key))}
+        ${on('verify-mismatch', () => this.verifying && this.session.reportMismatch(this.verifying.key))}
       ></wisp-verify-dialog>
       <wisp-settings-dialog
         .settings=${state.settings}
@@ -450,6 +458,7 @@ export class WispApp extends LitElement {
       <wisp-share-dialog
         .share=${state.share}
         .people=${this.people(state)}
+        .trust=${trust}
         ?online=${state.connection.status === 'online'}
         ${on('share-to', (e) => this.session.shareTo(e.detail.key))}
         ${on('share-cancel', () => this.session.dismissShare())}

@@ -368,6 +368,11 @@ export class Session {
     return this.whispers.markVerified(key);
   }
 
+  /** "They don't match" in the verify dialog: that key is blocked until the person verifies again. */
+  reportMismatch(key: string): Promise<void> {
+    return this.whispers.reportMismatch(key);
+  }
+
   /** The 60-digit safety number shared with a whisper contact. */
   async safetyNumber(key: string): Promise<string> {
     const { safetyNumber } = await import('../crypto/safety-number.ts');
@@ -379,7 +384,9 @@ export class Session {
       this.notice('Notifications are blocked for this site. Allow them in the browser settings, then try again.');
       settings = { ...settings, notifications: false };
     }
+    const policyChanged = settings.verifiedOnly !== this.state.settings.verifiedOnly;
     this.store.dispatch({ t: 'settings', settings });
+    if (policyChanged) this.whispers.onPolicyChanged();
     await saveSettings(settings);
     await this.history.onSettings();
   }

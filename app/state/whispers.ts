@@ -46,9 +46,20 @@ const MAX_WAITING = 200;
 /** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
 const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
 
-/** The trust states in which whispers may flow without another click. */
-function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
-  return trust === 'new' || trust === 'pinned' || trust === 'verified' || (trust === 'changed' && Boolean(acceptedChange));
+/**
+ * Why whispers and files with a key wait for the person (nothing sent, nothing shown or
+ * answered), or undefined when they may flow: a change not accepted, a verified contact's
+ * change, a safety number found not to match, or (with "Whisper only with verified people")
+ * anyone not verified.
+ */
+type Block = 'changed' | 'changed-verified' | 'mismatch' | 'unverified';
+
+function blockOf(trust: Trust, acceptedChange: boolean | undefined, verifiedOnly: boolean): Block | undefined {
+  if (trust === 'verified') return undefined;
+  if (trust === 'mismatch' || trust === 'changed-verified') return trust;
+  if (trust === 'changed' && !acceptedChange) return 'changed';
+  // First use, or a change the person accepted: encrypted, but not verified.
+  return verifiedOnly ? 'unverified' : undefined;
 }
 
 export class Whispers {
@@ -133,9 +144,20 @@ export class Whispers {
     return name ? trustOf(this.state.pins, name, key) : 'new';
   }
 
+  /** The key contradicts an invite link's introduction (not a compared safety number). */
+  private byInvite(key: string): boolean {
+    const name = this.state.whispers[key]?.name ?? this.peers().find((p) => p.key === key)?.name;
+    return Boolean(name && this.state.pins[nameKey(name)]?.fingerprint);
+  }
+
+  /** Why whispers and files with this key wait for the person, if they do. */
+  private blockOf(key: string): Block | undefined {
+    return blockOf(this.trust(key), this.state.whispers[key]?.acceptedChange, this.state.settings.verifiedOnly);
+  }
+
   /** Whether whispers and files may flow with this key, both ways, without another click. */
   private mayTalkTo(key: string): boolean {
-    return mayTalk(this.trust(key), this.state.whispers[key]?.acceptedChange);
+    return !this.blockOf(key);
   }
 
   /** Opens (and shows) the conversation with a person we can see. */
@@ -177,7 +199,8 @@ export class Whispers {
   /** The person clicked "continue" on a key-change warning for an unverified contact. */
   async acceptChange(key: string): Promise<void> {
     const whisper = this.state.whispers[key];
-    if (!whisper) return;
+    // A safety number that did not match is lifted only by one that does.
+    if (!whisper || this.trust(key) === 'mismatch') return;
     const pins = withPin(this.state.pins, whisper.name, key, false);
     this.dispatch({ t: 'pins', pins });
     this.dispatch({ t: 'accept-change', key });
@@ -218,9 +241,33 @@ export class Whispers {
       void savePins(met);
     }
     for (const peer of peers) {
-      if (this.mismatched.has(peer.key) || trustOf(this.state.pins, peer.name, peer.key) !== 'mismatch') continue;
+      if (this.mismatched.has(peer.key) || trustOf(this.state.pins, peer.name, peer.key) !== 'mismatch' || !this.byInvite(peer.key)) continue;
       this.mismatched.add(peer.key);
       this.options.notice?.(mismatchSentence(peer.name));
+    }
+  }
+
+  /**
+   * The person compared safety numbers and they did not match: someone may be interfering.
+   * Kept on the device; whispers and files with this key wait, both ways, until the person
+   * verifies again with a matching number.
+   */
+  async reportMismatch(key: string): Promise<void> {
+    const name = this.state.whispers[key]?.name ?? this.peers().find((p) => p.key === key)?.name;
+    if (!name) return;
+    const pins = withPin(this.state.pins, name, key, false, true);
+    this.dispatch({ t: 'pins', pins });
+    await savePins(pins);
+    this.flush(key);
+  }
+
+  /** "Whisper only with verified people" was turned on or off: what waited may go now, or what would go waits. */
+  onPolicyChanged(): void {
+    for (const key of [...this.waiting.keys()]) this.release(key);
+    for (const key of new Set([...Object.keys(this.state.whispers), ...this.undelivered.keys()])) {
+      // A sentence that said why whispers wait goes once they may flow.
+      if (this.mayTalkTo(key) && !this.undelivered.hasWaiting(key) && this.state.whispers[key]?.failure) this.dispatch(this.linkStatus(key));
+      this.flush(key);
     }
   }
 
@@ -313,8 +360,7 @@ export class Whispers {
   }
 
   private connect(key: string): void {
-    const whisper = this.state.whispers[key];
-    if (!mayTalk(this.trust(key), whisper?.acceptedChange)) return;
+    if (!this.mayTalkTo(key)) return;
     const existing = this.mesh.get(key);
     if (existing && !existing.isClosed) {
       // Already linked (perhaps set up by the other side while we were blocked): show it as it is.
@@ -334,16 +380,15 @@ export class Whispers {
   /** Sends the whispers without a receipt that this link has not carried, if trust allows and a link exists or can be made. */
   private flush(key: string): void {
     if (!this.undelivered.hasWaiting(key)) return;
-    const trust = this.trust(key);
-    const whisper = this.state.whispers[key];
-    if (!mayTalk(trust, whisper?.acceptedChange)) {
-      const name = whisper?.name ?? 'this person';
-      const failure =
-        trust === 'mismatch'
-          ? mismatchSentence(name)
-          : trust === 'changed-verified'
-          ? `${name}'s safety number changed. Whispers are blocked until you verify ${name} again.`
-          : `${name}'s safety number changed. Check with ${name}, then choose Continue to send.`;
+    const block = this.blockOf(key);
+    if (block) {
+      const name = this.state.whispers[key]?.name ?? 'this person';
+      const failure = {
+        'changed-verified': `${name}'s safety number changed. Whispers are blocked until you verify ${name} again.`,
+        changed: `${name}'s safety number changed. Check with ${name}, then choose Continue to send.`,
+        mismatch: this.byInvite(key) ? mismatchSentence(name) : `${name}'s safety number does not match. Whispers are blocked until you verify ${name} again.`,
+        unverified: `You whisper only with verified people: your whispers to ${name} wait until you verify ${name}.`,
+      }[block];
       this.dispatch({ ...this.linkStatus(key), failure });
       return;
     }
@@ -435,7 +480,7 @@ export class Whispers {
     this.options.notify(`Whisper from ${name}`, message.kind === 'action' ? `* ${name} ${message.text}` : message.text, whisperTab(key));
   }
 
-  /** Keeps what a key behind a change sent, unseen and unanswered, and says that something waits. */
+  /** Keeps what a key we may not talk to (a change, a mismatch, not verified) sent, unseen and unanswered, and says that something waits. */
   private hold(key: string, frame: Exclude<PeerFrame, { t: 'receipt' }>): void {
     const name = this.nameOf(key);
     if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
@@ -451,8 +496,10 @@ export class Whispers {
     this.dispatch({ ...this.linkStatus(key), failure: this.waitingSentence(key, name, waiting) });
     if (!this.warned.has(key)) {
       this.warned.add(key);
-      // Nothing of what was sent: only that the key changed.
-      this.options.notify(`${name}'s safety number changed`, '', whisperTab(key));
+      // Nothing of what was sent: only why it waits.
+      const block = this.blockOf(key);
+      const title = block === 'mismatch' ? `${name}'s safety number does not match` : block === 'unverified' ? `${name} is not verified yet` : `${name}'s safety number changed`;
+      this.options.notify(title, '', whisperTab(key));
     }
   }
 
@@ -464,11 +511,16 @@ export class Whispers {
     const many = whispers + offers > 1;
     const subject = `${what[0].toUpperCase()}${what.slice(1)} ${many ? 'are' : 'is'} waiting`;
     const it = many ? 'them' : 'it';
-    const trust = this.trust(key);
-    if (trust === 'mismatch') return `${mismatchSentence(name)} ${subject}.`;
-    return trust === 'changed-verified'
-      ? `${name}'s safety number changed. ${subject}: verify ${name} again to see ${it}.`
-      : `${name}'s safety number changed. ${subject}: check with ${name}, then choose Continue to see ${it}.`;
+    switch (this.blockOf(key)) {
+      case 'mismatch':
+        return this.byInvite(key) ? `${mismatchSentence(name)} ${subject}.` : `${name}'s safety number does not match. ${subject}: verify ${name} again to see ${it}.`;
+      case 'unverified':
+        return `You whisper only with verified people. ${subject}: verify ${name} to see ${it}.`;
+      case 'changed-verified':
+        return `${name}'s safety number changed. ${subject}: verify ${name} again to see ${it}.`;
+      default:
+        return `${name}'s safety number changed. ${subject}: check with ${name}, then choose Continue to see ${it}.`;
+    }
   }
 
   /** The person accepted the change or verified again: what waited is shown and answered, in order. */

@@ -14,6 +14,8 @@ export interface Settings {
   history: HistoryRetention;
   /** How long a whisper waits for its person to come online before it shows "Not delivered". */
   whisperExpiryMs: number;
+  /** "Whisper only with verified people": nothing goes to, or is shown from, a contact whose safety number was not compared. */
+  verifiedOnly: boolean;
 }
 
 /** "Keep history on this device": the choices, each with how long a line is kept (ms; Infinity: always). */
@@ -43,9 +45,10 @@ export const WHISPER_EXPIRY_CHOICES: readonly { ms: number; label: string }[] = 
  * History defaults to 7 days: a phone that reloads the app keeps what was read this week,
  * and a copied profile or lost device holds no more than a week of it. An undelivered
  * whisper waits a day: long enough for someone away for the night, short enough not to
- * arrive days later as if it were new.
+ * arrive days later as if it were new. Whispering only with verified people is off: it
+ * asks both people to compare safety numbers before their first whisper.
  */
-export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d' };
+export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d', verifiedOnly: false };
 
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
@@ -53,6 +56,7 @@ export async function loadSettings(): Promise<Settings> {
     notifications: typeof saved?.notifications === 'boolean' ? saved.notifications : DEFAULT_SETTINGS.notifications,
     relayOnly: typeof saved?.relayOnly === 'boolean' ? saved.relayOnly : DEFAULT_SETTINGS.relayOnly,
     showLinks: typeof saved?.showLinks === 'boolean' ? saved.showLinks : DEFAULT_SETTINGS.showLinks,
+    verifiedOnly: typeof saved?.verifiedOnly === 'boolean' ? saved.verifiedOnly : DEFAULT_SETTINGS.verifiedOnly,
     history: isRetention(saved?.history) ? saved.history : DEFAULT_SETTINGS.history,
     maxFileMb: Number.isSafeInteger(saved?.maxFileMb) && saved!.maxFileMb! >= 0 ? saved!.maxFileMb! : DEFAULT_SETTINGS.maxFileMb,
     whisperExpiryMs: WHISPER_EXPIRY_CHOICES.some((c) => c.ms === saved?.whisperExpiryMs) ? saved!.whisperExpiryMs! : DEFAULT_SETTINGS.whisperExpiryMs,

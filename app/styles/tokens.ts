@@ -58,6 +58,11 @@ export const shared = css`
   .badge.changed {
     color: var(--warn);
   }
+  .badge.unverified {
+    color: var(--muted);
+    font-size: 0.72rem;
+    white-space: nowrap;
+  }
   .visually-hidden {
     position: absolute;
     width: 1px;

@@ -7,6 +7,8 @@ import '../../app/components/member-list.ts';
 import '../../app/components/connection-status.ts';
 import '../../app/components/insecure-context.ts';
 import '../../app/components/room-header.ts';
+// The app loads the member menu with the dialogs, after the first paint.
+import '../../app/components/member-menu.ts';
 import '../../app/components/settings-dialog.ts';
 import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine, RoomState } from '../../app/state/store.ts';

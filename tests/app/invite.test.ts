@@ -245,7 +245,7 @@ describe('<wisp-invite-dialog> and <wisp-whisper-header> with invites', () => {
   it("a mismatch in a whisper's header: the sentence, as text, and Verify, but no Continue", async () => {
     const name = '<b>Olga</b>';
     const whisper = { key: 'k', name, lines: [], unread: 0, link: 'closed' } as unknown as WhisperState;
-    const root = await mount('wisp-whisper-header', { whisper, trust: 'mismatch' });
+    const root = await mount('wisp-whisper-header', { whisper, trust: 'mismatch', byInvite: true });
     const warning = root.querySelector('p.warning[role=alert][data-mismatch]');
     expect(warning?.textContent?.trim()).to.equal(mismatchSentence(name));
     expect(warning?.querySelector('b')).to.equal(null);

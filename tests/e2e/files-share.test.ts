@@ -56,7 +56,9 @@ test('a file shared to Wisp from another app: "Send to…" lists the people, and
   assert.match((await dialog.locator('h2').textContent()) ?? '', new RegExp(`Send ${name} \\(150 kB\\) to…`));
   const person = dialog.locator('li button', { hasText: bName });
   await person.waitFor({ timeout: WAIT_MS });
-  assert.deepEqual((await dialog.locator('li button').allTextContents()).map((s) => s.trim()), [bName], 'the dialog lists the other person (only)');
+  assert.deepEqual((await dialog.locator('li button .name').allTextContents()).map((s) => s.trim()), [bName], 'the dialog lists the other person (only)');
+  assert.equal((await person.locator('.badge.unverified').textContent())?.trim(), 'not verified', 'and says B is not verified yet');
+  assert.doesNotMatch((await dialog.textContent()) ?? '', /end-to-end encrypted/i, 'no "end-to-end encrypted" for people who are not verified');
   await waitUntil('the address bar to lose ?share=1', () => !a.page.url().includes('share='));
 
   await person.click();

@@ -58,7 +58,7 @@ test('an owner kicks a member: the sentence, the tab gone, whisper links closed 
 
   // The menu offers the viewer's allowed actions and nothing else.
   const onOwner = await expectMenu(kim, 'Olga', ['whisper']);
-  assert.deepEqual(onOwner, [['whisper', 'Whisper with Olga']]);
+  assert.deepEqual(onOwner, [['whisper', 'Whisper with Olga (not verified yet)']]);
   await closeMenu(kim);
   await expectMenu(kim, 'Tom', ['whisper']);
   await closeMenu(kim);

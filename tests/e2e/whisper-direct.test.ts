@@ -10,6 +10,7 @@ import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
 import {
   header,
+  headerText,
   marker,
   openByClick,
   ownKey,
@@ -46,7 +47,11 @@ test('whispers both ways over a direct data channel, also while the server is do
   assert.match((await whisperTab(a, bKey).textContent()) ?? '', new RegExp(bName), 'the tab is labelled with B\'s name');
   assert.match((await header(a).locator('.name').textContent()) ?? '', new RegExp(`^${bName}$`));
   await waitSecure(a, 'direct');
-  assert.equal((await secureChip(a).textContent())?.trim(), 'End-to-end encrypted');
+  // First contact: encrypted, but not verified, and the header says so (never "end-to-end encrypted" alone).
+  assert.equal((await secureChip(a).textContent())?.trim(), 'Encrypted');
+  assert.equal((await header(a).locator('[data-trust]').getAttribute('data-trust')), 'unverified');
+  assert.equal((await header(a).locator('[data-trust]').textContent())?.trim(), 'Not verified yet');
+  assert.doesNotMatch(await headerText(a), /end-to-end encrypted/i);
   assert.equal((await pathChip(a).textContent())?.trim(), 'Direct');
 
   // A whispers while B looks at #lobby: B's whisper tab counts it as unread.

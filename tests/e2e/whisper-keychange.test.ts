@@ -16,6 +16,7 @@ import {
   enableNotifications,
   failure,
   header,
+  headerText,
   installProbe,
   marker,
   memberButton,
@@ -66,7 +67,7 @@ async function closeVerifyDialog(p: Person): Promise<void> {
 
 /** Opens the verify dialog from the whisper header and returns the digits shown. */
 async function openVerify(p: Person): Promise<string> {
-  await header(p).locator('.row button').click();
+  await header(p).locator('.row').getByRole('button', { name: /^(Verify|Safety number)$/ }).click();
   await p.page.locator('wisp-verify-dialog dialog').waitFor({ state: 'visible', timeout: WAIT_MS });
   const digits = await shownSafetyNumber(p);
   assert.match(digits, /^\d{60}$/, `${p.label}'s safety number has 60 digits`);
@@ -109,7 +110,8 @@ async function twoPeopleWhoWhispered(scene: Scene, prepareA?: (a: Person) => Pro
   // First use: A pinned B's key under B's name, unverified.
   await waitUntil("A's pin for B", async () => (await pins(a))[bName.toLowerCase()]?.key === bKey);
   assert.equal((await pins(a))[bName.toLowerCase()].verified, false);
-  assert.equal(await memberButton(a, bName).locator('.badge').count(), 0, 'a pinned contact has no badge');
+  assert.equal((await memberButton(a, bName).locator('.badge').textContent())?.trim(), 'not verified', 'a pinned contact is marked "not verified", not just missing the ✓');
+  assert.equal(await header(a).locator('[data-trust="unverified"]').count(), 1);
   return { a, b, aName, bName, aKey, bKey };
 }
 
@@ -129,6 +131,8 @@ test('a verified contact changes key: ⚠ shows, whispers are blocked until veri
   assert.equal((await memberButton(a, bName).locator('.badge.verified').textContent())?.trim(), '✓');
   await header(a).locator('.badge.verified').waitFor({ timeout: WAIT_MS });
   assert.equal((await header(a).locator('.row button').textContent())?.trim(), 'Safety number', 'the header offers the safety number of a verified contact');
+  assert.equal(await header(a).locator('[data-trust="verified"]').count(), 1);
+  await waitUntil('"End-to-end encrypted" for the verified contact', async () => /End-to-end encrypted/.test(await headerText(a)));
   assert.equal((await pins(a))[bName.toLowerCase()].verified, true);
   // The badge also shows on B's lines in A's conversation.
   const fromB = marker('B after verification');
@@ -229,10 +233,11 @@ test('an unverified contact changes key: a warning, nothing sent until "Continue
   await waitWhisperDelivered(a, held);
   await waitUntil('B to receive the whisper after the click', async () => (await readProbe(b)).received.includes(held));
   await waitSecure(a, 'direct');
-  // The new key is pinned now (unverified): no more warning, no badge.
+  // The new key is pinned now (unverified): no more warning, "not verified" instead of ⚠.
   await waitUntil("A's pin to move to B's new key", async () => (await pins(a))[bName.toLowerCase()]?.key === newKey);
   assert.equal((await pins(a))[bName.toLowerCase()].verified, false);
-  await waitUntil('the ⚠ next to B to go', async () => (await memberButton(a, bName).locator('.badge').count()) === 0);
+  await waitUntil('the ⚠ next to B to go', async () => (await memberButton(a, bName).locator('.badge.changed').count()) === 0);
+  assert.equal(await memberButton(a, bName).locator('.badge.unverified').count(), 1);
   assert.equal(await warning(a).count(), 0);
 });
 
