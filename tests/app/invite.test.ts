@@ -247,7 +247,7 @@ describe('<wisp-invite-dialog> and <wisp-whisper-header> with invites', () => {
     const whisper = { key: 'k', name, lines: [], unread: 0, link: 'closed' } as unknown as WhisperState;
     const root = await mount('wisp-whisper-header', { whisper, trust: 'mismatch', byInvite: true });
     const warning = root.querySelector('p.warning[role=alert][data-mismatch]');
-    expect(warning?.textContent?.trim()).to.equal(mismatchSentence(name));
+    expect(warning?.querySelector('span')?.textContent?.trim()).to.equal(mismatchSentence(name));
     expect(warning?.querySelector('b')).to.equal(null);
     const buttons = [...root.querySelectorAll('button')].map((b) => b.textContent?.trim());
     expect(buttons).to.include('Verify');
