@@ -3,8 +3,8 @@
 // (support/fake-camera.ts); B in an ordinary one. Real server, real build, real keys: the
 // code A's camera sees is the one B's own verify dialog shows. A matching code marks B
 // verified; another safety number says so and leaves B unverified; any other code says it
-// is not a Wisp safety number and keeps scanning. The camera is stopped, every track,
-// whenever scanning ends or the dialog closes.
+// is not a Wisp safety number and keeps scanning; no camera at all is said in a sentence.
+// The camera is stopped, every track, whenever scanning ends or the dialog closes.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -141,6 +141,15 @@ test("scanning the code on B's screen marks B verified", { timeout: TEST_TIMEOUT
   // Scanning ended: the preview is gone and the camera is off.
   await scanner(a).waitFor({ state: 'detached', timeout: WAIT_MS });
   await waitCameraStopped(a, 'after a match');
+
+  // B's browser has no camera (and nobody to allow one): a plain sentence, and the digits.
+  await dialog(b).getByRole('button', { name: 'Scan their code' }).click();
+  await scanStatus(b).filter({ hasText: 'Wisp could not use the camera' }).waitFor({ timeout: WAIT_MS });
+  const refused = (await scanStatus(b).textContent())?.trim() ?? '';
+  console.log(`# verify-scan: without a camera B reads: ${refused}`);
+  assert.match(refused, /^Wisp could not use the camera: [a-z][^.]*\. You can compare the digits instead\.$/);
+  assert.equal(await scanner(b).count(), 0, 'no preview is left behind');
+  assert.equal(await dialog(b).getByRole('button', { name: 'Scan their code' }).count(), 1, 'B may try again');
 });
 
 // On jsQR whatever this Chromium has: with the other tests on a browser that has a
