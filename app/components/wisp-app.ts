@@ -425,6 +425,9 @@ export class WispApp extends LitElement {
         number=${this.verifying?.number ?? ''}
         ?verified=${this.verifying ? trust[this.verifying.key] === 'verified' : false}
         ${on('mark-verified', () => this.verifying && this.session.markVerified(this.verifying.key))}
+        ${on('verify-mismatch', () => {
+          // Nothing yet: marking the key as not trusted belongs to the trust states (issue 17).
+        })}
       ></wisp-verify-dialog>
       <wisp-settings-dialog
         .settings=${state.settings}
