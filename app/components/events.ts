@@ -58,6 +58,9 @@ export interface WispEventDetail {
   // verify-dialog
   'mark-verified': null;
   'verify-mismatch': null;
+  // qr-scanner: each new text read, and why the camera could not be used
+  'code-scanned': { text: string; decoder: 'barcode-detector' | 'jsqr' };
+  'scan-failed': { reason: string };
   // whisper-header
   verify: { key: string };
   'accept-change': { key: string };

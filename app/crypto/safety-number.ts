@@ -30,3 +30,17 @@ export async function safetyNumber(keyA: string, keyB: string): Promise<string> 
 export function formatSafetyNumber(digits: string): string {
   return digits.replace(/(\d{5})(?=\d)/g, '$1 ');
 }
+
+/** What the verify dialog's QR code holds: a prefix, so a scan can tell a Wisp safety number from any other code. */
+const QR_PREFIX = 'wisp-safety-number:';
+
+export function safetyNumberQrText(digits: string): string {
+  return `${QR_PREFIX}${digits}`;
+}
+
+/** A scanned code against our own safety number: the same, another safety number, or no safety number at all. */
+export function compareScannedSafetyNumber(scanned: string, ours: string): 'match' | 'mismatch' | 'not-wisp' {
+  if (!/^\d{60}$/.test(ours)) throw new Error('compareScannedSafetyNumber: our safety number must be 60 digits');
+  if (!scanned.startsWith(QR_PREFIX) || !/^\d{60}$/.test(scanned.slice(QR_PREFIX.length))) return 'not-wisp';
+  return scanned === safetyNumberQrText(ours) ? 'match' : 'mismatch';
+}

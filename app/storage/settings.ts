@@ -50,6 +50,13 @@ export const WHISPER_EXPIRY_CHOICES: readonly { ms: number; label: string }[] = 
  */
 export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d', verifiedOnly: false };
 
+/**
+ * Scanning a safety number's QR code with the camera: how often a frame is read (a frame
+ * every 150 ms finds a code within a moment without keeping a phone's CPU busy) and how
+ * wide it is scaled for decoding (a code filling part of the view stays readable).
+ */
+export const QR_SCAN = { frameIntervalMs: 150, maxFrameWidth: 800 } as const;
+
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
   return {

@@ -50,11 +50,18 @@ describe('component events', () => {
     for (const [path, source] of files) expect(source, path).to.not.match(/new CustomEvent\(|dispatchEvent\(/);
   });
 
-  it('<wisp-app> listens to every declared event through on(), never with an unchecked @binding', () => {
+  it('<wisp-app> listens to every declared event through on() (but those a component hears from its own parts), never with an unchecked @binding', () => {
     const declared = declaredEvents();
     expect(declared).to.include.members(['send', 'files', 'reconnect', 'share-cancel', 'mark-verified']);
-    const heard = new Set([...appSource.matchAll(/\bon\('([a-z-]+)'/g)].map((m) => m[1]));
-    expect([...heard].sort()).to.deep.equal([...new Set(declared)].sort());
+    const heardIn = (source: string) => new Set([...source.matchAll(/\bon\('([a-z-]+)'/g)].map((m) => m[1]));
+    const heard = heardIn(appSource);
+    // A component's own parts (the QR scanner inside the verify dialog) talk to it, not to the app.
+    const inner = new Set(
+      Object.entries(componentSources)
+        .filter(([path]) => !path.endsWith('/wisp-app.ts') && !path.endsWith('/events.ts'))
+        .flatMap(([, source]) => [...heardIn(source)]),
+    );
+    expect([...new Set([...heard, ...inner])].sort()).to.deep.equal([...new Set(declared)].sort());
     const atBindings = [...appSource.matchAll(/\s@([a-z-]+)=\$\{/g)].map((m) => m[1]);
     expect(atBindings.filter((name) => declared.includes(name))).to.deep.equal([]);
   });

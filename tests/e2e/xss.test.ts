@@ -560,7 +560,7 @@ test('the page is served with a strict CSP, and Trusted Types are enforced in it
   assert.equal(headers['x-content-type-options'], 'nosniff');
   assert.equal(headers['referrer-policy'], 'no-referrer');
   assert.ok(headers['permissions-policy'], 'a Permissions-Policy comes with it');
-  assert.match(headers['permissions-policy'], /camera=\(\)/);
+  assert.match(headers['permissions-policy'], /(^|, )camera=\(self\)(,|$)/, 'the camera for the app itself only (scanning a safety number)');
 
   // Nothing was refused while the app loaded and got online.
   assertNothingRan(p, 'loading the app');

@@ -35,6 +35,12 @@ function assertSecurityHeaders(res: Response, what: string): void {
   assert.equal(res.headers.get('referrer-policy'), 'no-referrer', `${what}: referrer policy`);
 }
 
+/** The Permissions-Policy header as a map of feature to its allowlist. */
+function permissionsPolicy(res: Response): Map<string, string> {
+  const header = res.headers.get('permissions-policy') ?? '';
+  return new Map(header.split(',').map((entry) => entry.trim().split('=') as [string, string]));
+}
+
 describe('HTTP', () => {
   const scope = new Scope();
   let server: RunningServer;
@@ -75,6 +81,17 @@ describe('HTTP', () => {
       assert.equal(res.headers.get('cache-control'), 'no-cache', url);
       assert.match(await res.text(), /wisp-index/, url);
       assertSecurityHeaders(res, url);
+    }
+  });
+
+  test("the app's HTML may use the camera for its own origin only, and no microphone or location", async () => {
+    for (const url of ['/', '/index.html']) {
+      const res = await fetch(server.url + url);
+      assert.equal(res.status, 200, url);
+      const policy = permissionsPolicy(res);
+      assert.equal(policy.get('camera'), '(self)', `${url}: camera for the app's own origin (scanning a safety number)`);
+      assert.equal(policy.get('microphone'), '()', `${url}: no microphone`);
+      assert.equal(policy.get('geolocation'), '()', `${url}: no location`);
     }
   });
 
