@@ -40,7 +40,7 @@ const PRUNE_GRACE_MS = 8000;
 /** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
 const MAX_WAITING = 200;
 /** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
-const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
+const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'unanswered', 'away']);
 
 /** The trust states in which whispers may flow without another click. */
 function mayTalk(trust: Trust, acceptedChange: boolean | undefined): boolean {
