@@ -32,6 +32,8 @@ export interface PeerMeshOptions {
   /** The rooms we share with this identity (by the server's presence). */
   sharedRooms(key: string): string[];
   fallbackMs?: number;
+  /** How long a link may take, after the fallback time, to complete its handshake. */
+  handshakeTimeoutMs?: number;
   onReady(key: string, path: LinkPath): void;
   onMessage(key: string, plaintext: Bytes): void;
   onClosed(key: string, failure: LinkFailure): void;
@@ -173,7 +175,7 @@ export class PeerMesh {
       room: initiator ? this.sharedRoom(key) : undefined,
       acceptRoom: (room) => this.options.sharedRooms(key).includes(room),
       fallbackMs: this.options.fallbackMs ?? DEFAULT_FALLBACK_MS,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       sendSignal: (payload) => this.sendSignal(key, payload),
       sendRelay: (data) => {
         const current = this.options.peerByKey(key);
