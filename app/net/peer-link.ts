@@ -82,7 +82,7 @@ type Transport = 'dc' | 'relay';
 type Timer = ReturnType<typeof setTimeout>;
 
 type LinkState =
-  /** No transport yet: the data channel is being negotiated; the initiator's fallback to the relay is armed. */
+  /** No transport yet: the data channel is being negotiated; the fallback to the relay is armed (the responder's later). */
   | { name: 'signalling'; fallback?: Timer }
   /** The transport is fixed; our hello is being made. */
   | { name: 'starting'; transport: Transport }
