@@ -6,7 +6,7 @@
 // make drop `signal` frames or show each side another key for the other.
 import { expect } from '@esm-bundle/chai';
 import { PeerMesh, type MeshPeer } from '../../app/net/peer-mesh.ts';
-import type { LinkFailure, LinkPath } from '../../app/net/peer-link.ts';
+import { PeerLink, type LinkFailure, type LinkPath } from '../../app/net/peer-link.ts';
 import { Handshake, HandshakeError } from '../../app/crypto/secure-channel.ts';
 import { toBase64Url, fromBase64Url, utf8 } from '../../app/crypto/bytes.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
@@ -240,5 +240,53 @@ describe('PeerMesh: signalling that never arrives', () => {
     await until('A gives up', () => gone.a.closed.length > 0);
     expect(gone.a.closed[0].failure.code).to.equal('timeout');
     gone.a.mesh.closeAll();
+  });
+});
+
+describe('PeerLink: a responder that fell back early follows the initiator', () => {
+  it("the responder starts on the relay (its hello is lost); the initiator's hello on the data channel wins, both open direct", async function () {
+    this.timeout(20_000);
+    const [alice, bob] = await Promise.all([makeIdentity(), makeIdentity()]);
+    const ends = {} as Record<'a' | 'b', { link: PeerLink; ready?: LinkPath; closed?: LinkFailure; got: string[]; relayed: number }>;
+    const make = (name: 'a' | 'b', initiator: boolean, identity: Identity, peer: Identity) => {
+      const other = name === 'a' ? 'b' : 'a';
+      const end = { link: undefined as unknown as PeerLink, got: [] as string[], relayed: 0 } as (typeof ends)['a'];
+      end.link = new PeerLink({
+        identity,
+        peerKey: peer.spki,
+        peerName: () => other,
+        initiator,
+        iceServers: [],
+        relayOnly: false,
+        room: initiator ? 'lobby' : undefined,
+        acceptRoom: (room) => room === 'lobby',
+        // The initiator waits long for its data channel; the responder gives up at once.
+        fallbackMs: initiator ? 10_000 : 20,
+        handshakeTimeoutMs: 10_000,
+        // Slow signalling: the responder's fallback fires before the offer arrives.
+        sendSignal: (payload) => {
+          if (payload.k === 'sp') setTimeout(() => ends[other].link.signal(payload.d), 300);
+        },
+        // The relay loses what the responder sends, so the initiator never follows it there.
+        sendRelay: () => void end.relayed++,
+        onReady: (path) => (end.ready = path),
+        onMessage: (plaintext) => end.got.push(new TextDecoder().decode(plaintext)),
+        onClosed: (failure) => (end.closed = failure),
+      });
+      ends[name] = end;
+    };
+    make('a', true, alice, bob);
+    make('b', false, bob, alice);
+    await Promise.all([ends.a.link.start(), ends.b.link.start()]);
+    await until('the responder fell back and sent its hello on the relay', () => ends.b.relayed > 0);
+    await until('both open', () => (ends.a.ready && ends.b.ready) || ends.a.closed || ends.b.closed, 15_000);
+    expect([ends.a.closed, ends.b.closed]).to.deep.equal([undefined, undefined]);
+    expect([ends.a.ready, ends.b.ready]).to.deep.equal(['direct', 'direct']);
+    await ends.b.link.send(utf8('over the data channel'));
+    await until('delivered', () => ends.a.got.length === 1);
+    expect(ends.a.got).to.deep.equal(['over the data channel']);
+    expect(ends.a.relayed).to.equal(0);
+    ends.a.link.close();
+    ends.b.link.close();
   });
 });
