@@ -23,7 +23,8 @@ export type ChannelTransport = 'datachannel' | 'relay';
 export const FrameKind = { handshake: 0, sealed: 1, abort: 2 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-export type HandshakeFailure = 'bad-message' | 'key-mismatch' | 'bad-signature' | 'room-refused' | 'aborted';
+/** `role-conflict`: the other side claims the role we hold (both initiators, or both responders), impossible unless the server gave us different keys. */
+export type HandshakeFailure = 'bad-message' | 'key-mismatch' | 'bad-signature' | 'room-refused' | 'aborted' | 'role-conflict';
 
 /** A handshake that did not produce a channel; `code` says why, for the UI. */
 export class HandshakeError extends Error {
@@ -180,6 +181,10 @@ export class Handshake {
   /** Checks the peer's hello and returns our signature over the transcript. */
   async receiveHello(bytes: Uint8Array): Promise<Bytes> {
     const peer = parseHello1(bytes);
+    // Only the initiator names the room. Checked before the key: both sides then report the same cause.
+    if ((peer.room !== undefined) === (this.params.role === 'initiator')) {
+      throw new HandshakeError('role-conflict', 'The other app claims the same role as this one: the two were shown different keys.');
+    }
     if (peer.key !== this.params.expectedPeerKey) {
       throw new HandshakeError('key-mismatch', "The other app's identity key is not the one the server announced.");
     }

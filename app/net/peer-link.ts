@@ -16,6 +16,10 @@
 // - The initiator picks the transport (the data channel on "connect", else the relay when
 //   the channel fails or the fallback timer fires); the responder follows the first
 //   handshake frame it gets, and frames on the other transport are ignored.
+// - Signalling that never arrives (a server dropping every `signal` frame) must not leave
+//   the responder stranded: after twice the fallback time without a handshake it starts on
+//   the relay itself, and an initiator still signalling follows a hello on the relay. A
+//   responder that started on its own follows the initiator's hello on the data channel.
 import type { SignalData } from 'simple-peer/simplepeer.min.js';
 import type { Identity } from '../crypto/identity.ts';
 import { fromBase64Url, toBase64Url, type Bytes } from '../crypto/bytes.ts';
@@ -36,6 +40,10 @@ export type LinkFailureCode =
   | 'connection-lost'
   | 'channel-broken'
   | 'closed'
+  /** The other side claims our role (an offer to the initiator, a hello without a room to the responder…): the server showed us different keys. */
+  | 'role-conflict'
+  /** No handshake completed while the server said the person was there: signalling or the relay was withheld. */
+  | 'unanswered'
   /** The person left every room we share (or the server says so): not an error, they are away. */
   | 'away'
   /** The server refused a frame to them (their connection is slow): the channel cannot skip one. */
@@ -74,7 +82,7 @@ type Transport = 'dc' | 'relay';
 type Timer = ReturnType<typeof setTimeout>;
 
 type LinkState =
-  /** No transport yet: the data channel is being negotiated; the initiator's fallback to the relay is armed. */
+  /** No transport yet: the data channel is being negotiated; the fallback to the relay is armed (the responder's later). */
   | { name: 'signalling'; fallback?: Timer }
   /** The transport is fixed; our hello is being made. */
   | { name: 'starting'; transport: Transport }
@@ -101,6 +109,14 @@ export function messageBytesFor(remoteMaxMessageSize: number | undefined): numbe
   return remoteMaxMessageSize === 0 ? MAX_MESSAGE_BYTES : Math.min(remoteMaxMessageSize, MAX_MESSAGE_BYTES);
 }
 
+/** The responder waits this many fallback times before starting on the relay itself: the initiator's choice comes first. */
+const RESPONDER_FALLBACK_FACTOR = 2;
+
+/** A role conflict, or a link that never came up while the person was there: what someone interfering looks like. */
+export function interferenceFailure(code: 'role-conflict' | 'unanswered', name: string): LinkFailure {
+  return { code, sentence: `The connection to ${name} could not be verified: the server may be interfering.` };
+}
+
 function failureFor(error: unknown, name: string): LinkFailure {
   if (error instanceof HandshakeError) {
     switch (error.code) {
@@ -110,6 +126,8 @@ function failureFor(error: unknown, name: string): LinkFailure {
         return { code: 'tampered', sentence: `The secure channel with ${name} could not be verified: the connection may have been tampered with. Nothing was sent.` };
       case 'room-refused':
         return { code: 'room-refused', sentence: `${name} no longer shares a room with you.` };
+      case 'role-conflict':
+        return interferenceFailure('role-conflict', name);
       default:
         return { code: 'handshake-failed', sentence: `The secure channel with ${name} could not be set up. Nothing was sent.` };
     }
@@ -123,6 +141,8 @@ export class PeerLink {
   private readonly direct: DirectChannel;
   /** From start() until the link is open or closed: fails a link that never opens. */
   private deadline?: Timer;
+  /** The responder started on the relay on its own (nothing came from the initiator in time). */
+  private fellBack = false;
   /** Incoming frames, handled strictly in order. */
   private incoming: Promise<void> = Promise.resolve();
   /** What send() got before the link was open. */
@@ -168,8 +188,10 @@ export class PeerLink {
   async start(): Promise<void> {
     await this.direct.start();
     if (this.state.name === 'closed') return;
-    if (this.options.initiator && this.state.name === 'signalling') {
-      this.state = { name: 'signalling', fallback: setTimeout(() => this.begin('relay'), this.options.fallbackMs) };
+    if (this.state.name === 'signalling') {
+      const { initiator, fallbackMs } = this.options;
+      const fallback = initiator ? () => this.begin('relay') : () => this.responderFallback();
+      this.state = { name: 'signalling', fallback: setTimeout(fallback, initiator ? fallbackMs : fallbackMs * RESPONDER_FALLBACK_FACTOR) };
     }
     if (this.state.name === 'open') return;
     this.deadline = setTimeout(() => {
@@ -228,11 +250,23 @@ export class PeerLink {
 
   // ---- transitions ----
 
-  /** signalling -> starting: fixes the transport; our hello is made (then hello-sent) before any incoming frame is handled. */
-  private begin(transport: Transport): void {
+  /** Nothing came from the initiator in time: the responder starts on the relay (the initiator follows its hello). */
+  private responderFallback(): void {
+    if (this.state.name !== 'signalling') return;
+    debug('responder falls back to the relay', this.options.peerKey.slice(-8));
+    this.fellBack = true;
+    this.begin('relay');
+  }
+
+  /**
+   * signalling -> starting: fixes the transport; our hello is made (then hello-sent) before
+   * any incoming frame is handled. `restart`: the responder that fell back to the relay
+   * follows the initiator's hello on the data channel instead (starting or hello-sent).
+   */
+  private begin(transport: Transport, restart = false): void {
     const state = this.state;
-    if (state.name !== 'signalling') return;
-    clearTimeout(state.fallback);
+    if (state.name !== 'signalling' && !restart) return;
+    if (state.name === 'signalling') clearTimeout(state.fallback);
     const starting: LinkState = { name: 'starting', transport };
     this.state = starting;
     debug('handshake begins over', transport, this.options.peerKey.slice(-8));
@@ -315,8 +349,7 @@ export class PeerLink {
 
   private receive(transport: Transport, bytes: Uint8Array): void {
     if (this.isClosed || bytes.length === 0) return;
-    // The initiator picks the transport; the responder follows the first handshake frame it gets.
-    if (!this.options.initiator && isHandshakeFrame(bytes)) this.begin(transport);
+    if (isHandshakeFrame(bytes)) this.follow(transport, bytes[0] === FrameKind.handshake);
     const state = this.state;
     if (transport !== transportOf(state)) return;
     if (state.name === 'open' && !isHandshakeFrame(bytes)) {
@@ -327,6 +360,27 @@ export class PeerLink {
       return;
     }
     this.incoming = this.incoming.then(() => this.step(transport, bytes)).catch((error: unknown) => this.close(failureFor(error, this.options.peerName())));
+  }
+
+  /**
+   * A handshake frame arrived: which transport to start on. The initiator picks it; the
+   * responder follows the first handshake frame it gets. Two exceptions for signalling that
+   * never got through: an initiator still signalling follows a hello on the relay (the
+   * responder fell back), and a responder that fell back follows the initiator's hello on
+   * the data channel (the initiator's choice wins).
+   */
+  private follow(transport: Transport, hello: boolean): void {
+    const state = this.state;
+    if (state.name === 'signalling') {
+      if (!this.options.initiator || (hello && transport === 'relay')) this.begin(transport);
+      return;
+    }
+    const switchable = state.name === 'starting' || state.name === 'hello-sent';
+    if (!this.options.initiator && this.fellBack && hello && switchable && state.transport === 'relay' && transport === 'dc') {
+      debug('responder follows the initiator to the data channel', this.options.peerKey.slice(-8));
+      this.fellBack = false;
+      this.begin('dc', true);
+    }
   }
 
   /** Waits while the data channel holds too much, or while the relay pace is used up. */

@@ -1,9 +1,17 @@
 // All whisper links, one per remote identity key. Routes the server's `signal` and
 // `relay` frames to the right link and decides who initiates (the smaller key).
+//
+// Both sides derive the roles from the same two keys, so a frame that only the other role
+// sends cannot arrive honestly: an `open` (only responders send it) at a responder, an
+// offer at the initiator, an answer at a responder (it never offered). Such a frame means
+// the server showed the two sides different keys; the link that is not yet up closes with
+// a role conflict (nothing was sent on it), and one already up stays: its handshake proved
+// who is on the other end.
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import type { Identity } from '../crypto/identity.ts';
 import type { Bytes } from '../crypto/bytes.ts';
-import { PeerLink, type LinkFailure, type LinkPath, type SignalPayload } from './peer-link.ts';
+import { PeerLink, interferenceFailure, type LinkFailure, type LinkPath, type SignalPayload } from './peer-link.ts';
+import { debug } from './debug.ts';
 import { fromBase64Url } from '../crypto/bytes.ts';
 import { FrameKind } from '../crypto/secure-channel.ts';
 
@@ -24,6 +32,8 @@ export interface PeerMeshOptions {
   /** The rooms we share with this identity (by the server's presence). */
   sharedRooms(key: string): string[];
   fallbackMs?: number;
+  /** How long a link may take, after the fallback time, to complete its handshake. */
+  handshakeTimeoutMs?: number;
   onReady(key: string, path: LinkPath): void;
   onMessage(key: string, plaintext: Bytes): void;
   onClosed(key: string, failure: LinkFailure): void;
@@ -84,9 +94,13 @@ export class PeerMesh {
     const payload = parsePayload(data);
     if (!peer || !payload || !this.sharedRoom(peer.key)) return;
     const existing = this.links.get(peer.key);
+    const initiator = this.isInitiator(peer.key);
+    const type = payload.k === 'sp' ? payload.d.type : undefined;
+    if ((payload.k === 'open' && !initiator) || (type === 'offer' && initiator) || (type === 'answer' && !initiator)) {
+      return this.roleConflict(peer, payload.k === 'open' ? 'open' : String(type));
+    }
     if (payload.k === 'open') {
       // The other side (re)started its link: start a fresh one as initiator.
-      if (!this.isInitiator(peer.key)) return;
       if (existing && !existing.ready && !existing.isClosed) return;
       existing?.close({ code: 'closed', sentence: 'Reconnecting.' });
       this.create(peer, true);
@@ -98,7 +112,7 @@ export class PeerMesh {
       link.close({ code: 'closed', sentence: 'Reconnecting.' });
       link = undefined;
     }
-    link ??= this.isInitiator(peer.key) ? undefined : this.create(peer, false);
+    link ??= initiator ? undefined : this.create(peer, false);
     link?.signal(payload.d);
   }
 
@@ -108,8 +122,9 @@ export class PeerMesh {
     let link = this.links.get(peer.key);
     if (!link || link.isClosed) {
       // Only a handshake hello starts a link; a late abort or a stray frame for a closed link does not.
-      if (this.isInitiator(peer.key) || !startsHandshake(data)) return;
-      link = this.create(peer, false);
+      // At the initiator it is a responder that heard nothing (its `open` was lost): the link starts on the relay.
+      if (!startsHandshake(data)) return;
+      link = this.create(peer, this.isInitiator(peer.key));
     }
     link.relay(data);
   }
@@ -125,6 +140,17 @@ export class PeerMesh {
 
   closeAll(): void {
     for (const key of [...this.links.keys()]) this.close(key);
+  }
+
+  /** A frame only the other role sends: the server showed us different keys. */
+  private roleConflict(peer: MeshPeer, what: string): void {
+    const key = peer.key;
+    debug('role conflict:', what, 'from', key.slice(-8));
+    const link = this.links.get(key);
+    if (link?.ready) return;
+    const failure = interferenceFailure('role-conflict', this.options.peerByKey(key)?.name ?? peer.name);
+    if (link && !link.isClosed) link.close(failure);
+    else this.options.onClosed(key, failure);
   }
 
   private isInitiator(peerKey: string): boolean {
@@ -149,7 +175,7 @@ export class PeerMesh {
       room: initiator ? this.sharedRoom(key) : undefined,
       acceptRoom: (room) => this.options.sharedRooms(key).includes(room),
       fallbackMs: this.options.fallbackMs ?? DEFAULT_FALLBACK_MS,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
       sendSignal: (payload) => this.sendSignal(key, payload),
       sendRelay: (data) => {
         const current = this.options.peerByKey(key);
@@ -159,7 +185,9 @@ export class PeerMesh {
       onMessage: (plaintext) => this.options.onMessage(key, plaintext),
       onClosed: (failure) => {
         if (this.links.get(key) === link) this.links.delete(key);
-        this.options.onClosed(key, failure);
+        // No handshake completed while the server listed them with us: it withheld something.
+        const unanswered = failure.code === 'timeout' && this.sharedRoom(key) !== undefined;
+        this.options.onClosed(key, unanswered ? interferenceFailure('unanswered', this.options.peerByKey(key)?.name ?? peer.name) : failure);
       },
     });
     this.links.set(key, link);

@@ -44,7 +44,7 @@ const PRUNE_GRACE_MS = 8000;
 /** The most whispers, and file frames, kept per key while the person decides; beyond that they are dropped. */
 const MAX_WAITING = 200;
 /** Link failures that someone being away explains: once they are gone from our rooms, these are no error. */
-const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'away']);
+const EXPLAINED_BY_ABSENCE: ReadonlySet<LinkFailureCode> = new Set(['connection-lost', 'timeout', 'unanswered', 'away']);
 
 /**
  * Why whispers and files with a key wait for the person (nothing sent, nothing shown or
