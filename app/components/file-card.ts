@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import type { TransferState } from '../state/store.ts';
-import { formatBytes } from '../files/transfer.ts';
+import { formatBytes } from '../files/format-bytes.ts';
 import { shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 

@@ -10,7 +10,7 @@ import './file-card.ts';
 import { parseMessage, type Token } from '../state/format.ts';
 import { renderTokens } from './rich-text.ts';
 import { emit } from './events.ts';
-import { formatBytes } from '../files/transfer.ts';
+import { formatBytes } from '../files/format-bytes.ts';
 
 /** How long scrolling must pause before the list reports where the person is. */
 const VIEW_SETTLE_MS = 250;

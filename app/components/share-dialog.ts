@@ -3,7 +3,7 @@ import { customElement, property, query } from 'lit/decorators.js';
 import type { Member } from '../../signal-server/protocol/protocol.ts';
 import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
-import { formatBytes } from '../files/transfer.ts';
+import { formatBytes } from '../files/format-bytes.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 

@@ -5,11 +5,12 @@ import { chunkParts, encodePeerFrame } from '../net/peer-frames.ts';
 import type { PeerLink } from '../net/peer-link.ts';
 import { sanitizeFilename } from '../files/sanitize.ts';
 import { looksExecutable, previewType } from '../files/magic.ts';
-import { IncomingFile, OutgoingFile, formatBytes, randomFileId, type FileLink, type Progress } from '../files/transfer.ts';
+import { IncomingFile, OutgoingFile, randomFileId, type FileLink, type Progress } from '../files/transfer.ts';
+import { formatBytes } from '../files/format-bytes.ts';
 import { contentHash } from '../files/content-hash.ts';
 import type { Store, TransferState } from './store.ts';
 
-type FileFrame = Extract<PeerFrame, { t: `file-${string}` }>;
+export type FileFrame = Extract<PeerFrame, { t: `file-${string}` }>;
 
 export interface FileOptions {
   store: Store;

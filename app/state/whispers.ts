@@ -6,7 +6,7 @@ import type { Bytes } from '../crypto/bytes.ts';
 import { PeerMesh, type MeshPeer } from '../net/peer-mesh.ts';
 import type { LinkFailure, LinkFailureCode, LinkPath, PeerLink } from '../net/peer-link.ts';
 import { decodePeer, encodePeerFrame, type PeerFrame } from '../net/peer-frames.ts';
-import { FileTransfers } from './files.ts';
+import { LazyFileTransfers } from './lazy-files.ts';
 import { savePins, trustOf, withPin, type Trust } from '../storage/pins.ts';
 import { meetIntroductions, withIntroduction } from '../storage/introductions.ts';
 import { mismatchSentence } from './invite.ts';
@@ -64,7 +64,7 @@ function blockOf(trust: Trust, acceptedChange: boolean | undefined, verifiedOnly
 
 export class Whispers {
   readonly mesh: PeerMesh;
-  readonly files: FileTransfers;
+  readonly files: LazyFileTransfers;
   /** Own whispers without a receipt yet: waiting for a link (the person away, or a key change not yet accepted), on their way, or expired. */
   private readonly undelivered: UndeliveredWhispers;
   /** People whose whispers wait for them to come online: a link is made when they are back. */
@@ -100,7 +100,7 @@ export class Whispers {
       onMessage: (key, plaintext) => this.onMessage(key, plaintext),
       onClosed: (key, failure) => this.onClosed(key, failure),
     });
-    this.files = new FileTransfers({
+    this.files = new LazyFileTransfers({
       store: options.store,
       link: (key) => {
         if (!this.mayTalkTo(key)) return undefined;

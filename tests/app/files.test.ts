@@ -2,7 +2,8 @@
 import { expect } from '@esm-bundle/chai';
 import { sanitizeFilename } from '../../app/files/sanitize.ts';
 import { looksExecutable, previewType } from '../../app/files/magic.ts';
-import { IncomingFile, formatBytes } from '../../app/files/transfer.ts';
+import { IncomingFile } from '../../app/files/transfer.ts';
+import { formatBytes } from '../../app/files/format-bytes.ts';
 import { contentHash } from '../../app/files/content-hash.ts';
 import { decodePeer, encodeChunk, encodePeerFrame } from '../../app/net/peer-frames.ts';
 import { messageBytesFor } from '../../app/net/peer-link.ts';
