@@ -100,7 +100,8 @@ test('invite with key (i): Pat opens Olga\'s invite and sees Olga verified witho
   const old = await newPerson(browser, `${scene.url}/#join=lobby`, { label: 'Old' });
   scene.people.push(old);
   await old.waitForMembers([olgaName, patName, await old.myName()].sort());
-  assert.equal(await memberButton(old, olgaName).locator('.badge').count(), 0, 'an old link: Olga is not marked');
+  assert.equal(await memberButton(old, olgaName).locator('.badge.verified').count(), 0, 'an old link: Olga is not marked verified');
+  assert.equal(await memberButton(old, olgaName).locator('.badge.unverified').count(), 1, 'an old link: Olga shows as not verified yet');
   assert.deepEqual(await pins(old), {});
   assert.equal(await old.notice.count(), 0);
 
@@ -110,7 +111,8 @@ test('invite with key (i): Pat opens Olga\'s invite and sees Olga verified witho
   scene.people.push(damaged);
   await damaged.notice.filter({ hasText: 'This invite link is damaged: it cannot show who sent it, so nobody is marked as verified.' }).waitFor({ state: 'visible' });
   await damaged.waitForMembers([olgaName, patName, await old.myName(), await damaged.myName()].sort());
-  assert.equal(await memberButton(damaged, olgaName).locator('.badge').count(), 0, 'a damaged link: Olga is not marked');
+  assert.equal(await memberButton(damaged, olgaName).locator('.badge.verified').count(), 0, 'a damaged link: Olga is not marked verified');
+  assert.equal(await memberButton(damaged, olgaName).locator('.badge.unverified').count(), 1, 'a damaged link: Olga shows as not verified yet');
   assert.deepEqual(await pins(damaged), {});
 });
 

@@ -97,7 +97,7 @@ async function twoPeople(t: TestContext, { jsQrOnly = false } = {}) {
   await b.waitForMembers([aName, bName]);
   const bKey = await keyOf(a, bName);
   await openByClick(a, bName);
-  await header(a).locator('.row button').click();
+  await header(a).getByRole('button', { name: 'Verify', exact: true }).click();
   await dialog(a).waitFor({ state: 'visible', timeout: WAIT_MS });
   const aNumber = await shownSafetyNumber(a);
   assert.match(aNumber, /^\d{60}$/);
@@ -125,7 +125,7 @@ test("scanning the code on B's screen marks B verified", { timeout: TEST_TIMEOUT
   assert.equal(await isVerified(a, bName), false, 'B is not verified before the scan');
   // B shows their code: B's own dialog, computed in B's page from B's view of the keys.
   await openByClick(b, aName);
-  await header(b).locator('.row button').click();
+  await header(b).getByRole('button', { name: 'Verify', exact: true }).click();
   await dialog(b).waitFor({ state: 'visible', timeout: WAIT_MS });
   const bNumber = await shownSafetyNumber(b);
   showOnCamera(y4m, `wisp-safety-number:${bNumber}`);
