@@ -13,6 +13,7 @@ import { mismatchSentence } from './invite.ts';
 import { UndeliveredWhispers } from './undelivered-whispers.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
+import { NO_WEBRTC_SENTENCE } from '../net/webrtc-support.ts';
 
 interface Outgoing {
   id: string;
@@ -37,6 +38,8 @@ export interface WhisperOptions {
   /** A sentence for the person (the app's notice). */
   notice?(text: string): void;
   fallbackMs?: number;
+  /** False in a browser without WebRTC: no link is ever tried, and the conversation says why. */
+  webrtc?: boolean;
 }
 
 /** How long a link survives its peer being absent from every shared room (reconnects). */
@@ -92,7 +95,7 @@ export class Whispers {
     this.files = new FileTransfers({
       store: options.store,
       link: (key) => {
-        if (!this.mayTalkTo(key)) return undefined;
+        if (this.unsupported || !this.mayTalkTo(key)) return undefined;
         this.connect(key);
         return this.mesh.get(key);
       },
@@ -159,6 +162,11 @@ export class Whispers {
   }
 
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
+    if (this.unsupported) {
+      // Not kept as "waiting": it could never leave this browser.
+      this.options.notice?.(NO_WEBRTC_SENTENCE);
+      return this.connect(key);
+    }
     void this.undelivered.add(key, this.nameOf(key), text, kind);
     this.flush(key);
   }
@@ -312,7 +320,21 @@ export class Whispers {
     this.mesh.closeAll();
   }
 
+  /** False in a browser without WebRTC: no whisper or file can go anywhere. */
+  get available(): boolean {
+    return this.options.webrtc !== false;
+  }
+
+  /** No WebRTC here: the conversation says so instead of trying (and nothing is queued). */
+  private get unsupported(): boolean {
+    return !this.available;
+  }
+
   private connect(key: string): void {
+    if (this.unsupported) {
+      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: NO_WEBRTC_SENTENCE });
+      return;
+    }
     const whisper = this.state.whispers[key];
     if (!mayTalk(this.trust(key), whisper?.acceptedChange)) return;
     const existing = this.mesh.get(key);
