@@ -11,8 +11,24 @@ const FIREFOX_PREFS = {
   'media.peerconnection.ice.obfuscate_host_addresses': false,
 };
 
-export function launchFirefox(): Promise<Browser> {
-  return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX_PATH, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
+/** Saves (a download link's click) go straight to `dir`, without asking: puppeteer has no download events over BiDi. */
+function downloadPrefs(dir: string) {
+  return {
+    'browser.download.dir': dir,
+    'browser.download.folderList': 2,
+    'browser.download.useDownloadDir': true,
+    'browser.download.always_ask_before_handling_new_types': false,
+    'browser.download.start_downloads_in_tmp_dir': false,
+  };
+}
+
+export function launchFirefox(downloadDir: string): Promise<Browser> {
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    extraPrefsFirefox: { ...FIREFOX_PREFS, ...downloadPrefs(downloadDir) },
+  });
 }
 
 class PuppeteerDriver implements PageDriver {
