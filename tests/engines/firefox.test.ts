@@ -49,15 +49,21 @@ after(async () => {
 });
 
 /** The Firefox person (one for the file), online in #lobby. */
-async function firefoxOnline(t: TestContext): Promise<FirefoxPerson> {
+async function firefoxOnline(): Promise<FirefoxPerson> {
   if (!person) {
     person = await firefoxPerson(firefox, server.url, 'Firefox');
     name = await person.waitOnline();
   }
-  const p = person;
-  // Page errors, console errors and CSP violations in Firefox fail the test they happen in.
-  t.after(async () => assert.deepEqual(await p.problems(), [], 'Firefox: no page error, console error or CSP violation'));
-  return p;
+  return person;
+}
+
+/**
+ * Page errors, console errors and CSP violations in Firefox fail the test they happen in.
+ * Called at the end of each test body, not as an after hook: a hook that throws would skip
+ * the clean-up hooks after it.
+ */
+async function assertNoProblems(p: FirefoxPerson): Promise<void> {
+  assert.deepEqual(await p.problems(), [], 'Firefox: no page error, console error or CSP violation');
 }
 
 async function chromiumPerson(scene: Scene, ff: FirefoxPerson, label: string): Promise<{ c: Person; cName: string }> {
@@ -69,7 +75,7 @@ async function chromiumPerson(scene: Scene, ff: FirefoxPerson, label: string): P
 }
 
 test('first run in Firefox: the app loads with a generated name and joins #lobby', { timeout: TEST_TIMEOUT }, async (t) => {
-  const ff = await firefoxOnline(t);
+  const ff = await firefoxOnline();
   const facts = await ff.eval<{ secure: boolean; rtc: string; status: string }>('({ secure: isSecureContext, rtc: typeof RTCPeerConnection, status: window.wisp.state.connection.status })');
   assert.equal(facts.secure, true, `${server.url} is a secure context in Firefox`);
   assert.equal(facts.rtc, 'function', 'Firefox has WebRTC');
@@ -78,10 +84,11 @@ test('first run in Firefox: the app loads with a generated name and joins #lobby
   assert.deepEqual(await ff.tabs(), ['lobby'], 'exactly the #lobby tab');
   assert.equal(await ff.activeTab(), 'lobby');
   assert.ok((await ff.members()).includes(name), 'Firefox sees itself in #lobby');
+  await assertNoProblems(ff);
 });
 
 test('room chat in Firefox: a line each way with a Chromium person, under the right names', { timeout: TEST_TIMEOUT }, async (t) => {
-  const ff = await firefoxOnline(t);
+  const ff = await firefoxOnline();
   const scene = Scene.around(t, chromium, server, server.url);
   const { c, cName } = await chromiumPerson(scene, ff, 'Chromium');
 
@@ -98,10 +105,11 @@ test('room chat in Firefox: a line each way with a Chromium person, under the ri
   await c.waitDelivered(fromChromium);
   assert.equal((await ff.lineTexts()).filter((l) => l.includes(fromChromium)).length, 1, 'Firefox shows the line once');
   assert.equal(await c.countLines(fromFirefox), 1, 'Chromium shows the line once');
+  await assertNoProblems(ff);
 });
 
 test('a private room between Chromium and Firefox: created with a passphrase in Chromium, joined with it in Firefox, readable on both sides', { timeout: TEST_TIMEOUT }, async (t) => {
-  const ff = await firefoxOnline(t);
+  const ff = await firefoxOnline();
   const scene = Scene.around(t, chromium, server, server.url);
   const { c, cName } = await chromiumPerson(scene, ff, 'Chromium');
   const room = `ff-${tag()}`;
@@ -125,6 +133,7 @@ test('a private room between Chromium and Firefox: created with a passphrase in 
   await c.waitForLine(fromFirefox);
   await ff.waitDelivered(fromFirefox);
   assert.ok(!server.log.includes(fromFirefox) && !server.log.includes(fromChromium), 'the server printed neither text');
+  await assertNoProblems(ff);
 });
 
 // ---- whispers and a 10 MiB file, in both offer roles ----------------------------------
@@ -177,7 +186,7 @@ async function firefoxSave(ff: FirefoxPerson, transfer: Transfer): Promise<strin
 }
 
 async function whisperRole(t: TestContext, offerer: 'Firefox' | 'Chromium'): Promise<void> {
-  const ff = await firefoxOnline(t);
+  const ff = await firefoxOnline();
   const scene = Scene.around(t, chromium, server, server.url);
   const files = new TempFiles();
   t.after(() => files.dispose());
@@ -247,6 +256,7 @@ async function whisperRole(t: TestContext, offerer: 'Firefox' | 'Chromium'): Pro
 
   // Still the direct channel both made at the start.
   assert.equal((await ff.state<FirefoxState>()).whispers[cKey]?.path, 'direct');
+  await assertNoProblems(ff);
 }
 
 test('a whisper and a 10 MiB file each way between Firefox and Chromium, Firefox making the WebRTC offer', { timeout: TEST_TIMEOUT }, async (t) => {

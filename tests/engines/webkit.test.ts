@@ -35,15 +35,21 @@ after(async () => {
 });
 
 /** The WebKit person, opened at http://localhost (the secure context a person's own machine gives), online in #lobby. */
-async function webkitPerson(t: TestContext): Promise<EnginePerson> {
+async function webkitPerson(): Promise<EnginePerson> {
   if (!person) {
     person = await webkit.person(`http://localhost:${server.port}/`, 'WebKit');
     name = await person.waitOnline();
   }
-  const p = person;
-  // Page errors, console errors and CSP violations in WebKit fail the test they happen in.
-  t.after(async () => assert.deepEqual(await p.problems(), [], 'WebKit: no page error, console error or CSP violation'));
-  return p;
+  return person;
+}
+
+/**
+ * Page errors, console errors and CSP violations in WebKit fail the test they happen in.
+ * Called at the end of each test body, not as an after hook: a hook that throws would skip
+ * the clean-up hooks after it.
+ */
+async function assertNoProblems(p: EnginePerson): Promise<void> {
+  assert.deepEqual(await p.problems(), [], 'WebKit: no page error, console error or CSP violation');
 }
 
 /** A Chromium person in #lobby with the WebKit person, both seeing each other. */
@@ -58,7 +64,7 @@ async function withChromium(t: TestContext, wk: EnginePerson) {
 }
 
 test('first run in WebKit: a secure context on http://localhost, the app loads with a generated name and joins #lobby', { timeout: TEST_TIMEOUT }, async (t) => {
-  const wk = await webkitPerson(t);
+  const wk = await webkitPerson();
   const facts = await wk.eval<{ secure: boolean; subtle: boolean; idb: boolean; rtc: string; origin: string }>(
     '({ secure: isSecureContext, subtle: typeof crypto.subtle === "object", idb: typeof indexedDB === "object", rtc: typeof RTCPeerConnection, origin: location.origin })',
   );
@@ -72,10 +78,11 @@ test('first run in WebKit: a secure context on http://localhost, the app loads w
   assert.equal(await wk.activeTab(), 'lobby');
   assert.ok((await wk.members()).includes(name), 'WebKit sees itself in #lobby');
   assert.equal(await wk.count({ steps: ['wisp-insecure-context'] }), 0, 'no "needs a secure context" screen');
+  await assertNoProblems(wk);
 });
 
 test('room chat in WebKit: a line each way with a Chromium person, under the right names', { timeout: TEST_TIMEOUT }, async (t) => {
-  const wk = await webkitPerson(t);
+  const wk = await webkitPerson();
   const { c, cName } = await withChromium(t, wk);
 
   const fromWebKit = line('hello from WebKit');
@@ -91,10 +98,11 @@ test('room chat in WebKit: a line each way with a Chromium person, under the rig
   await c.waitDelivered(fromChromium);
   assert.equal((await wk.lineTexts()).filter((l) => l.includes(fromWebKit)).length, 1, 'WebKit shows its own line once');
   assert.equal(await c.countLines(fromChromium), 1, 'Chromium shows its own line once');
+  await assertNoProblems(wk);
 });
 
 test('a private room between WebKit and Chromium: created with a passphrase in WebKit, joined with it in Chromium, readable on both sides', { timeout: TEST_TIMEOUT }, async (t) => {
-  const wk = await webkitPerson(t);
+  const wk = await webkitPerson();
   const { c, cName } = await withChromium(t, wk);
   const room = `wk-${tag()}`;
   const passphrase = `webkit passphrase ${tag()} ${tag()}`;
@@ -117,10 +125,11 @@ test('a private room between WebKit and Chromium: created with a passphrase in W
   await wk.waitForLine(fromChromium);
   assert.equal(await wk.senderOf(fromChromium), cName);
   assert.ok(!server.log.includes(fromWebKit) && !server.log.includes(fromChromium), 'the server printed neither text');
+  await assertNoProblems(wk);
 });
 
 test('Settings in WebKit: turning "Show links in messages" off sticks after a reload, and links then show as plain text', { timeout: TEST_TIMEOUT }, async (t) => {
-  const wk = await webkitPerson(t);
+  const wk = await webkitPerson();
   const settingsButton = { steps: ['wisp-app', 'header button[aria-label="Settings"]'] };
   const dialog = { steps: ['wisp-settings-dialog', 'dialog[open]'] };
   const box = { steps: ['wisp-settings-dialog', 'input[name=show-links]'] };
@@ -149,10 +158,11 @@ test('Settings in WebKit: turning "Show links in messages" off sticks after a re
   await wk.waitForLine(text);
   const anchors = await wk.eval<number>(`${query({ steps: ['wisp-message-list', 'ol[role=log] > li'], text })}[0].querySelectorAll('a').length`);
   assert.equal(anchors, 0, 'the address is plain text, not a link');
+  await assertNoProblems(wk);
 });
 
 test('whispers in WebKit: the app says plainly that they need a browser with WebRTC, and room chat still works', { timeout: TEST_TIMEOUT }, async (t) => {
-  const wk = await webkitPerson(t);
+  const wk = await webkitPerson();
   const { c, cName } = await withChromium(t, wk);
 
   // Clicking a person opens the conversation, which says why no whisper can go.
@@ -180,4 +190,5 @@ test('whispers in WebKit: the app says plainly that they need a browser with Web
   await c.waitForLine(roomLine);
   await wk.waitDelivered(roomLine);
   assert.equal(await c.countLines(whisper) + await c.countLines(byCommand), 0, 'no whisper text reached Chromium');
+  await assertNoProblems(wk);
 });
