@@ -12,6 +12,7 @@ import { Scene } from '../e2e/support/scene.ts';
 import { WispServer } from '../e2e/support/server.ts';
 import { line, query, type EnginePerson } from './support/engine-person.ts';
 import { WebKit } from './support/webkit.ts';
+import { isElement } from './support/webdriver.ts';
 
 const TEST_TIMEOUT = 120_000;
 const GENERATED_NAME = /^\p{L}[\p{L}\p{N}_.-]+$/u;
@@ -78,6 +79,7 @@ test('first run in WebKit: a secure context on http://localhost, the app loads w
   assert.equal(await wk.activeTab(), 'lobby');
   assert.ok((await wk.members()).includes(name), 'WebKit sees itself in #lobby');
   assert.equal(await wk.count({ steps: ['wisp-insecure-context'] }), 0, 'no "needs a secure context" screen');
+  assert.ok(isElement(await webkit.session.findElement('wisp-app')), "WebDriver's own lookup finds the app's root element");
   await assertNoProblems(wk);
 });
 
@@ -133,8 +135,7 @@ test('Settings in WebKit: turning "Show links in messages" off sticks after a re
   const settingsButton = { steps: ['wisp-app', 'header button[aria-label="Settings"]'] };
   const dialog = { steps: ['wisp-settings-dialog', 'dialog[open]'] };
   const box = { steps: ['wisp-settings-dialog', 'input[name=show-links]'] };
-  const checked = () => wk.eval<boolean>(`${boxQuery()}.checked`);
-  const boxQuery = () => `(${query(box)}[0])`;
+  const checked = () => wk.eval<boolean>(`${query(box)}[0].checked`);
 
   await wk.click(settingsButton);
   await wk.waitFor(dialog);

@@ -80,18 +80,9 @@ export class WebDriverSession {
     await this.cmd('POST', '/refresh', {});
   }
 
-  currentUrl(): Promise<string> {
-    return this.cmd('GET', '/url');
-  }
-
   /** Runs a function body in the page (`arguments` are `args`); its return value, as JSON or element references. */
   execute<T>(body: string, args: unknown[] = []): Promise<T> {
     return this.cmd('POST', '/execute/sync', { script: body, args });
-  }
-
-  /** Like execute, for a body that calls `arguments[arguments.length - 1](result)` when done. */
-  executeAsync<T>(body: string, args: unknown[] = []): Promise<T> {
-    return this.cmd('POST', '/execute/async', { script: body, args });
   }
 
   async findElement(css: string): Promise<ElementRef> {
@@ -105,10 +96,6 @@ export class WebDriverSession {
   /** Types `text` into the element (focusing it first), as key presses. */
   async sendKeys(element: ElementRef, text: string): Promise<void> {
     await this.cmd('POST', `/element/${element[ELEMENT_KEY]}/value`, { text });
-  }
-
-  async clear(element: ElementRef): Promise<void> {
-    await this.cmd('POST', `/element/${element[ELEMENT_KEY]}/clear`, {});
   }
 
   /** Ends the session (the browser closes); never throws. */

@@ -4,7 +4,7 @@
 // holds one session at a time: one person per test file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../../e2e/support/server.ts';
-import { sleep, waitUntil } from '../../e2e/support/browser.ts';
+import { waitUntil } from '../../e2e/support/browser.ts';
 import { EnginePerson, PROBLEM_RECORDER, type PageDriver } from './engine-person.ts';
 import { ENTER, WebDriverSession, isElement } from './webdriver.ts';
 
@@ -122,7 +122,6 @@ export class WebKit {
 
   async close(): Promise<void> {
     await this.session.delete();
-    await sleep(100);
     await stop(this.driver);
     await stop(this.xvfb);
   }
