@@ -95,7 +95,7 @@ export class Whispers {
     this.files = new FileTransfers({
       store: options.store,
       link: (key) => {
-        if (this.unsupported || !this.mayTalkTo(key)) return undefined;
+        if (!this.available || !this.mayTalkTo(key)) return undefined;
         this.connect(key);
         return this.mesh.get(key);
       },
@@ -162,7 +162,7 @@ export class Whispers {
   }
 
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
-    if (this.unsupported) {
+    if (!this.available) {
       // Not kept as "waiting": it could never leave this browser.
       this.options.notice?.(NO_WEBRTC_SENTENCE);
       return this.connect(key);
@@ -325,13 +325,9 @@ export class Whispers {
     return this.options.webrtc !== false;
   }
 
-  /** No WebRTC here: the conversation says so instead of trying (and nothing is queued). */
-  private get unsupported(): boolean {
-    return !this.available;
-  }
-
   private connect(key: string): void {
-    if (this.unsupported) {
+    // No WebRTC here: the conversation says so instead of trying.
+    if (!this.available) {
       this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: NO_WEBRTC_SENTENCE });
       return;
     }
