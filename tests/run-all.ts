@@ -4,18 +4,19 @@
 //
 //   node --import tsx tests/run-all.ts                    every tier
 //   node --import tsx tests/run-all.ts --only server,app  just those tiers, in the usual order
-//                                                         (tiers: typecheck, build, server, release, app, e2e)
+//                                                         (tiers: typecheck, build, server, release, app, e2e, engines)
 //
-// `--only e2e` adds the build tier when dist/ is missing or older than a source file
-// (scripts/build-freshness.mjs), so e2e never tests a stale build; add `build` to
+// `--only e2e` (or engines) adds the build tier when dist/ is missing or older than a source
+// file (scripts/build-freshness.mjs), so they never test a stale build; add `build` to
 // rebuild anyway.
 //
 // How each tier is counted:
 // - typecheck: each of the three `tsc` runs is one test;
-// - build: `npm run build` is one test; when it fails, e2e (which needs the build) is
-//   not run and counts as one failure;
-// - server, release, e2e: node:test with tests/support/node-test-counts.mjs, one count per test
-//   (release: the release tarball installed as on a Pi, and the README's systemd unit);
+// - build: `npm run build` is one test; when it fails, e2e and engines (which need the
+//   build) are not run and count as one failure each;
+// - server, release, e2e, engines: node:test with tests/support/node-test-counts.mjs, one count per test
+//   (release: the release tarball installed as on a Pi, and the README's systemd unit;
+//   engines: the main flows in Firefox ESR and WebKit beside Chromium);
 // - app: @web/test-runner with the counts reporter in tests/app/web-test-runner.config.mjs.
 // Skipped and todo tests count as failed (a test that cannot fail proves nothing), so do
 // files without tests, tiers whose glob matches no file, tiers that crash or time out, and
@@ -29,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { staleBuildReason } from '../scripts/build-freshness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TIERS = ['typecheck', 'build', 'server', 'release', 'app', 'e2e'] as const;
+const TIERS = ['typecheck', 'build', 'server', 'release', 'app', 'e2e', 'engines'] as const;
 type TierName = (typeof TIERS)[number];
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -43,6 +44,7 @@ const TIMEOUT_MS: Record<TierName, number> = {
   release: 5 * MINUTE,
   app: 10 * MINUTE,
   e2e: 30 * MINUTE,
+  engines: 10 * MINUTE,
 };
 
 interface Failure {
@@ -308,7 +310,7 @@ function noTestsFound(tier: TierName, pattern: string): TierResult {
   return result;
 }
 
-async function nodeTestTier(tier: 'server' | 'release' | 'e2e', tmp: string): Promise<TierResult> {
+async function nodeTestTier(tier: 'server' | 'release' | 'e2e' | 'engines', tmp: string): Promise<TierResult> {
   const pattern = `tests/${tier}/*.test.ts`;
   const files = testFiles(`tests/${tier}`, false);
   if (files.length === 0) return noTestsFound(tier, pattern);
@@ -317,7 +319,8 @@ async function nodeTestTier(tier: 'server' | 'release' | 'e2e', tmp: string): Pr
     '--import',
     'tsx',
     '--test',
-    ...(tier === 'e2e' ? ['--test-concurrency=1'] : []),
+    // One browser test file at a time: each starts its own browsers and server.
+    ...(tier === 'e2e' || tier === 'engines' ? ['--test-concurrency=1'] : []),
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     `--test-reporter=${join(ROOT, 'tests/support/node-test-counts.mjs')}`,
@@ -368,9 +371,9 @@ function printSummary(results: TierResult[]): void {
 
 async function main(): Promise<number> {
   const selected = parseArgs(process.argv.slice(2));
-  const stale = selected.has('e2e') && !selected.has('build') ? staleBuildReason() : undefined;
+  const stale = (selected.has('e2e') || selected.has('engines')) && !selected.has('build') ? staleBuildReason() : undefined;
   if (stale) {
-    console.log(`run-all: ${stale}; adding the build tier before e2e`);
+    console.log(`run-all: ${stale}; adding the build tier before the browser tiers`);
     selected.add('build');
   }
   const dir = mkdtempSync(join(tmpdir(), 'wisp-tests-'));
@@ -392,7 +395,7 @@ async function main(): Promise<number> {
         result.failed = 1;
         result.note = 'not run: the build failed';
         result.failures.push({ name: `${tier} tier`, reason: result.note });
-      } else result = await nodeTestTier('e2e', dir);
+      } else result = await nodeTestTier(tier, dir);
       result.ms = performance.now() - started;
       if (tier === 'build' && result.failed > 0) buildFailed = true;
       results.push(result);

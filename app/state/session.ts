@@ -23,6 +23,7 @@ import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import { RoomRecovery } from './recovery.ts';
 import type { Invite } from './invite.ts';
 import { keyFingerprint } from '../crypto/key-fingerprint.ts';
+import { NO_WEBRTC_SENTENCE, hasWebRTC } from '../net/webrtc-support.ts';
 
 
 export interface SessionOptions {
@@ -109,6 +110,7 @@ export class Session {
       notify: (title, body, tab) => this.notifier.notify(title, body, tab),
       notice: (text) => this.notice(text),
       fallbackMs: options.fallbackMs,
+      webrtc: hasWebRTC(),
     });
     this.history = new HistoryOnDevice({ store: this.store, notice: (text) => this.notice(text) });
   }
@@ -317,6 +319,7 @@ export class Session {
 
   sendFiles(key: string, files: File[]): void {
     if (!files.length) return;
+    if (!this.whispers.available) return this.notice(NO_WEBRTC_SENTENCE);
     void this.whispers.files.send(key, files);
   }
 
@@ -478,10 +481,11 @@ export class Session {
         return this.store.dispatch({ t: 'room-history', room: frame.room, newMembers: frame.newMembers, by: frame.by, ...stamp() });
       case 'passphrase-changed':
         return this.privateRooms.onPassphraseChanged(frame.room, frame.by);
+      // Without WebRTC no link is made here, not even one someone else asks for.
       case 'signal':
-        return this.whispers.mesh.onSignal(frame.from, frame.data);
+        return this.whispers.available ? this.whispers.mesh.onSignal(frame.from, frame.data) : undefined;
       case 'relay':
-        return this.whispers.mesh.onRelay(frame.from, frame.data);
+        return this.whispers.available ? this.whispers.mesh.onRelay(frame.from, frame.data) : undefined;
       case 'ack': {
         const room = roomOfOwnMessage(this.state, frame.cid);
         if (room) this.recovery.onOwnMessage(room, frame.seq);

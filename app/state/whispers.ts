@@ -13,6 +13,7 @@ import { mismatchSentence } from './invite.ts';
 import { UndeliveredWhispers } from './undelivered-whispers.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
 import { whisperTab, type LinkStatus, type Store } from './store.ts';
+import { NO_WEBRTC_SENTENCE } from '../net/webrtc-support.ts';
 
 interface Outgoing {
   id: string;
@@ -37,6 +38,8 @@ export interface WhisperOptions {
   /** A sentence for the person (the app's notice). */
   notice?(text: string): void;
   fallbackMs?: number;
+  /** False in a browser without WebRTC: no link is ever tried, and the conversation says why. */
+  webrtc?: boolean;
 }
 
 /** How long a link survives its peer being absent from every shared room (reconnects). */
@@ -103,7 +106,7 @@ export class Whispers {
     this.files = new LazyFileTransfers({
       store: options.store,
       link: (key) => {
-        if (!this.mayTalkTo(key)) return undefined;
+        if (!this.available || !this.mayTalkTo(key)) return undefined;
         this.connect(key);
         return this.mesh.get(key);
       },
@@ -181,6 +184,11 @@ export class Whispers {
   }
 
   whisper(key: string, text: string, kind: 'text' | 'action' = 'text'): void {
+    if (!this.available) {
+      // Not kept as "waiting": it could never leave this browser.
+      this.options.notice?.(NO_WEBRTC_SENTENCE);
+      return this.connect(key);
+    }
     void this.undelivered.add(key, this.nameOf(key), text, kind);
     this.flush(key);
   }
@@ -359,7 +367,17 @@ export class Whispers {
     this.mesh.closeAll();
   }
 
+  /** False in a browser without WebRTC: no whisper or file can go anywhere. */
+  get available(): boolean {
+    return this.options.webrtc !== false;
+  }
+
   private connect(key: string): void {
+    // No WebRTC here: the conversation says so instead of trying.
+    if (!this.available) {
+      this.dispatch({ t: 'whisper-link', key, link: 'closed', failure: NO_WEBRTC_SENTENCE });
+      return;
+    }
     if (!this.mayTalkTo(key)) return;
     const existing = this.mesh.get(key);
     if (existing && !existing.isClosed) {
