@@ -6,6 +6,7 @@ import { appendFile, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import { LIMITS } from './protocol/protocol.ts';
+import { PersonThrottle } from './change-throttles.ts';
 
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 export const AuditEntrySchema = v.object({
@@ -28,10 +29,18 @@ export class AuditLog {
   readonly recent: AuditRecord[] = [];
   append: Appender = (file, text) => appendFile(file, text, { mode: 0o600 });
   private queued: string[] = [];
+  /** The disk's share of a flood: past this, records are counted, not written. */
+  private readonly writes: PersonThrottle;
+  private unwritten = 0;
   private writing?: Promise<void>;
   private size = 0;
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    now: () => number,
+  ) {
+    this.writes = new PersonThrottle(LIMITS.auditWritesPerMinute, LIMITS.auditWritesBurst, now);
+  }
 
   private get file(): string {
     return path.join(this.dir, AUDIT_LOG);
@@ -42,8 +51,8 @@ export class AuditLog {
   }
 
   /** Reads the newest records back from the newest files. */
-  static async open(dir: string): Promise<AuditLog> {
-    const log = new AuditLog(dir);
+  static async open(dir: string, now: () => number = Date.now): Promise<AuditLog> {
+    const log = new AuditLog(dir, now);
     for (let n = 0; n < LIMITS.auditLogFiles && log.recent.length < LIMITS.auditRecordsInMemory; n++) {
       const records = await readRecords(log.rotated(n));
       log.recent.unshift(...records.slice(-(LIMITS.auditRecordsInMemory - log.recent.length)));
@@ -60,12 +69,28 @@ export class AuditLog {
   record(entry: AuditRecord): Promise<void> {
     this.recent.push(entry);
     if (this.recent.length > LIMITS.auditRecordsInMemory) this.recent.splice(0, this.recent.length - LIMITS.auditRecordsInMemory);
+    if (this.writes.take('disk') > 0) {
+      this.unwritten++;
+      return Promise.resolve();
+    }
+    if (this.unwritten > 0) {
+      this.queued.push(`${JSON.stringify(this.skippedRecord(entry.at))}\n`);
+      this.unwritten = 0;
+    }
     this.queued.push(`${JSON.stringify(entry)}\n`);
     return this.drain();
   }
 
-  /** Resolves once every record so far is appended. */
+  private skippedRecord(at: number): AuditRecord {
+    return { at, actor: 'server', action: 'audit-skipped', detail: `${this.unwritten} record${this.unwritten === 1 ? '' : 's'} not written: more than ${LIMITS.auditWritesPerMinute} a minute` };
+  }
+
+  /** Resolves once every record so far is appended (with a count of those the rate left out). */
   async flush(): Promise<void> {
+    if (this.unwritten > 0) {
+      this.queued.push(`${JSON.stringify(this.skippedRecord(Date.now()))}\n`);
+      this.unwritten = 0;
+    }
     while (this.writing || this.queued.length) await this.drain().catch(() => undefined);
   }
 

@@ -112,6 +112,13 @@ export const LIMITS = {
   auditLogMaxBytes: 1024 * 1024,
   auditLogFiles: 3,
   auditRecordsInMemory: 500,
+  /**
+   * Records written to audit.log: a token bucket for the whole server, so a flood by many
+   * fresh identities (each with its own topic bucket) cannot push disk writes past a small
+   * fixed rate. Records beyond it stay in memory for /audit and are summarised on disk.
+   */
+  auditWritesPerMinute: 60,
+  auditWritesBurst: 300,
   /** Topic changes per person (identity key, across connections): a token bucket. */
   topicChangesPerMinute: 5,
   topicChangesBurst: 3,

@@ -43,7 +43,9 @@ test('records are appended as JSON lines: each append carries only the new recor
 
 test('rotated by size: at most LIMITS.auditLogFiles files, none past the size limit; read back newest first', async () => {
   const dir = tempDir();
-  const log = await AuditLog.open(dir);
+  // A second between records: within the disk's share (LIMITS.auditWritesPerMinute).
+  let now = 0;
+  const log = await AuditLog.open(dir, () => (now += 60_000 / LIMITS.auditWritesPerMinute));
   const padding = 'x'.repeat(200);
   const perFile = Math.ceil(LIMITS.auditLogMaxBytes / JSON.stringify(entry(0, padding)).length);
   const total = perFile * (LIMITS.auditLogFiles + 1);
@@ -59,6 +61,27 @@ test('rotated by size: at most LIMITS.auditLogFiles files, none past the size li
   assert.equal(log.recent.length, LIMITS.auditRecordsInMemory, 'memory holds a bounded number');
   const reopened = await AuditLog.open(dir);
   assert.deepEqual(reopened.recent, log.recent, 'the newest records, in order, read back');
+});
+
+test('a flood of records: the disk gets the burst, then one line saying how many were left out; memory still holds the newest', async () => {
+  const dir = tempDir();
+  let now = 0;
+  const log = await AuditLog.open(dir, () => now);
+  const flood = LIMITS.auditWritesBurst + 700;
+  for (let i = 0; i < flood; i++) void log.record(entry(i));
+  await log.flush();
+  const written = lines(path.join(dir, 'audit.log'));
+  assert.equal(written.length, LIMITS.auditWritesBurst + 1, 'the burst, and the summary written at flush');
+  assert.deepEqual(written.at(-1)!.action, 'audit-skipped');
+  assert.match(written.at(-1)!.detail!, new RegExp(`^700 records not written: more than ${LIMITS.auditWritesPerMinute} a minute$`));
+  assert.deepEqual(log.recent.at(-1), entry(flood - 1), '/audit still shows the newest');
+  // A minute later the disk takes records again, at the fixed rate.
+  now += 60_000;
+  for (let i = 0; i < LIMITS.auditWritesPerMinute + 10; i++) void log.record(entry(flood + i));
+  await log.flush();
+  const after = lines(path.join(dir, 'audit.log')).slice(written.length);
+  assert.equal(after.filter((r) => r.action === 'topic').length, LIMITS.auditWritesPerMinute, "a minute's worth");
+  assert.match(after.at(-1)!.detail!, /^10 records not written/);
 });
 
 test('an old audit.json is migrated once: appended to audit.log, then removed', async () => {
