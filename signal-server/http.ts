@@ -99,6 +99,9 @@ export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite, 
   const serveStatic = sirv(config.staticDir, {
     etag: true,
     dev: false,
+    // The build writes .br and .gz beside each file (scripts/precompress.mjs).
+    brotli: true,
+    gzip: true,
     setHeaders: (res, pathname) => res.setHeader('Cache-Control', cacheControl(pathname)),
   });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { precompress } from '../../scripts/precompress.mjs';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
@@ -55,6 +56,8 @@ test('a new version is offered after the server comes back, and applied on Reloa
     path.join(staticDir, 'sw.js'),
     `\nself.addEventListener('message', (e) => { if (e.data && e.data.type === 'WISP_TEST_BUILD') e.ports[0].postMessage('v2'); });\n`,
   );
+  // As the build does: the compressed copies the server prefers must match.
+  precompress(staticDir);
   await server.start();
   await person.waitOnline(RECONNECT_WAIT_MS);
 

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
+import { precompress } from '../../scripts/precompress.mjs';
 import { SUBPROTOCOL } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { TestClient } from '../support/test-client.ts';
@@ -41,6 +43,22 @@ function permissionsPolicy(res: Response): Map<string, string> {
   return new Map(header.split(',').map((entry) => entry.trim().split('=') as [string, string]));
 }
 
+/** An asset big enough to be precompressed by the build. */
+const BIG_ASSET = Array.from({ length: 800 }, (_, i) => `export const line${i} = "wisp asset line ${i}";`).join('\n');
+
+/** A GET that keeps the body as sent (fetch would decompress it), with the Accept-Encoding given. */
+function encodedGet(url: string, acceptEncoding?: string): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers: acceptEncoding ? { 'accept-encoding': acceptEncoding } : {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+      })
+      .on('error', reject);
+  });
+}
+
 describe('HTTP', () => {
   const scope = new Scope();
   let server: RunningServer;
@@ -53,6 +71,8 @@ describe('HTTP', () => {
     writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>Wisp</title><p>wisp-index</p>');
     writeFileSync(path.join(staticDir, 'assets', 'app-abc123.js'), 'console.log("wisp-asset");');
     writeFileSync(path.join(staticDir, 'sw.js'), 'self.addEventListener("install", () => {});');
+    writeFileSync(path.join(staticDir, 'assets', 'big-xyz789.js'), BIG_ASSET);
+    precompress(staticDir);
     outside = 'top-secret-outside-the-app';
     writeFileSync(path.join(base, 'secret.txt'), outside);
     server = await scope.server({ staticDir });
@@ -112,6 +132,22 @@ describe('HTTP', () => {
     assert.match(res.headers.get('content-type') ?? '', /javascript/);
     assert.equal(await res.text(), 'console.log("wisp-asset");');
     assertSecurityHeaders(res, '/assets/app-abc123.js');
+  });
+
+  test('assets go out precompressed: brotli or gzip as the browser accepts, the same bytes once decoded, and identity otherwise', async () => {
+    const url = `${server.url}/assets/big-xyz789.js`;
+    const br = await encodedGet(url, 'gzip, deflate, br');
+    assert.equal(br.headers['content-encoding'], 'br');
+    assert.match(String(br.headers.vary), /Accept-Encoding/i);
+    assert.equal(brotliDecompressSync(br.body).toString(), BIG_ASSET);
+    assert.ok(br.body.length * 5 < Buffer.byteLength(BIG_ASSET), `${br.body.length} bytes sent for ${Buffer.byteLength(BIG_ASSET)}`);
+    const gz = await encodedGet(url, 'gzip');
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gunzipSync(gz.body).toString(), BIG_ASSET);
+    const plain = await encodedGet(url);
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(plain.body.toString(), BIG_ASSET);
+    assert.match(String(plain.headers['content-type']), /javascript/);
   });
 
   test('an unchanged file answers 304 to a conditional request', async () => {
