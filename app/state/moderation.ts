@@ -3,6 +3,7 @@
 // moderation answers read.
 import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { ModerationCommand } from './commands.ts';
+import { formatDateTime } from './format-time.ts';
 import { whisperKeyOf, type AppState } from './store.ts';
 
 export type { ModerationCommand };
@@ -84,22 +85,23 @@ function frameFor(command: ModerationCommand, room: () => string, find: (name: s
 
 export function formatBans(frame: ServerFrameOf<'bans'>): string {
   const where = frame.room ? `#${frame.room}` : 'the server';
-  if (!frame.bans.length) return `No bans in ${where}.`;
+  const lifted = frame.lifted ? `Ban on ${frame.lifted.name} in ${where} lifted.` : undefined;
+  if (!frame.bans.length) return lifted ?? `No bans in ${where}.`;
   const lines = frame.bans.map((b) => {
-    const until = b.until ? `until ${new Date(b.until).toLocaleString()}` : 'until lifted';
-    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${new Date(b.at).toLocaleString()}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
+    const until = b.until ? `until ${formatDateTime(b.until)}` : 'until lifted';
+    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${formatDateTime(b.at)}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
   });
-  return [`Bans in ${where} (/unban <id> lifts one):`, ...lines].join('\n');
+  return [...(lifted ? [lifted] : []), `${lifted ? 'Still in force' : `Bans in ${where}`} (/unban <id> lifts one):`, ...lines].join('\n');
 }
 
 export function formatUserinfo(frame: ServerFrameOf<'userinfo'>): string {
   const rooms = frame.rooms.map((r) => `#${r}`).join(' ') || 'none';
-  return `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${new Date(frame.connectedAt).toLocaleString()}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${rooms}`;
+  return `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${formatDateTime(frame.connectedAt)}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${rooms}`;
 }
 
 export function formatAudit(frame: ServerFrameOf<'audit'>): string {
   if (!frame.entries.length) return 'The audit trail is empty.';
   return frame.entries
-    .map((e) => `${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`)
+    .map((e) => `${formatDateTime(e.at)} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`)
     .join('\n');
 }

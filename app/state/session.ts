@@ -18,6 +18,7 @@ import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
 import type { History, ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
+import { banLength, banRefusal, reasonClause } from './sentences.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import { RoomRecovery } from './recovery.ts';
@@ -503,14 +504,14 @@ export class Session {
       case 'password-required':
         return this.store.dispatch({ t: 'password-required' });
       case 'kicked':
-        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'} You may join again.` });
+        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${reasonClause(frame.reason)} You may join again.` });
         return this.whispers.onPresenceChanged(true);
       case 'banned':
         if (frame.room) {
-          this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}` });
+          this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}` });
           return this.whispers.onPresenceChanged(true);
         }
-        this.bannedNotice = `You were banned from this server by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}`;
+        this.bannedNotice = `You were banned from this server by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}`;
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
@@ -544,9 +545,11 @@ export class Session {
     if (frame.code === ErrorCode.passwordWrong || frame.code === ErrorCode.throttled && frame.ref === 'password') {
       return this.store.dispatch({ t: 'password-required', error: frame.message });
     }
-    if (frame.code === ErrorCode.banned && frame.ref === 'hello') this.bannedNotice = frame.message;
+    // A server that names the ban gets it said in local time; an older one in its own words.
+    const banned = frame.code === ErrorCode.banned && frame.ban ? banRefusal(frame.ban) : frame.message;
+    if (frame.code === ErrorCode.banned && frame.ref === 'hello') this.bannedNotice = banned;
     if (frame.code === ErrorCode.banned && frame.ref && this.state.rooms[frame.ref]) {
-      return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: frame.message });
+      return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: banned });
     }
     // A leave the server refused (not in the room, a bad name) gets no `left`.
     if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
@@ -566,6 +569,8 @@ export class Session {
     this.welcomed = false;
     this.leavesUnanswered.clear();
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
+    // Banned from the server: reconnecting here cannot help, so nothing offers it.
+    if (info.code === CloseCode.banned) return this.store.dispatch({ t: 'connection', status: 'stopped', sentence, banned: true });
     if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
     this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);
   }
