@@ -12,7 +12,7 @@ import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
 import { helpText, parseInput, type ModerationCommand } from './commands.ts';
-import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction } from './moderation.ts';
+import type { MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
@@ -35,6 +35,9 @@ export interface SessionOptions {
   shared?: boolean;
 }
 
+/** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
+const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
+
 export class Session {
   readonly store = new Store();
   private readonly client: SignalClient;
@@ -52,6 +55,8 @@ export class Session {
   private applyUpdate?: () => void;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
   private bannedNotice?: string;
+  private answers?: Promise<typeof import('./moderation-answers.ts')>;
+  private moderation?: Promise<typeof import('./moderation.ts')>;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
   /**
    * Server frames are handled one after another: each starts when the one before it has
@@ -281,9 +286,15 @@ export class Session {
   /** Moderation commands: resolve names to peer ids in the current room and send. */
   private moderate(command: ModerationCommand): void {
     if (!this.welcomed) return this.notice('Moderation needs the connection to the server; try again in a moment.');
-    const result = moderationFrame(command, this.state);
-    if ('problem' in result) return this.notice(result.problem);
-    this.client.send(result.frame);
+    // Names resolve in the rooms as they were when the command was typed. The module comes
+    // with the first command (moderation is rare: not before the first paint).
+    const state = this.state;
+    this.moderation ??= import('./moderation.ts');
+    this.moderation.then((m) => {
+      const result = m.moderationFrame(command, state);
+      if ('problem' in result) return this.notice(result.problem);
+      this.client.send(result.frame);
+    }, () => this.notice(RELOAD));
   }
 
   /** What the person picked in a member's context menu. */
@@ -524,11 +535,9 @@ export class Session {
       case 'admin-forgotten':
         return this.notice('This server will no longer remember you as admin after a restart.');
       case 'bans':
-        return this.system(formatBans(frame));
       case 'userinfo':
-        return this.system(formatUserinfo(frame));
       case 'audit':
-        return this.system(formatAudit(frame));
+        return this.showAnswer(frame);
     }
   }
 
@@ -560,6 +569,15 @@ export class Session {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
     this.notice(errorSentence(frame.code, frame.message));
+  }
+
+  /** A moderation answer, worded by a module loaded with the first one; later ones keep their order. */
+  private showAnswer(frame: ServerFrameOf<'bans' | 'userinfo' | 'audit'>): void {
+    this.answers ??= import('./moderation-answers.ts');
+    this.answers.then(
+      (words) => this.system(frame.type === 'bans' ? words.formatBans(frame) : frame.type === 'userinfo' ? words.formatUserinfo(frame) : words.formatAudit(frame)),
+      () => this.notice(RELOAD),
+    );
   }
 
   private onClose(info: CloseInfo): void {

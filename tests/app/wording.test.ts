@@ -8,7 +8,7 @@ import '../../app/components/member-list.ts';
 import '../../app/components/room-header.ts';
 import { formatClock, formatDateTime, setTimeLocale } from '../../app/state/format-time.ts';
 import { banLength, banRefusal, reasonClause } from '../../app/state/sentences.ts';
-import { formatBans, formatUserinfo } from '../../app/state/moderation.ts';
+import { formatBans, formatUserinfo } from '../../app/state/moderation-answers.ts';
 import type { RoomState } from '../../app/state/store.ts';
 
 async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
@@ -75,7 +75,7 @@ describe('/unban', () => {
   it('says the ban was lifted, in a room or on the server, then what is still in force', () => {
     setTimeLocale('en-GB', 'UTC');
     expect(formatBans({ type: 'bans', room: 'lobby', bans: [], lifted: { id: 'b1', name: 'Bea' } })).to.equal('Ban on Bea in #lobby lifted.');
-    expect(formatBans({ type: 'bans', bans: [], lifted: { id: 'b2', name: 'Vic' } })).to.equal('Ban on Vic in the server lifted.');
+    expect(formatBans({ type: 'bans', bans: [], lifted: { id: 'b2', name: 'Vic' } })).to.equal('Server-wide ban on Vic lifted.');
     const rest = formatBans({ type: 'bans', room: 'games', bans: [{ id: 'b3', name: 'Tom', by: 'Olga', at: AT }], lifted: { id: 'b1', name: 'Bea' } });
     expect(rest.split('\n')).to.deep.equal(['Ban on Bea in #games lifted.', 'Still in force (/unban <id> lifts one):', 'b3: Tom, by Olga on 2 Dec 2026, 13:05 UTC, until lifted']);
   });
