@@ -76,11 +76,17 @@ async function boot(): Promise<void> {
   if (opened) session.activate(opened);
   // An invite link: its fragment names the room (and maybe the passphrase). It leaves the
   // address bar and the history at once, so the passphrase does not linger there.
+  acceptInviteInAddressBar(session);
+  // One pasted into the address bar of a tab already open arrives as a hashchange.
+  window.addEventListener('hashchange', () => acceptInviteInAddressBar(session));
+  void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
+  exposeForTests(session);
+}
+
+function acceptInviteInAddressBar(session: Session): void {
   const invite = parseInvite(location.hash);
   if (location.hash) history.replaceState(null, '', location.pathname + location.search);
   if (invite) session.acceptInvite(invite);
-  void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
-  exposeForTests(session);
 }
 
 declare global {

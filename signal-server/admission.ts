@@ -50,7 +50,7 @@ export class Admission {
 
     const ban = this.ctx.moderator.banFor({ key: frame.key, ip: conn.ip });
     if (ban) {
-      conn.error(ErrorCode.banned, this.ctx.moderator.banSentence(ban), { ref: 'hello' });
+      this.ctx.moderator.refuseBanned(conn, ban, 'hello');
       conn.close(CloseCode.banned, 'banned');
       return;
     }

@@ -56,7 +56,7 @@ export class Connection implements RoomMember {
     this.ws.send(frame, { binary: false }, written && (() => written()));
   }
 
-  error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number } = {}): void {
+  error(code: ErrorCode, message: string, extra: { ref?: string; retryAfterMs?: number; ban?: { room?: string; until?: number; reason?: string } } = {}): void {
     this.send({ type: 'error', code, message, ...extra });
   }
 

@@ -249,7 +249,7 @@ export class Hub {
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
     const ban = this.moderator.banFor(conn, room.value);
-    if (ban) return conn.error(ErrorCode.banned, this.moderator.banSentence(ban), { ref: room.value });
+    if (ban) return this.moderator.refuseBanned(conn, ban, room.value);
     const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
     const wait = guessing ? this.guesses.passphraseWait(conn, room.value) : 0;
     if (wait > 0) {

@@ -54,6 +54,11 @@ export class Moderator {
     return `You are banned from ${where}${until}${ban.reason ? `: ${ban.reason}` : '.'}`;
   }
 
+  /** The refusal of a banned person: the sentence, and the ban's parts for the app to say in local time. */
+  refuseBanned(conn: Connection, ban: Ban, ref: string): void {
+    conn.error(ErrorCode.banned, this.banSentence(ban), { ref, ban: { room: ban.room, until: ban.until, reason: ban.reason } });
+  }
+
   onAdmin(conn: Connection, frame: ClientFrameOf<'admin'>): Promise<void> | void {
     // Only this identity's and this connection's own wrong tokens stop it, never a
     // neighbour's on the same address (guess-throttles.ts explains the address bound).
@@ -164,7 +169,7 @@ export class Moderator {
     if (!allowed) return this.forbidden(conn, 'unban');
     this.ctx.store.bans.splice(index, 1);
     await this.ctx.store.saveBans();
-    conn.send({ type: 'bans', room: ban.room, bans: this.listBans(conn, ban.room) });
+    conn.send({ type: 'bans', room: ban.room, bans: this.listBans(conn, ban.room), lifted: { id: ban.id, name: ban.name } });
     void this.audit(conn, 'unban', { name: ban.name }, ban.room);
   }
 

@@ -89,7 +89,7 @@ export class ConnectionStatus extends LitElement {
       <span class="dot" aria-hidden="true"></span>
       <span role="status" class="label">${LABELS[status]}</span>
       ${offline && sentence ? html`<span class="sentence" title=${sentence}>${sentence}${status === 'offline' && seconds ? ` (${seconds}s)` : ''}</span>` : nothing}
-      ${offline
+      ${offline && !this.connection.banned
         ? html`<button @click=${() => emit(this, 'reconnect', null)}>
             ${status === 'stopped' ? 'Connect here' : 'Retry now'}
           </button>`

@@ -18,6 +18,8 @@ function roleLabel(member: Member) {
 export class MemberList extends LitElement {
   @property({ attribute: false }) members: Member[] = [];
   @property() me?: string;
+  /** Named when the list is not of the open conversation's room (a whisper tab shows a room's people). */
+  @property() room = '';
   /** Trust per identity key, for the verified and key-changed badges. */
   @property({ attribute: false }) trust: Record<string, Trust> = {};
   /** False while the member list is not known (offline). */
@@ -133,7 +135,7 @@ export class MemberList extends LitElement {
   override render() {
     const sorted = [...this.members].sort((a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
     return html`
-      <h2 id="heading">People here${this.synced ? ` (${sorted.length})` : ''}</h2>
+      <h2 id="heading">${this.room ? `People in #${this.room}` : 'People here'}${this.synced ? ` (${sorted.length})` : ''}</h2>
       ${this.synced
         ? html`<ul aria-labelledby="heading">
             ${sorted.map(

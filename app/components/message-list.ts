@@ -8,6 +8,7 @@ import { trustBadge } from './trust-badge.ts';
 import type { TransferState } from '../state/store.ts';
 import './file-card.ts';
 import { parseMessage, type Token } from '../state/format.ts';
+import { formatClock } from '../state/format-time.ts';
 import { renderTokens } from './rich-text.ts';
 import { emit } from './events.ts';
 import { formatBytes } from '../files/format-bytes.ts';
@@ -15,7 +16,6 @@ import { formatBytes } from '../files/format-bytes.ts';
 /** How long scrolling must pause before the list reports where the person is. */
 const VIEW_SETTLE_MS = 250;
 
-const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
 /**
  * The lines of one room. A log region, so screen readers announce new lines. Opened with
@@ -264,7 +264,7 @@ export class MessageList extends LitElement {
     const when = new Date(line.ts);
     const meta = html`<div class="meta">
       <span class="name">${line.own ? 'You' : line.name}</span>${line.fromKey ? trustBadge(this.trust[line.fromKey], { quiet: true }) : nothing}
-      <time datetime=${when.toISOString()}>${time.format(when)}</time>
+      <time datetime=${when.toISOString()}>${formatClock(line.ts)}</time>
       ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
       ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
       ${this.renderUndelivered(line)}

@@ -6,6 +6,9 @@ import { shared } from '../styles/tokens.ts';
 import { emit, on } from './events.ts';
 import type { MenuItem } from './member-menu.ts';
 
+/** What a room not yet joined says when no join is coming: the connection stopped, or a server-wide ban. */
+const STOPPED: Record<string, string> = { stopped: '· not connected', banned: '· not joined: you are banned from this server' };
+
 /** A room's name, topic, who can read it, what new members see, and its invite, passphrase and history actions. */
 @customElement('wisp-room-header')
 export class RoomHeader extends LitElement {
@@ -14,6 +17,8 @@ export class RoomHeader extends LitElement {
   @property({ type: Boolean }) owner = false;
   /** How many recent messages the person may let new members see (empty: they may not change it). */
   @property({ attribute: false }) historyChoices: number[] = [];
+  /** '' while a join may come, 'stopped' when the connection stopped, 'banned' after a server-wide ban. */
+  @property() stopped: '' | 'stopped' | 'banned' = '';
   /** Where the history menu is open. */
   @state() private historyMenu?: { x: number; y: number };
 
@@ -72,7 +77,7 @@ export class RoomHeader extends LitElement {
     return html`<span class="name">#${room.name}</span>
       ${room.topic ? html`<span class="topic">${room.topic}</span>` : nothing}
       ${!room.synced
-        ? html`<span class="muted" role="status">${room.unlocking ? '· deriving the room key…' : room.locked ? '· needs the passphrase' : '· joining…'}</span>`
+        ? html`<span class="muted" role="status">${room.unlocking ? '· deriving the room key…' : room.locked ? '· needs the passphrase' : STOPPED[this.stopped] ?? '· joining…'}</span>`
         : room.private
           ? html`<span class="e2e" data-readers="members">· end-to-end encrypted: only people with the passphrase can read this room</span>`
           : html`<span class="muted" data-readers="operator">· the server operator can read this room</span>`}

@@ -315,6 +315,7 @@ export class WispApp extends LitElement {
       const mine = room.members[state.me.id ?? ''];
       return html`<wisp-room-header
           .room=${room}
+          stopped=${state.connection.banned ? 'banned' : state.connection.status === 'stopped' ? 'stopped' : ''}
           ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
           .historyChoices=${rankOf(mine?.role ?? 'member', state.me.admin) >= (room.persistent ? RANK.admin : RANK.owner) ? historyChoices(state.limits?.historyMessages ?? 0) : []}
           ${on('room-history', (e) => this.session.setRoomHistory(e.detail.room, e.detail.newMembers))}
@@ -400,6 +401,7 @@ export class WispApp extends LitElement {
         <aside id="members" class=${this.membersOpen ? 'open' : ''} aria-label=${room ? `People in #${room.name}` : 'People'}>
           <wisp-member-list
             .members=${members}
+            room=${room && whisperKeyOf(state.active ?? '') ? room.name : ''}
             .synced=${room?.synced ?? false}
             .trust=${trust}
             me=${state.me.id ?? ''}

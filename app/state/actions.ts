@@ -9,7 +9,7 @@ import type { ChatLine, ConnectionStatus, LinkStatus, PassphrasePrompt, Transfer
 export type WhisperStatus = 'sending' | 'waiting' | 'expired';
 
 export type Action =
-  | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number }
+  | { t: 'connection'; status: ConnectionStatus; sentence?: string; retryAt?: number; banned?: true }
   | { t: 'identity'; fingerprint: string }
   | { t: 'welcome'; id: string; name: string; limits: WireLimits; iceServers: RTCIceServer[] }
   | { t: 'name'; name: string }

@@ -1,7 +1,7 @@
 // Moderation commands from the composer, turned into frames: names are resolved to the
-// peer ids the server knows, in the room the command is typed in. Also how the server's
-// moderation answers read.
-import { checkRoomName, nameKey, type ClientFrame, type Member, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
+// peer ids the server knows, in the room the command is typed in. How the server's
+// answers read is in moderation-answers.ts, loaded when the first one comes.
+import { checkRoomName, nameKey, type ClientFrame, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { ModerationCommand } from './commands.ts';
 import { whisperKeyOf, type AppState } from './store.ts';
 
@@ -80,26 +80,4 @@ function frameFor(command: ModerationCommand, room: () => string, find: (name: s
     case 'audit':
       return { type: 'audit', limit: command.limit };
   }
-}
-
-export function formatBans(frame: ServerFrameOf<'bans'>): string {
-  const where = frame.room ? `#${frame.room}` : 'the server';
-  if (!frame.bans.length) return `No bans in ${where}.`;
-  const lines = frame.bans.map((b) => {
-    const until = b.until ? `until ${new Date(b.until).toLocaleString()}` : 'until lifted';
-    return `${b.id}: ${b.name}${b.ip ? ` (address ${b.ip})` : ''}, by ${b.by} on ${new Date(b.at).toLocaleString()}, ${until}${b.reason ? `: ${b.reason}` : ''}`;
-  });
-  return [`Bans in ${where} (/unban <id> lifts one):`, ...lines].join('\n');
-}
-
-export function formatUserinfo(frame: ServerFrameOf<'userinfo'>): string {
-  const rooms = frame.rooms.map((r) => `#${r}`).join(' ') || 'none';
-  return `${frame.name}${frame.admin ? ' (admin)' : ''}: address ${frame.ip}, connected ${new Date(frame.connectedAt).toLocaleString()}, key ${frame.fingerprint.slice(0, 16)}…, rooms ${rooms}`;
-}
-
-export function formatAudit(frame: ServerFrameOf<'audit'>): string {
-  if (!frame.entries.length) return 'The audit trail is empty.';
-  return frame.entries
-    .map((e) => `${new Date(e.at).toLocaleString()} ${e.actor} ${e.action}${e.target ? ` ${e.target}` : ''}${e.room ? ` in #${e.room}` : ''}${e.detail ? ` (${e.detail})` : ''}`)
-    .join('\n');
 }

@@ -12,12 +12,13 @@ import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
 import { helpText, parseInput, type ModerationCommand } from './commands.ts';
-import { formatAudit, formatBans, formatUserinfo, moderationFrame, type MemberAction } from './moderation.ts';
+import type { MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
 import type { History, ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
+import { banLength, banRefusal, reasonClause } from './sentences.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { PrivateRoomFlow, type OpenedMessage } from './private-room-flow.ts';
 import { RoomRecovery } from './recovery.ts';
@@ -33,6 +34,9 @@ export interface SessionOptions {
   /** The page was opened by the share target: pick up what was shared. */
   shared?: boolean;
 }
+
+/** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
+const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
 
 export class Session {
   readonly store = new Store();
@@ -51,6 +55,8 @@ export class Session {
   private applyUpdate?: () => void;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
   private bannedNotice?: string;
+  private answers?: Promise<typeof import('./moderation-answers.ts')>;
+  private moderation?: Promise<typeof import('./moderation.ts')>;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
   /**
    * Server frames are handled one after another: each starts when the one before it has
@@ -280,9 +286,15 @@ export class Session {
   /** Moderation commands: resolve names to peer ids in the current room and send. */
   private moderate(command: ModerationCommand): void {
     if (!this.welcomed) return this.notice('Moderation needs the connection to the server; try again in a moment.');
-    const result = moderationFrame(command, this.state);
-    if ('problem' in result) return this.notice(result.problem);
-    this.client.send(result.frame);
+    // Names resolve in the rooms as they were when the command was typed. The module comes
+    // with the first command (moderation is rare: not before the first paint).
+    const state = this.state;
+    this.moderation ??= import('./moderation.ts');
+    this.moderation.then((m) => {
+      const result = m.moderationFrame(command, state);
+      if ('problem' in result) return this.notice(result.problem);
+      this.client.send(result.frame);
+    }, () => this.notice(RELOAD));
   }
 
   /** What the person picked in a member's context menu. */
@@ -503,14 +515,14 @@ export class Session {
       case 'password-required':
         return this.store.dispatch({ t: 'password-required' });
       case 'kicked':
-        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'} You may join again.` });
+        this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${reasonClause(frame.reason)} You may join again.` });
         return this.whispers.onPresenceChanged(true);
       case 'banned':
         if (frame.room) {
-          this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}` });
+          this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}` });
           return this.whispers.onPresenceChanged(true);
         }
-        this.bannedNotice = `You were banned from this server by ${frame.by}${frame.reason ? `: ${frame.reason}` : '.'}`;
+        this.bannedNotice = `You were banned from this server by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}`;
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
@@ -523,11 +535,9 @@ export class Session {
       case 'admin-forgotten':
         return this.notice('This server will no longer remember you as admin after a restart.');
       case 'bans':
-        return this.system(formatBans(frame));
       case 'userinfo':
-        return this.system(formatUserinfo(frame));
       case 'audit':
-        return this.system(formatAudit(frame));
+        return this.showAnswer(frame);
     }
   }
 
@@ -544,9 +554,11 @@ export class Session {
     if (frame.code === ErrorCode.passwordWrong || frame.code === ErrorCode.throttled && frame.ref === 'password') {
       return this.store.dispatch({ t: 'password-required', error: frame.message });
     }
-    if (frame.code === ErrorCode.banned && frame.ref === 'hello') this.bannedNotice = frame.message;
+    // A server that names the ban gets it said in local time; an older one in its own words.
+    const banned = frame.code === ErrorCode.banned && frame.ban ? banRefusal(frame.ban) : frame.message;
+    if (frame.code === ErrorCode.banned && frame.ref === 'hello') this.bannedNotice = banned;
     if (frame.code === ErrorCode.banned && frame.ref && this.state.rooms[frame.ref]) {
-      return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: frame.message });
+      return this.store.dispatch({ t: 'removed', room: frame.ref, sentence: banned });
     }
     // A leave the server refused (not in the room, a bad name) gets no `left`.
     if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
@@ -559,6 +571,15 @@ export class Session {
     this.notice(errorSentence(frame.code, frame.message));
   }
 
+  /** A moderation answer, worded by a module loaded with the first one; later ones keep their order. */
+  private showAnswer(frame: ServerFrameOf<'bans' | 'userinfo' | 'audit'>): void {
+    this.answers ??= import('./moderation-answers.ts');
+    this.answers.then(
+      (words) => this.system(frame.type === 'bans' ? words.formatBans(frame) : frame.type === 'userinfo' ? words.formatUserinfo(frame) : words.formatAudit(frame)),
+      () => this.notice(RELOAD),
+    );
+  }
+
   private onClose(info: CloseInfo): void {
     this.sender.onDisconnect();
     if (info.code === CloseCode.shuttingDown) void this.recovery.onServerStopped();
@@ -566,6 +587,8 @@ export class Session {
     this.welcomed = false;
     this.leavesUnanswered.clear();
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
+    // Banned from the server: reconnecting here cannot help, so nothing offers it.
+    if (info.code === CloseCode.banned) return this.store.dispatch({ t: 'connection', status: 'stopped', sentence, banned: true });
     if (info.retryInMs === undefined) return this.dispatchConnection('stopped', sentence);
     this.dispatchConnection('offline', sentence, Date.now() + info.retryInMs);
   }

@@ -14,6 +14,8 @@ export interface ConnectionState {
   sentence?: string;
   /** When the next attempt starts (epoch ms). */
   retryAt?: number;
+  /** Banned from this server: connecting again cannot help. */
+  banned?: true;
 }
 
 export type LineKind = 'text' | 'action' | 'system' | 'file';

@@ -638,7 +638,13 @@ const BanInfo = v.object({
   until: v.optional(Timestamp),
 });
 export type BanInfo = v.InferOutput<typeof BanInfo>;
-export const BansSchema = v.object({ type: v.literal('bans'), room: v.optional(RoomName), bans: v.array(BanInfo) });
+/** The bans in a room or on the server; after an `unban`, `lifted` names the ban just lifted. */
+export const BansSchema = v.object({
+  type: v.literal('bans'),
+  room: v.optional(RoomName),
+  bans: v.array(BanInfo),
+  lifted: v.optional(v.object({ id: v.string(), name: v.string() })),
+});
 export const UserinfoResultSchema = v.object({
   type: v.literal('userinfo'),
   id: PeerId,
@@ -676,6 +682,11 @@ export const ErrorSchema = v.object({
   /** What the error is about: a client message id, a room or a frame type. */
   ref: v.optional(v.string()),
   retryAfterMs: v.optional(Count),
+  /**
+   * A `banned` refusal: the ban itself, so the app says until when in the reader's own
+   * time zone and format (the message, for older apps, says it in UTC).
+   */
+  ban: v.optional(v.object({ room: v.optional(RoomName), until: v.optional(Timestamp), reason: Reason })),
 });
 
 const ServerFrameVariant = v.variant('type', [

@@ -76,7 +76,7 @@ test('an owner kicks a member: the sentence, the tab gone, whisper links closed 
   await watchRemoval(kim, 'games', { self: true }, tomKey);
   await watchRemoval(tom, 'games', { name: 'Kim' }, kimKey);
   await olga.say('/kick Kim too loud');
-  const sentence = await waitNotice(kim, 'You were removed from #games by Olga: too loud');
+  const sentence = await waitNotice(kim, 'You were removed from #games by Olga: too loud.');
   assert.match(sentence, /You may join again/);
   assert.equal(await kim.page.locator('wisp-app div.notice[role=alert]').count(), 1);
   await waitUntil("Kim's #games tab to go", async () => !(await kim.tabs()).includes('games'));
@@ -106,7 +106,7 @@ test('an owner kicks a member: the sentence, the tab gone, whisper links closed 
   await olga.textarea.press('End');
   await olga.textarea.pressSequentially('spamming');
   await olga.textarea.press('Enter');
-  await waitNotice(kim, 'You were removed from #games by Olga: spamming');
+  await waitNotice(kim, 'You were removed from #games by Olga: spamming.');
   await waitUntil("Kim's #games tab to go again", async () => !(await kim.tabs()).includes('games'));
   await waitMembersIn(olga, 'games', ['Olga', 'Tom']);
 });
@@ -122,7 +122,7 @@ test('a person banned from a room who reloads and tries to join again is refused
   await waitMembersIn(olga, 'games', ['Olga', 'Bea']);
 
   await olga.say('/ban Bea cheating');
-  await waitNotice(bea, 'You were banned from #games by Olga: cheating');
+  await waitNotice(bea, 'You were banned from #games by Olga for good: cheating.');
   await waitUntil("Bea's #games tab to go", async () => !(await bea.tabs()).includes('games'));
   await waitMembersIn(olga, 'games', ['Olga']);
 
@@ -130,7 +130,7 @@ test('a person banned from a room who reloads and tries to join again is refused
   await bea.waitOnline();
   assert.ok(!(await bea.tabs()).includes('games'), 'the banned room is not rejoined on reload');
   await bea.say('/join #games');
-  await waitNotice(bea, 'You are banned from #games: cheating');
+  await waitNotice(bea, 'You are banned from #games for good: cheating.');
   await waitUntil("Bea's #games tab to go after the refusal", async () => !(await bea.tabs()).includes('games'));
   assert.equal((await appState(bea)).rooms.games, undefined);
   await waitMembersIn(olga, 'games', ['Olga']);
@@ -165,13 +165,13 @@ test('a server-wide ban by the admin holds across reloads and a server restart',
 
   await ada.say('/ban --server Vic trolling');
   const stopped = await waitConnection(vic, 'stopped');
-  assert.equal(stopped, 'You were banned from this server by Ada: trolling');
-  assert.match((await vic.connectionStatus.locator('.sentence').textContent()) ?? '', /banned from this server by Ada: trolling/);
+  assert.equal(stopped, 'You were banned from this server by Ada for good: trolling.');
+  assert.match((await vic.connectionStatus.locator('.sentence').textContent()) ?? '', /banned from this server by Ada for good: trolling\./);
   await waitMembersIn(wes, 'lobby', ['Ada', 'Wes']);
 
   // A reload does not get Vic back in: refused at hello, and the app stays disconnected.
   await vic.reload();
-  assert.equal(await waitConnection(vic, 'stopped'), 'You are banned from this server: trolling');
+  assert.equal(await waitConnection(vic, 'stopped'), 'You are banned from this server for good: trolling.');
 
   // The ban is on disk: after a restart it still holds.
   scene.expectServerDown(); // stopped on purpose: the app's reconnect attempts are refused until it is back
@@ -181,8 +181,8 @@ test('a server-wide ban by the admin holds across reloads and a server restart',
   await ada.waitOnline(RECONNECT_WAIT_MS);
   assert.equal(await vic.status(), 'stopped', 'Vic did not reconnect by itself');
   await vic.reload();
-  assert.equal(await waitConnection(vic, 'stopped'), 'You are banned from this server: trolling');
-  assert.match((await vic.connectionStatus.locator('.sentence').textContent()) ?? '', /You are banned from this server: trolling/);
+  assert.equal(await waitConnection(vic, 'stopped'), 'You are banned from this server for good: trolling.');
+  assert.match((await vic.connectionStatus.locator('.sentence').textContent()) ?? '', /You are banned from this server for good: trolling\./);
   await waitMembersIn(wes, 'lobby', ['Ada', 'Wes']);
 });
 

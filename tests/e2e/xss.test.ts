@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { checkName, checkRoomName, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { sanitizeFilename } from '../../app/files/sanitize.ts';
+import { reasonClause } from '../../app/state/sentences.ts';
 import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { keyOf, openByClick, selectWhisper, waitSecure, whisperTab } from './support/whisper.ts';
@@ -240,7 +241,8 @@ test('payloads as farewells, kick and ban reasons and room topics show as text a
     await kim.say('/join #court');
     await waitMembersIn(olga, 'court', ['Olga', 'Vic', 'Kim']);
     await olga.say(`/kick Kim ${p.text}`);
-    const sentence = `You were removed from #court by Olga: ${p.text} You may join again.`;
+    // The reason as typed, with a full stop when it has no closing mark of its own.
+    const sentence = `You were removed from #court by Olga${reasonClause(p.text)} You may join again.`;
     await waitUntil(`Kim's notice for kick ${p.n}`, async () => (await noticeText(kim)) === sentence);
   }
   // And two bans with payload reasons: the notice, the line, and the list of bans.
@@ -249,7 +251,7 @@ test('payloads as farewells, kick and ban reasons and room topics show as text a
     await kim.say('/join #court');
     await waitMembersIn(olga, 'court', ['Olga', 'Vic', 'Kim']);
     await olga.say(`/ban Kim ${p.text}`);
-    await waitUntil(`Kim's notice for ban ${p.n}`, async () => (await noticeText(kim)) === `You were banned from #court by Olga: ${p.text}`);
+    await waitUntil(`Kim's notice for ban ${p.n}`, async () => (await noticeText(kim)) === `You were banned from #court by Olga for good${reasonClause(p.text)}`);
     await waitMembersIn(olga, 'court', ['Olga', 'Vic']);
     const banLists = async () => (await systemLines(olga)).filter((l) => l.startsWith('Bans in #court'));
     const before = (await banLists()).length;

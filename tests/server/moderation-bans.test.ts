@@ -50,6 +50,8 @@ describe('bans by identity key', () => {
     if (again.welcomed) return;
     assert.equal(again.error.code, ErrorCode.banned);
     assert.equal(again.error.message, 'You are banned from this server: flooding');
+    // The ban's parts, for the app to say in the reader's own time and format.
+    assert.deepEqual(again.error.ban, { reason: 'flooding' });
     assert.equal(again.close, CloseCode.banned);
 
     // Only that identity: someone else from the same address (127.0.0.1) is welcome.
@@ -197,7 +199,10 @@ describe('bans by address (trust-proxy, X-Forwarded-For)', () => {
     admin.send({ type: 'list-bans' });
     const [ban] = (await admin.next('bans')).bans;
     admin.send({ type: 'unban', ban: ban.id });
-    assert.deepEqual((await admin.next('bans')).bans, []);
+    const afterUnban = await admin.next('bans');
+    assert.deepEqual(afterUnban.bans, []);
+    // The answer names the ban it lifted, so the app can say so.
+    assert.deepEqual(afterUnban.lifted, { id: ban.id, name: ban.name });
     assert.equal((await reconnect(scope, server, troll.identity, '198.51.100.7')).welcomed, true);
     assert.ok((await scope.connect(server, { from: '198.51.100.7' })).welcome);
     // An unknown ban id is not-found.
@@ -230,6 +235,8 @@ describe('ban expiry and the ban list', () => {
     if (Date.now() < banned.until!) {
       assert.equal(errorOf(first).code, ErrorCode.banned);
       assert.match(errorOf(first).message, /^You are banned from #games until \d{4}-\d\d-\d\d \d\d:\d\d UTC: cool off$/);
+      // The end as a number too: the app formats it in the reader's locale.
+      assert.deepEqual(errorOf(first).ban, { room: 'games', until: banned.until, reason: 'cool off' });
     }
     const joined = await pollUntil('the ban has ended', async () => {
       const answer = await tryJoin(pest, 'games');

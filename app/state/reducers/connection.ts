@@ -4,7 +4,7 @@ import type { SliceReducer } from './slice.ts';
 
 export const connection: SliceReducer<'connection'> = (slice, action) => {
   if (action.t !== 'connection') return slice;
-  return { status: action.status, sentence: action.sentence, retryAt: action.retryAt };
+  return { status: action.status, sentence: action.sentence, retryAt: action.retryAt, ...(action.banned && { banned: action.banned }) };
 };
 
 export const me: SliceReducer<'me'> = (slice, action) => {
