@@ -51,6 +51,9 @@ export class Session {
   private applyUpdate?: () => void;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
   private bannedNotice?: string;
+  /** The composer line being handled now, and the last /nick line: a refusal gives it back. */
+  private submitting?: string;
+  private renaming?: string;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
   /**
    * Server frames are handled one after another: each starts when the one before it has
@@ -155,8 +158,17 @@ export class Session {
 
   // ---- commands from the UI -------------------------------------------------
 
-  /** Handles one line from the composer: chat text or a slash command. */
+  /** Handles one line from the composer: chat text or a slash command. A refusal's notice carries the line back. */
   submit(input: string): void {
+    this.submitting = input;
+    try {
+      this.run(input);
+    } finally {
+      this.submitting = undefined;
+    }
+  }
+
+  private run(input: string): void {
     const command = parseInput(input);
     if (!command) return;
     const room = this.state.active;
@@ -174,6 +186,8 @@ export class Session {
         return this.whispers.whisper(peer.key, command.text);
       }
       case 'nick':
+        // The server may refuse it (a taken name): its error gives the line back too.
+        this.renaming = input;
         return this.rename(command.name);
       case 'join':
         return this.join(command.room);
@@ -556,7 +570,7 @@ export class Session {
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
-    this.notice(errorSentence(frame.code, frame.message));
+    this.notice(errorSentence(frame.code, frame.message), frame.ref === 'rename' ? this.renaming : undefined);
   }
 
   private onClose(info: CloseInfo): void {
@@ -611,8 +625,8 @@ export class Session {
     return new RegExp(`(^|[^\\p{L}\\p{N}_])@${escaped}(?![\\p{L}\\p{N}_])`, 'iu').test(text);
   }
 
-  private notice(text: string): void {
-    this.store.dispatch({ t: 'notice', text });
+  private notice(text: string, returned = this.submitting): void {
+    this.store.dispatch({ t: 'notice', text, returned });
   }
 
   private dispatchConnection(status: AppState['connection']['status'], sentence?: string, retryAt?: number): void {
