@@ -51,7 +51,7 @@ export class Session {
   private applyUpdate?: () => void;
   /** Why the server is about to close with "banned", to show instead of a generic sentence. */
   private bannedNotice?: string;
-  /** The composer line being handled now, and the last /nick line: a refusal gives it back. */
+  /** The composer line being handled now, and the /nick line the server has not answered yet: a refusal gives it back. */
   private submitting?: string;
   private renaming?: string;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
@@ -186,8 +186,6 @@ export class Session {
         return this.whispers.whisper(peer.key, command.text);
       }
       case 'nick':
-        // The server may refuse it (a taken name): its error gives the line back too.
-        this.renaming = input;
         return this.rename(command.name);
       case 'join':
         return this.join(command.room);
@@ -272,6 +270,8 @@ export class Session {
     if (!checked.ok) return this.notice(checked.reason);
     if (!this.welcomed) return this.notice('You can change your name once you are connected.');
     this.client.send({ type: 'rename', name: checked.value });
+    // The server may still refuse it (a taken name): its error gives this line back, once.
+    this.renaming = this.submitting;
   }
 
   /** The person asked to connect now instead of waiting (or to take over from another tab). */
@@ -507,6 +507,7 @@ export class Session {
         return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
       }
       case 'name':
+        this.renaming = undefined;
         return this.store.dispatch({ t: 'name', name: frame.name });
       case 'rooms':
         return this.store.dispatch({ t: 'directory', rooms: frame.rooms });
@@ -570,7 +571,9 @@ export class Session {
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
-    this.notice(errorSentence(frame.code, frame.message), frame.ref === 'rename' ? this.renaming : undefined);
+    const returned = frame.ref === 'rename' ? this.renaming : undefined;
+    if (returned) this.renaming = undefined;
+    this.notice(errorSentence(frame.code, frame.message), returned);
   }
 
   private onClose(info: CloseInfo): void {

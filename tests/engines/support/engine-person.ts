@@ -219,11 +219,12 @@ export class EnginePerson {
     return (await this.texts(path.readers))[0] ?? '';
   }
 
-  /** The app's notice (role=alert), once it shows; dismissed (OK) after reading, so the next one is new. */
+  /** The app's notice (role=alert), once it shows; dismissed after reading, so the next one is new. */
   async takeNotice(): Promise<string> {
     await this.waitFor(path.notice);
     const text = (await this.texts({ steps: [...path.notice.steps, 'span'] }))[0] ?? '';
-    await this.click({ steps: [...path.notice.steps, 'button[aria-label=Dismiss]'] });
+    // A notice also goes by itself after a few seconds: it may be gone before the click.
+    await this.driver.click(`${query({ steps: [...path.notice.steps, 'button[aria-label=Dismiss]'] })}[0]`).catch(() => undefined);
     await waitUntil(`${this.label}'s notice to go`, async () => (await this.count(path.notice)) === 0);
     return text;
   }
