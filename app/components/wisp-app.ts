@@ -135,15 +135,14 @@ export class WispApp extends LitElement {
           box-shadow: -8px 0 24px #0008;
         }
         aside.open,
-        .close {
+        .close,
+        .scrim {
           display: block;
         }
         .close {
           margin: 0.5rem 0.5rem 0 auto;
         }
-        /* Dims the conversation behind the open drawer; a tap on it closes the drawer. */
         .scrim {
-          display: block;
           position: fixed;
           inset: 0;
           z-index: 3;
@@ -167,7 +166,10 @@ export class WispApp extends LitElement {
     this.store ??= new StoreController(this, this.session.store);
   }
 
-  /** Opens or closes the People drawer (phone layout): focus goes into it, and back to its toggle. */
+  /**
+   * Opens or closes the People drawer (phone layout): focus goes into it, and back to its toggle.
+   * While it is open a dimmed layer (.scrim) covers the conversation beside it; a tap there closes it.
+   */
   private async showMembers(open: boolean): Promise<void> {
     this.membersOpen = open;
     await this.updateComplete;
