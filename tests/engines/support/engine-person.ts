@@ -187,8 +187,18 @@ export class EnginePerson {
 
   /** Types `text` in the composer and presses Enter; waits until the composer took it. */
   async say(text: string): Promise<void> {
+    // A line the app refused stays in the composer to be fixed: clear it first, as fill() does.
+    await this.eval<boolean>(`(() => { const t = ${query(path.textarea)}[0]; if (t && t.value) { t.value = ''; t.dispatchEvent(new Event('input')); } return true; })()`);
     await this.type(path.textarea, text, true);
-    await waitUntil(`${this.label}'s composer to take "${text}"`, async () => (await this.eval<string>(`(${query(path.textarea)}[0] || { value: '' }).value`)) === '', 5000);
+    // The composer empties once the line was taken, or keeps it when the app refused it with a notice.
+    await waitUntil(
+      `${this.label}'s composer to take "${text}"`,
+      async () => {
+        const value = await this.eval<string>(`(${query(path.textarea)}[0] || { value: '' }).value`);
+        return value === '' || (value === text && (await this.eval<boolean>(`window.wisp.state.notice?.returned === ${JSON.stringify(text)}`)));
+      },
+      5000,
+    );
   }
 
   /** Waits until my own line with `text` is no longer marked "sending…". */
