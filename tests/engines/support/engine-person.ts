@@ -190,12 +190,13 @@ export class EnginePerson {
     // A line the app refused stays in the composer to be fixed: clear it first, as fill() does.
     await this.eval<boolean>(`(() => { const t = ${query(path.textarea)}[0]; if (t && t.value) { t.value = ''; t.dispatchEvent(new Event('input')); } return true; })()`);
     await this.type(path.textarea, text, true);
-    // The composer empties once the line was taken, or keeps it when the app refused it with a notice.
+    // The composer empties once the line was taken, or keeps it when the app refused it with a notice
     await waitUntil(
       `${this.label}'s composer to take "${text}"`,
       async () => {
         const value = await this.eval<string>(`(${query(path.textarea)}[0] || { value: '' }).value`);
-        return value === '' || (value === text && (await this.eval<boolean>(`window.wisp.state.notice?.returned === ${JSON.stringify(text)}`)));
+        // (WebKit's pages have no window.wisp: the notice on screen says it was refused.)
+        return value === '' || (value === text && (await this.count(path.notice)) > 0);
       },
       5000,
     );
