@@ -5,7 +5,10 @@ import { shared } from '../styles/tokens.ts';
 import { clipIcon } from './icons.ts';
 import { emit } from './events.ts';
 
-/** Where the person types. Emits `send` with the text; hints slash commands as they type. */
+/**
+ * Where the person types. Emits `send` with the text; hints slash commands as they type.
+ * A line the app refused comes back as `refused` (the notice it raised) and fills the box again, unless something new was typed.
+ */
 @customElement('wisp-composer')
 export class Composer extends LitElement {
   /** Where the text goes, e.g. "#lobby" or "@bob". */
@@ -13,6 +16,7 @@ export class Composer extends LitElement {
   @property({ type: Number }) maxLength = 2000;
   /** Whisper conversations take files: an attach button, and pasted images. */
   @property({ type: Boolean }) allowFiles = false;
+  @property({ attribute: false }) refused?: { returned?: string };
   @state() private value = '';
   @state() private selected = 0;
   @query('textarea') private textarea!: HTMLTextAreaElement;
@@ -89,6 +93,11 @@ export class Composer extends LitElement {
       }
     `,
   ];
+
+  override willUpdate(changed: Map<string, unknown>): void {
+    // Not on the first render: a composer made later (another conversation) was not the one refused.
+    if (this.hasUpdated && changed.has('refused') && this.refused?.returned && !this.value) this.value = this.refused.returned;
+  }
 
   private get hints(): CommandInfo[] {
     return commandHints(this.value);

@@ -1,4 +1,4 @@
-// The dialogs (the room picker too) and the member menu, in one chunk loaded after the first paint (none is
+// The dialogs (the room picker too), the member menu and the notice, in one chunk loaded after the first paint (none is
 // needed for it): the shell renders their tags at once, and each upgrades, keeping the
 // properties set on it, when this module arrives.
 import './member-menu.ts';
@@ -9,3 +9,4 @@ import './passphrase-dialog.ts';
 import './invite-dialog.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
+import './notice.ts';

@@ -27,6 +27,9 @@ export interface WispEventDetail {
   // member-menu
   'menu-choose': { action: string };
   'menu-close': null;
+  // notice
+  'notice-dismiss': null;
+  'notice-action': null;
   // passphrase-dialog
   'passphrase-submit': { room: string; mode: 'join' | 'change'; passphrase: string };
   'passphrase-cancel': { room: string; mode: 'join' | 'change' };

@@ -24,11 +24,15 @@ import './room-tabs.ts';
 import './room-header.ts';
 import './whisper-header.ts';
 
+const UPDATE = { id: 0, text: 'A new version of Wisp is available.' };
+
 /** The shell: lays out the presentational components and turns their events into Session commands. */
 @customElement('wisp-app')
 export class WispApp extends LitElement {
   @property({ attribute: false }) session!: Session;
   @state() private membersOpen = false;
+  /** The person closed the update offer without reloading. */
+  @state() private updateClosed = false;
   /** The member whose action menu is open, and where. */
   @state() private menu?: { member: Member; room: string; x: number; y: number };
   /** The contact whose safety number the verify dialog shows. */
@@ -114,28 +118,9 @@ export class WispApp extends LitElement {
         text-align: center;
         color: var(--muted);
       }
-      .banner,
-      .notice {
-        position: fixed;
-        left: 50%;
-        transform: translateX(-50%);
-        display: flex;
-        gap: 0.75rem;
-        align-items: center;
-        max-width: 94vw;
-        padding: 0.5rem 0.75rem;
-        border-radius: var(--radius);
-        background: var(--surface-2);
-        border: 1px solid var(--border);
-        box-shadow: 0 6px 24px #0008;
-        z-index: 5;
-      }
-      .banner {
-        top: 0.75rem;
-        border-color: var(--accent);
-      }
-      .notice {
-        bottom: 5.5rem;
+      .close,
+      .scrim {
+        display: none;
       }
       @media (max-width: 720px) {
         main {
@@ -149,8 +134,19 @@ export class WispApp extends LitElement {
           z-index: 4;
           box-shadow: -8px 0 24px #0008;
         }
-        aside.open {
+        aside.open,
+        .close,
+        .scrim {
           display: block;
+        }
+        .close {
+          margin: 0.5rem 0.5rem 0 auto;
+        }
+        .scrim {
+          position: fixed;
+          inset: 0;
+          z-index: 3;
+          background: #0008;
         }
         .members-toggle {
           display: inline-block;
@@ -170,9 +166,19 @@ export class WispApp extends LitElement {
     this.store ??= new StoreController(this, this.session.store);
   }
 
+  /**
+   * Opens or closes the People drawer (phone layout): focus goes into it, and back to its toggle.
+   * While it is open a dimmed layer (.scrim) covers the conversation beside it; a tap there closes it.
+   */
+  private async showMembers(open: boolean): Promise<void> {
+    this.membersOpen = open;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>(open ? 'aside .close' : '.members-toggle')?.focus();
+  }
+
   private onKeyDown = (event: KeyboardEvent) => {
     if (event.key === 'Escape' && this.membersOpen) {
-      this.membersOpen = false;
+      void this.showMembers(false);
       return;
     }
     // Alt+1..9 jumps to a room tab; Alt+J opens the room picker.
@@ -197,7 +203,8 @@ export class WispApp extends LitElement {
 
   override firstUpdated(): void {
     this.dialogs = import('./dialogs.ts');
-    this.addEventListener('keydown', this.onKeyDown);
+    // On the window: Escape closes the People drawer wherever focus is.
+    window.addEventListener('keydown', this.onKeyDown);
     this.composer?.focus();
   }
 
@@ -306,6 +313,7 @@ export class WispApp extends LitElement {
           target=${`@${whisper.name}`}
           allowFiles
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
+          .refused=${state.notice}
           ${on('send', (e) => this.session.submit(e.detail.text))}
           ${on('files', (e) => this.session.sendFiles(whisper.key, e.detail.files))}
         ></wisp-composer>`;
@@ -339,6 +347,7 @@ export class WispApp extends LitElement {
         <wisp-composer
           target=${`#${room.name}`}
           .maxLength=${state.limits?.messageMaxLength ?? 2000}
+          .refused=${state.notice}
           ${on('send', (e) => this.session.submit(e.detail.text))}
         ></wisp-composer>`;
     }
@@ -352,15 +361,6 @@ export class WispApp extends LitElement {
     this.inviting = room;
     await Promise.all([this.updateComplete, this.dialogs]);
     this.inviteDialog.show();
-  }
-
-  private renderNotice() {
-    const notice = this.session.state.notice;
-    if (!notice) return nothing;
-    return html`<div class="notice" role="alert">
-      <span>${notice.text}</span>
-      <button aria-label="Dismiss" @click=${() => this.session.dismissNotice()}>OK</button>
-    </div>`;
   }
 
   override render() {
@@ -383,7 +383,7 @@ export class WispApp extends LitElement {
           <strong>${state.me.name ?? '…'}</strong>
           ${state.me.fingerprint ? html`<span class="fp" title="Your identity key fingerprint">· ${shortFingerprint(state.me.fingerprint)}</span>` : nothing}
         </span>
-        <button class="members-toggle" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => (this.membersOpen = !this.membersOpen)}>
+        <button class="members-toggle" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => this.showMembers(!this.membersOpen)}>
           People${room?.synced ? ` (${members.length})` : ''}
         </button>
         <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
@@ -398,7 +398,9 @@ export class WispApp extends LitElement {
         <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
           ${this.renderConversation(state, trust)}
         </section>
+        ${this.membersOpen ? html`<div class="scrim" @click=${() => this.showMembers(false)}></div>` : nothing}
         <aside id="members" class=${this.membersOpen ? 'open' : ''} aria-label=${room ? `People in #${room.name}` : 'People'}>
+          <button class="close" aria-label="Close people" @click=${() => this.showMembers(false)}>✕</button>
           <wisp-member-list
             .members=${members}
             room=${room && whisperKeyOf(state.active ?? '') ? room.name : ''}
@@ -465,13 +467,10 @@ export class WispApp extends LitElement {
         ${on('share-to', (e) => this.session.shareTo(e.detail.key))}
         ${on('share-cancel', () => this.session.dismissShare())}
       ></wisp-share-dialog>
-      ${state.updateReady
-        ? html`<div class="banner" role="status">
-            <span>A new version of Wisp is available.</span>
-            <button class="primary" @click=${() => this.session.update()}>Reload</button>
-          </div>`
+      ${state.updateReady && !this.updateClosed
+        ? html`<wisp-notice .notice=${UPDATE} action="Reload" ${on('notice-action', () => this.session.update())} ${on('notice-dismiss', () => (this.updateClosed = true))}></wisp-notice>`
         : nothing}
-      ${this.renderNotice()}
+      <wisp-notice .notice=${state.notice} ${on('notice-dismiss', () => this.session.dismissNotice())}></wisp-notice>
     `;
   }
 }

@@ -57,6 +57,9 @@ export class Session {
   private bannedNotice?: string;
   private answers?: Promise<typeof import('./moderation-answers.ts')>;
   private moderation?: Promise<typeof import('./moderation.ts')>;
+  /** The composer line being handled now, and the /nick line the server has not answered yet: a refusal gives it back. */
+  private submitting?: string;
+  private renaming?: string;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
   /**
    * Server frames are handled one after another: each starts when the one before it has
@@ -161,8 +164,17 @@ export class Session {
 
   // ---- commands from the UI -------------------------------------------------
 
-  /** Handles one line from the composer: chat text or a slash command. */
+  /** Handles one line from the composer: chat text or a slash command. A refusal's notice carries the line back. */
   submit(input: string): void {
+    this.submitting = input;
+    try {
+      this.run(input);
+    } finally {
+      this.submitting = undefined;
+    }
+  }
+
+  private run(input: string): void {
     const command = parseInput(input);
     if (!command) return;
     const room = this.state.active;
@@ -264,6 +276,8 @@ export class Session {
     if (!checked.ok) return this.notice(checked.reason);
     if (!this.welcomed) return this.notice('You can change your name once you are connected.');
     this.client.send({ type: 'rename', name: checked.value });
+    // The server may still refuse it (a taken name): its error gives this line back, once.
+    this.renaming = this.submitting;
   }
 
   /** The person asked to connect now instead of waiting (or to take over from another tab). */
@@ -505,6 +519,7 @@ export class Session {
         return this.store.dispatch({ t: 'ack', cid: frame.cid, id: frame.id, ts: frame.ts });
       }
       case 'name':
+        this.renaming = undefined;
         return this.store.dispatch({ t: 'name', name: frame.name });
       case 'rooms':
         return this.store.dispatch({ t: 'directory', rooms: frame.rooms });
@@ -568,7 +583,9 @@ export class Session {
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
-    this.notice(errorSentence(frame.code, frame.message));
+    const returned = frame.ref === 'rename' ? this.renaming : undefined;
+    if (returned) this.renaming = undefined;
+    this.notice(errorSentence(frame.code, frame.message), returned);
   }
 
   /** A moderation answer, worded by a module loaded with the first one; later ones keep their order. */
@@ -634,8 +651,8 @@ export class Session {
     return new RegExp(`(^|[^\\p{L}\\p{N}_])@${escaped}(?![\\p{L}\\p{N}_])`, 'iu').test(text);
   }
 
-  private notice(text: string): void {
-    this.store.dispatch({ t: 'notice', text });
+  private notice(text: string, returned = this.submitting): void {
+    this.store.dispatch({ t: 'notice', text, returned });
   }
 
   private dispatchConnection(status: AppState['connection']['status'], sentence?: string, retryAt?: number): void {

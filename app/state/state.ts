@@ -149,7 +149,8 @@ export interface AppState {
   rooms: Record<string, RoomState>;
   order: string[];
   active?: string;
-  notice?: { id: number; text: string };
+  /** `returned`: what the person typed, refused with this notice, for the composer to give back. */
+  notice?: { id: number; text: string; returned?: string };
   directory?: { name: string; members: number }[];
   limits?: WireLimits;
   iceServers: RTCIceServer[];

@@ -73,3 +73,6 @@ export async function loadSettings(): Promise<Settings> {
 export function saveSettings(settings: Settings): Promise<void> {
   return write(KEYS.settings, settings);
 }
+
+/** How long a notice that asks for nothing stays on screen: long enough to read a sentence twice. */
+export const NOTICE_MS = 6000;

@@ -16,6 +16,7 @@ import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, newPerson, tag, waitUntil, type Person } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
+import { noticesSeen, waitNoticeSeen } from './support/notices.ts';
 import { WispServer } from './support/server.ts';
 import { WsProxy, type FrameHook, type RecordedFrame } from './support/proxy.ts';
 import { assertNoProblems } from './support/problems.ts';
@@ -79,7 +80,7 @@ test('invite with key (i): Pat opens Olga\'s invite and sees Olga verified witho
   const pinned = await waitUntil("Pat's pin of Olga", async () => (await pins(pat))[olgaName.toLowerCase()]);
   assert.deepEqual({ key: pinned.key, verified: pinned.verified }, { key: olgaKey, verified: true });
   await memberButton(pat, olgaName).locator('.badge.verified').waitFor({ state: 'visible' });
-  assert.equal(await pat.notice.count(), 0, 'no warning');
+  assert.deepEqual(await noticesSeen(pat), [], 'no warning');
 
   // And the whisper goes over a secure link, Olga's name still marked verified in the header.
   await memberButton(pat, olgaName).click();
@@ -103,13 +104,13 @@ test('invite with key (i): Pat opens Olga\'s invite and sees Olga verified witho
   assert.equal(await memberButton(old, olgaName).locator('.badge.verified').count(), 0, 'an old link: Olga is not marked verified');
   assert.equal(await memberButton(old, olgaName).locator('.badge.unverified').count(), 1, 'an old link: Olga shows as not verified yet');
   assert.deepEqual(await pins(old), {});
-  assert.equal(await old.notice.count(), 0);
+  assert.deepEqual(await noticesSeen(old), []);
 
   // A damaged one (the fingerprint cut short) opens the room too, pins nobody, and says why.
   fragment.set('fp', fingerprintOf(olgaKey).slice(0, 20));
   const damaged = await newPerson(browser, `${scene.url}/#${fragment}`, { label: 'Damaged' });
   scene.people.push(damaged);
-  await damaged.notice.filter({ hasText: 'This invite link is damaged: it cannot show who sent it, so nobody is marked as verified.' }).waitFor({ state: 'visible' });
+  await waitNoticeSeen(damaged, 'This invite link is damaged: it cannot show who sent it, so nobody is marked as verified.');
   await damaged.waitForMembers([olgaName, patName, await old.myName(), await damaged.myName()].sort());
   assert.equal(await memberButton(damaged, olgaName).locator('.badge.verified').count(), 0, 'a damaged link: Olga is not marked verified');
   assert.equal(await memberButton(damaged, olgaName).locator('.badge.unverified').count(), 1, 'a damaged link: Olga shows as not verified yet');
@@ -194,7 +195,7 @@ test('invite with key (ii): a hostile server shows Pat another key under Olga\'s
     const upBefore = framesOfPat().length;
 
     // Caught at once, before Pat types anything.
-    await pat.notice.filter({ hasText: mismatchSentence(olgaName) }).waitFor({ state: 'visible' });
+    await waitNoticeSeen(pat, mismatchSentence(olgaName));
     const badge = await memberButton(pat, olgaName).locator('.badge.changed').count();
     const trust = await pat.page.evaluate((key) => (window as unknown as { wisp: { whispers: { trust(k: string): string } } }).wisp.whispers.trust(key), shownKey);
     const pinned = (await pins(pat))[olgaName.toLowerCase()] as { key: string; verified: boolean; fingerprint?: string } | undefined;

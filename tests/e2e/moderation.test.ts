@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
+import { noticesSeen } from './support/notices.ts';
 import { failure, keyOf, openByClick, selectWhisper, waitSecure, whisperInfo } from './support/whisper.ts';
 import {
   ADMIN_TOKEN,
@@ -78,7 +79,7 @@ test('an owner kicks a member: the sentence, the tab gone, whisper links closed 
   await olga.say('/kick Kim too loud');
   const sentence = await waitNotice(kim, 'You were removed from #games by Olga: too loud.');
   assert.match(sentence, /You may join again/);
-  assert.equal(await kim.page.locator('wisp-app div.notice[role=alert]').count(), 1);
+  assert.equal((await noticesSeen(kim)).filter((s) => s.startsWith('You were removed from #games')).length, 1, 'one notice for the kick');
   await waitUntil("Kim's #games tab to go", async () => !(await kim.tabs()).includes('games'));
   assert.equal((await appState(kim)).rooms.games, undefined);
   await waitMembersIn(olga, 'games', ['Olga', 'Tom']);

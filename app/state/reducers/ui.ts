@@ -8,8 +8,8 @@ export const notice: SliceReducer<'notice'> = (slice, action, state) => {
   switch (action.t) {
     case 'notice':
     case 'removed': {
-      const text = action.t === 'notice' ? action.text : action.sentence;
-      return { id: (slice?.id ?? 0) + 1, text };
+      if (action.t === 'notice') return { id: (slice?.id ?? 0) + 1, text: action.text, returned: action.returned };
+      return { id: (slice?.id ?? 0) + 1, text: action.sentence };
     }
     case 'system':
       // A system line with no room to go to is shown as a notice.

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { describeViolations, watchCsp, type CspViolation } from './csp.ts';
+import { NOTICE_RECORDER, noticesSeen } from './notices.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -256,12 +257,18 @@ export class Person {
 
   /** Types `text` into the composer and presses Enter (chat text or a slash command). */
   async say(text: string): Promise<void> {
+    const notices = (await noticesSeen(this)).length;
     await this.textarea.fill(text);
     await this.textarea.press('Enter');
-    // The composer empties once the line was taken (or goes away, e.g. after /leave).
+    // The composer empties once the line was taken (or goes away, e.g. after /leave); a line
+    // the app refused, with a notice, stays in it to be fixed.
     await waitUntil(
       `${this.label}'s composer to take "${text}"`,
-      async () => (await this.textarea.count()) === 0 || (await this.textarea.inputValue({ timeout: 1000 })) === '',
+      async () => {
+        if ((await this.textarea.count()) === 0) return true;
+        const value = await this.textarea.inputValue({ timeout: 1000 });
+        return value === '' || (value === text && (await noticesSeen(this)).length > notices);
+      },
       5000,
     );
   }
@@ -314,7 +321,7 @@ export interface WispState {
 let counter = 0;
 
 /** The app exposes window.wisp (its Session) only to pages that set this before loading. */
-const TEST_HOOKS = 'globalThis.__WISP_TEST_HOOKS__ = true;';
+const TEST_HOOKS = `globalThis.__WISP_TEST_HOOKS__ = true;\n${NOTICE_RECORDER}`;
 
 /**
  * A person in a real (non-incognito) browser profile: its own Chromium process with a

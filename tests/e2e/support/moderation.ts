@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
 import { WAIT_MS, waitUntil, type Person } from './browser.ts';
+import { waitNoticeSeen } from './notices.ts';
 
 /** The admin token the moderation scenes start their server with (--admin-token). */
 export const ADMIN_TOKEN = 'e2e-moderation-admin-token-7f3a';
@@ -48,21 +49,9 @@ export async function leaveRoom(p: Person, room: string): Promise<void> {
   await waitUntil(`${p.label} to have left #${room}`, async () => !(await p.tabs()).includes(room));
 }
 
-/** Waits until the notice (div.notice[role=alert]) contains `text`; returns the whole notice. */
+/** Waits until a notice (recorded as shown: it goes by itself) contains `text`; returns its sentence. */
 export async function waitNotice(p: Person, text: string, timeoutMs = WAIT_MS): Promise<string> {
-  let seen = '';
-  try {
-    return await waitUntil(
-      `${p.label}'s notice to say "${text}"`,
-      async () => {
-        seen = (await p.notice.count()) ? ((await p.notice.textContent()) ?? '') : '';
-        return seen.includes(text) ? seen.replace(/\s+/g, ' ').trim() : undefined;
-      },
-      timeoutMs,
-    );
-  } catch (error) {
-    throw new Error(`${(error as Error).message}; the notice said: "${seen}"`);
-  }
+  return waitNoticeSeen(p, text, { timeoutMs });
 }
 
 /** Waits until the member list of `room` (as `p` sees it) is exactly these names. */

@@ -137,7 +137,7 @@ const SCAN_SCRIPT = `((appTags) => {
   };
   const PURE_TEXT = [
     'wisp-message-list li.system', 'wisp-message-list .meta .name', 'wisp-member-list .name', 'wisp-room-header .name', 'wisp-room-header .topic',
-    'wisp-app .notice span', 'wisp-file-card .name', 'wisp-whisper-header .name', 'wisp-app header .me strong',
+    'wisp-notice .notice span', 'wisp-file-card .name', 'wisp-whisper-header .name', 'wisp-app header .me strong',
   ];
   const URL_ATTRS = ['href', 'src', 'action', 'formaction', 'data', 'background', 'poster', 'codebase', 'cite', 'ping', 'xlink:href', 'srcset', 'style'];
   const walk = (root, host, inCard) => {

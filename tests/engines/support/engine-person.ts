@@ -187,8 +187,19 @@ export class EnginePerson {
 
   /** Types `text` in the composer and presses Enter; waits until the composer took it. */
   async say(text: string): Promise<void> {
+    // A line the app refused stays in the composer to be fixed: clear it first, as fill() does.
+    await this.eval<boolean>(`(() => { const t = ${query(path.textarea)}[0]; if (t && t.value) { t.value = ''; t.dispatchEvent(new Event('input')); } return true; })()`);
     await this.type(path.textarea, text, true);
-    await waitUntil(`${this.label}'s composer to take "${text}"`, async () => (await this.eval<string>(`(${query(path.textarea)}[0] || { value: '' }).value`)) === '', 5000);
+    // The composer empties once the line was taken, or keeps it when the app refused it with a notice
+    await waitUntil(
+      `${this.label}'s composer to take "${text}"`,
+      async () => {
+        const value = await this.eval<string>(`(${query(path.textarea)}[0] || { value: '' }).value`);
+        // (WebKit's pages have no window.wisp: the notice on screen says it was refused.)
+        return value === '' || (value === text && (await this.count(path.notice)) > 0);
+      },
+      5000,
+    );
   }
 
   /** Waits until my own line with `text` is no longer marked "sending…". */
@@ -219,11 +230,12 @@ export class EnginePerson {
     return (await this.texts(path.readers))[0] ?? '';
   }
 
-  /** The app's notice (role=alert), once it shows; dismissed (OK) after reading, so the next one is new. */
+  /** The app's notice (role=alert), once it shows; dismissed after reading, so the next one is new. */
   async takeNotice(): Promise<string> {
     await this.waitFor(path.notice);
     const text = (await this.texts({ steps: [...path.notice.steps, 'span'] }))[0] ?? '';
-    await this.click({ steps: [...path.notice.steps, 'button[aria-label=Dismiss]'] });
+    // A notice also goes by itself after a few seconds: it may be gone before the click.
+    await this.driver.click(`${query({ steps: [...path.notice.steps, 'button[aria-label=Dismiss]'] })}[0]`).catch(() => undefined);
     await waitUntil(`${this.label}'s notice to go`, async () => (await this.count(path.notice)) === 0);
     return text;
   }
