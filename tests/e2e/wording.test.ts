@@ -70,8 +70,12 @@ test('a server-wide ban says until when, offers no reconnect, and no room claims
   assert.match(first, /^You were banned from this server by Ada until .*\d\d:\d\d.*: trolling\.$/);
   const checkNoWayBack = async (when: string): Promise<void> => {
     assert.equal(await vic.connectionStatus.locator('button').count(), 0, `${when}: no "Connect here" that would only repeat the ban`);
-    await vic.page.locator('wisp-room-header [role=status]').first().waitFor({ timeout: WAIT_MS });
-    const header = (await vic.page.locator('wisp-room-header [role=status]').first().textContent()) ?? '';
+    // The header follows the connection's state on its next render: wait for it to say why.
+    const header = await waitUntil(`${when}: the room header to say why`, async () => {
+      const status = vic.page.locator('wisp-room-header [role=status]').first();
+      const text = (await status.count()) ? ((await status.textContent()) ?? '') : '';
+      return /banned from this server/.test(text) ? text : undefined;
+    });
     assert.doesNotMatch(header, /joining/, `${when}: the room does not claim to be joining`);
     assert.match(header, /banned from this server/, `${when}: the room says why`);
   };
