@@ -12,14 +12,7 @@ import '../../app/components/member-menu.ts';
 import '../../app/components/settings-dialog.ts';
 import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine, RoomState } from '../../app/state/store.ts';
-
-async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
-  const element = document.createElement(tag);
-  Object.assign(element, props);
-  document.body.append(element);
-  await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return element;
-}
+import { mount } from './support/mount.ts';
 
 function shadow(element: Element): ShadowRoot {
   return element.shadowRoot!;

@@ -4,14 +4,7 @@ import { expect } from '@esm-bundle/chai';
 import '../../app/components/notice.ts';
 import '../../app/components/composer.ts';
 import { NOTICE_MS } from '../../app/storage/settings.ts';
-
-async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
-  const element = document.createElement(tag);
-  Object.assign(element, props);
-  document.body.append(element);
-  await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return element;
-}
+import { mount } from './support/mount.ts';
 
 function nextEvent(target: EventTarget, type: string): Promise<Event> {
   return new Promise((resolve) => target.addEventListener(type, resolve, { once: true }));

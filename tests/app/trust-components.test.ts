@@ -13,14 +13,7 @@ import '../../app/components/share-dialog.ts';
 import { DEFAULT_SETTINGS } from '../../app/storage/settings.ts';
 import type { Trust } from '../../app/storage/pins.ts';
 import type { TransferState, WhisperState } from '../../app/state/store.ts';
-
-async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
-  const element = document.createElement(tag);
-  Object.assign(element, props);
-  document.body.append(element);
-  await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return element;
-}
+import { mount } from './support/mount.ts';
 
 function text(element: Element): string {
   return (element.shadowRoot!.textContent ?? '').replace(/\s+/g, ' ').trim();

@@ -10,14 +10,7 @@ import { formatClock, formatDateTime, setTimeLocale } from '../../app/state/form
 import { banLength, banRefusal, reasonClause } from '../../app/state/sentences.ts';
 import { formatBans, formatUserinfo } from '../../app/state/moderation-answers.ts';
 import type { RoomState } from '../../app/state/store.ts';
-
-async function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}): Promise<HTMLElementTagNameMap[K]> {
-  const element = document.createElement(tag);
-  Object.assign(element, props);
-  document.body.append(element);
-  await (element as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-  return element;
-}
+import { mount } from './support/mount.ts';
 
 const shadow = (element: Element): ShadowRoot => element.shadowRoot!;
 // 2 December 2026, 13:05:57 UTC.
