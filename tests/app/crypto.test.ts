@@ -7,6 +7,7 @@ import { toHex, fromBase64Url, toBase64Url, utf8, type Bytes } from '../../app/c
 import { Handshake, HandshakeError, ChannelError, type HandshakeParams, type SecureChannel } from '../../app/crypto/secure-channel.ts';
 import { safetyNumber, formatSafetyNumber } from '../../app/crypto/safety-number.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
+import { makeIdentity } from './support/identity.ts';
 
 const hex = (s: string): Bytes => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
@@ -29,12 +30,6 @@ describe('HKDF-SHA-256 (RFC 5869 appendix A)', () => {
     expect(toHex(okm)).to.equal('8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8');
   });
 });
-
-async function makeIdentity(): Promise<Identity> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-  const spki = toBase64Url(await crypto.subtle.exportKey('spki', pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey, spki, fingerprint: 'test' };
-}
 
 const FP_A = 'AA:BB:CC:DD';
 const FP_B = '11:22:33:44';

@@ -8,24 +8,7 @@ import { PeerLink, type LinkFailure, type LinkPath, type PeerLinkOptions } from 
 import { toBase64Url, fromBase64Url, utf8 } from '../../app/crypto/bytes.ts';
 import { FrameKind } from '../../app/crypto/secure-channel.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-async function makeIdentity(): Promise<Identity> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-  const spki = toBase64Url(await crypto.subtle.exportKey('spki', pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey, spki, fingerprint: 'test' };
-}
+import { makeIdentity, sleep, until } from './support/identity.ts';
 
 describe('DirectChannel: simple-peer without its private fields', () => {
   interface Side {

@@ -8,27 +8,10 @@ import { expect } from '@esm-bundle/chai';
 import { PeerMesh, type MeshPeer } from '../../app/net/peer-mesh.ts';
 import { PeerLink, type LinkFailure, type LinkPath } from '../../app/net/peer-link.ts';
 import { Handshake, HandshakeError } from '../../app/crypto/secure-channel.ts';
-import { toBase64Url, fromBase64Url, utf8 } from '../../app/crypto/bytes.ts';
+import { fromBase64Url, utf8 } from '../../app/crypto/bytes.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-async function makeIdentity(): Promise<Identity> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-  const spki = toBase64Url(await crypto.subtle.exportKey('spki', pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey, spki, fingerprint: 'test' };
-}
+import { makeIdentity, sleep, until } from './support/identity.ts';
 
 /** A fresh valid key that sorts above (`above`) or below `key`: what a hostile server would show instead. */
 async function fakeKey(key: string, above: boolean): Promise<string> {

@@ -9,14 +9,8 @@ import { KEYS, remove } from '../../app/storage/db.ts';
 import { DEFAULT_SETTINGS } from '../../app/storage/settings.ts';
 import { loadPins, savePins, trustLevel, trustOf, withPin, type Trust } from '../../app/storage/pins.ts';
 import type { Identity } from '../../app/crypto/identity.ts';
-import { toBase64Url } from '../../app/crypto/bytes.ts';
 import type { ClientFrame } from '../../signal-server/protocol/protocol.ts';
-
-async function makeIdentity(): Promise<Identity> {
-  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
-  const spki = toBase64Url(await crypto.subtle.exportKey('spki', pair.publicKey));
-  return { privateKey: pair.privateKey, publicKey: pair.publicKey, spki, fingerprint: 'test' };
-}
+import { makeIdentity } from './support/identity.ts';
 
 describe('trust states', () => {
   beforeEach(() => remove(KEYS.pins));

@@ -14,12 +14,11 @@
 // (b): over at least 20 runs the handshake fails every time, no whisper reaches the other
 // side, the sender sees the sentence, and "End-to-end encrypted" never shows.
 import assert from 'node:assert/strict';
-import { after, before, test, type TestContext } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, newPerson, waitUntil, type Person } from './support/browser.ts';
-import { WispServer } from './support/server.ts';
-import { assertNoProblems } from './support/problems.ts';
-import { WsProxy, type FrameHook } from './support/proxy.ts';
+import { closeAll, hostileWorld, type HostileWorld } from './support/hostile-world.ts';
+import type { FrameHook } from './support/proxy.ts';
 import { failure, freshIdentityKey, installProbe, marker, ownKey, ownLines, readProbe, secureChip, whisperInfo, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 240_000;
@@ -37,33 +36,7 @@ after(async () => {
   await browser?.close();
 });
 
-interface World {
-  server: WispServer;
-  proxy: WsProxy;
-  people: Person[];
-}
-
-async function hostileWorld(t: TestContext): Promise<World> {
-  const proxy = await WsProxy.listen();
-  const world: World = { server: undefined as unknown as WispServer, proxy, people: [] };
-  t.after(async () => {
-    await Promise.all(world.people.map((p) => p.close()));
-    await proxy.close();
-    await world.server?.close();
-    assertNoProblems(world.people, world.server ? [world.server] : []);
-  });
-  world.server = await WispServer.start({ args: ['--origin', proxy.url] });
-  proxy.setTarget(world.server.url);
-  return world;
-}
-
-async function closeAll(world: World): Promise<void> {
-  await Promise.all(world.people.map((p) => p.close()));
-  assertNoProblems(world.people, []);
-  world.people.length = 0;
-}
-
-async function person(world: World, label: string): Promise<Person> {
+async function person(world: HostileWorld, label: string): Promise<Person> {
   const p = await newPerson(browser, world.proxy.url, { label });
   world.people.push(p);
   return p;
@@ -209,7 +182,7 @@ interface RelayedRun {
  * judged on its own once A sees the whisper delivered (or it never is).
  */
 async function relayedAttempts(
-  world: World,
+  world: HostileWorld,
   a: Person,
   b: Person,
   names: { a: string; b: string },

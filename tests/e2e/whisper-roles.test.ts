@@ -12,9 +12,8 @@ import assert from 'node:assert/strict';
 import { after, before, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { WAIT_MS, launchBrowser, newPerson, waitUntil, type Person } from './support/browser.ts';
-import { WispServer } from './support/server.ts';
-import { assertNoProblems } from './support/problems.ts';
-import { WsProxy, frameType, type FrameHook } from './support/proxy.ts';
+import { closeAll, hostileWorld, type HostileWorld } from './support/hostile-world.ts';
+import { frameType, type FrameHook } from './support/proxy.ts';
 import { failure, freshIdentityKey, installProbe, keyOf, marker, ownKey, readProbe, secureChip, whisperInfo, whisperTab } from './support/whisper.ts';
 
 const TEST_TIMEOUT = 600_000;
@@ -31,33 +30,7 @@ after(async () => {
   await browser?.close();
 });
 
-interface World {
-  server: WispServer;
-  proxy: WsProxy;
-  people: Person[];
-}
-
-async function hostileWorld(t: TestContext): Promise<World> {
-  const proxy = await WsProxy.listen();
-  const world: World = { server: undefined as unknown as WispServer, proxy, people: [] };
-  t.after(async () => {
-    await Promise.all(world.people.map((p) => p.close()));
-    await proxy.close();
-    await world.server?.close();
-    assertNoProblems(world.people, world.server ? [world.server] : []);
-  });
-  world.server = await WispServer.start({ args: ['--origin', proxy.url] });
-  proxy.setTarget(world.server.url);
-  return world;
-}
-
-async function closeAll(world: World): Promise<void> {
-  await Promise.all(world.people.map((p) => p.close()));
-  assertNoProblems(world.people, []);
-  world.people.length = 0;
-}
-
-async function pairOfPeople(world: World, run: number): Promise<{ a: Person; b: Person; aName: string; bName: string }> {
+async function pairOfPeople(world: HostileWorld, run: number): Promise<{ a: Person; b: Person; aName: string; bName: string }> {
   const a = await newPerson(browser, world.proxy.url, { label: `run${run}-A` });
   world.people.push(a);
   const b = await newPerson(browser, world.proxy.url, { label: `run${run}-B` });
