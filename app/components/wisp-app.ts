@@ -45,11 +45,8 @@ export class WispApp extends LitElement {
   @query('wisp-invite-dialog') private inviteDialog!: InviteDialog;
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
-  /**
-   * The conversation whose composer takes focus once it shows: '' for the first one after a
-   * load (unless something else has focus by then), a tab for a whisper just opened.
-   */
-  private focusComposerOf?: string = '';
+  /** A whisper just opened from the member list: its composer takes focus once it shows. */
+  private whisperOpening?: string;
 
   static override styles = [
     shared,
@@ -210,20 +207,19 @@ export class WispApp extends LitElement {
     this.dialogs = import('./dialogs.ts');
     // On the window: Escape closes the People drawer wherever focus is.
     window.addEventListener('keydown', this.onKeyDown);
+    this.composer?.focus();
   }
 
   override updated(): void {
-    const want = this.focusComposerOf;
-    if (want === undefined || !this.composer || (want && want !== this.session.state.active)) return;
-    this.focusComposerOf = undefined;
-    const idle = !document.activeElement || document.activeElement === document.body;
-    if (want || idle) this.composer.focus();
+    if (!this.whisperOpening || this.whisperOpening !== this.session.state.active || !this.composer) return;
+    this.whisperOpening = undefined;
+    this.composer.focus();
   }
 
   /** Opens a whisper with this person; its composer takes focus, so the person can type at once. */
   private openWhisper(key: string): void {
     this.membersOpen = false;
-    this.focusComposerOf = whisperTab(key);
+    this.whisperOpening = whisperTab(key);
     this.session.openWhisper(key);
   }
 

@@ -51,6 +51,12 @@ export const shared = css`
     outline: none;
     box-shadow: var(--focus);
   }
+  /* On an accent-filled button an accent ring merges with the fill: an outline set apart by a gap instead. */
+  button.primary:focus-visible {
+    box-shadow: none;
+    outline: 2px solid var(--accent);
+    outline-offset: 2px;
+  }
   .badge.verified {
     color: var(--ok);
     font-weight: 700;

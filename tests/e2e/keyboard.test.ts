@@ -59,6 +59,55 @@ async function tabTo(page: Page, pattern: RegExp, { back = false, max = 40 } = {
   throw new Error(`${back ? 'Shift+Tab' : 'Tab'} never reached ${pattern}. Focus went: ${seen.join(' | ')}`);
 }
 
+/** Margin around a control in its screenshots, in CSS pixels (device scale 1). */
+const MARGIN = 8;
+
+/**
+ * In-page: decodes two PNG screenshots (base64) of a control with MARGIN around it, before
+ * and with focus, and for each side says how the pixels just outside it changed (WCAG
+ * contrast ratio of before and after): \`gap\` the least change 0-1 px out, \`ring\` the most 2-4 px out.
+ */
+const RING_CHANGE = `(async ({ before, focused, width, height, margin }) => {
+  const decode = async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const bitmap = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d');
+    context.drawImage(bitmap, 0, 0);
+    return context.getImageData(0, 0, bitmap.width, bitmap.height);
+  };
+  const [a, b] = await Promise.all([decode(before), decode(focused)]);
+  const luminance = (img, x, y) => {
+    const i = (y * img.width + x) * 4;
+    const [r, g, bl] = [0, 1, 2].map((k) => {
+      const c = img.data[i + k] / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const contrast = (x, y) => {
+    const [l1, l2] = [luminance(a, x, y), luminance(b, x, y)].sort((p, q) => q - p);
+    return (l1 + 0.05) / (l2 + 0.05);
+  };
+  const midX = margin + Math.floor(width / 2);
+  const midY = margin + Math.floor(height / 2);
+  // Pixel d px outside each side, in the middle of that side.
+  const at = {
+    top: (d) => [midX, margin - 1 - d],
+    bottom: (d) => [midX, margin + height + d],
+    left: (d) => [margin - 1 - d, midY],
+    right: (d) => [margin + width + d, midY],
+  };
+  const out = {};
+  for (const [side, pixel] of Object.entries(at)) {
+    out[side] = {
+      gap: Math.min(...[0, 1].map((d) => contrast(...pixel(d)))),
+      ring: Math.max(...[2, 3, 4].map((d) => contrast(...pixel(d)))),
+    };
+  }
+  return out;
+})`;
+
 test('after a load, and after a reload, focus is in the composer', { timeout: 120_000 }, async (t) => {
   const scene = await Scene.open(t, browser);
   const a = await scene.person('A');
@@ -71,6 +120,20 @@ test('after a load, and after a reload, focus is in the composer', { timeout: 12
   await a.page.keyboard.type(text);
   await a.page.keyboard.press('Enter');
   await a.waitDelivered(text);
+
+  // Tab to Send: it shows a ring set apart from its accent fill by a gap, on every side.
+  const send = a.page.locator('wisp-composer button[type=submit]');
+  const box = (await send.boundingBox())!;
+  const clip = { x: Math.round(box.x) - MARGIN, y: Math.round(box.y) - MARGIN, width: Math.round(box.width) + 2 * MARGIN, height: Math.round(box.height) + 2 * MARGIN };
+  const before = (await a.page.screenshot({ clip })).toString('base64');
+  await a.page.keyboard.press('Tab');
+  await waitFocus(a.page, 'Tab from the composer reaches Send', /wisp-composer > button.primary "Send"/);
+  const focusedShot = (await a.page.screenshot({ clip })).toString('base64');
+  const sides = (await a.page.evaluate(`${RING_CHANGE}(${JSON.stringify({ before, focused: focusedShot, width: Math.round(box.width), height: Math.round(box.height), margin: MARGIN })})`)) as Record<string, { gap: number; ring: number }>;
+  for (const [side, { gap, ring }] of Object.entries(sides)) {
+    assert.ok(ring >= 3, `the focus ring on the ${side} of Send contrasts at least 3:1 with what was there (${ring.toFixed(2)}:1)`);
+    assert.ok(gap < 1.5, `a gap separates the ring from Send on the ${side} (the pixels next to it changed ${gap.toFixed(2)}:1)`);
+  }
 });
 
 test('every menu and dialog gives focus back to what opened it, on Escape and on its close button', { timeout: 240_000 }, async (t) => {
