@@ -60,7 +60,7 @@ function assertClean(scans: AxeScan[], expectedScans: number): void {
   assert.equal(failed.length, 0, `axe-core found violations on ${failed.length} of ${scans.length} scans:\n${describeAxe(failed)}`);
 }
 
-test('14 screens of one world (rooms, a private room, a whisper with a file offer, menus, dialogs, offline) have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 600_000 }, async (t) => {
+test('15 screens of one world (rooms, a private room, a whisper with a file offer, menus, dialogs, offline) have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 600_000 }, async (t) => {
   const scene = await Scene.open(t, browser);
   const files = new TempFiles();
   t.after(() => files.dispose());
@@ -158,6 +158,15 @@ test('14 screens of one world (rooms, a private room, a whisper with a file offe
       },
     },
     {
+      name: 'room history menu',
+      open: async () => {
+        await inRoom('plans')();
+        await page.locator('wisp-room-header').getByRole('button', { name: 'History' }).click();
+        await page.locator('wisp-room-header wisp-member-menu [role=menu]').waitFor({ state: 'visible' });
+      },
+      close: () => escape('wisp-room-header wisp-member-menu [role=menu]'),
+    },
+    {
       name: 'people drawer',
       // A phone's drawer; at 1280x800 it is the same drawer after the window widened.
       open: async (viewport) => {
@@ -194,10 +203,10 @@ test('14 screens of one world (rooms, a private room, a whisper with a file offe
   await a.waitForStatus('offline', WAIT_MS);
   const fourth = await scanAll(page, [{ name: 'offline', open: async () => undefined }]);
 
-  assertClean([...first, ...second, ...third, ...fourth], 14 * VIEWPORTS.length * SCHEMES.length);
+  assertClean([...first, ...second, ...third, ...fourth], 15 * VIEWPORTS.length * SCHEMES.length);
 });
 
-test('the server password dialog has no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 180_000 }, async (t) => {
+test('the server password dialog, and the screen of someone in no room, have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 180_000 }, async (t) => {
   const scene = await Scene.open(t, browser, { args: ['--password', 'club-secret'] });
   // Not newPerson: that waits until the person is online, and the password comes first.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -208,5 +217,14 @@ test('the server password dialog has no axe-core violations at 360x640 and 1280x
   scene.people.push(person);
   await page.goto(scene.url, { waitUntil: 'load' });
   await page.locator('wisp-password-dialog dialog[open]').waitFor({ timeout: WAIT_MS });
-  assertClean(await scanAll(page, [{ name: 'password dialog', open: async () => undefined }]), VIEWPORTS.length * SCHEMES.length);
+  const password = await scanAll(page, [{ name: 'password dialog', open: async () => undefined }]);
+  // In with the password; then out of every room.
+  await page.locator('wisp-password-dialog input#password').fill('club-secret');
+  await page.keyboard.press('Enter');
+  await person.waitOnline();
+  await person.tab('lobby').waitFor();
+  await person.say('/leave');
+  await page.locator('wisp-app .empty').getByRole('button', { name: 'Join a room' }).waitFor();
+  const empty = await scanAll(page, [{ name: 'in no room', open: async () => undefined }]);
+  assertClean([...password, ...empty], 2 * VIEWPORTS.length * SCHEMES.length);
 });
