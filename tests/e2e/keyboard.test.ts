@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { WAIT_MS, launchBrowser, tag, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { TempFiles, card, converse, meet, showConversation, waitLinkReady } from './support/files.ts';
+import { joinByPicker } from './support/private-rooms.ts';
 
 let browser: Browser;
 before(async () => {
@@ -184,7 +185,21 @@ test('every menu and dialog gives focus back to what opened it, on Escape and on
   await roundTrip('the invite dialog', inviteFocus, () => invite.focus(), 'Enter', 'wisp-invite-dialog dialog', escape, 'Escape');
   await roundTrip('the invite dialog', inviteFocus, () => invite.focus(), 'Enter', 'wisp-invite-dialog dialog', () => page.locator('wisp-invite-dialog').getByRole('button', { name: 'Done' }).click(), 'Done');
 
-  // The verify dialog: the whisper header's Verify button.
+  // In a private room A made: the room history menu (its owner's) and the passphrase dialog.
+  await joinByPicker(a, 'keep', `a long passphrase ${tag()}`);
+  await waitUntil('#keep to be end-to-end encrypted', async () => (await page.locator('wisp-room-header [data-readers=members]').count()) === 1, 60_000);
+  const history = page.locator('wisp-room-header').getByRole('button', { name: 'History' });
+  const historyFocus = /wisp-room-header > button "History"/;
+  const historyMenu = 'wisp-room-header wisp-member-menu [role=menu]';
+  await roundTrip('the history menu', historyFocus, () => history.focus(), 'Enter', historyMenu, escape, 'Escape');
+  const change = page.locator('wisp-room-header').getByRole('button', { name: 'Change passphrase' });
+  const changeFocus = /wisp-room-header > button "Change passphrase"/;
+  const passphrase = 'wisp-passphrase-dialog dialog';
+  await roundTrip('the passphrase dialog', changeFocus, () => change.focus(), 'Enter', passphrase, escape, 'Escape');
+  await roundTrip('the passphrase dialog', changeFocus, () => change.focus(), 'Enter', passphrase, () => page.locator('wisp-passphrase-dialog').getByRole('button', { name: 'Cancel' }).click(), 'Cancel');
+
+  // The verify dialog: the whisper header's Verify button (B is in #lobby).
+  await a.selectRoom('lobby');
   await converse(pair);
   const verify = page.locator('wisp-whisper-header .row').getByRole('button', { name: 'Verify' });
   const verifyFocus = /wisp-whisper-header > button "Verify"/;
