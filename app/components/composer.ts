@@ -72,7 +72,6 @@ export class Composer extends LitElement {
         font-family: var(--mono);
         color: var(--accent);
       }
-      /* A real button (a label with role=button is not allowed): it opens the file input, which is out of the tab order and hidden from screen readers. */
       .attach {
         display: inline-flex;
         align-items: center;
@@ -186,7 +185,8 @@ export class Composer extends LitElement {
           @paste=${this.onPaste}
         ></textarea>
         ${this.allowFiles
-          ? html`<input
+          ? // A real button opens the file input (a label may not be a button); the input is out of the tab order and hidden from screen readers.
+            html`<input
                 id="file"
                 type="file"
                 multiple

@@ -51,7 +51,7 @@ export const shared = css`
     outline: none;
     box-shadow: var(--focus);
   }
-  /* On an accent-filled button an accent ring merges with the fill: an outline set apart by a gap instead. */
+  /* An accent ring would merge with an accent fill */
   button.primary:focus-visible {
     box-shadow: none;
     outline: 2px solid var(--accent);
