@@ -78,14 +78,8 @@ export class Composer extends LitElement {
         justify-content: center;
         min-width: 2.75rem;
         min-height: 2.75rem;
-        border: 1px solid var(--border);
-        border-radius: 8px;
-        background: var(--surface-2);
-        cursor: pointer;
+        padding: 0;
         font-size: 1.1rem;
-      }
-      .attach:hover {
-        border-color: var(--accent);
       }
       .count {
         font-size: 0.75rem;
@@ -103,8 +97,10 @@ export class Composer extends LitElement {
     return commandHints(this.value);
   }
 
+  /** Focuses the text box, once it is there (right after the composer was made, it is not yet). */
   override focus(): void {
-    this.textarea?.focus();
+    if (this.textarea) this.textarea.focus();
+    else void this.updateComplete.then(() => this.textarea?.focus());
   }
 
   /** Puts text in the box (e.g. a command to complete) and focuses it. */
@@ -189,20 +185,22 @@ export class Composer extends LitElement {
           @paste=${this.onPaste}
         ></textarea>
         ${this.allowFiles
-          ? html`<input
+          ? // A real button opens the file input (a label may not be a button); the input is out of the tab order and hidden from screen readers.
+            html`<input
                 id="file"
                 type="file"
                 multiple
+                tabindex="-1"
+                aria-hidden="true"
                 class="visually-hidden"
                 @change=${(e: Event) => {
                   const input = e.target as HTMLInputElement;
                   this.emitFiles([...(input.files ?? [])]);
                   input.value = '';
                 }}
-              /><label class="attach" for="file" role="button" tabindex="0" title="Send a file" aria-label="Send a file"
-                @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.renderRoot.querySelector('#file') as HTMLInputElement).click())}
-                >${clipIcon}</label
-              >`
+              /><button type="button" class="attach" title="Send a file" aria-label="Send a file" @click=${() => this.renderRoot.querySelector<HTMLInputElement>('#file')?.click()}>
+                ${clipIcon}
+              </button>`
           : nothing}
         <button class="primary" type="submit" aria-label="Send">Send</button>
       </form>

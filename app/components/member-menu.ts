@@ -3,6 +3,13 @@ import { customElement, property } from 'lit/decorators.js';
 import { shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
 
+/** The focused element, looking into shadow roots; undefined when focus is on the page itself. */
+function deepActiveElement(): HTMLElement | undefined {
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active && active !== document.body ? (active as HTMLElement) : undefined;
+}
+
 export interface MenuItem {
   /** What the Session does, or a command prefilled in the composer. */
   action: string;
@@ -46,6 +53,24 @@ export class MemberMenu extends LitElement {
     `,
   ];
 
+  /** What had focus when the menu opened: focus goes back there when it closes. */
+  private opener?: HTMLElement;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.opener = deepActiveElement();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    const opener = this.opener;
+    this.opener = undefined;
+    // Only when focus fell to the page (it was in the menu): not when the person moved it elsewhere.
+    queueMicrotask(() => {
+      if (opener?.isConnected && !deepActiveElement()) opener.focus();
+    });
+  }
+
   protected override updated(changed: PropertyValues<this>): void {
     // Keep the menu on screen and put focus on its first item.
     const width = this.offsetWidth;
@@ -68,10 +93,15 @@ export class MemberMenu extends LitElement {
     const index = items.indexOf(this.shadowRoot?.activeElement as HTMLButtonElement);
     if (event.key === 'Escape' || event.key === 'Tab') {
       event.preventDefault();
+      // Escape closes this menu only, not the People drawer it may have opened from.
+      event.stopPropagation();
       this.close();
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
       items[(index + (event.key === 'ArrowDown' ? 1 : -1) + items.length) % items.length]?.focus();
+    } else if (event.key === 'Home' || event.key === 'End') {
+      event.preventDefault();
+      items[event.key === 'Home' ? 0 : items.length - 1]?.focus();
     }
   }
 

@@ -18,7 +18,8 @@ const VIEW_SETTLE_MS = 250;
 
 
 /**
- * The lines of one room. A log region, so screen readers announce new lines. Opened with
+ * The lines of one room: a list inside a log region (a list may not be the log itself), so
+ * screen readers announce new lines. Opened with
  * an `anchor`, it starts with that line at the top instead of at the bottom; `unseenFrom`
  * puts a "New messages" divider before that line. While the page is visible it reports,
  * once scrolling settles or lines arrive, the top line (none at the bottom) and the last
@@ -305,13 +306,15 @@ export class MessageList extends LitElement {
   override render() {
     return html`
       ${this.earlier && this.lines.length ? html`<button class="earlier" data-earlier @click=${() => this.loadEarlier()}>Load earlier messages</button>` : nothing}
-      <ol role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
-        ${repeat(
-          this.lines,
-          (line) => line.key,
-          (line) => (line.key === this.unseenFrom ? html`<li class="divider" role="separator" data-divider>New messages</li>${this.renderLine(line)}` : this.renderLine(line)),
-        )}
-      </ol>
+      <div role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
+        <ol>
+          ${repeat(
+            this.lines,
+            (line) => line.key,
+            (line) => (line.key === this.unseenFrom ? html`<li class="divider" role="separator" data-divider>New messages</li>${this.renderLine(line)}` : this.renderLine(line)),
+          )}
+        </ol>
+      </div>
       ${this.lines.length === 0 ? html`<p class="empty">${this.emptyText()}</p>` : nothing}
     `;
   }

@@ -11,8 +11,8 @@ import { emit } from './events.ts';
  */
 @customElement('wisp-notice')
 export class Notice extends LitElement {
-  /** The notice; a new object (a new id) starts the time again. */
-  @property({ attribute: false }) notice?: { id: number; text: string };
+  /** The notice; a new object (a new id) starts the time again. `info`: it only informs. */
+  @property({ attribute: false }) notice?: { id: number; text: string; info?: boolean };
   /** The action button's label (e.g. "Reload"); with one, the notice does not go by itself. */
   @property() action = '';
   @property({ type: Number }) dismissAfter = NOTICE_MS;
@@ -73,8 +73,8 @@ export class Notice extends LitElement {
 
   override render() {
     if (!this.notice) return nothing;
-    // An offer is polite (role=status); a notice is said at once (role=alert).
-    return html`<div class=${this.action ? 'banner' : 'notice'} role=${this.action ? 'status' : 'alert'}>
+    // One that only informs is polite (role=status); one that asks for an action, a refusal or an error is said at once (role=alert).
+    return html`<div class=${this.action ? 'banner' : 'notice'} role=${this.notice.info && !this.action ? 'status' : 'alert'}>
       <span>${this.notice.text}</span>
       ${this.action ? html`<button class="primary" @click=${() => emit(this, 'notice-action')}>${this.action}</button>` : nothing}
       <button aria-label="Dismiss" title="Dismiss" @click=${() => emit(this, 'notice-dismiss')}>✕</button>

@@ -45,6 +45,8 @@ export class WispApp extends LitElement {
   @query('wisp-invite-dialog') private inviteDialog!: InviteDialog;
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
+  /** A whisper just opened from the member list: its composer takes focus once it shows. */
+  private whisperOpening?: string;
 
   static override styles = [
     shared,
@@ -208,6 +210,19 @@ export class WispApp extends LitElement {
     this.composer?.focus();
   }
 
+  override updated(): void {
+    if (!this.whisperOpening || this.whisperOpening !== this.session.state.active || !this.composer) return;
+    this.whisperOpening = undefined;
+    this.composer.focus();
+  }
+
+  /** Opens a whisper with this person; its composer takes focus, so the person can type at once. */
+  private openWhisper(key: string): void {
+    this.membersOpen = false;
+    this.whisperOpening = whisperTab(key);
+    this.session.openWhisper(key);
+  }
+
   /** Trust of every identity on screen: room members and whisper contacts. */
   private trustMap(state: AppState): Record<string, Trust> {
     const trust: Record<string, Trust> = {};
@@ -248,8 +263,8 @@ export class WispApp extends LitElement {
       void this.composer?.fill(prefill[action]);
       return;
     }
-    if (action === 'whisper') this.membersOpen = false;
-    this.session.memberAction(action as 'whisper' | 'op' | 'deop' | 'userinfo', member);
+    if (action === 'whisper') return this.openWhisper(member.key);
+    this.session.memberAction(action as 'op' | 'deop' | 'userinfo', member);
   }
 
   /** Everyone else in my rooms, once each, by name. */
@@ -389,6 +404,8 @@ export class WispApp extends LitElement {
         <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
       </header>
       <wisp-room-tabs
+        role="navigation"
+        aria-label="Conversations"
         .tabs=${tabs}
         .active=${state.active}
         ${on('room-select', (e) => this.session.activate(e.detail.room))}
@@ -407,10 +424,20 @@ export class WispApp extends LitElement {
             .synced=${room?.synced ?? false}
             .trust=${trust}
             me=${state.me.id ?? ''}
-            ${on('member-select', (e) => ((this.membersOpen = false), this.session.openWhisper(e.detail.key)))}
+            ${on('member-select', (e) => this.openWhisper(e.detail.key))}
             ${on('member-menu', (e) => room && (this.menu = { ...e.detail, room: room.name }))}
           ></wisp-member-list>
         </aside>
+        ${this.menu
+          ? html`<wisp-member-menu
+              .items=${this.menuItems(state, this.menu.member, this.menu.room)}
+              label=${`Actions for ${this.menu.member.name}`}
+              .x=${this.menu.x}
+              .y=${this.menu.y}
+              ${on('menu-choose', (e) => this.chooseMenu(e.detail.action))}
+              ${on('menu-close', () => (this.menu = undefined))}
+            ></wisp-member-menu>`
+          : nothing}
       </main>
       <wisp-room-picker
         .directory=${state.directory}
@@ -444,16 +471,6 @@ export class WispApp extends LitElement {
         fingerprint=${state.me.fingerprint ?? ''}
         ${on('settings-change', (e) => this.session.updateSettings(e.detail.settings))}
       ></wisp-settings-dialog>
-      ${this.menu
-        ? html`<wisp-member-menu
-            .items=${this.menuItems(state, this.menu.member, this.menu.room)}
-            label=${`Actions for ${this.menu.member.name}`}
-            .x=${this.menu.x}
-            .y=${this.menu.y}
-            ${on('menu-choose', (e) => this.chooseMenu(e.detail.action))}
-            ${on('menu-close', () => (this.menu = undefined))}
-          ></wisp-member-menu>`
-        : nothing}
       <wisp-password-dialog
         ?open=${Boolean(state.passwordPrompt)}
         error=${state.passwordPrompt?.error ?? ''}

@@ -48,7 +48,7 @@ export type Action =
   | { t: 'activate'; room: string }
   /** A system line in a room (the active one by default); with no room at all, a notice. */
   | { t: 'system'; room?: string; text: string; ts: number; id: string }
-  | { t: 'notice'; text: string; returned?: string }
+  | { t: 'notice'; text: string; returned?: string; info?: boolean }
   | { t: 'dismiss-notice' }
   | { t: 'directory'; rooms: { name: string; members: number }[] }
   | { t: 'update-ready' }

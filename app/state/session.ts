@@ -545,10 +545,10 @@ export class Session {
         return this.whispers.onPresenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
-        if (frame.remembered) return this.notice('You are the server admin (this server remembers you).');
-        return this.notice('You are now the server admin. This server remembers you as admin after a restart; /admin forget undoes that.');
+        if (frame.remembered) return this.info('You are the server admin (this server remembers you).');
+        return this.info('You are now the server admin. This server remembers you as admin after a restart; /admin forget undoes that.');
       case 'admin-forgotten':
-        return this.notice('This server will no longer remember you as admin after a restart.');
+        return this.info('This server will no longer remember you as admin after a restart.');
       case 'bans':
       case 'userinfo':
       case 'audit':
@@ -653,6 +653,11 @@ export class Session {
 
   private notice(text: string, returned = this.submitting): void {
     this.store.dispatch({ t: 'notice', text, returned });
+  }
+
+  /** A notice that only informs: screen readers say it when they are done, not at once. */
+  private info(text: string): void {
+    this.store.dispatch({ t: 'notice', text, info: true });
   }
 
   private dispatchConnection(status: AppState['connection']['status'], sentence?: string, retryAt?: number): void {

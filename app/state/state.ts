@@ -149,8 +149,11 @@ export interface AppState {
   rooms: Record<string, RoomState>;
   order: string[];
   active?: string;
-  /** `returned`: what the person typed, refused with this notice, for the composer to give back. */
-  notice?: { id: number; text: string; returned?: string };
+  /**
+   * `returned`: what the person typed, refused with this notice, for the composer to give back.
+   * `info`: it only informs (said politely); every other notice is a refusal or an error (said at once).
+   */
+  notice?: { id: number; text: string; returned?: string; info?: boolean };
   directory?: { name: string; members: number }[];
   limits?: WireLimits;
   iceServers: RTCIceServer[];

@@ -51,6 +51,12 @@ export const shared = css`
     outline: none;
     box-shadow: var(--focus);
   }
+  /* An accent ring would merge with an accent fill */
+  button.primary:focus-visible {
+    box-shadow: none;
+    outline: 2px solid var(--accent);
+    outline-offset: 2px;
+  }
   .badge.verified {
     color: var(--ok);
     font-weight: 700;

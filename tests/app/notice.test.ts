@@ -30,6 +30,13 @@ describe('<wisp-notice>', () => {
     await dismissed;
   });
 
+  it('is a polite status when it only informs, and still an alert when it also asks for an action', async () => {
+    const info = await mount('wisp-notice', { notice: { id: 1, text: 'You are now the server admin.', info: true } });
+    expect(info.shadowRoot!.querySelector('div.notice')!.getAttribute('role')).to.equal('status');
+    const offer = await mount('wisp-notice', { notice: { id: 2, text: 'A new version of Wisp is available.', info: true }, action: 'Reload' });
+    expect(offer.shadowRoot!.querySelector('div.banner')!.getAttribute('role')).to.equal('alert');
+  });
+
   it('dismisses itself when it asks for nothing', async () => {
     const notice = document.createElement('wisp-notice');
     notice.dismissAfter = 20;
@@ -56,7 +63,8 @@ describe('<wisp-notice>', () => {
     document.body.append(plain);
     await plainGone;
     expect(offerDismissed, 'the offer did not dismiss itself').to.equal(false);
-    const box = offer.shadowRoot!.querySelector('div[role=status]')!;
+    // It asks for an action: said at once.
+    const box = offer.shadowRoot!.querySelector('div.banner[role=alert]')!;
     expect(box.textContent).to.contain('A new version of Wisp is available.');
     const acted = nextEvent(offer, 'notice-action');
     box.querySelector<HTMLButtonElement>('button.primary')!.click();

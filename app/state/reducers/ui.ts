@@ -8,7 +8,7 @@ export const notice: SliceReducer<'notice'> = (slice, action, state) => {
   switch (action.t) {
     case 'notice':
     case 'removed': {
-      if (action.t === 'notice') return { id: (slice?.id ?? 0) + 1, text: action.text, returned: action.returned };
+      if (action.t === 'notice') return { id: (slice?.id ?? 0) + 1, text: action.text, returned: action.returned, ...(action.info ? { info: true } : {}) };
       return { id: (slice?.id ?? 0) + 1, text: action.sentence };
     }
     case 'system':

@@ -313,7 +313,7 @@ const LINES_SCRIPT = `(() => {
     }
     return out;
   };
-  return [...lists[0].shadowRoot.querySelectorAll('ol[role=log] > li')].map((li) => {
+  return [...lists[0].shadowRoot.querySelectorAll('[role=log] > ol > li')].map((li) => {
     const kind = ['system', 'text', 'action', 'file'].find((k) => li.classList.contains(k)) || li.className;
     const body = kind === 'system' ? li : li.querySelector(':scope > .text');
     return {
