@@ -50,7 +50,8 @@ export class ConnectionStatus extends LitElement {
         white-space: nowrap;
         overflow: hidden;
         text-overflow: ellipsis;
-        min-width: 0;
+        flex: 1 1 0;
+        width: 0;
       }
       /* On a phone: the dot and one word; the sentence stays for screen readers and in the title. */
       @media (max-width: 720px) {

@@ -14,7 +14,8 @@ export interface RoomTab {
 
 /**
  * One tab per joined room, with unread counts, a × on each and "+" pinned outside the strip.
- * Arrow keys move between tabs; Delete closes the focused one. The strip scrolls sideways
+ * Arrow keys move between tabs; Tab reaches the active tab's × (the others' are for pointers,
+ * one stop each would be too many); Delete closes the focused tab. The strip scrolls sideways
  * with a fade on the side that has more, and keeps the active tab in view.
  */
 @customElement('wisp-room-tabs')
@@ -78,12 +79,12 @@ export class RoomTabs extends LitElement {
         align-items: center;
         flex: none;
         max-width: 12rem;
-        border: 1px solid transparent;
         border-radius: 8px;
       }
+      /* An inset outline, not a border: the active tab is no taller than the others. */
       .tab.active {
         background: var(--surface-2);
-        border-color: var(--border);
+        box-shadow: inset 0 0 0 1px var(--border);
       }
       button {
         min-height: 2rem;
@@ -224,6 +225,7 @@ export class RoomTabs extends LitElement {
               <button
                 class="close"
                 data-close=${tab.id}
+                tabindex=${selected ? 0 : -1}
                 aria-label=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
                 title=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
                 @click=${() => this.close(tab)}

@@ -82,10 +82,10 @@ export class WispApp extends LitElement {
         letter-spacing: 0.02em;
         flex: none;
       }
+      /* The status keeps its word and its Retry whole; only its sentence gives way. */
       wisp-connection-status {
         flex: 1 1 auto;
-        min-width: 0;
-        overflow: hidden;
+        min-width: min-content;
       }
       .me {
         display: flex;
