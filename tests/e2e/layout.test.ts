@@ -220,7 +220,7 @@ test('the room menu offers what each person may do, and gives focus back', { tim
   await waitUntil('the owner in the private room', async () => (await owner.page.locator('wisp-room-header [data-readers=members]').count()) === 1);
   await waitUntil('the member in the private room', async () => (await member.page.locator('wisp-room-header [data-readers=members]').count()) === 1);
   const ownerItems = await labels(owner);
-  assert.deepEqual(ownerItems, ['Invite…', 'Set topic…', 'Change passphrase…', 'Forget this room', 'Clear this conversation', `Leave #${secret}`], 'the owner of a private room');
+  assert.deepEqual(ownerItems, ['Invite…', 'Set topic…', 'History…', 'Change passphrase…', 'Forget this room', 'Clear this conversation', `Leave #${secret}`], 'the owner of a private room');
   await owner.page.keyboard.press('Escape');
   assert.deepEqual(await labels(member), ['Invite…', 'Forget this room', 'Clear this conversation', `Leave #${secret}`], 'a member of a private room');
 
