@@ -19,6 +19,7 @@ export class ConnectionStatus extends LitElement {
   @state() private now = Date.now();
   private ticker?: ReturnType<typeof setInterval>;
 
+  // Styles: On a phone: the dot and one word; the sentence stays for screen readers and in the title.
   static override styles = [
     shared,
     css`
@@ -53,7 +54,6 @@ export class ConnectionStatus extends LitElement {
         flex: 1 1 0;
         width: 0;
       }
-      /* On a phone: the dot and one word; the sentence stays for screen readers and in the title. */
       @media (max-width: 720px) {
         :host([status='online']) .label,
         .sentence {

@@ -25,6 +25,7 @@ export class MemberList extends LitElement {
   /** False while the member list is not known (offline). */
   @property({ type: Boolean }) synced = false;
 
+  // Styles: A long name gives way (ellipsis, whole name in the title); the dot and the badges stay whole.
   static override styles = [
     shared,
     css`
@@ -51,7 +52,6 @@ export class MemberList extends LitElement {
         padding: 0.15rem 0;
         min-width: 0;
       }
-      /* A long name gives way (ellipsis, whole name in the title); the dot and the badges stay whole. */
       .name {
         flex: 0 1 auto;
         min-width: 0;

@@ -4,8 +4,7 @@ import type { RoomState } from '../state/store.ts';
 import { newMembersSentence } from '../state/history-setting.ts';
 import { shared } from '../styles/tokens.ts';
 import { lockIcon } from './icons.ts';
-import { emit, on } from './events.ts';
-import type { MenuItem } from './member-menu.ts';
+import { on } from './events.ts';
 
 /** What a room not yet joined says when no join is coming: the connection stopped, or a server-wide ban. */
 const STOPPED: Record<string, string> = { stopped: 'not connected', banned: 'not joined: you are banned from this server' };
@@ -17,7 +16,8 @@ const READERS = {
 
 /**
  * A room's header in one line: name, lock for a private room, topic (or who can read it), and one
- * menu with the room's actions. Tapping the topic opens the full details below the line.
+ * menu with the room's actions (room-menu.ts, loaded with the dialogs). Tapping the topic opens the
+ * full details below the line.
  */
 @customElement('wisp-room-header')
 export class RoomHeader extends LitElement {
@@ -30,8 +30,8 @@ export class RoomHeader extends LitElement {
   @property({ attribute: false }) historyChoices: number[] = [];
   /** '' while a join may come, 'stopped' when the connection stopped, 'banned' after a server-wide ban. */
   @property() stopped: '' | 'stopped' | 'banned' = '';
-  /** Which menu is open (the room's actions, or the history choices), and where. */
-  @state() private menu?: { kind: 'room' | 'history'; x: number; y: number };
+  /** Where the room's menu is open. */
+  @state() private menu?: { x: number; y: number };
   /** The full topic and who can read the room are shown below the line. */
   @state() private expanded = false;
 
@@ -111,14 +111,10 @@ export class RoomHeader extends LitElement {
     }
   }
 
-  private emit(type: 'invite' | 'change-passphrase' | 'unlock-room' | 'forget-room' | 'leave-room'): void {
-    emit(this, type, { room: this.room.name });
-  }
-
-  private openMenu(kind: 'room' | 'history'): void {
-    const button = this.renderRoot.querySelector<HTMLElement>('.more');
-    const box = button?.getBoundingClientRect();
-    this.menu = { kind, x: box ? box.right - 192 : 0, y: box ? box.bottom + 4 : 0 };
+  private openMenu(): void {
+    const box = this.renderRoot.querySelector<HTMLElement>('.more')!.getBoundingClientRect();
+    // Right-aligned under the button (the menu keeps itself on screen).
+    this.menu = { x: box.right - 192, y: box.bottom + 4 };
   }
 
   /** Closes the menu and gives focus back to the button that opened it, unless the person moved it elsewhere. */
@@ -128,36 +124,6 @@ export class RoomHeader extends LitElement {
     let active = document.activeElement;
     while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
     if (!active || active === document.body || active === this) this.renderRoot.querySelector<HTMLElement>('.more')?.focus();
-  }
-
-  private roomItems(): MenuItem[] {
-    const room = this.room;
-    const items: MenuItem[] = [{ action: 'invite', label: 'Invite…' }];
-    if (room.synced && this.moderator) items.push({ action: 'set-topic', label: 'Set topic…' });
-    if (room.synced && this.historyChoices.length) items.push({ action: 'history', label: 'History…' });
-    if (room.private && this.owner) items.push({ action: 'change-passphrase', label: 'Change passphrase…' });
-    if (room.locked) items.push({ action: 'unlock-room', label: 'Enter passphrase' });
-    if (room.private || room.locked) items.push({ action: 'forget-room', label: 'Forget this room' });
-    items.push({ action: 'clear-conversation', label: 'Clear this conversation' }, { action: 'leave-room', label: `Leave #${room.name}` });
-    return items;
-  }
-
-  private historyItems(): MenuItem[] {
-    return this.historyChoices.map((n) => ({ action: String(n), label: `${n === this.room.newMembers ? '✓ ' : ''}${n === 0 ? 'None: keep no history' : `The last ${n} messages`}` }));
-  }
-
-  private choose(action: string): void {
-    const kind = this.menu?.kind;
-    if (kind === 'history') {
-      void this.closeMenu();
-      emit(this, 'room-history', { room: this.room.name, newMembers: Number(action) });
-      return;
-    }
-    if (action === 'history') return this.openMenu('history');
-    void this.closeMenu();
-    if (action === 'set-topic') emit(this, 'set-topic', { room: this.room.name, topic: this.room.topic ?? '' });
-    else if (action === 'clear-conversation') emit(this, 'clear-conversation', { tab: this.room.name });
-    else this.emit(action as 'invite' | 'change-passphrase' | 'unlock-room' | 'forget-room' | 'leave-room');
   }
 
   /** Not joined yet: why, said where the topic goes. */
@@ -190,7 +156,7 @@ export class RoomHeader extends LitElement {
           title="Room actions"
           aria-haspopup="menu"
           aria-expanded=${this.menu ? 'true' : 'false'}
-          @click=${() => (this.menu ? void this.closeMenu() : this.openMenu('room'))}
+          @click=${() => (this.menu ? void this.closeMenu() : this.openMenu())}
         >
           ⋯
         </button>
@@ -203,20 +169,18 @@ export class RoomHeader extends LitElement {
         ${room.synced && room.newMembers !== undefined ? html`<p data-history>${newMembersSentence(room.newMembers)}</p>` : nothing}
       </div>
       ${this.menu
-        ? html`<wisp-member-menu
-            .items=${this.menu.kind === 'room' ? this.roomItems() : this.historyItems()}
-            label=${this.menu.kind === 'room' ? `Actions for #${room.name}` : 'What new members see'}
+        ? html`<wisp-room-menu
+            .room=${room}
+            ?owner=${this.owner}
+            ?moderator=${this.moderator}
+            .historyChoices=${this.historyChoices}
             .x=${this.menu.x}
             .y=${this.menu.y}
-            ${on('menu-choose', (e) => {
-              e.stopPropagation();
-              this.choose(e.detail.action);
-            })}
             ${on('menu-close', (e) => {
               e.stopPropagation();
               void this.closeMenu();
             })}
-          ></wisp-member-menu>`
+          ></wisp-room-menu>`
         : nothing}`;
   }
 }

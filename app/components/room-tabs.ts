@@ -26,6 +26,7 @@ export class RoomTabs extends LitElement {
   @state() private more = { left: false, right: false };
   private resize?: ResizeObserver;
 
+  // Styles: the strip fades out at an edge with more tabs beyond it (data-more). An inset outline, not a border: the active tab is no taller than the others.
   static override styles = [
     shared,
     css`
@@ -38,12 +39,9 @@ export class RoomTabs extends LitElement {
         background: var(--surface);
         min-width: 0;
       }
-      .viewport {
-        position: relative;
+      .strip {
         flex: 1 1 auto;
         min-width: 0;
-      }
-      .strip {
         display: flex;
         gap: 0.15rem;
         overflow-x: auto;
@@ -52,27 +50,14 @@ export class RoomTabs extends LitElement {
       .strip::-webkit-scrollbar {
         display: none;
       }
-      /* The hint that more tabs wait on that side: a fade over the edge, and an arrow. */
-      .hint {
-        position: absolute;
-        top: 0;
-        bottom: 0;
-        width: 1.75rem;
-        display: flex;
-        align-items: center;
-        pointer-events: none;
-        color: var(--muted);
-        font-size: 0.8rem;
+      .strip[data-more='left'] {
+        mask-image: linear-gradient(to right, transparent, #000 2rem);
       }
-      .hint.left {
-        left: 0;
-        justify-content: flex-start;
-        background: linear-gradient(to right, var(--surface) 35%, transparent);
+      .strip[data-more='right'] {
+        mask-image: linear-gradient(to left, transparent, #000 2rem);
       }
-      .hint.right {
-        right: 0;
-        justify-content: flex-end;
-        background: linear-gradient(to left, var(--surface) 35%, transparent);
+      .strip[data-more='left right'] {
+        mask-image: linear-gradient(to right, transparent, #000 2rem, #000 calc(100% - 2rem), transparent);
       }
       .tab {
         display: flex;
@@ -81,7 +66,6 @@ export class RoomTabs extends LitElement {
         max-width: 12rem;
         border-radius: 8px;
       }
-      /* An inset outline, not a border: the active tab is no taller than the others. */
       .tab.active {
         background: var(--surface-2);
         box-shadow: inset 0 0 0 1px var(--border);
@@ -118,9 +102,7 @@ export class RoomTabs extends LitElement {
       }
       .add {
         flex: none;
-        min-width: 2.25rem;
         border-color: var(--border);
-        background: var(--surface-2);
       }
       .badge {
         flex: none;
@@ -201,42 +183,38 @@ export class RoomTabs extends LitElement {
     // (a tablist may hold only tabs, and a tab may not hold a button).
     return html`
       <div role="tablist" aria-label="Rooms" aria-owns=${this.tabs.map((_, i) => `tab-${i}`).join(' ')}></div>
-      <div class="viewport">
-        <div class="strip" @keydown=${this.onKeyDown} @scroll=${this.measure}>
-          ${this.tabs.map((tab, i) => {
-            const selected = tab.id === this.active;
-            const name = tab.whisper ? tab.label : `#${tab.label}`;
-            return html`<span class=${`tab${tab.whisper ? ' whisper' : ''}${selected ? ' active' : ''}`}>
-              <button
-                id=${`tab-${i}`}
-                role="tab"
-                data-tab=${tab.id}
-                data-room=${tab.whisper ? nothing : tab.id}
-                class=${tab.whisper ? 'whisper' : ''}
-                aria-selected=${selected ? 'true' : 'false'}
-                tabindex=${selected ? 0 : -1}
-                title=${tab.whisper ? `Whisper with ${tab.label}` : name}
-                @click=${() => this.select(tab.id)}
-              >
-                ${tab.whisper ? lockIcon : nothing}<span class="label">${name}</span>${tab.unread
-                  ? html`<span class="badge" aria-label=${`${tab.unread} unread`}>${tab.unread > 99 ? '99+' : tab.unread}</span>`
-                  : nothing}
-              </button>
-              <button
-                class="close"
-                data-close=${tab.id}
-                tabindex=${selected ? 0 : -1}
-                aria-label=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
-                title=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
-                @click=${() => this.close(tab)}
-              >
-                ×
-              </button>
-            </span>`;
-          })}
-        </div>
-        ${this.more.left ? html`<span class="hint left" data-more="left" aria-hidden="true">‹</span>` : nothing}
-        ${this.more.right ? html`<span class="hint right" data-more="right" aria-hidden="true">›</span>` : nothing}
+      <div class="strip" data-more=${[this.more.left && 'left', this.more.right && 'right'].filter(Boolean).join(' ')} @keydown=${this.onKeyDown} @scroll=${this.measure}>
+        ${this.tabs.map((tab, i) => {
+          const selected = tab.id === this.active;
+          const name = tab.whisper ? tab.label : `#${tab.label}`;
+          return html`<span class=${`tab${tab.whisper ? ' whisper' : ''}${selected ? ' active' : ''}`}>
+            <button
+              id=${`tab-${i}`}
+              role="tab"
+              data-tab=${tab.id}
+              data-room=${tab.whisper ? nothing : tab.id}
+              class=${tab.whisper ? 'whisper' : ''}
+              aria-selected=${selected ? 'true' : 'false'}
+              tabindex=${selected ? 0 : -1}
+              title=${tab.whisper ? `Whisper with ${tab.label}` : name}
+              @click=${() => this.select(tab.id)}
+            >
+              ${tab.whisper ? lockIcon : nothing}<span class="label">${name}</span>${tab.unread
+                ? html`<span class="badge" aria-label=${`${tab.unread} unread`}>${tab.unread > 99 ? '99+' : tab.unread}</span>`
+                : nothing}
+            </button>
+            <button
+              class="close"
+              data-close=${tab.id}
+              tabindex=${selected ? 0 : -1}
+              aria-label=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
+              title=${tab.whisper ? `Close whisper with ${tab.label}` : `Leave #${tab.label}`}
+              @click=${() => this.close(tab)}
+            >
+              ×
+            </button>
+          </span>`;
+        })}
       </div>
       <button class="add" aria-label="Join or create a room" title="Join or create a room" @click=${() => emit(this, 'room-add')}>+</button>
     `;

@@ -51,6 +51,7 @@ export class WispApp extends LitElement {
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
 
+  // Styles: The status keeps its word and its Retry whole; only its sentence gives way. A narrow phone: the brand gives its room to the name.
   static override styles = [
     shared,
     css`
@@ -82,7 +83,6 @@ export class WispApp extends LitElement {
         letter-spacing: 0.02em;
         flex: none;
       }
-      /* The status keeps its word and its Retry whole; only its sentence gives way. */
       wisp-connection-status {
         flex: 1 1 auto;
         min-width: min-content;
@@ -187,7 +187,6 @@ export class WispApp extends LitElement {
           gap: 0.35rem;
         }
       }
-      /* A narrow phone: the brand gives its room to the name. */
       @media (max-width: 420px) {
         h1 {
           position: absolute;

@@ -9,6 +9,7 @@ import '../../app/components/insecure-context.ts';
 import '../../app/components/room-header.ts';
 // The app loads the member menu with the dialogs, after the first paint.
 import '../../app/components/member-menu.ts';
+import '../../app/components/room-menu.ts';
 import '../../app/components/settings-dialog.ts';
 import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine, RoomState } from '../../app/state/store.ts';
@@ -305,7 +306,14 @@ describe('<wisp-room-header>', () => {
   async function openMenu(header: HTMLElement & { updateComplete: Promise<unknown> }): Promise<HTMLButtonElement[]> {
     shadow(header).querySelector<HTMLButtonElement>('button.more')!.click();
     await header.updateComplete;
-    const menu = shadow(header).querySelector('wisp-member-menu')!;
+    return menuItems(header);
+  }
+
+  /** The items of the open menu (the room menu holds a member menu). */
+  async function menuItems(header: HTMLElement): Promise<HTMLButtonElement[]> {
+    const roomMenu = shadow(header).querySelector('wisp-room-menu')!;
+    await (roomMenu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    const menu = shadow(roomMenu).querySelector('wisp-member-menu')!;
     await (menu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
     return [...shadow(menu).querySelectorAll<HTMLButtonElement>('[role=menuitem]')];
   }
@@ -324,13 +332,10 @@ describe('<wisp-room-header>', () => {
     const header = await mount('wisp-room-header', { room: room(50), historyChoices: [0, 10, 50] });
     const history = (await openMenu(header)).find((b) => b.textContent?.trim() === 'History…')!;
     history.click();
-    await header.updateComplete;
-    const menu = shadow(header).querySelector('wisp-member-menu')!;
-    await (menu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-    const items = [...shadow(menu).querySelectorAll('[role=menuitem]')];
+    const items = await menuItems(header);
     expect(items.map((b) => b.textContent?.trim())).to.deep.equal(['None: keep no history', 'The last 10 messages', '✓ The last 50 messages']);
     const picked = nextEvent<{ room: string; newMembers: number }>(header, 'room-history');
-    (items[1] as HTMLButtonElement).click();
+    items[1].click();
     expect((await picked).detail).to.deep.equal({ room: 'club', newMembers: 10 });
   });
 

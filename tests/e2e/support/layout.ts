@@ -154,7 +154,7 @@ export function tabGeometry(page: Page): Promise<{ active: DOMRectJSON; strip: D
       active: box(tabs.querySelector('[role=tab][aria-selected=true]').parentElement),
       strip: box(tabs.querySelector('.strip')),
       add: box(tabs.querySelector('button.add')),
-      hints: [...tabs.querySelectorAll('[data-more]')].map((h) => h.dataset.more),
+      hints: tabs.querySelector('.strip').dataset.more.split(' ').filter(Boolean),
       width: innerWidth,
     };
   })()`) as never;
