@@ -452,15 +452,8 @@ export class WispApp extends LitElement {
           </button>
           ${state.me.fingerprint ? html`<span class="fp" title="Your identity key fingerprint">· ${shortFingerprint(state.me.fingerprint)}</span>` : nothing}
         </span>
-        <button
-          class="members-toggle"
-          aria-label=${`People${room?.synced ? ` (${members.length})` : ''}`}
-          title="People"
-          aria-expanded=${this.membersOpen ? 'true' : 'false'}
-          aria-controls="members"
-          @click=${() => this.showMembers(!this.membersOpen)}
-        >
-          ${peopleIcon}${room?.synced ? html`<span class="count">${members.length}</span>` : nothing}
+        <button class="members-toggle" title="People" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => this.showMembers(!this.membersOpen)}>
+          ${peopleIcon}<span class="visually-hidden">People${room?.synced ? ' (' : ''}</span>${room?.synced ? html`${members.length}<span class="visually-hidden">)</span>` : nothing}
         </button>
         <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
       </header>

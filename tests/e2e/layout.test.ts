@@ -11,7 +11,7 @@ import { Scene } from './support/scene.ts';
 import { appState, joinRoom, rename } from './support/moderation.ts';
 import { joinByPicker } from './support/private-rooms.ts';
 import { memberButton, whisperTab } from './support/whisper.ts';
-import { measureChrome, nameRoom, tabGeometry, type ChromeReport } from './support/layout.ts';
+import { measureChrome, memberProblems, nameRoom, tabGeometry, type ChromeReport } from './support/layout.ts';
 
 /** The chrome above the message list on a 640 px tall phone. */
 const PHONE_CHROME_PX = 120;
@@ -108,6 +108,15 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
       assertFits(report, `${what} at ${width}px`, PHONES.includes(width) && what !== 'a whisper');
       checked++;
     }
+    // The people in the room: in the side panel, or in the drawer on a phone.
+    await owner.selectRoom(PLAIN);
+    const toggle = owner.page.locator('wisp-app button.members-toggle');
+    const phone = await toggle.isVisible();
+    if (phone) await toggle.click();
+    await owner.waitForMembers([OWNER, MEMBER]);
+    assert.deepEqual(await memberProblems(owner.page), [], `the member list at ${width}px`);
+    if (phone) await owner.page.keyboard.press('Escape');
+    await owner.page.locator('wisp-app aside#members').waitFor({ state: phone ? 'hidden' : 'visible', timeout: WAIT_MS });
   }
 
   // Offline: the top bar says so in a word (the sentence in its title) and keeps the name.

@@ -141,6 +141,31 @@ export function nameRoom(page: Page): Promise<{ button: number; fourChars: numbe
   })()`) as Promise<{ button: number; fourChars: number }>;
 }
 
+/** In the member list (side panel or drawer): squashed dots, and badges or "(you)" cut off or wrapped. */
+export function memberProblems(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const list = document.querySelector('wisp-app').shadowRoot.querySelector('wisp-member-list').shadowRoot;
+    const problems = [];
+    const lines = (el) => {
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      return new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+    };
+    for (const li of list.querySelectorAll('li[data-id]')) {
+      const dot = li.querySelector('.dot').getBoundingClientRect();
+      if (Math.abs(dot.width - dot.height) > 0.5) problems.push('a squashed dot: ' + dot.width + 'x' + dot.height);
+      for (const badge of li.querySelectorAll('.you, .role, .badge')) {
+        if (lines(badge) > 1) problems.push('"' + badge.textContent + '" wraps');
+        if (badge.scrollWidth > badge.clientWidth + 1) problems.push('"' + badge.textContent + '" is cut off');
+      }
+      const name = li.querySelector('.name');
+      if (lines(name) > 1) problems.push('the name "' + name.textContent + '" wraps');
+      if (name.scrollWidth > name.clientWidth + 1 && getComputedStyle(name).textOverflow !== 'ellipsis') problems.push('the name "' + name.textContent + '" is cut off without an ellipsis');
+    }
+    return problems;
+  })()`) as Promise<string[]>;
+}
+
 export function measureChrome(page: Page): Promise<ChromeReport> {
   return page.evaluate(MEASURE) as Promise<ChromeReport>;
 }
