@@ -215,6 +215,13 @@ test('the room menu offers what each person may do, and gives focus back', { tim
   await owner.textarea.fill('/topic Plans for the spring fair.');
   await owner.textarea.press('Enter');
   await waitUntil('the member to see the topic', async () => (await member.page.locator('wisp-room-header .summary').textContent())?.trim() === 'Plans for the spring fair.');
+  // A tap on the (shortened) topic shows it whole below the line, with who can read the room.
+  const details = member.page.locator('wisp-room-header #details');
+  await member.page.locator('wisp-room-header .summary').click();
+  await waitUntil('the details to open', async () => (await member.page.locator('wisp-room-header .summary').getAttribute('aria-expanded')) === 'true');
+  assert.equal(await details.evaluate((el) => getComputedStyle(el).clip), 'auto', 'the details are shown, not only to screen readers');
+  assert.equal((await details.locator('.topic').textContent())?.trim(), 'Plans for the spring fair.');
+  assert.equal((await details.locator('[data-readers]').textContent())?.trim(), 'the server operator can read this room');
 
   // History… opens the history choices in the same place.
   await labels(owner);
