@@ -19,7 +19,8 @@ export class ConnectionStatus extends LitElement {
   @state() private now = Date.now();
   private ticker?: ReturnType<typeof setInterval>;
 
-  // Styles: On a phone: the dot and one word; the sentence stays for screen readers and in the title.
+  // On a phone (the People drawer's breakpoint): the dot, one word and an arrow for Retry; the sentence
+  // stays for screen readers and in the word's title.
   static override styles = [
     shared,
     css`
@@ -54,6 +55,9 @@ export class ConnectionStatus extends LitElement {
         flex: 1 1 0;
         width: 0;
       }
+      .icon {
+        display: none;
+      }
       @media (max-width: 720px) {
         :host([status='online']) .label,
         .sentence {
@@ -63,11 +67,6 @@ export class ConnectionStatus extends LitElement {
           overflow: hidden;
           clip: rect(0 0 0 0);
         }
-      }
-      .icon {
-        display: none;
-      }
-      @media (max-width: 720px) {
         .icon {
           display: inline;
         }

@@ -25,7 +25,7 @@ export class MemberList extends LitElement {
   /** False while the member list is not known (offline). */
   @property({ type: Boolean }) synced = false;
 
-  // Styles: A long name gives way (ellipsis, whole name in the title); the dot and the badges stay whole.
+  // A long name gives way (ellipsis, whole name in a title); the dot and the badges stay whole.
   static override styles = [
     shared,
     css`

@@ -26,7 +26,8 @@ export class RoomTabs extends LitElement {
   @state() private more = { left: false, right: false };
   private resize?: ResizeObserver;
 
-  // Styles: the strip fades out at an edge with more tabs beyond it (data-more). An inset outline, not a border: the active tab is no taller than the others.
+  // The strip fades out at an edge with more tabs beyond it (data-more). The active tab has an inset
+  // outline, not a border, so it is no taller than the others.
   static override styles = [
     shared,
     css`

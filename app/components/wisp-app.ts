@@ -51,7 +51,8 @@ export class WispApp extends LitElement {
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
 
-  // Styles: The status keeps its word and its Retry whole; only its sentence gives way. A narrow phone: the brand gives its room to the name.
+  // The connection status keeps its word and its Retry whole (only its sentence gives way); on a narrow
+  // phone the brand gives its room to the name.
   static override styles = [
     shared,
     css`
