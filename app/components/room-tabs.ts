@@ -119,9 +119,14 @@ export class RoomTabs extends LitElement {
     `,
   ];
 
+  /** The tab ids last brought into view, to tell a tab opened or closed from a new unread count. */
+  private shownTabs = '';
+
   override connectedCallback(): void {
     super.connectedCallback();
     this.resize ??= new ResizeObserver(() => this.measure());
+    const strip = this.strip();
+    if (strip) this.resize.observe(strip);
   }
 
   override disconnectedCallback(): void {
@@ -135,8 +140,13 @@ export class RoomTabs extends LitElement {
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    // A tab just chosen (or opened elsewhere, say a whisper) is brought into view.
-    if (changed.has('active') || changed.has('tabs')) this.activeTab()?.parentElement?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    // A tab just chosen, opened or closed (a whisper opened elsewhere, say) is brought into view; a new
+    // unread count is not, or it would undo the person's own scrolling of the strip.
+    const ids = this.tabs.map((tab) => tab.id).join('\n');
+    if (changed.has('active') || ids !== this.shownTabs) {
+      this.shownTabs = ids;
+      this.activeTab()?.parentElement?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+    }
     if (changed.has('tabs')) this.measure();
   }
 

@@ -226,6 +226,30 @@ describe('<wisp-room-tabs>', () => {
     expect((await event).detail.tab).to.equal('lobby');
   });
 
+  it('brings the active tab into view when it changes, not when only an unread count does', async () => {
+    const many = Array.from({ length: 8 }, (_, i) => ({ id: `room-number-${i}`, label: `room-number-${i}`, unread: 0 }));
+    const tabs = await mount('wisp-room-tabs', { tabs: many, active: 'room-number-7' });
+    tabs.style.width = '320px';
+    tabs.tabs = [...many];
+    tabs.active = 'room-number-0';
+    await tabs.updateComplete;
+    const strip = shadow(tabs).querySelector<HTMLElement>('.strip')!;
+    expect(strip.scrollWidth, 'the tabs overflow the strip').to.be.above(strip.clientWidth);
+    expect(strip.scrollLeft).to.equal(0);
+    // The person scrolls the strip to look; a new unread count elsewhere leaves it there.
+    strip.scrollLeft = strip.scrollWidth;
+    const scrolled = strip.scrollLeft;
+    tabs.tabs = many.map((t, i) => (i === 3 ? { ...t, unread: 2 } : t));
+    await tabs.updateComplete;
+    expect(strip.scrollLeft).to.equal(scrolled);
+    // Choosing another tab brings it into view.
+    tabs.active = 'room-number-1';
+    await tabs.updateComplete;
+    const active = shadow(tabs).querySelector('[aria-selected=true]')!.parentElement!.getBoundingClientRect();
+    const box = strip.getBoundingClientRect();
+    expect(active.left >= box.left - 1 && active.right <= box.right + 1, 'the chosen tab is in view').to.equal(true);
+  });
+
   it('the + button asks to add a room', async () => {
     const tabs = await mount('wisp-room-tabs', { tabs: [], active: undefined });
     const event = nextEvent(tabs, 'room-add');
