@@ -94,6 +94,8 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
     ['a private room', () => owner.selectRoom(SECRET)],
     ['a whisper', async () => whisperTab(owner, memberKey).click()],
   ];
+  // The page may draw under a notch; the bars keep their content inside the safe area (env(safe-area-inset-*)).
+  assert.match((await owner.page.locator('meta[name=viewport]').getAttribute('content')) ?? '', /viewport-fit=cover/);
   let checked = 0;
   for (const width of WIDTHS) {
     await owner.page.setViewportSize({ width, height: heightFor(width) });
