@@ -27,7 +27,7 @@ export class Composer extends LitElement {
       :host {
         display: block;
         position: relative;
-        padding: 0.5rem 0.75rem calc(0.5rem + env(safe-area-inset-bottom));
+        padding: 0.5rem max(0.75rem, env(safe-area-inset-right)) calc(0.5rem + env(safe-area-inset-bottom)) max(0.75rem, env(safe-area-inset-left));
         border-top: 1px solid var(--border);
         background: var(--surface);
       }

@@ -19,6 +19,8 @@ export class ConnectionStatus extends LitElement {
   @state() private now = Date.now();
   private ticker?: ReturnType<typeof setInterval>;
 
+  // On a phone (the People drawer's breakpoint): the dot, one word and an arrow for Retry; the sentence
+  // stays for screen readers and in the word's title.
   static override styles = [
     shared,
     css`
@@ -42,12 +44,21 @@ export class ConnectionStatus extends LitElement {
       :host([status='stopped']) .dot {
         background: var(--danger);
       }
+      .label {
+        white-space: nowrap;
+      }
       .sentence {
         color: var(--muted);
+        white-space: nowrap;
         overflow: hidden;
         text-overflow: ellipsis;
+        flex: 1 1 0;
+        width: 0;
       }
-      @media (max-width: 420px) {
+      .icon {
+        display: none;
+      }
+      @media (max-width: 720px) {
         :host([status='online']) .label,
         .sentence {
           position: absolute;
@@ -56,11 +67,19 @@ export class ConnectionStatus extends LitElement {
           overflow: hidden;
           clip: rect(0 0 0 0);
         }
+        .icon {
+          display: inline;
+        }
+        .word {
+          display: none;
+        }
       }
       button {
+        flex: none;
         min-height: 2rem;
-        padding: 0.2rem 0.6rem;
+        padding: 0.1rem 0.5rem;
         font-size: 0.8rem;
+        white-space: nowrap;
       }
     `,
   ];
@@ -85,14 +104,18 @@ export class ConnectionStatus extends LitElement {
     const { status, sentence, retryAt } = this.connection;
     const seconds = retryAt ? Math.max(0, Math.ceil((retryAt - this.now) / 1000)) : 0;
     const offline = status === 'offline' || status === 'stopped';
+    const full = offline && sentence ? `${sentence}${status === 'offline' && seconds ? ` (${seconds}s)` : ''}` : '';
+    // On a phone "Retry now" is an arrow; its name stays the whole phrase.
     return html`
       <span class="dot" aria-hidden="true"></span>
-      <span role="status" class="label">${LABELS[status]}</span>
-      ${offline && sentence ? html`<span class="sentence" title=${sentence}>${sentence}${status === 'offline' && seconds ? ` (${seconds}s)` : ''}</span>` : nothing}
+      <span role="status" class="label" title=${full || nothing}>${LABELS[status]}</span>
+      ${full ? html`<span class="sentence" title=${full}>${full}</span>` : nothing}
       ${offline && !this.connection.banned
-        ? html`<button @click=${() => emit(this, 'reconnect', null)}>
-            ${status === 'stopped' ? 'Connect here' : 'Retry now'}
-          </button>`
+        ? status === 'stopped'
+          ? html`<button @click=${() => emit(this, 'reconnect', null)}>Connect here</button>`
+          : html`<button aria-label="Retry now" title="Retry now" @click=${() => emit(this, 'reconnect', null)}>
+              <span class="icon" aria-hidden="true">↻</span><span class="word">Retry now</span>
+            </button>`
         : nothing}
     `;
   }

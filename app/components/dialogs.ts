@@ -2,6 +2,7 @@
 // needed for it): the shell renders their tags at once, and each upgrades, keeping the
 // properties set on it, when this module arrives.
 import './member-menu.ts';
+import './room-menu.ts';
 import './room-picker.ts';
 import './settings-dialog.ts';
 import './password-dialog.ts';
@@ -10,3 +11,4 @@ import './invite-dialog.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
 import './notice.ts';
+import './rename-dialog.ts';

@@ -41,6 +41,8 @@ export interface WispEventDetail {
   'unlock-room': { room: string };
   'forget-room': { room: string };
   'room-history': { room: string; newMembers: number };
+  'set-topic': { room: string; topic: string };
+  'leave-room': { room: string };
   // room-header and whisper-header: the tab ("@" + key for a whisper conversation)
   'clear-conversation': { tab: string };
   // message-list: where the person is (top line when not at the bottom, last line seen)
@@ -53,6 +55,10 @@ export interface WispEventDetail {
   // room-tabs
   'room-select': { room: string };
   'room-add': null;
+  'tab-close': { tab: string };
+  // top bar: the own name, and the rename dialog
+  rename: { name: string };
+  'rename-close': null;
   // settings-dialog
   'settings-change': { settings: Settings };
   // share-dialog

@@ -5,3 +5,6 @@ export const lockIcon = svg`<svg viewBox="0 0 16 16" width="0.9em" height="0.9em
 
 /** A paper clip, for "send a file". */
 export const clipIcon = svg`<svg viewBox="0 0 24 24" width="1.2em" height="1.2em" aria-hidden="true"><path fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" d="m21.4 11.6-8.5 8.5a5.5 5.5 0 0 1-7.8-7.8l8.5-8.5a3.7 3.7 0 0 1 5.2 5.2l-8.5 8.5a1.8 1.8 0 0 1-2.6-2.6l7.8-7.8"/></svg>`;
+
+/** A person, for the People toggle on a phone. */
+export const peopleIcon = svg`<svg viewBox="0 0 16 16" width="1em" height="1em" aria-hidden="true"><circle cx="8" cy="5" r="3" fill="currentColor"/><path fill="currentColor" d="M2 15c0-3 3-5 6-5s6 2 6 5z"/></svg>`;

@@ -25,6 +25,7 @@ export class MemberList extends LitElement {
   /** False while the member list is not known (offline). */
   @property({ type: Boolean }) synced = false;
 
+  // A long name gives way (ellipsis, whole name in a title); the dot and the badges stay whole.
   static override styles = [
     shared,
     css`
@@ -49,13 +50,27 @@ export class MemberList extends LitElement {
         align-items: center;
         gap: 0.5rem;
         padding: 0.15rem 0;
-        overflow-wrap: anywhere;
+        min-width: 0;
+      }
+      .name {
+        flex: 0 1 auto;
+        min-width: 0;
+        overflow: hidden;
+        text-overflow: ellipsis;
+        white-space: nowrap;
+      }
+      .role,
+      .you,
+      .badge {
+        flex: none;
+        white-space: nowrap;
       }
       li > button {
         display: flex;
         align-items: center;
         gap: 0.5rem;
-        width: 100%;
+        flex: 1 1 auto;
+        min-width: 0;
         text-align: left;
         background: transparent;
         border-color: transparent;
@@ -83,6 +98,8 @@ export class MemberList extends LitElement {
         border-color: var(--warn);
       }
       li > span.self {
+        flex: 1 1 auto;
+        min-width: 0;
         display: flex;
         align-items: center;
         gap: 0.5rem;
@@ -141,7 +158,7 @@ export class MemberList extends LitElement {
             ${sorted.map(
               (m) => html`<li data-id=${m.id}>
                 ${m.id === this.me
-                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span><span class="you">(you)</span>${roleLabel(m)}</span>`
+                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name" title=${m.name}>${m.name}</span><span class="you">(you)</span>${roleLabel(m)}</span>`
                   : html`<button
                         title=${`Whisper with ${m.name}`}
                         @click=${() => this.select(m)}

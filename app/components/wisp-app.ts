@@ -13,6 +13,8 @@ import { whisperKeyOf, whisperTab, type AppState } from '../state/store.ts';
 import { RANK, mayActOn, nameKey, rankOf, type Member } from '../../signal-server/protocol/protocol.ts';
 import type { MenuItem } from './member-menu.ts';
 import { on } from './events.ts';
+import { peopleIcon } from './icons.ts';
+import type { RenameDialog } from './rename-dialog.ts';
 import { trustLevel, trustOf, type Trust } from '../storage/pins.ts';
 import { fingerprintFromHex } from '../crypto/key-fingerprint.ts';
 import { historyChoices } from '../state/history-setting.ts';
@@ -39,15 +41,20 @@ export class WispApp extends LitElement {
   @state() private verifying?: { key: string; name: string; number: string };
   /** The room the invite dialog is for. */
   @state() private inviting?: string;
+  /** The rename dialog is open: why the last name was refused, and whether the server is deciding. */
+  @state() private renaming?: { error: string; busy: boolean };
   @query('wisp-room-picker') private picker!: RoomPicker;
   @query('wisp-verify-dialog') private verifyDialog!: VerifyDialog;
   @query('wisp-settings-dialog') private settingsDialog!: SettingsDialog;
   @query('wisp-invite-dialog') private inviteDialog!: InviteDialog;
+  @query('wisp-rename-dialog') private renameDialog!: RenameDialog;
   @query('wisp-composer') private composer?: Composer;
   private store?: StoreController;
   /** A whisper just opened from the member list: its composer takes focus once it shows. */
   private whisperOpening?: string;
 
+  // The connection status keeps its word and its Retry whole (only its sentence gives way); on a narrow
+  // phone the brand gives its room to the name.
   static override styles = [
     shared,
     css`
@@ -60,33 +67,54 @@ export class WispApp extends LitElement {
       header {
         display: flex;
         align-items: center;
-        gap: 0.75rem;
-        padding: 0.4rem 0.75rem;
-        padding-top: calc(0.4rem + env(safe-area-inset-top));
+        gap: 0.5rem;
+        padding: 0.2rem max(0.75rem, env(safe-area-inset-right)) 0.2rem max(0.75rem, env(safe-area-inset-left));
+        padding-top: calc(0.2rem + env(safe-area-inset-top));
         background: var(--surface);
         border-bottom: 1px solid var(--border);
         min-width: 0;
+      }
+      header button {
+        flex: none;
+        min-height: 2rem;
+        padding: 0.1rem 0.55rem;
+        white-space: nowrap;
       }
       h1 {
         font-size: 1.1rem;
         margin: 0;
         letter-spacing: 0.02em;
+        flex: none;
       }
       wisp-connection-status {
         flex: 1 1 auto;
-        min-width: 0;
-        overflow: hidden;
+        min-width: min-content;
       }
       .me {
+        display: flex;
+        align-items: center;
+        gap: 0.35rem;
+        min-width: 0;
+        flex: 0 1 auto;
         font-size: 0.875rem;
         color: var(--muted);
         white-space: nowrap;
+      }
+      header .me .rename {
+        flex: 0 1 auto;
+        min-width: 2.5rem;
+        max-width: 100%;
         overflow: hidden;
         text-overflow: ellipsis;
-        max-width: 45%;
+        background: transparent;
+        border-color: transparent;
+        font-size: inherit;
       }
       .me strong {
         color: var(--text);
+      }
+      .fp {
+        flex: none;
       }
       main {
         display: grid;
@@ -151,13 +179,24 @@ export class WispApp extends LitElement {
           background: #0008;
         }
         .members-toggle {
-          display: inline-block;
+          display: inline-flex;
+          align-items: center;
+          gap: 0.3rem;
         }
         .me .fp {
           display: none;
         }
         header {
-          gap: 0.5rem;
+          gap: 0.35rem;
+        }
+      }
+      @media (max-width: 420px) {
+        h1 {
+          position: absolute;
+          width: 1px;
+          height: 1px;
+          overflow: hidden;
+          clip: rect(0 0 0 0);
         }
       }
     `,
@@ -340,6 +379,7 @@ export class WispApp extends LitElement {
           .room=${room}
           stopped=${state.connection.banned ? 'banned' : state.connection.status === 'stopped' ? 'stopped' : ''}
           ?owner=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.owner}
+          ?moderator=${rankOf(mine?.role ?? 'member', state.me.admin) >= RANK.moderator}
           .historyChoices=${rankOf(mine?.role ?? 'member', state.me.admin) >= (room.persistent ? RANK.admin : RANK.owner) ? historyChoices(state.limits?.historyMessages ?? 0) : []}
           ${on('room-history', (e) => this.session.setRoomHistory(e.detail.room, e.detail.newMembers))}
           ${on('invite', () => this.invite(room.name))}
@@ -347,6 +387,8 @@ export class WispApp extends LitElement {
           ${on('forget-room', () => this.session.forgetRoom(room.name))}
           ${on('unlock-room', () => this.session.unlockRoom(room.name))}
           ${on('clear-conversation', (e) => this.session.clearConversation(e.detail.tab))}
+          ${on('set-topic', (e) => this.setTopic(e.detail.topic))}
+          ${on('leave-room', (e) => this.session.leave(e.detail.room))}
         ></wisp-room-header>
         <wisp-message-list
           .lines=${room.lines}
@@ -372,6 +414,32 @@ export class WispApp extends LitElement {
     </div>`;
   }
 
+  private async showRename(): Promise<void> {
+    this.renaming = { error: '', busy: false };
+    await Promise.all([this.updateComplete, this.dialogs]);
+    this.renameDialog.show();
+  }
+
+  private async rename(name: string): Promise<void> {
+    this.renaming = { error: '', busy: true };
+    const refusal = await this.session.renameFromDialog(name);
+    if (!this.renaming) return;
+    if (refusal) this.renaming = { error: refusal, busy: false };
+    else this.renameDialog.close();
+  }
+
+  /** The rename dialog closed (renamed, Cancel or Escape): focus goes back to the name. */
+  private async renameClosed(): Promise<void> {
+    this.renaming = undefined;
+    await this.updateComplete;
+    this.renderRoot.querySelector<HTMLElement>('header .rename')?.focus();
+  }
+
+  /** "Set topic…" puts /topic and the current topic in the composer, to edit and send. */
+  private setTopic(topic: string): void {
+    void this.composer?.fill(`/topic ${topic}`);
+  }
+
   private async invite(room: string): Promise<void> {
     this.inviting = room;
     await Promise.all([this.updateComplete, this.dialogs]);
@@ -395,11 +463,13 @@ export class WispApp extends LitElement {
         <h1>Wisp</h1>
         <wisp-connection-status .connection=${state.connection} ${on('reconnect', () => this.session.reconnect())}></wisp-connection-status>
         <span class="me">
-          <strong>${state.me.name ?? '…'}</strong>
+          <button class="rename" aria-haspopup="dialog" aria-label=${`${state.me.name ?? ''}, change your name`} title="Change your name" @click=${() => this.showRename()}>
+            <strong>${state.me.name ?? '…'}</strong>
+          </button>
           ${state.me.fingerprint ? html`<span class="fp" title="Your identity key fingerprint">· ${shortFingerprint(state.me.fingerprint)}</span>` : nothing}
         </span>
-        <button class="members-toggle" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => this.showMembers(!this.membersOpen)}>
-          People${room?.synced ? ` (${members.length})` : ''}
+        <button class="members-toggle" title="People" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => this.showMembers(!this.membersOpen)}>
+          ${peopleIcon}<span class="visually-hidden">People${room?.synced ? ' (' : ''}</span>${room?.synced ? html`${members.length}<span class="visually-hidden">)</span>` : nothing}
         </button>
         <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
       </header>
@@ -410,6 +480,7 @@ export class WispApp extends LitElement {
         .active=${state.active}
         ${on('room-select', (e) => this.session.activate(e.detail.room))}
         ${on('room-add', () => this.showPicker())}
+        ${on('tab-close', (e) => this.session.closeTab(e.detail.tab))}
       ></wisp-room-tabs>
       <main>
         <section class="chat" aria-label=${state.active ? (whisperKeyOf(state.active) ? 'Whisper' : `#${state.active}`) : 'No room'}>
@@ -458,6 +529,13 @@ export class WispApp extends LitElement {
         .inviterName=${state.me.name ?? ''}
         .inviterFingerprint=${state.me.fingerprint ? fingerprintFromHex(state.me.fingerprint) : ''}
       ></wisp-invite-dialog>
+      <wisp-rename-dialog
+        name=${state.me.name ?? ''}
+        error=${this.renaming?.error ?? ''}
+        ?busy=${this.renaming?.busy ?? false}
+        ${on('rename', (e) => this.rename(e.detail.name))}
+        ${on('rename-close', () => this.renameClosed())}
+      ></wisp-rename-dialog>
       <wisp-verify-dialog
         name=${this.verifying?.name ?? ''}
         number=${this.verifying?.number ?? ''}

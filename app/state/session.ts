@@ -60,6 +60,8 @@ export class Session {
   /** The composer line being handled now, and the /nick line the server has not answered yet: a refusal gives it back. */
   private submitting?: string;
   private renaming?: string;
+  /** The rename dialog waiting for the server: told the refusal, or nothing once the name is taken. */
+  private renameAnswer?: (refusal?: string) => void;
   private readonly notifier = new Notifier(() => this.state.settings.notifications);
   /**
    * Server frames are handled one after another: each starts when the one before it has
@@ -278,6 +280,25 @@ export class Session {
     this.client.send({ type: 'rename', name: checked.value });
     // The server may still refuse it (a taken name): its error gives this line back, once.
     this.renaming = this.submitting;
+  }
+
+  /** A rename from the dialog: resolves with the refusal (a sentence), or undefined once the server gave the name. */
+  renameFromDialog(raw: string): Promise<string | undefined> {
+    const checked = checkName(raw);
+    if (!checked.ok) return Promise.resolve(checked.reason);
+    if (!this.welcomed) return Promise.resolve('You can change your name once you are connected.');
+    this.renameAnswer?.();
+    return new Promise((resolve) => {
+      this.renameAnswer = resolve;
+      this.client.send({ type: 'rename', name: checked.value });
+    });
+  }
+
+  private answerRename(refusal?: string): boolean {
+    const answer = this.renameAnswer;
+    this.renameAnswer = undefined;
+    answer?.(refusal);
+    return Boolean(answer);
   }
 
   /** The person asked to connect now instead of waiting (or to take over from another tab). */
@@ -520,6 +541,7 @@ export class Session {
       }
       case 'name':
         this.renaming = undefined;
+        this.answerRename();
         return this.store.dispatch({ t: 'name', name: frame.name });
       case 'rooms':
         return this.store.dispatch({ t: 'directory', rooms: frame.rooms });
@@ -583,6 +605,8 @@ export class Session {
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }
+    // A refused rename from the dialog is said in the dialog, not in a notice.
+    if (frame.ref === 'rename' && this.answerRename(errorSentence(frame.code, frame.message))) return;
     const returned = frame.ref === 'rename' ? this.renaming : undefined;
     if (returned) this.renaming = undefined;
     this.notice(errorSentence(frame.code, frame.message), returned);
@@ -603,6 +627,7 @@ export class Session {
     this.recovery.onDisconnect();
     this.welcomed = false;
     this.leavesUnanswered.clear();
+    this.answerRename('The connection to the server was lost before it answered. Try again once you are connected.');
     const sentence = info.code === CloseCode.banned && this.bannedNotice ? this.bannedNotice : closeSentence(info.code);
     // Banned from the server: reconnecting here cannot help, so nothing offers it.
     if (info.code === CloseCode.banned) return this.store.dispatch({ t: 'connection', status: 'stopped', sentence, banned: true });

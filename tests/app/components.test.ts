@@ -9,6 +9,7 @@ import '../../app/components/insecure-context.ts';
 import '../../app/components/room-header.ts';
 // The app loads the member menu with the dialogs, after the first paint.
 import '../../app/components/member-menu.ts';
+import '../../app/components/room-menu.ts';
 import '../../app/components/settings-dialog.ts';
 import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES } from '../../app/storage/settings.ts';
 import type { ChatLine, RoomState } from '../../app/state/store.ts';
@@ -208,6 +209,49 @@ describe('<wisp-room-tabs>', () => {
     expect((await event).detail.room).to.equal('b2');
   });
 
+  it('× on a tab (or Delete on it) asks to close it, named for what it does', async () => {
+    const tabs = await mount('wisp-room-tabs', {
+      tabs: [
+        { id: 'lobby', label: 'lobby', unread: 0 },
+        { id: '@key1', label: 'bob', unread: 0, whisper: true },
+      ],
+      active: 'lobby',
+    });
+    const closes = [...shadow(tabs).querySelectorAll<HTMLButtonElement>('button.close')];
+    expect(closes.map((b) => b.getAttribute('aria-label'))).to.deep.equal(['Leave #lobby', 'Close whisper with bob']);
+    expect(closes.map((b) => b.tabIndex), "only the active tab's × is a Tab stop").to.deep.equal([0, -1]);
+    let event = nextEvent<{ tab: string }>(tabs, 'tab-close');
+    closes[1].click();
+    expect((await event).detail.tab).to.equal('@key1');
+    event = nextEvent<{ tab: string }>(tabs, 'tab-close');
+    shadow(tabs).querySelector('[role=tab]')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Delete', bubbles: true, composed: true }));
+    expect((await event).detail.tab).to.equal('lobby');
+  });
+
+  it('brings the active tab into view when it changes, not when only an unread count does', async () => {
+    const many = Array.from({ length: 8 }, (_, i) => ({ id: `room-number-${i}`, label: `room-number-${i}`, unread: 0 }));
+    const tabs = await mount('wisp-room-tabs', { tabs: many, active: 'room-number-7' });
+    tabs.style.width = '320px';
+    tabs.tabs = [...many];
+    tabs.active = 'room-number-0';
+    await tabs.updateComplete;
+    const strip = shadow(tabs).querySelector<HTMLElement>('.strip')!;
+    expect(strip.scrollWidth, 'the tabs overflow the strip').to.be.above(strip.clientWidth);
+    expect(strip.scrollLeft).to.equal(0);
+    // The person scrolls the strip to look; a new unread count elsewhere leaves it there.
+    strip.scrollLeft = strip.scrollWidth;
+    const scrolled = strip.scrollLeft;
+    tabs.tabs = many.map((t, i) => (i === 3 ? { ...t, unread: 2 } : t));
+    await tabs.updateComplete;
+    expect(strip.scrollLeft).to.equal(scrolled);
+    // Choosing another tab brings it into view.
+    tabs.active = 'room-number-1';
+    await tabs.updateComplete;
+    const active = shadow(tabs).querySelector('[aria-selected=true]')!.parentElement!.getBoundingClientRect();
+    const box = strip.getBoundingClientRect();
+    expect(active.left >= box.left - 1 && active.right <= box.right + 1, 'the chosen tab is in view').to.equal(true);
+  });
+
   it('the + button asks to add a room', async () => {
     const tabs = await mount('wisp-room-tabs', { tabs: [], active: undefined });
     const event = nextEvent(tabs, 'room-add');
@@ -284,25 +328,50 @@ describe('<wisp-insecure-context>', () => {
 describe('<wisp-room-header>', () => {
   const room = (newMembers: number): RoomState => ({ name: 'club', members: {}, lines: [], unread: 0, synced: true, newMembers });
 
+  /** Opens the room's "⋯" menu; returns its items. */
+  async function openMenu(header: HTMLElement & { updateComplete: Promise<unknown> }): Promise<HTMLButtonElement[]> {
+    shadow(header).querySelector<HTMLButtonElement>('button.more')!.click();
+    await header.updateComplete;
+    return menuItems(header);
+  }
+
+  /** The items of the open menu (the room menu holds a member menu). */
+  async function menuItems(header: HTMLElement): Promise<HTMLButtonElement[]> {
+    const roomMenu = shadow(header).querySelector('wisp-room-menu')!;
+    await (roomMenu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    const menu = shadow(roomMenu).querySelector('wisp-member-menu')!;
+    await (menu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
+    return [...shadow(menu).querySelectorAll<HTMLButtonElement>('[role=menuitem]')];
+  }
+
   it('says what new members see', async () => {
     const header = await mount('wisp-room-header', { room: room(50) });
     expect(shadow(header).querySelector('[data-history]')?.textContent).to.include('New members see the last 50 messages');
     header.room = room(0);
     await header.updateComplete;
     expect(shadow(header).querySelector('[data-history]')?.textContent).to.include('This room keeps no history');
-    expect(shadow(header).querySelector('button[aria-haspopup=menu]'), 'no History menu without choices').to.equal(null);
+    const labels = (await openMenu(header)).map((b) => b.textContent?.trim());
+    expect(labels, 'no History without choices').to.deep.equal(['Invite…', 'Clear this conversation', 'Leave #club']);
   });
 
   it('offers the choices it is given and sends the one picked', async () => {
     const header = await mount('wisp-room-header', { room: room(50), historyChoices: [0, 10, 50] });
-    (shadow(header).querySelector('button[aria-haspopup=menu]') as HTMLButtonElement).click();
-    await header.updateComplete;
-    const menu = shadow(header).querySelector('wisp-member-menu')!;
-    await (menu as unknown as { updateComplete: Promise<unknown> }).updateComplete;
-    const items = [...shadow(menu).querySelectorAll('[role=menuitem]')];
+    const history = (await openMenu(header)).find((b) => b.textContent?.trim() === 'History…')!;
+    history.click();
+    const items = await menuItems(header);
     expect(items.map((b) => b.textContent?.trim())).to.deep.equal(['None: keep no history', 'The last 10 messages', '✓ The last 50 messages']);
     const picked = nextEvent<{ room: string; newMembers: number }>(header, 'room-history');
-    (items[1] as HTMLButtonElement).click();
+    items[1].click();
     expect((await picked).detail).to.deep.equal({ room: 'club', newMembers: 10 });
+  });
+
+  it('"Set topic…" for those who may, with the current topic, and "Leave" for everyone', async () => {
+    const header = await mount('wisp-room-header', { room: { ...room(50), topic: 'Knots' }, moderator: true });
+    const topic = nextEvent<{ room: string; topic: string }>(header, 'set-topic');
+    (await openMenu(header)).find((b) => b.textContent?.trim() === 'Set topic…')!.click();
+    expect((await topic).detail).to.deep.equal({ room: 'club', topic: 'Knots' });
+    const leave = nextEvent<{ room: string }>(header, 'leave-room');
+    (await openMenu(header)).find((b) => b.textContent?.trim() === 'Leave #club')!.click();
+    expect((await leave).detail).to.deep.equal({ room: 'club' });
   });
 });

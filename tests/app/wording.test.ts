@@ -89,10 +89,10 @@ describe('a server-wide ban', () => {
     expect(status).to.contain('banned from this server');
     header.stopped = 'stopped';
     await header.updateComplete;
-    expect(shadow(header).querySelector('[role=status]')?.textContent).to.equal('· not connected');
+    expect(shadow(header).querySelector('[role=status]')?.textContent).to.equal('not connected');
     header.stopped = '';
     await header.updateComplete;
-    expect(shadow(header).querySelector('[role=status]')?.textContent).to.equal('· joining…');
+    expect(shadow(header).querySelector('[role=status]')?.textContent).to.equal('joining…');
   });
 });
 

@@ -14,6 +14,7 @@ import { openByClick, waitWhisperDelivered, whisperPair } from './support/whispe
 import { TempFiles, accept, attach, showConversation, waitTransfer } from './support/files.ts';
 import { joinRoom, waitNotice } from './support/moderation.ts';
 import { keptCount, kvValue, lineTop, moveClock, rawRecords, roomTexts, setRetention, shownKeys, waitView } from './support/history.ts';
+import { roomAction } from './support/room-menu.ts';
 
 const TEST_TIMEOUT = 240_000;
 /**
@@ -197,7 +198,7 @@ test('"Clear this conversation" empties a room or a whisper conversation, and it
   await a.waitForLine(lines[1]);
   assert.equal(await keptCount(a, 'lobby'), 2);
 
-  await a.page.locator('wisp-room-header button[data-action=clear-conversation]').click();
+  await roomAction(a, 'Clear this conversation');
   await waitUntil("A's #lobby to be empty", async () => (await roomTexts(a, 'lobby')).length === 0);
   assert.equal(await keptCount(a, 'lobby'), 0, 'nothing of it is kept');
   assert.deepEqual(await a.tabs(), ['lobby'], 'the tab stays');

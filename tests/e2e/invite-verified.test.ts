@@ -21,6 +21,7 @@ import { WispServer } from './support/server.ts';
 import { WsProxy, type FrameHook, type RecordedFrame } from './support/proxy.ts';
 import { assertNoProblems } from './support/problems.ts';
 import { failure, freshIdentityKey, header, marker, memberButton, ownKey, pins, waitSecure, waitWhisperDelivered, whisperTab } from './support/whisper.ts';
+import { roomAction } from './support/room-menu.ts';
 
 const TEST_TIMEOUT = 240_000;
 const HOSTILE_RUNS = 10;
@@ -44,7 +45,7 @@ function mismatchSentence(name: string): string {
 
 /** Olga opens the invite dialog for #lobby and reads the link (checking the line that says what it does). */
 async function inviteLinkOf(olga: Person): Promise<string> {
-  await olga.page.locator('wisp-room-header button', { hasText: 'Invite' }).click();
+  await roomAction(olga, 'Invite…');
   const line = olga.page.locator('wisp-invite-dialog p[data-inviter]');
   await line.waitFor({ state: 'visible' });
   assert.equal((await line.textContent())?.trim(), 'People who join with this link can be sure they are talking to you.');

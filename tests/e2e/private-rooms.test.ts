@@ -9,6 +9,7 @@ import { launchBrowser, newPerson, tag, waitUntil } from './support/browser.ts';
 import { dialogError, enterPassphrase, joinByPicker, passphraseDialog, readers } from './support/private-rooms.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { Scene } from './support/scene.ts';
+import { roomAction } from './support/room-menu.ts';
 
 const TEST_TIMEOUT = 240_000;
 
@@ -106,7 +107,7 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   await a.waitForLine(afterReload);
 
   // The invite link carries the room and the passphrase in its fragment.
-  await a.page.locator('wisp-room-header button', { hasText: 'Invite' }).click();
+  await roomAction(a, 'Invite…');
   const link = await waitUntil('the invite link', async () => (await a.page.locator('wisp-invite-dialog .link').getAttribute('data-invite-link')) ?? undefined);
   assert.ok(link.startsWith(`${scene.url}/#`), `the link is for this server: ${link}`);
   assert.equal(new URL(link).searchParams.size, 0, 'nothing in the query string (it would reach the server)');
@@ -133,7 +134,7 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   await a.waitForLine(fromD);
 
   // The owner changes the passphrase: the others are out until they enter the new one.
-  await a.page.locator('wisp-room-header button', { hasText: 'Change passphrase' }).click();
+  await roomAction(a, 'Change passphrase…');
   await passphraseDialog(a).waitFor({ state: 'visible' });
   await a.page.locator('wisp-passphrase-dialog input#passphrase').fill(second);
   await a.page.locator('wisp-passphrase-dialog input#again').fill(second);
@@ -160,7 +161,7 @@ test('a passphrase change shuts the old one out; a reload keeps the room; an inv
   await b.waitForLine(afterChange);
 
   // "Forget this room" leaves it and deletes its keys: coming back asks for the passphrase.
-  await b.page.locator('wisp-room-header button', { hasText: 'Forget this room' }).click();
+  await roomAction(b, 'Forget this room');
   await waitUntil("B's tab for the room to go", async () => (await b.tabs()).includes(room) === false);
   await a.waitForMembers([aName]);
   await b.reload();

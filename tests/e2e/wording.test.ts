@@ -11,6 +11,7 @@ import { Scene } from './support/scene.ts';
 import { joinByPicker } from './support/private-rooms.ts';
 import { openByClick } from './support/whisper.ts';
 import { ADMIN_TOKEN, joinRoom, rename, waitConnection, waitMembersIn, waitNotice } from './support/moderation.ts';
+import { roomAction } from './support/room-menu.ts';
 
 const TEST_TIMEOUT = 240_000;
 
@@ -97,7 +98,7 @@ test('an invite link pasted into an open tab opens the room and leaves the addre
   const passphrase = `paper lantern ${tag()}`;
   await joinByPicker(a, room, passphrase);
   await a.waitForMembers([aName]);
-  await a.page.locator('wisp-room-header button', { hasText: 'Invite' }).click();
+  await roomAction(a, 'Invite…');
   const link = await waitUntil('the invite link', async () => (await a.page.locator('wisp-invite-dialog .link').getAttribute('data-invite-link')) ?? undefined);
   await a.page.locator('wisp-invite-dialog button', { hasText: 'Done' }).click();
 
