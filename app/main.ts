@@ -1,10 +1,15 @@
 // Boot: check the browser can run Wisp here, start the Session, mount the shell, and
 // register the service worker (offline start and update prompts).
 import './styles/page.css';
+import { applyTheme } from './styles/theme.ts';
+import { storedTheme } from './storage/settings.ts';
 import { Session } from './state/session.ts';
 import { defaultSignalUrl } from './net/signal-client.ts';
 import { parseInvite } from './state/invite.ts';
 import './components/wisp-app.ts';
+
+// First, before anything renders: a theme chosen in Settings (System needs nothing: page.css follows the system).
+applyTheme(storedTheme());
 
 const root = document.getElementById('root')!;
 
@@ -69,6 +74,9 @@ async function boot(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const session = await Session.start({ url: defaultSignalUrl(location), shared: params.get('share') === '1' });
   if (params.has('share')) history.replaceState(null, '', '/');
+  // The theme follows Settings at once (and IndexedDB's copy wins over localStorage's).
+  applyTheme(session.state.settings.theme);
+  session.store.subscribe((state) => applyTheme(state.settings.theme));
   const app = document.createElement('wisp-app');
   app.session = session;
   root.replaceChildren(app);

@@ -10,3 +10,4 @@ import './invite-dialog.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
 import './notice.ts';
+import './help-panel.ts';
