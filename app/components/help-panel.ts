@@ -28,7 +28,7 @@ export class HelpPanel extends LitElement {
         display: flex;
         flex-direction: column;
       }
-      header {
+      .top {
         display: flex;
         align-items: center;
         gap: 0.5rem;
@@ -70,7 +70,6 @@ export class HelpPanel extends LitElement {
         color: var(--muted);
       }
       @media (max-width: 720px) {
-        /* A sheet from the bottom edge on a phone. */
         dialog {
           width: 100vw;
           max-width: 100vw;
@@ -88,12 +87,14 @@ export class HelpPanel extends LitElement {
     if (!this.open && this.dialog.open) this.dialog.close();
   }
 
+  // The title row is a <div>, not a <header>: in a shadow root that would be a second banner
+  // landmark. On a phone the dialog is a sheet from the bottom edge.
   override render() {
     return html`<dialog aria-labelledby="title" @close=${() => emit(this, 'help-close')}>
-      <header>
+      <div class="top">
         <h2 id="title">Commands</h2>
         <button @click=${() => this.dialog.close()}>Close</button>
-      </header>
+      </div>
       <div class="body" tabindex="0" role="region" aria-labelledby="title">
         ${helpGroups(this.rank).map(
           (g, i) => html`<section aria-labelledby=${`group-${i}`}>
