@@ -8,7 +8,8 @@ import { defaultSignalUrl } from './net/signal-client.ts';
 import { parseInvite } from './state/invite.ts';
 import './components/wisp-app.ts';
 
-// First, before anything renders: a theme chosen in Settings (System needs nothing: page.css follows the system).
+// A theme chosen in Settings: /theme.js already put it on <html> before the first paint; this
+// points the browser's bar (theme-color) at it too.
 applyTheme(storedTheme());
 
 const root = document.getElementById('root')!;

@@ -57,6 +57,31 @@ describe('theme setting', () => {
     expect((await loadSettings()).theme).to.equal('system');
   });
 
+  it('the boot script (/theme.js, before the first paint) reads the mirror: a chosen theme goes on <html>, anything else leaves it to the system', async () => {
+    const run = async () => {
+      delete document.documentElement.dataset.theme;
+      const script = document.createElement('script');
+      script.src = `/theme.js?${Math.random()}`;
+      const loaded = new Promise((resolve, reject) => {
+        script.addEventListener('load', resolve);
+        script.addEventListener('error', reject);
+      });
+      document.head.append(script);
+      await loaded;
+      script.remove();
+      return document.documentElement.dataset.theme;
+    };
+    localStorage.setItem(THEME_STORAGE_KEY, 'dark');
+    expect(await run()).to.equal('dark');
+    localStorage.setItem(THEME_STORAGE_KEY, 'light');
+    expect(await run()).to.equal('light');
+    for (const other of ['system', 'purple']) {
+      localStorage.setItem(THEME_STORAGE_KEY, other);
+      expect(await run()).to.equal(undefined);
+    }
+    delete document.documentElement.dataset.theme;
+  });
+
   it('puts a chosen theme on <html> and points the theme-color metas at it; System gives both back to the system', () => {
     const metas = (['dark', 'light'] as const).map((scheme) => {
       const meta = document.createElement('meta');

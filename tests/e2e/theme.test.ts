@@ -115,6 +115,20 @@ async function sendFocusRing(person: Person): Promise<{ style: string; width: nu
   return { style: ring.style, width: ring.width, ratio: contrast(ring.color, around) };
 }
 
+/**
+ * An init script: from the document's start, the page background at each animation frame
+ * (each paint) until the app has mounted, in globalThis.__frames. Shows what was drawn
+ * before the app's own code ran.
+ */
+const FRAME_RECORDER = `(() => {
+  const frames = (globalThis.__frames = []);
+  const tick = () => {
+    if (document.body) frames.push(getComputedStyle(document.body).backgroundColor);
+    if (!document.querySelector('wisp-app')) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})()`;
+
 async function chooseTheme(person: Person, label: 'System' | 'Light' | 'Dark'): Promise<void> {
   await person.page.getByRole('button', { name: 'Settings' }).click();
   const dialog = person.page.locator('wisp-settings-dialog dialog');
@@ -161,7 +175,7 @@ test('the theme follows the system: light colours with a light preference, dark 
 
 test('Dark chosen in Settings under a light system switches at once and survives a reload; Light under a dark system is the same light; System follows again', { timeout: 120_000 }, async (t) => {
   const scene = await Scene.open(t, browser);
-  const bea = await scene.person('Bea');
+  const bea = await scene.person('Bea', { init: (context) => context.addInitScript(FRAME_RECORDER) });
   const page = bea.page;
   await page.emulateMedia({ colorScheme: 'dark' });
   const dark = await pageColours(page);
@@ -181,9 +195,14 @@ test('Dark chosen in Settings under a light system switches at once and survives
     "the browser's bar takes the dark colour only",
   );
 
-  await bea.reload();
-  // Before the app is even online the stored choice holds (it is applied at boot, from this device).
-  assert.deepEqual(await pageColours(page), dark, 'still dark after a reload');
+  // Reloads: dark from the first frame drawn, before the app's modules ran (no flash of light).
+  for (let i = 0; i < 3; i++) {
+    await bea.reload();
+    const frames = await page.evaluate(() => (globalThis as unknown as { __frames: string[] }).__frames);
+    assert.ok(frames.length > 0, 'frames were drawn before the app mounted');
+    assert.deepEqual([...new Set(frames)], [dark.background], `reload ${i + 1}: every frame before the app mounted is dark`);
+    assert.deepEqual(await pageColours(page), dark, 'still dark after a reload');
+  }
   await bea.waitOnline();
   assert.equal((await page.evaluate(() => (window as unknown as { wisp: { state: { settings: { theme: string } } } }).wisp.state.settings.theme)), 'dark');
   await page.getByRole('button', { name: 'Settings' }).click();
