@@ -2,15 +2,10 @@
 // register the service worker (offline start and update prompts).
 import './styles/page.css';
 import { applyTheme } from './styles/theme.ts';
-import { storedTheme } from './storage/settings.ts';
 import { Session } from './state/session.ts';
 import { defaultSignalUrl } from './net/signal-client.ts';
 import { parseInvite } from './state/invite.ts';
 import './components/wisp-app.ts';
-
-// A theme chosen in Settings: /theme.js already put it on <html> before the first paint; this
-// points the browser's bar (theme-color) at it too.
-applyTheme(storedTheme());
 
 const root = document.getElementById('root')!;
 
@@ -75,7 +70,8 @@ async function boot(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const session = await Session.start({ url: defaultSignalUrl(location), shared: params.get('share') === '1' });
   if (params.has('share')) history.replaceState(null, '', '/');
-  // The theme follows Settings at once (and IndexedDB's copy wins over localStorage's).
+  // A theme chosen in Settings is on <html> since before the first paint (/theme.js reads the
+  // mirror); from here it follows Settings at once, the browser's bar (theme-color) too.
   applyTheme(session.state.settings.theme);
   session.store.subscribe((state) => applyTheme(state.settings.theme));
   const app = document.createElement('wisp-app');

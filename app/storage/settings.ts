@@ -29,20 +29,11 @@ export function isTheme(value: unknown): value is Theme {
 }
 
 /**
- * The theme is mirrored here, in localStorage: the page reads it synchronously before it
- * paints (IndexedDB answers too late), so a chosen theme shows without a flash of the other.
+ * The theme is mirrored here, in localStorage: public/theme.js reads it synchronously before
+ * the page paints (IndexedDB answers too late), so a chosen theme shows without a flash of the other.
+ * That script cannot import: it spells the key out, and tests/app/theme-help.test.ts runs it against this one.
  */
 export const THEME_STORAGE_KEY = 'wisp.theme';
-
-/** The theme chosen on this device, read synchronously; 'system' when none (or storage is blocked). */
-export function storedTheme(): Theme {
-  try {
-    const value = localStorage.getItem(THEME_STORAGE_KEY);
-    return isTheme(value) ? value : DEFAULT_SETTINGS.theme;
-  } catch {
-    return DEFAULT_SETTINGS.theme;
-  }
-}
 
 function mirrorTheme(theme: Theme): void {
   try {
