@@ -1,6 +1,7 @@
 // Boot: check the browser can run Wisp here, start the Session, mount the shell, and
 // register the service worker (offline start and update prompts).
 import './styles/page.css';
+import { applyTheme } from './styles/theme.ts';
 import { Session } from './state/session.ts';
 import { defaultSignalUrl } from './net/signal-client.ts';
 import { parseInvite } from './state/invite.ts';
@@ -69,6 +70,10 @@ async function boot(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const session = await Session.start({ url: defaultSignalUrl(location), shared: params.get('share') === '1' });
   if (params.has('share')) history.replaceState(null, '', '/');
+  // A theme chosen in Settings is on <html> since before the first paint (/theme.js reads the
+  // mirror); from here it follows Settings at once, the browser's bar (theme-color) too.
+  applyTheme(session.state.settings.theme);
+  session.store.subscribe((state) => applyTheme(state.settings.theme));
   const app = document.createElement('wisp-app');
   app.session = session;
   root.replaceChildren(app);

@@ -12,3 +12,4 @@ import './share-dialog.ts';
 import './verify-dialog.ts';
 import './notice.ts';
 import './rename-dialog.ts';
+import './help-panel.ts';

@@ -61,6 +61,10 @@ export interface WispEventDetail {
   'rename-close': null;
   // settings-dialog
   'settings-change': { settings: Settings };
+  // settings-dialog: "Commands" opens the /help panel
+  'show-help': null;
+  // help-panel: closed (Close or Escape)
+  'help-close': null;
   // share-dialog
   'share-to': { key: string };
   'share-cancel': null;

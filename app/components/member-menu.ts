@@ -36,7 +36,7 @@ export class MemberMenu extends LitElement {
         background: var(--surface-2);
         border: 1px solid var(--border);
         border-radius: var(--radius);
-        box-shadow: 0 8px 24px #000a;
+        box-shadow: 0 8px 24px var(--shadow);
         padding: 0.25rem;
         display: flex;
         flex-direction: column;

@@ -37,7 +37,7 @@ export class Notice extends LitElement {
         border-radius: var(--radius);
         background: var(--surface-2);
         border: 1px solid var(--border);
-        box-shadow: 0 6px 24px #0008;
+        box-shadow: 0 6px 24px var(--shadow);
         z-index: 5;
       }
       /* One that asks for something (the update offer) sits at the top, out of the way of notices. */

@@ -1,8 +1,10 @@
 import { LitElement, css, html } from 'lit';
 import { customElement, property, query } from 'lit/decorators.js';
-import { DEFAULT_SETTINGS, WHISPER_EXPIRY_CHOICES, type HistoryRetention, type Settings } from '../storage/settings.ts';
+import { DEFAULT_SETTINGS, THEMES, WHISPER_EXPIRY_CHOICES, type HistoryRetention, type Settings, type Theme } from '../storage/settings.ts';
 import { dialogStyles, shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
+
+const THEME_LABELS: Record<Theme, string> = { system: 'System', light: 'Light', dark: 'Dark' };
 
 const HISTORY_CHOICES: [HistoryRetention, string][] = [
   ['off', 'Off'],
@@ -12,7 +14,7 @@ const HISTORY_CHOICES: [HistoryRetention, string][] = [
   ['always', 'Always'],
 ];
 
-/** Per-device settings: notifications, whisper links and who to whisper with, links, files, history. Emits `settings-change`. */
+/** Per-device settings: theme, notifications, whisper links and who to whisper with, links, files, history. Emits `settings-change`. */
 @customElement('wisp-settings-dialog')
 export class SettingsDialog extends LitElement {
   @property({ attribute: false }) settings: Settings = DEFAULT_SETTINGS;
@@ -49,7 +51,28 @@ export class SettingsDialog extends LitElement {
       }
       .actions {
         display: flex;
+        gap: 0.5rem;
         justify-content: flex-end;
+      }
+      fieldset {
+        border: 0;
+        margin: 0.75rem 0;
+        padding: 0;
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem 1.25rem;
+        align-items: center;
+      }
+      legend {
+        float: left;
+        margin-right: 0.5rem;
+      }
+      fieldset label {
+        margin: 0;
+        align-items: center;
+      }
+      fieldset input {
+        margin-top: 0;
       }
     `,
   ];
@@ -65,6 +88,21 @@ export class SettingsDialog extends LitElement {
   override render() {
     return html`<dialog aria-labelledby="title">
       <h2 id="title">Settings</h2>
+      <fieldset>
+        <legend>Theme</legend>
+        ${THEMES.map(
+          (theme) =>
+            html`<label
+              ><input
+                type="radio"
+                name="theme"
+                value=${theme}
+                .checked=${this.settings.theme === theme}
+                @change=${() => this.change({ theme })}
+              />${THEME_LABELS[theme]}</label
+            >`,
+        )}
+      </fieldset>
       <label>
         <input
           type="checkbox"
@@ -156,7 +194,17 @@ export class SettingsDialog extends LitElement {
         >
       </label>
       <p><small>Your identity key fingerprint</small><code>${this.fingerprint}</code></p>
-      <div class="actions"><button @click=${() => this.dialog.close()}>Done</button></div>
+      <div class="actions">
+        <button
+          @click=${() => {
+            this.dialog.close();
+            emit(this, 'show-help');
+          }}
+        >
+          Commands
+        </button>
+        <button @click=${() => this.dialog.close()}>Done</button>
+      </div>
     </dialog>`;
   }
 }

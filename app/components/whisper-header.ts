@@ -87,11 +87,11 @@ export class WhisperHeader extends LitElement {
         border: 1px solid var(--border);
       }
       .warning {
-        background: #4a3b0f;
+        background: var(--warn-bg);
         border: 1px solid var(--warn);
       }
       .failure {
-        background: #3d1d22;
+        background: var(--danger-bg);
         border: 1px solid var(--danger);
       }
       button {

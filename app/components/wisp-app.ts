@@ -162,7 +162,7 @@ export class WispApp extends LitElement {
           inset: 0 0 0 auto;
           width: min(18rem, 85vw);
           z-index: 4;
-          box-shadow: -8px 0 24px #0008;
+          box-shadow: -8px 0 24px var(--shadow);
         }
         aside.open,
         .close,
@@ -176,7 +176,7 @@ export class WispApp extends LitElement {
           position: fixed;
           inset: 0;
           z-index: 3;
-          background: #0008;
+          background: var(--scrim);
         }
         .members-toggle {
           display: inline-flex;
@@ -548,7 +548,13 @@ export class WispApp extends LitElement {
         .serverMaxFileMb=${Math.floor((state.limits?.maxFileBytes ?? 50 * 1024 * 1024) / (1024 * 1024))}
         fingerprint=${state.me.fingerprint ?? ''}
         ${on('settings-change', (e) => this.session.updateSettings(e.detail.settings))}
+        ${on('show-help', () => this.session.showHelp(true))}
       ></wisp-settings-dialog>
+      <wisp-help-panel
+        ?open=${state.help}
+        .rank=${rankOf(state.rooms[state.active ?? '']?.members[state.me.id ?? '']?.role ?? 'member', state.me.admin)}
+        ${on('help-close', () => (this.session.showHelp(false), this.composer?.focus()))}
+      ></wisp-help-panel>
       <wisp-password-dialog
         ?open=${Boolean(state.passwordPrompt)}
         error=${state.passwordPrompt?.error ?? ''}

@@ -50,6 +50,8 @@ export type Action =
   | { t: 'system'; room?: string; text: string; ts: number; id: string }
   | { t: 'notice'; text: string; returned?: string; info?: boolean }
   | { t: 'dismiss-notice' }
+  /** /help: the panel of the commands this person may use opens, or it closed. */
+  | { t: 'help'; open: boolean }
   | { t: 'directory'; rooms: { name: string; members: number }[] }
   | { t: 'update-ready' }
   | { t: 'whisper-open'; key: string; name: string; activate: boolean }

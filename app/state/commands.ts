@@ -1,36 +1,66 @@
 // What the composer's text means: a chat line or a slash command. Pure, so the rules
 // are easy to test and the composer can show hints from the same table.
+import { RANK } from '../../signal-server/protocol/protocol.ts';
+
+/** The /help panel's groups, in the order it shows them. */
+export const COMMAND_GROUPS = ['Chat', 'Rooms', 'Whispers', 'Moderation', 'Server admin'] as const;
+export type CommandGroup = (typeof COMMAND_GROUPS)[number];
+
 export interface CommandInfo {
   name: string;
   usage: string;
   description: string;
   aliases?: string[];
+  group: CommandGroup;
+  /**
+   * The least rank (RANK, as the server checks it) that may use it: the rank in the active
+   * room, or the admin's anywhere. /help shows a person only what their rank allows.
+   */
+  minRank: number;
 }
 
+const { member, moderator, owner, admin } = RANK;
+
+/** Every command, as the composer's hints list them. A name listed twice is parsed by its first entry; the second is its admin form, for /help. */
 export const COMMANDS: readonly CommandInfo[] = [
-  { name: 'help', usage: '/help', description: 'List the commands.' },
-  { name: 'nick', usage: '/nick <name>', description: 'Change your name.', aliases: ['name'] },
-  { name: 'join', usage: '/join #room', description: 'Join or create a room.' },
-  { name: 'leave', usage: '/leave [farewell]', description: 'Leave this room, optionally with a last word.', aliases: ['part'] },
-  { name: 'me', usage: '/me <action>', description: 'Say what you are doing, e.g. /me waves.' },
-  { name: 'w', usage: '/w <name> <message>', description: 'Whisper: a private, end-to-end encrypted message.', aliases: ['whisper', 'msg'] },
-  { name: 'topic', usage: '/topic [text]', description: 'Set or clear the room topic (owner, moderators).' },
-  { name: 'kick', usage: '/kick <name> [reason]', description: 'Remove someone from this room; they may come back.' },
-  { name: 'ban', usage: '/ban [--server] [--ip] <name> [10m|2h|7d] [reason]', description: 'Ban someone from this room (or the server, admin).' },
-  { name: 'unban', usage: '/unban <ban id>', description: 'Lift a ban (see /bans).' },
-  { name: 'bans', usage: '/bans [--server]', description: "List this room's (or the server's) bans." },
-  { name: 'op', usage: '/op <name>', description: 'Make someone a moderator of this room (owner).' },
-  { name: 'deop', usage: '/deop <name>', description: 'Take moderator away (owner).' },
-  { name: 'history', usage: '/history <count|off>', description: 'How many recent messages new members of this room see; off keeps no history (owner).' },
-  { name: 'purge', usage: '/purge', description: "Clear this room for everyone and end it (owner)." },
-  { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed; the server then remembers you as admin.' },
-  { name: 'admin forget', usage: '/admin forget', description: 'Stay admin only until you disconnect: the server no longer remembers you as admin (admin).' },
-  { name: 'userinfo', usage: '/userinfo <name>', description: 'Address, connection time, key and rooms of someone (admin).' },
-  { name: 'createroom', usage: '/createroom #room', description: 'Make a persistent room that stays when empty (admin).' },
-  { name: 'deleteroom', usage: '/deleteroom #room', description: 'End a persistent room (admin).' },
-  { name: 'audit', usage: '/audit [count]', description: 'Show the latest moderation actions (admin).' },
-  { name: 'shutdown', usage: '/shutdown', description: 'Stop the server, telling everyone (admin).' },
+  { name: 'help', usage: '/help', description: 'Show the commands you can use.', group: 'Chat', minRank: member },
+  { name: 'nick', usage: '/nick <name>', description: 'Change your name.', aliases: ['name'], group: 'Chat', minRank: member },
+  { name: 'join', usage: '/join #room', description: 'Join or create a room.', group: 'Rooms', minRank: member },
+  { name: 'leave', usage: '/leave [farewell]', description: 'Leave this room, optionally with a last word.', aliases: ['part'], group: 'Rooms', minRank: member },
+  { name: 'me', usage: '/me <action>', description: 'Say what you are doing, e.g. /me waves.', group: 'Chat', minRank: member },
+  { name: 'w', usage: '/w <name> <message>', description: 'Whisper: a private, end-to-end encrypted message.', aliases: ['whisper', 'msg'], group: 'Whispers', minRank: member },
+  { name: 'topic', usage: '/topic [text]', description: 'Set or clear the room topic.', group: 'Moderation', minRank: moderator },
+  { name: 'kick', usage: '/kick <name> [reason]', description: 'Remove someone from this room; they may come back.', group: 'Moderation', minRank: moderator },
+  { name: 'ban', usage: '/ban [--ip] <name> [10m|2h|7d] [reason]', description: 'Ban someone from this room, for a while or until lifted.', group: 'Moderation', minRank: moderator },
+  { name: 'ban', usage: '/ban --server [--ip] <name> [10m|2h|7d] [reason]', description: 'Ban someone from the whole server.', group: 'Server admin', minRank: admin },
+  { name: 'unban', usage: '/unban <ban id>', description: 'Lift a ban (see /bans).', group: 'Moderation', minRank: moderator },
+  { name: 'bans', usage: '/bans', description: "List this room's bans.", group: 'Moderation', minRank: moderator },
+  { name: 'bans', usage: '/bans --server', description: "List the server's bans.", group: 'Server admin', minRank: admin },
+  { name: 'op', usage: '/op <name>', description: 'Make someone a moderator of this room.', group: 'Moderation', minRank: owner },
+  { name: 'deop', usage: '/deop <name>', description: 'Take moderator away.', group: 'Moderation', minRank: owner },
+  { name: 'history', usage: '/history <count|off>', description: 'How many recent messages new members of this room see; off keeps no history.', group: 'Moderation', minRank: owner },
+  { name: 'purge', usage: '/purge', description: 'Clear this room for everyone and end it.', group: 'Moderation', minRank: owner },
+  { name: 'admin', usage: '/admin <token>', description: 'Become the server admin with the token the server printed; the server then remembers you as admin.', group: 'Server admin', minRank: admin },
+  { name: 'admin forget', usage: '/admin forget', description: 'Stay admin only until you disconnect: the server no longer remembers you as admin.', group: 'Server admin', minRank: admin },
+  { name: 'userinfo', usage: '/userinfo <name>', description: 'Address, connection time, key and rooms of someone.', group: 'Server admin', minRank: admin },
+  { name: 'createroom', usage: '/createroom #room', description: 'Make a persistent room that stays when empty.', group: 'Server admin', minRank: admin },
+  { name: 'deleteroom', usage: '/deleteroom #room', description: 'End a persistent room.', group: 'Server admin', minRank: admin },
+  { name: 'audit', usage: '/audit [count]', description: 'Show the latest moderation actions.', group: 'Server admin', minRank: admin },
+  { name: 'shutdown', usage: '/shutdown', description: 'Stop the server, telling everyone.', group: 'Server admin', minRank: admin },
 ];
+
+export interface CommandGroupHelp {
+  group: CommandGroup;
+  commands: CommandInfo[];
+}
+
+/**
+ * What /help shows someone of this rank (rankOf their role in the active room and their
+ * admin flag): each group with the commands that rank may use, empty groups left out.
+ */
+export function helpGroups(rank: number): CommandGroupHelp[] {
+  return COMMAND_GROUPS.map((group) => ({ group, commands: COMMANDS.filter((c) => c.group === group && rank >= c.minRank) })).filter((g) => g.commands.length > 0);
+}
 
 const DURATION = /^(\d{1,6})(s|m|h|d|w)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
@@ -172,8 +202,4 @@ export function commandHints(input: string): CommandInfo[] {
   if (!match) return [];
   const typed = match[1].toLowerCase();
   return COMMANDS.filter((c) => c.name.startsWith(typed) || c.aliases?.some((a) => a.startsWith(typed)));
-}
-
-export function helpText(): string {
-  return COMMANDS.map((c) => `${c.usage}: ${c.description}`).join('\n');
 }

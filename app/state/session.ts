@@ -11,7 +11,7 @@ import { closeSentence, errorSentence } from '../net/close-reasons.ts';
 import { loadPins } from '../storage/pins.ts';
 import { loadSettings, saveSettings, type Settings } from '../storage/settings.ts';
 import { takeShared } from '../storage/shared.ts';
-import { helpText, parseInput, type ModerationCommand } from './commands.ts';
+import { parseInput, type ModerationCommand } from './commands.ts';
 import type { MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
 import { Whispers } from './whispers.ts';
@@ -202,13 +202,18 @@ export class Session {
         if (whisperKey) return this.closeTab(room);
         return this.leave(room, command.farewell);
       case 'help':
-        return this.store.dispatch({ t: 'system', text: helpText(), ...stamp() });
+        return this.showHelp(true);
       case 'invalid':
         return this.notice(command.message);
       default:
         // Every other kind is a moderation command: the switch has narrowed `command` to one.
         return this.moderate(command);
     }
+  }
+
+  /** Opens or closes the /help panel. */
+  showHelp(open: boolean): void {
+    this.store.dispatch({ t: 'help', open });
   }
 
   /** Joins (or creates) a room; with a passphrase, a private one. */

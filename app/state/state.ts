@@ -158,6 +158,8 @@ export interface AppState {
   limits?: WireLimits;
   iceServers: RTCIceServer[];
   updateReady: boolean;
+  /** The /help panel is open. */
+  help: boolean;
   whispers: Record<string, WhisperState>;
   transfers: Record<string, TransferState>;
   /** Files or text shared from another app, waiting for the person to pick a recipient. */
@@ -174,5 +176,5 @@ export const HISTORY_WINDOW = 200;
 export const HISTORY_KEPT_PER_CONVERSATION = 5_000;
 
 export function initialState(): AppState {
-  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, whispers: {}, transfers: {}, pins: {}, settings: DEFAULT_SETTINGS };
+  return { connection: { status: 'starting' }, me: {}, rooms: {}, order: [], iceServers: [], updateReady: false, help: false, whispers: {}, transfers: {}, pins: {}, settings: DEFAULT_SETTINGS };
 }

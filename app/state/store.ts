@@ -10,7 +10,7 @@ import { rooms } from './reducers/rooms.ts';
 import { active, order } from './reducers/tabs.ts';
 import { whispers } from './reducers/whispers.ts';
 import { transfers } from './reducers/transfers.ts';
-import { notice, passphrasePrompt, pins, settings, share, updateReady } from './reducers/ui.ts';
+import { help, notice, passphrasePrompt, pins, settings, share, updateReady } from './reducers/ui.ts';
 
 export * from './state.ts';
 export type { Action } from './actions.ts';
@@ -31,6 +31,7 @@ const SLICES: Slices = {
   limits,
   iceServers,
   updateReady,
+  help,
   whispers,
   transfers,
   share,

@@ -16,6 +16,31 @@ export interface Settings {
   whisperExpiryMs: number;
   /** "Whisper only with verified people": nothing goes to, or is shown from, a contact whose safety number was not compared. */
   verifiedOnly: boolean;
+  /** Colours: follow the system's light or dark preference, or always one of them. */
+  theme: Theme;
+}
+
+/** The theme choices, in the order Settings offers them. */
+export const THEMES = ['system', 'light', 'dark'] as const;
+export type Theme = (typeof THEMES)[number];
+
+export function isTheme(value: unknown): value is Theme {
+  return typeof value === 'string' && (THEMES as readonly string[]).includes(value);
+}
+
+/**
+ * The theme is mirrored here, in localStorage: public/theme.js reads it synchronously before
+ * the page paints (IndexedDB answers too late), so a chosen theme shows without a flash of the other.
+ * That script cannot import: it spells the key out, and tests/app/theme-help.test.ts runs it against this one.
+ */
+export const THEME_STORAGE_KEY = 'wisp.theme';
+
+function mirrorTheme(theme: Theme): void {
+  try {
+    localStorage.setItem(THEME_STORAGE_KEY, theme);
+  } catch {
+    // Storage blocked: the theme still applies from IndexedDB once the settings load.
+  }
 }
 
 /** "Keep history on this device": the choices, each with how long a line is kept (ms; Infinity: always). */
@@ -48,7 +73,7 @@ export const WHISPER_EXPIRY_CHOICES: readonly { ms: number; label: string }[] = 
  * arrive days later as if it were new. Whispering only with verified people is off: it
  * asks both people to compare safety numbers before their first whisper.
  */
-export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d', verifiedOnly: false };
+export const DEFAULT_SETTINGS: Settings = { notifications: false, relayOnly: false, maxFileMb: 0, showLinks: true, whisperExpiryMs: 24 * HOUR_MS, history: '7d', verifiedOnly: false, theme: 'system' };
 
 /**
  * Scanning a safety number's QR code with the camera: how often a frame is read (a frame
@@ -59,18 +84,23 @@ export const QR_SCAN = { frameIntervalMs: 150, maxFrameWidth: 800 } as const;
 
 export async function loadSettings(): Promise<Settings> {
   const saved = await read<Partial<Settings>>(KEYS.settings);
-  return {
+  const settings: Settings = {
     notifications: typeof saved?.notifications === 'boolean' ? saved.notifications : DEFAULT_SETTINGS.notifications,
     relayOnly: typeof saved?.relayOnly === 'boolean' ? saved.relayOnly : DEFAULT_SETTINGS.relayOnly,
     showLinks: typeof saved?.showLinks === 'boolean' ? saved.showLinks : DEFAULT_SETTINGS.showLinks,
     verifiedOnly: typeof saved?.verifiedOnly === 'boolean' ? saved.verifiedOnly : DEFAULT_SETTINGS.verifiedOnly,
     history: isRetention(saved?.history) ? saved.history : DEFAULT_SETTINGS.history,
     maxFileMb: Number.isSafeInteger(saved?.maxFileMb) && saved!.maxFileMb! >= 0 ? saved!.maxFileMb! : DEFAULT_SETTINGS.maxFileMb,
+    theme: isTheme(saved?.theme) ? saved.theme : DEFAULT_SETTINGS.theme,
     whisperExpiryMs: WHISPER_EXPIRY_CHOICES.some((c) => c.ms === saved?.whisperExpiryMs) ? saved!.whisperExpiryMs! : DEFAULT_SETTINGS.whisperExpiryMs,
   };
+  // IndexedDB is the record; the mirror catches up if it was cleared on its own.
+  mirrorTheme(settings.theme);
+  return settings;
 }
 
 export function saveSettings(settings: Settings): Promise<void> {
+  mirrorTheme(settings.theme);
   return write(KEYS.settings, settings);
 }
 

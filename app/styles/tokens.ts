@@ -1,22 +1,15 @@
 import { css } from 'lit';
 
-/** Design tokens and the few rules every component shares. */
+/**
+ * Design tokens and the few rules every component shares. The colours (--bg, --text,
+ * --accent…) come from the document (app/styles/page.css), so a theme switches them all.
+ * Comments stay out of the css`` text: they would ship in the first-load bundle.
+ * Focus: an outline a little away from the control, clear on the accent-filled Send
+ * button too, and kept in forced colours (a box-shadow is not).
+ */
 export const shared = css`
   :host {
-    --bg: #10151f;
-    --surface: #171e2c;
-    --surface-2: #1f2839;
-    --border: #2c3850;
-    --text: #e8edf6;
-    --muted: #9aa7bd;
-    --accent: #7dd3fc;
-    --accent-ink: #06202e;
-    --own: #23365a;
-    --danger: #fca5a5;
-    --ok: #86efac;
-    --warn: #fcd34d;
     --radius: 10px;
-    --focus: 0 0 0 3px #7dd3fcaa;
     --font: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
     --mono: ui-monospace, 'SFMono-Regular', Menlo, Consolas, monospace;
     font-family: var(--font);
@@ -48,8 +41,8 @@ export const shared = css`
     font-weight: 600;
   }
   :focus-visible {
-    outline: none;
-    box-shadow: var(--focus);
+    outline: 3px solid var(--focus-ring);
+    outline-offset: 2px;
   }
   /* An accent ring would merge with an accent fill */
   button.primary:focus-visible {
@@ -82,7 +75,7 @@ export const shared = css`
   }
 `;
 
-/** The modal dialogs (room picker, settings, verification, share). */
+/** The modal dialogs (room picker, settings, verification, share). The backdrop's fallback: older engines do not let ::backdrop inherit custom properties. */
 export const dialogStyles = css`
   dialog {
     background: var(--surface);
@@ -93,7 +86,7 @@ export const dialogStyles = css`
     padding: 1rem;
   }
   dialog::backdrop {
-    background: #0009;
+    background: var(--scrim, #0009);
   }
   h2 {
     margin: 0 0 0.75rem;

@@ -21,6 +21,8 @@ export const notice: SliceReducer<'notice'> = (slice, action, state) => {
   }
 };
 
+export const help: SliceReducer<'help'> = (slice, action) => (action.t === 'help' ? action.open : slice);
+
 export const updateReady: SliceReducer<'updateReady'> = (slice, action) => (action.t === 'update-ready' ? true : slice);
 
 export const share: SliceReducer<'share'> = (slice, action) => (action.t === 'share' ? action.share : slice);

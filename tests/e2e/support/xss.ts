@@ -83,7 +83,7 @@ function isAppRequest(url: string, origin: string): boolean {
     return false;
   }
   if (parsed.origin !== origin) return false;
-  return /^\/(?:$|index\.html$|assets\/[\w.-]+$|sw\.js$|manifest\.webmanifest$|favicon\.svg$|icons\/[\w.-]+$|robots\.txt$|ws$|healthz$)/.test(parsed.pathname) && parsed.search === '';
+  return /^\/(?:$|index\.html$|assets\/[\w.-]+$|sw\.js$|theme\.js$|manifest\.webmanifest$|favicon\.svg$|icons\/[\w.-]+$|robots\.txt$|ws$|healthz$)/.test(parsed.pathname) && parsed.search === '';
 }
 
 /** Asserts that nothing ran, opened, navigated, loaded or was blocked in this person's page. */
@@ -114,12 +114,14 @@ const APP_TAGS = [
   'html', 'head', 'body', 'meta', 'title', 'link', 'script', 'noscript', 'div', 'span', 'p', 'button', 'label', 'input', 'textarea',
   'form', 'code', 'pre', 'strong', 'em', 'small', 'ul', 'ol', 'li', 'h1', 'h2', 'dialog', 'svg', 'path', 'a', 'canvas', 'time',
   'section', 'progress', 'main', 'header', 'aside', 'img', 'select', 'option',
+  // Settings' Theme choice, and the /help panel's groups.
+  'fieldset', 'legend', 'h3', 'dl', 'dt', 'dd',
 ];
 
 /**
  * Walks the document and every shadow root and lists what no app template makes:
  * - an element the app never renders, or a script/meta/link/title/noscript outside the
- *   document's head (or a script not from /assets/);
+ *   document's head (or a script not from /assets/, but for /theme.js);
  * - any on* attribute, srcdoc, formaction, form action, xlink:href, or a URL attribute or
  *   style with javascript:, vbscript: or data: (blob: pictures in file cards are the app's);
  * - an <img> outside a file card, an <svg> inside user text, a link that is not http(s),
@@ -148,7 +150,7 @@ const SCAN_SCRIPT = `((appTags) => {
       if (!custom && !allowed.has(tag)) found.push('an element the app never makes: ' + where);
       if (['script', 'meta', 'link', 'title'].includes(tag) && (root !== document || el.parentElement !== document.head)) found.push('outside the head: ' + where);
       if (tag === 'noscript' && (root !== document || el.parentElement !== document.body)) found.push('a noscript: ' + where);
-      if (tag === 'script' && !/^\\/assets\\/[\\w.-]+\\.js$/.test(el.getAttribute('src') || '')) found.push('a script not from /assets/: ' + where);
+      if (tag === 'script' && !/^\\/(assets\\/[\\w.-]+|theme)\\.js$/.test(el.getAttribute('src') || '')) found.push('a script not from /assets/: ' + where);
       if (tag === 'img' && !(inCard && /^blob:/.test(el.getAttribute('src') || ''))) found.push('a picture outside a file card: ' + where);
       if (tag === 'a' && el.hasAttribute('href')) {
         const protocol = el.protocol;
