@@ -12,6 +12,9 @@ import { axeViolations, describeAxe, type AxeScan } from './support/axe.ts';
 import { TempFiles, card, converse, meet } from './support/files.ts';
 import { joinByPicker, passphraseDialog } from './support/private-rooms.ts';
 import { watchCsp } from './support/csp.ts';
+import { roomAction } from './support/room-menu.ts';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const VIEWPORTS = [
   { name: '360x640', width: 360, height: 640 },
@@ -35,7 +38,11 @@ after(async () => {
   await browser?.close();
 });
 
-/** Scans each screen at each viewport in each scheme; returns every scan. */
+/** Where the scans leave a picture of each screen (ignored by git): to look at, not compared. */
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+mkdirSync(SHOTS, { recursive: true });
+
+/** Scans each screen at each viewport in each scheme, and photographs it; returns every scan. */
 async function scanAll(page: Page, screens: Screen[]): Promise<AxeScan[]> {
   const scans: AxeScan[] = [];
   for (const screen of screens) {
@@ -46,6 +53,7 @@ async function scanAll(page: Page, screens: Screen[]): Promise<AxeScan[]> {
         await page.emulateMedia({ colorScheme });
         const where = `${screen.name} @ ${viewport.name} ${colorScheme}`;
         scans.push({ where, violations: await axeViolations(page) });
+        await page.screenshot({ path: `${SHOTS}${screen.name.replace(/[^a-z0-9]+/gi, '-')}-${viewport.name}-${colorScheme}.png` });
       }
       await screen.close?.();
     }
@@ -60,7 +68,7 @@ function assertClean(scans: AxeScan[], expectedScans: number): void {
   assert.equal(failed.length, 0, `axe-core found violations on ${failed.length} of ${scans.length} scans:\n${describeAxe(failed)}`);
 }
 
-test('15 screens of one world (rooms, a private room, a whisper with a file offer, menus, dialogs, offline) have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 600_000 }, async (t) => {
+test('16 screens of one world (rooms, a private room, a whisper with a file offer, menus, dialogs, offline) have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 600_000 }, async (t) => {
   const scene = await Scene.open(t, browser);
   const files = new TempFiles();
   t.after(() => files.dispose());
@@ -101,7 +109,7 @@ test('15 screens of one world (rooms, a private room, a whisper with a file offe
       name: 'passphrase dialog',
       open: async () => {
         await inRoom('vault')();
-        await page.locator('wisp-room-header').getByRole('button', { name: 'Change passphrase' }).click();
+        await roomAction(a, 'Change passphrase');
         await passphraseDialog(a).waitFor({ state: 'visible' });
       },
       close: () => escape('wisp-passphrase-dialog dialog'),
@@ -110,7 +118,7 @@ test('15 screens of one world (rooms, a private room, a whisper with a file offe
       name: 'invite dialog',
       open: async () => {
         await inRoom('vault')();
-        await page.locator('wisp-room-header').getByRole('button', { name: 'Invite' }).click();
+        await roomAction(a, 'Invite');
         await page.locator('wisp-invite-dialog dialog').waitFor({ state: 'visible' });
       },
       close: () => escape('wisp-invite-dialog dialog'),
@@ -158,10 +166,19 @@ test('15 screens of one world (rooms, a private room, a whisper with a file offe
       },
     },
     {
+      name: 'room menu',
+      open: async () => {
+        await inRoom('vault')();
+        await page.locator('wisp-room-header button.more').click();
+        await page.locator('wisp-room-header wisp-member-menu [role=menu]').waitFor({ state: 'visible' });
+      },
+      close: () => escape('wisp-room-header wisp-member-menu [role=menu]'),
+    },
+    {
       name: 'room history menu',
       open: async () => {
         await inRoom('plans')();
-        await page.locator('wisp-room-header').getByRole('button', { name: 'History' }).click();
+        await roomAction(a, 'History');
         await page.locator('wisp-room-header wisp-member-menu [role=menu]').waitFor({ state: 'visible' });
       },
       close: () => escape('wisp-room-header wisp-member-menu [role=menu]'),
@@ -203,7 +220,7 @@ test('15 screens of one world (rooms, a private room, a whisper with a file offe
   await a.waitForStatus('offline', WAIT_MS);
   const fourth = await scanAll(page, [{ name: 'offline', open: async () => undefined }]);
 
-  assertClean([...first, ...second, ...third, ...fourth], 15 * VIEWPORTS.length * SCHEMES.length);
+  assertClean([...first, ...second, ...third, ...fourth], 16 * VIEWPORTS.length * SCHEMES.length);
 });
 
 test('the server password dialog, and the screen of someone in no room, have no axe-core violations at 360x640 and 1280x800, light and dark', { timeout: 180_000 }, async (t) => {

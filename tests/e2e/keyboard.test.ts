@@ -146,10 +146,11 @@ test('every menu and dialog gives focus back to what opened it, on Escape and on
   const app = page.locator('wisp-app');
 
   /** Focuses the opener, presses `key` on it, waits for `open`, closes with `close`, and checks focus is back. */
-  const roundTrip = async (what: string, opener: RegExp, focusOpener: () => Promise<void>, key: string, open: string, close: () => Promise<void>, how: string) => {
+  const roundTrip = async (what: string, opener: RegExp, focusOpener: () => Promise<void>, key: string | (() => Promise<void>), open: string, close: () => Promise<void>, how: string) => {
     await focusOpener();
     await waitFocus(page, `${what}: its opener focused`, opener);
-    await page.keyboard.press(key);
+    if (typeof key === 'string') await page.keyboard.press(key);
+    else await key();
     await page.locator(open).waitFor({ state: 'visible' });
     await close();
     await page.locator(open).waitFor({ state: 'hidden' });
@@ -175,28 +176,30 @@ test('every menu and dialog gives focus back to what opened it, on Escape and on
 
   // The room picker: "+".
   const plus = page.locator('wisp-room-tabs').getByRole('button', { name: 'Join or create a room' });
-  const plusFocus = /wisp-room-tabs > button "Join or create a room"/;
+  const plusFocus = /wisp-room-tabs > button\.add "Join or create a room"/;
   await roundTrip('the room picker', plusFocus, () => plus.focus(), 'Enter', 'wisp-room-picker dialog', escape, 'Escape');
   await roundTrip('the room picker', plusFocus, () => plus.focus(), 'Enter', 'wisp-room-picker dialog', () => page.locator('wisp-room-picker').getByRole('button', { name: 'Close' }).click(), 'its ✕');
 
-  // The invite dialog: the room's Invite button.
-  const invite = page.locator('wisp-room-header').getByRole('button', { name: 'Invite' });
-  const inviteFocus = /wisp-room-header > button "Invite"/;
-  await roundTrip('the invite dialog', inviteFocus, () => invite.focus(), 'Enter', 'wisp-invite-dialog dialog', escape, 'Escape');
-  await roundTrip('the invite dialog', inviteFocus, () => invite.focus(), 'Enter', 'wisp-invite-dialog dialog', () => page.locator('wisp-invite-dialog').getByRole('button', { name: 'Done' }).click(), 'Done');
+  // The room's "⋯" menu opens the invite dialog, the history choices and the passphrase dialog: each gives focus back to "⋯".
+  const roomMenu = page.locator('wisp-room-header').getByRole('button', { name: /^Actions for #/ });
+  const roomMenuFocus = /wisp-room-header > button\.more "Actions for #/;
+  /** Enter on "⋯", then Enter on the item: the keyboard's way through the room menu. */
+  const viaRoomMenu = (item: string) => async () => {
+    await page.keyboard.press('Enter');
+    await page.locator('wisp-room-header wisp-member-menu [role=menuitem]', { hasText: item }).press('Enter');
+  };
+  await roundTrip('the room menu', roomMenuFocus, () => roomMenu.focus(), 'Enter', 'wisp-room-header wisp-member-menu [role=menu]', escape, 'Escape');
+  await roundTrip('the invite dialog', roomMenuFocus, () => roomMenu.focus(), viaRoomMenu('Invite'), 'wisp-invite-dialog dialog', escape, 'Escape');
+  await roundTrip('the invite dialog', roomMenuFocus, () => roomMenu.focus(), viaRoomMenu('Invite'), 'wisp-invite-dialog dialog', () => page.locator('wisp-invite-dialog').getByRole('button', { name: 'Done' }).click(), 'Done');
 
   // In a private room A made: the room history menu (its owner's) and the passphrase dialog.
   await joinByPicker(a, 'keep', `a long passphrase ${tag()}`);
   await waitUntil('#keep to be end-to-end encrypted', async () => (await page.locator('wisp-room-header [data-readers=members]').count()) === 1, 60_000);
-  const history = page.locator('wisp-room-header').getByRole('button', { name: 'History' });
-  const historyFocus = /wisp-room-header > button "History"/;
   const historyMenu = 'wisp-room-header wisp-member-menu [role=menu]';
-  await roundTrip('the history menu', historyFocus, () => history.focus(), 'Enter', historyMenu, escape, 'Escape');
-  const change = page.locator('wisp-room-header').getByRole('button', { name: 'Change passphrase' });
-  const changeFocus = /wisp-room-header > button "Change passphrase"/;
+  await roundTrip('the history menu', roomMenuFocus, () => roomMenu.focus(), viaRoomMenu('History'), historyMenu, escape, 'Escape');
   const passphrase = 'wisp-passphrase-dialog dialog';
-  await roundTrip('the passphrase dialog', changeFocus, () => change.focus(), 'Enter', passphrase, escape, 'Escape');
-  await roundTrip('the passphrase dialog', changeFocus, () => change.focus(), 'Enter', passphrase, () => page.locator('wisp-passphrase-dialog').getByRole('button', { name: 'Cancel' }).click(), 'Cancel');
+  await roundTrip('the passphrase dialog', roomMenuFocus, () => roomMenu.focus(), viaRoomMenu('Change passphrase'), passphrase, escape, 'Escape');
+  await roundTrip('the passphrase dialog', roomMenuFocus, () => roomMenu.focus(), viaRoomMenu('Change passphrase'), passphrase, () => page.locator('wisp-passphrase-dialog').getByRole('button', { name: 'Cancel' }).click(), 'Cancel');
 
   // The verify dialog: the whisper header's Verify button (B is in #lobby).
   await a.selectRoom('lobby');
