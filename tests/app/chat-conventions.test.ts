@@ -64,7 +64,7 @@ describe('placeLines (grouping)', () => {
   });
 
   it('starts a new group for another key (even under the same name), a line past the window, a day change, a system line, an action, the "New messages" mark, and a line without a key', () => {
-    const lines = [
+    const lines: ChatLine[] = [
       said('a1', NOON, keyA),
       said('b1', NOON + MIN, keyB), // same name "ann", another key
       said('b2', NOON + MIN + LINE_GROUP_MS + 1, keyB), // past the window from the group's first line
