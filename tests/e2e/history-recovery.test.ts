@@ -27,11 +27,11 @@ after(async () => {
 
 /** The texts of the chat messages in the active room, in display order (system lines left out). */
 function messageTexts(p: Person): Promise<string[]> {
-  return p.page.locator('wisp-message-list ol[role=log] > li:not(.system) .text').allTextContents();
+  return p.page.locator('wisp-message-list [role=log] > ol > li:not([data-day]):not(.system) .text').allTextContents();
 }
 
 function noticeCount(p: Person): Promise<number> {
-  return p.page.locator('wisp-message-list ol[role=log] > li.system', { hasText: NOTICE }).count();
+  return p.page.locator('wisp-message-list [role=log] > ol > li:not([data-day]).system', { hasText: NOTICE }).count();
 }
 
 /** Says each line and waits until the server acknowledged it (so the server numbered them in this order). */

@@ -70,7 +70,7 @@ export const path = {
   status: { steps: ['wisp-connection-status'] },
   myName: { steps: ['wisp-app', 'header .me strong'] },
   textarea: { steps: ['wisp-composer', 'textarea'] },
-  lines: { steps: ['wisp-message-list', 'ol[role=log] > li'] },
+  lines: { steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day])'] },
   members: { steps: ['wisp-member-list', 'li[data-id] .name'] },
   tabs: { steps: ['wisp-room-tabs', '[role=tab]'] },
   notice: { steps: ['wisp-app', 'div.notice[role=alert]'] },
@@ -204,7 +204,7 @@ export class EnginePerson {
 
   /** Waits until my own line with `text` is no longer marked "sending…". */
   async waitDelivered(text: string): Promise<void> {
-    const own = query({ steps: ['wisp-message-list', 'ol[role=log] > li.own'], text });
+    const own = query({ steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day]).own'], text });
     await waitUntil(`${this.label}'s line "${text}" to be delivered`, () => this.eval<boolean>(`${own}.length === 1 && !${own}[0].querySelector('.pending')`));
   }
 
