@@ -4,6 +4,8 @@
 // devices (drawn from their identity key), and a picture sent in a whisper shows on the
 // sender's own card as a thumbnail, as well as on the receiver's as a preview.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator } from 'playwright-core';
 import { launchBrowser, tag, waitUntil, type Person } from './support/browser.ts';
@@ -12,6 +14,17 @@ import { Scene } from './support/scene.ts';
 import { TempFiles, accept, attach, card, cardStatus, converse, meet, pngBytes, showConversation, waitTransfer } from './support/files.ts';
 
 const TEST_TIMEOUT = 180_000;
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's violations in the message list and the member list (inside the app's shadow roots). */
+async function axeViolations(p: Person): Promise<string[]> {
+  await p.page.evaluate(AXE_SOURCE);
+  return p.page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: unknown }[] }[] }> } }).axe;
+    const result = await axe.run({ include: [{ fromShadowDom: ['wisp-app', 'wisp-message-list'] }, { fromShadowDom: ['wisp-app', 'wisp-member-list'] }] }, { resultTypes: ['violations'] });
+    return result.violations.map((v) => `${v.id}: ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+  });
+}
 
 let browser: Browser;
 before(async () => {
@@ -116,6 +129,21 @@ test('lines group by sender, pictures match across devices, and the sender sees 
     const days = p.page.locator('wisp-message-list [role=log] > ol > li[data-day]');
     assert.deepEqual((await days.allTextContents()).map((d) => d.trim()), ['Today'], `${p.label} sees one day separator`);
   }
+
+  // The log, its list, the day and the pictures pass axe-core.
+  for (const p of [alice, bob]) assert.deepEqual(await axeViolations(p), [], `${p.label}: no axe-core violations in the message and member lists`);
+  // Control: the old structure (the list itself as the log) is what axe flags, in this very page.
+  const logOnList = (on: boolean) =>
+    bob.page.evaluate((set) => {
+      const list = document.querySelector('wisp-app')!.shadowRoot!.querySelector('wisp-message-list')!.shadowRoot!;
+      const ol = list.querySelector('[role=log] > ol')!;
+      if (set) ol.setAttribute('role', 'log');
+      else ol.removeAttribute('role');
+    }, on);
+  await logOnList(true);
+  const flagged = await axeViolations(bob);
+  await logOnList(false);
+  assert.ok(flagged.some((v) => v.startsWith('listitem:')), `axe flags list items outside a list: ${JSON.stringify(flagged)}`);
 
   // Each person's picture is the same markup on both devices, in the lines and in the member list.
   const aliceOnAlice = await pictureMarkup(linePicture(alice, three[0]));
