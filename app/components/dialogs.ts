@@ -10,3 +10,5 @@ import './invite-dialog.ts';
 import './share-dialog.ts';
 import './verify-dialog.ts';
 import './notice.ts';
+// A file card shows only once a transfer exists, long after this chunk arrived.
+import './file-card.ts';

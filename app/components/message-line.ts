@@ -11,7 +11,6 @@ import { keyFingerprint } from '../crypto/key-fingerprint.ts';
 import { trustBadge } from './trust-badge.ts';
 import { renderTokens } from './rich-text.ts';
 import { avatar } from './avatar.ts';
-import './file-card.ts';
 
 /** What a line needs from the list around it. */
 export interface LineContext {

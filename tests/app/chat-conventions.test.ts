@@ -12,6 +12,8 @@ import { avatar, keyAvatar } from '../../app/components/avatar.ts';
 import { keyFingerprint } from '../../app/crypto/key-fingerprint.ts';
 import type { ChatLine, TransferState } from '../../app/state/store.ts';
 import { mount } from './support/mount.ts';
+import { transfers as transfersReducer } from '../../app/state/reducers/transfers.ts';
+import { initialState } from '../../app/state/state.ts';
 
 const MIN = 60_000;
 // Noon, 3 December 2026, UTC: every clock here is this one or counted from it.
@@ -227,6 +229,15 @@ describe('<wisp-file-card> sender thumbnail', () => {
       () => 'revoked',
     );
     expect(gone).to.equal('revoked');
+  });
+
+  it('a cleared conversation lets go of its thumbnails, and only its own', async () => {
+    const picture = await png();
+    const slice = { 'out-1': transfer({ key: 'k', thumbnail: picture }), 'out-2': transfer({ id: 'out-2', key: 'other', thumbnail: picture }) };
+    const after = transfersReducer(slice, { t: 'history-cleared', tab: '@k' }, initialState());
+    expect(after['out-1'].thumbnail).to.equal(undefined);
+    expect(after['out-2'].thumbnail).to.equal(picture);
+    expect(transfersReducer(after, { t: 'history-cleared', tab: 'lobby' }, initialState())).to.equal(after, 'a room clears no file');
   });
 
   it('shows no thumbnail for a file that is not a picture, nor on a received card', async () => {
