@@ -91,8 +91,8 @@ export class MemberList extends LitElement {
       }
       .avatar {
         flex: none;
-        width: 1.75rem;
-        height: 1.75rem;
+        width: 1.25rem;
+        height: 1.25rem;
       }
       .dot {
         width: 0.55rem;

@@ -34,6 +34,8 @@ export const lineStyles = css`
     gap: 0.5rem;
     max-width: min(46rem, 96%);
     overflow-wrap: anywhere;
+    /* The template's own line breaks are not text: only .text keeps its spaces. */
+    white-space: normal;
   }
   li.own {
     flex-direction: row-reverse;
@@ -45,24 +47,24 @@ export const lineStyles = css`
   .pic {
     flex: none;
     width: 2rem;
-    min-height: 1px;
-    font-size: 0.7rem;
-    color: var(--muted);
-    text-align: center;
-    padding-top: 0.45rem;
   }
-  .pic .avatar {
+  .avatar {
     display: block;
   }
-  li.head .pic {
-    padding-top: 0;
-  }
   /* A grouped line's time: beside it, when pointed at or focused into. */
-  li.cont .pic time {
+  li.cont .pic {
+    display: flex;
+    justify-content: center;
+    white-space: nowrap;
+    font-size: 0.7rem;
+    color: var(--muted);
+    padding-top: 0.45rem;
+  }
+  li.cont time {
     visibility: hidden;
   }
-  li.cont:hover .pic time,
-  li.cont:focus-within .pic time {
+  li.cont:hover time,
+  li.cont:focus-within time {
     visibility: visible;
   }
   .bubble {

@@ -30,11 +30,6 @@ let dayOtherYear: Intl.DateTimeFormat | undefined;
 
 /** The local calendar day of a time, "2026-12-03": two lines share a day when their keys match. */
 export function dayKey(ms: number): string {
-  if (!timeZone) {
-    // The browser's own zone: no formatter needed (the common case, on every render).
-    const d = new Date(ms);
-    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-  }
   dayOf ??= new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone });
   return dayOf.format(ms);
 }
@@ -51,10 +46,7 @@ export function formatDay(ms: number, now: number): string {
   const today = dayKey(now);
   if (day === today) return 'Today';
   if (day === dayBefore(today)) return 'Yesterday';
-  if (day.slice(0, 4) === today.slice(0, 4)) {
-    dayThisYear ??= new Intl.DateTimeFormat(locale, { weekday: 'long', month: 'long', day: 'numeric', timeZone });
-    return dayThisYear.format(ms);
-  }
-  dayOtherYear ??= new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone });
-  return dayOtherYear.format(ms);
+  return day.slice(0, 4) === today.slice(0, 4)
+    ? (dayThisYear ??= new Intl.DateTimeFormat(locale, { weekday: 'long', month: 'long', day: 'numeric', timeZone })).format(ms)
+    : (dayOtherYear ??= new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'long', day: 'numeric', timeZone })).format(ms);
 }
