@@ -179,9 +179,11 @@ export class EnginePerson {
     }
   }
 
-  /** The name shown on the active room's first line containing `text`. */
+  /** The name shown on the active room's first line containing `text` (a grouped line: on its group's first line). */
   async senderOf(text: string): Promise<string> {
-    const names = await this.eval<string[]>(`${query({ ...path.lines, text })}.map((li) => (li.querySelector('.name') || { textContent: '' }).textContent.trim())`);
+    const names = await this.eval<string[]>(
+      `${query({ ...path.lines, text })}.map((li) => { let head = li; while (head && head.classList.contains('cont')) head = head.previousElementSibling; return ((head && head.querySelector('.name')) || { textContent: '' }).textContent.trim(); })`,
+    );
     return names[0] ?? '';
   }
 
