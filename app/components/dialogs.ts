@@ -13,3 +13,5 @@ import './verify-dialog.ts';
 import './notice.ts';
 import './rename-dialog.ts';
 import './help-panel.ts';
+// A file card shows only once a transfer exists, long after this chunk arrived.
+import './file-card.ts';

@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import type { PropertyValues } from 'lit';
 import type { TransferState } from '../state/store.ts';
 import { formatBytes } from '../files/format-bytes.ts';
 import { shared } from '../styles/tokens.ts';
@@ -14,6 +15,7 @@ function formatSeconds(seconds: number): string {
 /**
  * One file in a whisper conversation. Received files are never rendered except the four
  * image formats detected by their bytes; everything else is a card with a download link.
+ * A picture I send shows as a thumbnail on my own card, by the same test.
  */
 @customElement('wisp-file-card')
 export class FileCard extends LitElement {
@@ -22,6 +24,8 @@ export class FileCard extends LitElement {
   /** The contact is verified: only then does the card say "end-to-end encrypted" on its own. */
   @property({ type: Boolean }) verified = false;
   @state() private confirmSave = false;
+  /** The sender's thumbnail: an object URL of the picked file, for as long as the card is on screen. */
+  private thumb?: { of: Blob; url: string };
 
   static override styles = [
     shared,
@@ -72,6 +76,9 @@ export class FileCard extends LitElement {
         border-radius: 8px;
         margin-top: 0.4rem;
       }
+      img.thumb {
+        max-height: 10rem;
+      }
       .warning {
         color: var(--warn);
         font-size: 0.85rem;
@@ -84,6 +91,30 @@ export class FileCard extends LitElement {
       }
     `,
   ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    // Back on screen (the conversation opened again): the thumbnail gets a URL again.
+    if (this.transfer?.thumbnail && !this.thumb) this.requestUpdate();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.dropThumb();
+  }
+
+  protected override willUpdate(_changed: PropertyValues<this>): void {
+    // Only my own card: a received file is shown by its checked bytes, never by this.
+    const picture = this.transfer?.direction === 'out' ? this.transfer.thumbnail : undefined;
+    if (picture === this.thumb?.of) return;
+    this.dropThumb();
+    if (picture) this.thumb = { of: picture, url: URL.createObjectURL(picture) };
+  }
+
+  private dropThumb(): void {
+    if (this.thumb) URL.revokeObjectURL(this.thumb.url);
+    this.thumb = undefined;
+  }
 
   private emit(type: 'file-accept' | 'file-decline' | 'file-cancel'): void {
     emit(this, type, { id: this.transfer.id });
@@ -113,6 +144,7 @@ export class FileCard extends LitElement {
         : nothing}
       <div class="status" data-status=${t.status}>${this.statusText()}</div>
       ${t.status === 'done' && incoming && t.preview ? html`<img src=${t.url!} alt=${`Picture from ${this.peer}: ${t.name}`} />` : nothing}
+      ${!incoming && this.thumb ? html`<img class="thumb" src=${this.thumb.url} alt=${`Your picture: ${t.name}`} />` : nothing}
       <div class="actions">
         ${t.status === 'offered' && incoming
           ? html`<button class="primary" @click=${() => this.emit('file-accept')}>Accept</button><button @click=${() => this.emit('file-decline')}>Decline</button>`

@@ -5,6 +5,7 @@ import type { Trust } from '../storage/pins.ts';
 import { trustBadge } from './trust-badge.ts';
 import { shared } from '../styles/tokens.ts';
 import { emit } from './events.ts';
+import { keyAvatar } from './avatar.ts';
 
 function roleLabel(member: Member) {
   if (member.admin) return html`<span class="role admin" data-role="admin">admin</span>`;
@@ -105,6 +106,11 @@ export class MemberList extends LitElement {
         gap: 0.5rem;
         padding: 0.3rem 0.4rem;
       }
+      .avatar {
+        flex: none;
+        width: 1.25rem;
+        height: 1.25rem;
+      }
       .dot {
         width: 0.55rem;
         height: 0.55rem;
@@ -158,7 +164,7 @@ export class MemberList extends LitElement {
             ${sorted.map(
               (m) => html`<li data-id=${m.id}>
                 ${m.id === this.me
-                  ? html`<span class="self"><span class="dot" aria-hidden="true"></span><span class="name" title=${m.name}>${m.name}</span><span class="you">(you)</span>${roleLabel(m)}</span>`
+                  ? html`<span class="self">${keyAvatar(m.key, m.name)}<span class="dot" aria-hidden="true"></span><span class="name" title=${m.name}>${m.name}</span><span class="you">(you)</span>${roleLabel(m)}</span>`
                   : html`<button
                         title=${`Whisper with ${m.name}`}
                         @click=${() => this.select(m)}
@@ -168,7 +174,7 @@ export class MemberList extends LitElement {
                         @pointerup=${this.cancelPress}
                         @pointerleave=${this.cancelPress}
                       >
-                        <span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${trustBadge(this.trust[m.key])}${roleLabel(m)}
+                        ${keyAvatar(m.key, m.name)}<span class="dot" aria-hidden="true"></span><span class="name">${m.name}</span>${trustBadge(this.trust[m.key])}${roleLabel(m)}
                       </button>
                       <button class="more" aria-label=${`Actions for ${m.name}`} title="Actions" aria-haspopup="menu" @click=${(e: MouseEvent) => this.menu(m, e.currentTarget as Element, e)}>⋯</button>`}
               </li>`,

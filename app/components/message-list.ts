@@ -4,22 +4,21 @@ import { repeat } from 'lit/directives/repeat.js';
 import type { ChatLine } from '../state/store.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustLevel, type Trust } from '../storage/pins.ts';
-import { trustBadge } from './trust-badge.ts';
 import type { TransferState } from '../state/store.ts';
-import './file-card.ts';
 import { parseMessage, type Token } from '../state/format.ts';
-import { formatClock } from '../state/format-time.ts';
-import { renderTokens } from './rich-text.ts';
+import { formatDay } from '../state/format-time.ts';
+import { placeLines, type LinePlace } from '../state/line-groups.ts';
 import { emit } from './events.ts';
-import { formatBytes } from '../files/format-bytes.ts';
+import { lineStyles, renderLine, type LineContext } from './message-line.ts';
 
 /** How long scrolling must pause before the list reports where the person is. */
 const VIEW_SETTLE_MS = 250;
 
 
 /**
- * The lines of one room: a list inside a log region (a list may not be the log itself), so
- * screen readers announce new lines. Opened with
+ * The lines of one room. A log region, so screen readers announce new lines; inside it a
+ * plain list, so each line, day ("Today") and "New messages" mark is a list item. Lines
+ * from one person in a row are grouped (../state/line-groups.ts). Opened with
  * an `anchor`, it starts with that line at the top instead of at the bottom; `unseenFrom`
  * puts a "New messages" divider before that line. While the page is visible it reports,
  * once scrolling settles or lines arrive, the top line (none at the bottom) and the last
@@ -44,6 +43,11 @@ export class MessageList extends LitElement {
   @property() unseenFrom?: string;
   /** This device holds older lines than the first one here. */
   @property({ type: Boolean }) earlier = false;
+  /** My identity key's fingerprint (SHA-256, base64url): the picture on my own lines. */
+  @property() ownFingerprint = '';
+
+  /** Where each line stands (group, day), worked out again only when the lines change. */
+  private places: LinePlace[] = [];
 
   private stickToBottom = true;
   /** The room changed: place the scroll position once it has rendered. */
@@ -71,57 +75,15 @@ export class MessageList extends LitElement {
         flex-direction: column;
         gap: 0.35rem;
       }
-      li {
-        max-width: min(44rem, 92%);
-        padding: 0.4rem 0.65rem;
-        border-radius: var(--radius);
-        background: var(--surface);
-        line-height: 1.4;
-        overflow-wrap: anywhere;
-      }
-      .text {
-        white-space: pre-wrap;
-      }
-      li.own {
-        align-self: flex-end;
-        background: var(--own);
-      }
       li.system {
         white-space: pre-line;
         align-self: center;
-        background: none;
         color: var(--muted);
         font-size: 0.875rem;
         text-align: center;
         padding: 0.1rem 0.5rem;
-      }
-      li.action {
-        font-style: italic;
-      }
-      .meta {
-        display: flex;
-        gap: 0.5rem;
-        align-items: baseline;
-        font-size: 0.78rem;
-        color: var(--muted);
-      }
-      .name {
-        font-weight: 600;
-        color: var(--accent);
-      }
-      .pending {
-        color: var(--warn);
-      }
-      .delivered {
-        color: var(--ok);
-      }
-      .undelivered {
-        color: var(--danger);
-      }
-      .retry {
-        min-height: 0;
-        padding: 0 0.5rem;
-        font-size: 0.78rem;
+        max-width: min(44rem, 92%);
+        overflow-wrap: anywhere;
       }
       code {
         font-family: var(--mono);
@@ -150,25 +112,36 @@ export class MessageList extends LitElement {
         text-align: center;
         margin-top: 2rem;
       }
-      li.divider {
+      li.divider,
+      li.day {
         align-self: stretch;
-        max-width: none;
-        background: none;
-        border-top: 1px solid var(--accent);
-        border-radius: 0;
-        color: var(--accent);
+        display: flex;
+        align-items: center;
+        gap: 0.75rem;
         font-size: 0.8rem;
-        text-align: center;
-        padding: 0.1rem 0 0;
-      }
-      .file-record {
         color: var(--muted);
+      }
+      li.divider {
+        color: var(--accent);
+      }
+      li.divider::before,
+      li.divider::after,
+      li.day::before,
+      li.day::after {
+        content: '';
+        flex: 1;
+        border-top: 1px solid currentColor;
+        opacity: 0.5;
+      }
+      li.day {
+        margin-top: 0.5rem;
       }
       .earlier {
         display: block;
         margin: 0 auto 0.75rem;
       }
     `,
+    lineStyles,
   ];
 
   constructor() {
@@ -185,6 +158,7 @@ export class MessageList extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('lines') || changed.has('unseenFrom')) this.places = placeLines(this.lines, this.unseenFrom);
     if (changed.has('room')) {
       this.stickToBottom = true;
       this.placing = true;
@@ -260,34 +234,25 @@ export class MessageList extends LitElement {
     return tokens;
   }
 
-  private renderLine(line: ChatLine) {
-    if (line.kind === 'system') return html`<li class="system">${line.text}</li>`;
-    const when = new Date(line.ts);
-    const meta = html`<div class="meta">
-      <span class="name">${line.own ? 'You' : line.name}</span>${line.fromKey ? trustBadge(this.trust[line.fromKey], { quiet: true }) : nothing}
-      <time datetime=${when.toISOString()}>${formatClock(line.ts)}</time>
-      ${line.pending ? html`<span class="pending">sending…</span>` : nothing}
-      ${line.delivered ? html`<span class="delivered" title="Decrypted by the other app">delivered ✓</span>` : nothing}
-      ${this.renderUndelivered(line)}
-    </div>`;
-    const transfer = line.transfer ? this.transfers[line.transfer] : undefined;
-    const body =
-      line.kind === 'file' && transfer
-        ? html`<wisp-file-card .transfer=${transfer} peer=${this.peer} ?verified=${this.peerVerified()}></wisp-file-card>`
-        : line.kind === 'file'
-          ? html`<span class="file-record" data-file-record=${line.own ? 'sent' : 'received'}>${line.own ? 'Sent' : 'Received'} ${line.text}${line.size !== undefined ? ` (${formatBytes(line.size)})` : ''}</span>`
-          : line.kind === 'action'
-          ? html`<span class="text">* ${line.name} ${renderTokens(this.tokensOf(line), this.showLinks)}</span>`
-          : html`<span class="text">${renderTokens(this.tokensOf(line), this.showLinks)}</span>`;
-    return html`<li class="${line.kind} ${line.own ? 'own' : ''}" data-key=${line.key}>${meta}${body}</li>`;
+  private context(): LineContext {
+    return {
+      trust: this.trust,
+      transfers: this.transfers,
+      peer: this.peer,
+      peerVerified: this.peerVerified(),
+      showLinks: this.showLinks,
+      ownFingerprint: this.ownFingerprint,
+      tokens: (line) => this.tokensOf(line),
+      retry: (line) => emit(this, 'whisper-retry', { id: line.key }),
+    };
   }
 
-  /** An own whisper that waits for its person, or expired before reaching them. */
-  private renderUndelivered(line: ChatLine) {
-    if (line.undelivered === 'waiting') return html`<span class="waiting" data-status="waiting">Waiting for ${this.peer || 'them'} to come online</span>`;
-    if (line.undelivered !== 'expired') return nothing;
-    return html`<span class="undelivered" data-status="not-delivered">Not delivered</span>
-      <button class="retry" @click=${() => emit(this, 'whisper-retry', { id: line.key })}>Retry</button>`;
+  /** A line, with what goes above it: the day it starts, the "New messages" mark. */
+  private renderItem(line: ChatLine, index: number, ctx: LineContext, now: number) {
+    const place = this.places[index] ?? { head: true, newDay: index === 0 };
+    return html`${place.newDay ? html`<li class="day" data-day>${formatDay(line.ts, now)}</li>` : nothing}${line.key === this.unseenFrom
+      ? html`<li class="divider" data-divider>New messages</li>`
+      : nothing}${line.kind === 'system' ? html`<li class="system">${line.text}</li>` : renderLine(line, place.head, ctx)}`;
   }
 
   /** A whisper conversation whose contact is verified: only then is "end-to-end encrypted" the whole truth. */
@@ -304,6 +269,8 @@ export class MessageList extends LitElement {
   }
 
   override render() {
+    const ctx = this.context();
+    const now = Date.now();
     return html`
       ${this.earlier && this.lines.length ? html`<button class="earlier" data-earlier @click=${() => this.loadEarlier()}>Load earlier messages</button>` : nothing}
       <div role="log" aria-live="polite" aria-label=${this.label || `Messages in #${this.room}`}>
@@ -311,7 +278,7 @@ export class MessageList extends LitElement {
           ${repeat(
             this.lines,
             (line) => line.key,
-            (line) => (line.key === this.unseenFrom ? html`<li class="divider" role="separator" data-divider>New messages</li>${this.renderLine(line)}` : this.renderLine(line)),
+            (line, index) => this.renderItem(line, index, ctx, now),
           )}
         </ol>
       </div>

@@ -348,6 +348,7 @@ export class WispApp extends LitElement {
           ${on('load-earlier', (e) => this.session.loadEarlier(e.detail.room))}
           room=${whisperTab(whisper.key)}
           label=${`Whispers with ${whisper.name}`}
+          ownFingerprint=${state.me.fingerprint ? fingerprintFromHex(state.me.fingerprint) : ''}
           peer=${whisper.name}
           .trust=${trust}
           .transfers=${state.transfers}
@@ -393,6 +394,7 @@ export class WispApp extends LitElement {
         <wisp-message-list
           .lines=${room.lines}
           room=${room.name}
+          ownFingerprint=${state.me.fingerprint ? fingerprintFromHex(state.me.fingerprint) : ''}
           .trust=${trust}
           .showLinks=${state.settings.showLinks}
           .anchor=${room.anchor}

@@ -75,6 +75,9 @@ export class FileTransfers {
     } catch {
       return this.update(id, { status: 'failed', sentence: `${base.name} could not be read; it may have been moved or deleted.` });
     }
+    // The sender sees what they send, by the same test the receiver's preview uses (never an SVG).
+    const picture = previewType(bytes.subarray(0, 16));
+    if (picture) this.update(id, { thumbnail: file.slice(0, file.size, picture) });
     const hash = await contentHash(bytes);
     if (this.state.transfers[id]?.status !== 'waiting') return;
     this.outgoing.set(id, { bytes });

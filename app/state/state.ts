@@ -83,6 +83,8 @@ export interface TransferState {
   url?: string;
   /** Set only when the first bytes are a PNG, JPEG, GIF or WebP. */
   preview?: PreviewType;
+  /** Outgoing and a PNG, JPEG, GIF or WebP by its first bytes: the picked file, typed so, for the sender's thumbnail. */
+  thumbnail?: Blob;
   executable?: boolean;
 }
 

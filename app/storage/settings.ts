@@ -104,5 +104,11 @@ export function saveSettings(settings: Settings): Promise<void> {
   return write(KEYS.settings, settings);
 }
 
+/**
+ * Lines from one person within 5 minutes of the first of them read as one group: their
+ * name, picture and time show once. Longer, and the time shown at the top would mislead.
+ */
+export const LINE_GROUP_MS = 5 * 60_000;
+
 /** How long a notice that asks for nothing stays on screen: long enough to read a sentence twice. */
 export const NOTICE_MS = 6000;

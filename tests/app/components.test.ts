@@ -42,15 +42,15 @@ describe('<wisp-message-list>', () => {
     expect(log.getAttribute('aria-label')).to.equal('Messages in #lobby');
     // A list may not be the log itself (axe: aria-allowed-role, listitem): the log holds a plain list.
     expect(log.localName).to.equal('div');
-    const items = [...log.querySelectorAll(':scope > ol > li')];
-    expect(items.map((li) => li.className.trim())).to.deep.equal(['system', 'text', 'text own', 'action']);
+    const items = [...log.querySelectorAll(':scope > ol > li:not([data-day])')];
+    expect(items.map((li) => li.className.trim().replace(/\s+/g, ' '))).to.deep.equal(['system', 'text head', 'text own head', 'action head']);
     expect(items[2].querySelector('.pending')?.textContent).to.equal('sending…');
     expect(items[3].textContent).to.contain('* bob waves');
   });
 
   it('shows markup in messages as text, never as HTML', async () => {
     const list = await mount('wisp-message-list', { lines, room: 'lobby' });
-    const item = shadow(list).querySelectorAll('li')[1];
+    const item = shadow(list).querySelectorAll('li:not([data-day])')[1];
     expect(item.querySelector('img')).to.equal(null);
     expect(item.querySelector('b')).to.equal(null);
     expect(item.textContent).to.contain('<img src=x onerror="window.pwned=1"><b>bold?</b>');
@@ -99,7 +99,7 @@ describe('<wisp-message-list> own whispers not delivered', () => {
       { key: 'w2', kind: 'text', text: 'second', ts: 2, own: true, pending: false, undelivered: 'expired', name: 'alice', cid: 'w2' },
     ];
     const list = await mount('wisp-message-list', { lines, room: '@kD', peer: 'Dana' });
-    const [waiting, expired] = [...shadow(list).querySelectorAll('li')];
+    const [waiting, expired] = [...shadow(list).querySelectorAll('li[data-key]')];
     expect(waiting.querySelector('[data-status=waiting]')?.textContent).to.equal('Waiting for Dana to come online');
     expect(waiting.querySelector('.pending, button')).to.equal(null);
     expect(expired.querySelector('[data-status=not-delivered]')?.textContent).to.equal('Not delivered');

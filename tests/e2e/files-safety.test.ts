@@ -114,8 +114,10 @@ test('a PNG, recognised by its bytes, shows an inline preview on the receiver', 
   // The same walk the SVG test relies on finds exactly these two pictures.
   assert.deepEqual((await cardImages(b.page)).map((i) => i.width).sort((x, y) => x - y), [64, 192]);
 
-  // The sender sees no preview of its own file, just "delivered".
-  assert.equal(await card(a, png.name).locator('img').count(), 0);
+  // The sender sees its own picture as a thumbnail (the file it picked, not the receiver's
+  // bytes) and "delivered"; no other picture on its card.
+  assert.equal(await card(a, png.name).locator('img:not(.thumb)').count(), 0);
+  assert.equal(await card(a, png.name).locator('img.thumb').count(), 1);
   await cardStatus(card(a, png.name)).filter({ hasText: 'Delivered to' }).waitFor();
 
   const saved = await save(b, png.name);
@@ -166,6 +168,9 @@ test('an SVG with scripts arrives only as a download card: never rendered, nothi
   for (const f of [drawing, disguised]) await card(b, f.name).locator('[data-status=done]').waitFor();
   assert.deepEqual(await cardImages(b.page), [], 'no <img> in any file card');
   assert.deepEqual(await embeddedDocuments(b.page), [], 'no iframe, object, embed or inline svg from a file');
+  // The sender's own cards show no thumbnail either: an SVG is never shown as a picture.
+  for (const f of [drawing, disguised]) await card(a, f.name).waitFor();
+  assert.deepEqual(await cardImages(a.page), [], "no <img> on the sender's cards");
   for (const p of [a, b]) {
     assert.equal(await p.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, `no script ran in ${p.label}'s page`);
   }

@@ -233,7 +233,7 @@ async function whisperRole(t: TestContext, offerer: 'Firefox' | 'Chromium'): Pro
   const fromFirefox = line('whisper from Firefox');
   await ff.say(fromFirefox);
   await c.waitForLine(fromFirefox);
-  await waitUntil('Firefox\'s whisper to be delivered', () => ff.eval<boolean>(`${query({ steps: ['wisp-message-list', '[role=log] > ol > li.own'], text: fromFirefox })}.some((li) => li.querySelector('.delivered'))`));
+  await waitUntil('Firefox\'s whisper to be delivered', () => ff.eval<boolean>(`${query({ steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day]).own'], text: fromFirefox })}.some((li) => li.querySelector('.delivered'))`));
   const fromChromium = line('whisper from Chromium');
   await c.say(fromChromium);
   await ff.waitForLine(fromChromium);

@@ -148,7 +148,7 @@ export class Person {
 
   /** The lines of the active room's message list. */
   get lines(): Locator {
-    return this.page.locator('wisp-message-list [role=log] > ol > li');
+    return this.page.locator('wisp-message-list [role=log] > ol > li:not([data-day])');
   }
 
   /** The active room's lines that contain `text` (substring). */
@@ -230,7 +230,7 @@ export class Person {
 
   /** Waits until my own line with `text` is no longer marked "sending…". */
   async waitDelivered(text: string, timeoutMs = WAIT_MS): Promise<void> {
-    const own = this.page.locator('wisp-message-list [role=log] > ol > li.own').filter({ hasText: text });
+    const own = this.page.locator('wisp-message-list [role=log] > ol > li:not([data-day]).own').filter({ hasText: text });
     await own.first().waitFor({ state: 'attached', timeout: timeoutMs });
     await waitUntil(`${this.label}'s line "${text}" to stop being pending`, async () => (await own.locator('.pending').count()) === 0, timeoutMs);
   }

@@ -80,7 +80,7 @@ export async function setRetention(p: Person, value: Retention): Promise<void> {
 
 /** The keys of the active conversation's lines, in order, with "|divider|" where "New messages" shows. */
 export async function shownKeys(p: Person): Promise<string[]> {
-  return p.page.locator('wisp-message-list [role=log] > ol > li').evaluateAll((items) => items.map((li) => ((li as HTMLElement).dataset.divider !== undefined ? '|divider|' : ((li as HTMLElement).dataset.key ?? ''))));
+  return p.page.locator('wisp-message-list [role=log] > ol > li:not([data-day])').evaluateAll((items) => items.map((li) => ((li as HTMLElement).dataset.divider !== undefined ? '|divider|' : ((li as HTMLElement).dataset.key ?? ''))));
 }
 
 /** Text lines of a room as the state holds them. */

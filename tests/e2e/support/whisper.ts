@@ -124,7 +124,7 @@ export function warning(p: Person): Locator {
 
 /** Own whisper lines with `text` in the active conversation. */
 export function ownLines(p: Person, text: string): Locator {
-  return p.page.locator('wisp-message-list [role=log] > ol > li.own').filter({ hasText: text });
+  return p.page.locator('wisp-message-list [role=log] > ol > li:not([data-day]).own').filter({ hasText: text });
 }
 
 // ---- acting -----------------------------------------------------------------------

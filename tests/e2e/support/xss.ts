@@ -112,7 +112,7 @@ export function assertNothingRan(p: Person, where: string): void {
  */
 const APP_TAGS = [
   'html', 'head', 'body', 'meta', 'title', 'link', 'script', 'noscript', 'div', 'span', 'p', 'button', 'label', 'input', 'textarea',
-  'form', 'code', 'pre', 'strong', 'em', 'small', 'ul', 'ol', 'li', 'h1', 'h2', 'dialog', 'svg', 'path', 'a', 'canvas', 'time',
+  'form', 'code', 'pre', 'strong', 'em', 'small', 'ul', 'ol', 'li', 'h1', 'h2', 'dialog', 'svg', 'path', 'rect', 'text', 'a', 'canvas', 'time',
   'section', 'progress', 'main', 'header', 'aside', 'img', 'select', 'option',
   // Settings' Theme choice, and the /help panel's groups.
   'fieldset', 'legend', 'h3', 'dl', 'dt', 'dd',
@@ -315,13 +315,16 @@ const LINES_SCRIPT = `(() => {
     }
     return out;
   };
-  return [...lists[0].shadowRoot.querySelectorAll('[role=log] > ol > li')].map((li) => {
+  return [...lists[0].shadowRoot.querySelectorAll('[role=log] > ol > li:not([data-day])')].map((li) => {
     const kind = ['system', 'text', 'action', 'file'].find((k) => li.classList.contains(k)) || li.className;
-    const body = kind === 'system' ? li : li.querySelector(':scope > .text');
+    const body = kind === 'system' ? li : li.querySelector(':scope > .bubble > .text');
+    // A grouped line reads under its group's first line: that line's name is its name.
+    let head = li;
+    while (head && head.classList.contains('cont')) head = head.previousElementSibling;
     return {
       kind,
       own: li.classList.contains('own'),
-      name: (li.querySelector(':scope > .meta .name') || {}).textContent || '',
+      name: ((head && head.querySelector(':scope > .bubble > .meta .name')) || {}).textContent || '',
       nodes: body ? shown(body) : [],
       textContent: body ? body.textContent : '',
       innerText: body ? body.innerText : '',

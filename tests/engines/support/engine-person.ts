@@ -70,7 +70,7 @@ export const path = {
   status: { steps: ['wisp-connection-status'] },
   myName: { steps: ['wisp-app', 'header .me strong'] },
   textarea: { steps: ['wisp-composer', 'textarea'] },
-  lines: { steps: ['wisp-message-list', '[role=log] > ol > li'] },
+  lines: { steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day])'] },
   members: { steps: ['wisp-member-list', 'li[data-id] .name'] },
   tabs: { steps: ['wisp-room-tabs', '[role=tab]'] },
   notice: { steps: ['wisp-app', 'div.notice[role=alert]'] },
@@ -179,9 +179,11 @@ export class EnginePerson {
     }
   }
 
-  /** The name shown on the active room's first line containing `text`. */
+  /** The name shown on the active room's first line containing `text` (a grouped line: on its group's first line). */
   async senderOf(text: string): Promise<string> {
-    const names = await this.eval<string[]>(`${query({ ...path.lines, text })}.map((li) => (li.querySelector('.name') || { textContent: '' }).textContent.trim())`);
+    const names = await this.eval<string[]>(
+      `${query({ ...path.lines, text })}.map((li) => { let head = li; while (head && head.classList.contains('cont')) head = head.previousElementSibling; return ((head && head.querySelector('.name')) || { textContent: '' }).textContent.trim(); })`,
+    );
     return names[0] ?? '';
   }
 
@@ -204,7 +206,7 @@ export class EnginePerson {
 
   /** Waits until my own line with `text` is no longer marked "sending…". */
   async waitDelivered(text: string): Promise<void> {
-    const own = query({ steps: ['wisp-message-list', '[role=log] > ol > li.own'], text });
+    const own = query({ steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day]).own'], text });
     await waitUntil(`${this.label}'s line "${text}" to be delivered`, () => this.eval<boolean>(`${own}.length === 1 && !${own}[0].querySelector('.pending')`));
   }
 
