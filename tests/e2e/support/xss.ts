@@ -112,7 +112,7 @@ export function assertNothingRan(p: Person, where: string): void {
  */
 const APP_TAGS = [
   'html', 'head', 'body', 'meta', 'title', 'link', 'script', 'noscript', 'div', 'span', 'p', 'button', 'label', 'input', 'textarea',
-  'form', 'code', 'pre', 'strong', 'em', 'small', 'ul', 'ol', 'li', 'h1', 'h2', 'dialog', 'svg', 'path', 'rect', 'text', 'a', 'canvas', 'time',
+  'form', 'code', 'pre', 'strong', 'em', 'small', 'ul', 'ol', 'li', 'h1', 'h2', 'dialog', 'svg', 'path', 'rect', 'circle', 'text', 'a', 'canvas', 'time',
   'section', 'progress', 'main', 'header', 'aside', 'img', 'select', 'option',
   // Settings' Theme choice, and the /help panel's groups.
   'fieldset', 'legend', 'h3', 'dl', 'dt', 'dd',
