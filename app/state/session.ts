@@ -36,6 +36,9 @@ export interface SessionOptions {
   shared?: boolean;
 }
 
+/** The longest the whisper chunk waits, after the first paint, for the page to be idle. */
+const AFTER_PAINT_IDLE_MS = 1000;
+
 /** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
 const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
 
@@ -169,13 +172,15 @@ export class Session {
 
   /**
    * The app is mounted as soon as start() resolves: the next frame paints it, and the
-   * whisper chunk loads just after. A page started hidden paints nothing until shown, and
-   * its whispers must not wait for that.
+   * whisper chunk loads when the page is next idle (a first tap on the composer goes
+   * first), or after AFTER_PAINT_IDLE_MS at the latest. A page started hidden paints
+   * nothing until shown, and its whispers must not wait for that.
    */
   private loadWhispersAfterPaint(): void {
     const load = () => void this.whisperParts.start();
     if (document.visibilityState === 'hidden') return load();
-    requestAnimationFrame(() => setTimeout(load));
+    const whenIdle = (run: () => void) => ('requestIdleCallback' in window ? requestIdleCallback(run, { timeout: AFTER_PAINT_IDLE_MS }) : setTimeout(run));
+    requestAnimationFrame(() => setTimeout(() => whenIdle(load)));
   }
 
   stop(): void {
