@@ -1,17 +1,15 @@
-// File transfers, loaded after first paint: their code (offers, hashing, limits, previews)
-// is not needed to show the app, and no link can carry a file before signalling has made
-// one, by which time the module is long loaded. Every call waits on the same promise, so
-// calls run in the order they were made.
+// File transfers, loaded with the first file call: their code (offers, hashing, limits,
+// previews) is not needed to show the app, nor to whisper, and no file can move before a
+// link is up. Every call waits on the same promise, so calls run in the order they were made.
 import type { FileFrame, FileOptions, FileTransfers } from './files.ts';
 
 export class LazyFileTransfers {
-  private readonly ready: Promise<FileTransfers>;
+  private ready?: Promise<FileTransfers>;
 
-  constructor(options: FileOptions) {
-    this.ready = import('./files.ts').then(({ FileTransfers }) => new FileTransfers(options));
-  }
+  constructor(private readonly options: FileOptions) {}
 
   private run(call: (files: FileTransfers) => unknown): void {
+    this.ready ??= import('./files.ts').then(({ FileTransfers }) => new FileTransfers(this.options));
     this.ready.then(call).catch((error: unknown) => console.warn('wisp: file transfer', error));
   }
 

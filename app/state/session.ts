@@ -14,7 +14,8 @@ import { takeShared } from '../storage/shared.ts';
 import { parseInput, type ModerationCommand } from './commands.ts';
 import type { MemberAction } from './moderation.ts';
 import { Notifier } from './notifier.ts';
-import { Whispers } from './whispers.ts';
+import type { Whispers } from './whispers.ts';
+import { LazyWhispers } from './lazy-whispers.ts';
 import { Store, whisperKeyOf, type AppState } from './store.ts';
 import type { History, ConversationView } from './history.ts';
 import { stamp } from './stamp.ts';
@@ -35,6 +36,9 @@ export interface SessionOptions {
   shared?: boolean;
 }
 
+/** The longest the whisper chunk waits, after the first paint, for the page to be idle. */
+const AFTER_PAINT_IDLE_MS = 1000;
+
 /** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
 const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
 
@@ -43,7 +47,10 @@ export class Session {
   private readonly client: SignalClient;
   private readonly privateRooms: PrivateRoomFlow;
   private readonly sender: RoomSender;
-  private readonly whispers: Whispers;
+  /** Loaded right after the first paint; frames and commands for it wait there until then. */
+  private readonly whisperParts: LazyWhispers;
+  /** False in a browser without WebRTC: no link is ever made. */
+  private readonly webrtc = hasWebRTC();
   private readonly recovery = new RoomRecovery();
   private readonly history: History;
   private welcomed = false;
@@ -114,20 +121,28 @@ export class Session {
       (m) => this.privateRooms.seal(m),
       (room) => this.privateRooms.isPrivateHere(room) || Boolean(this.state.rooms[room]?.private),
     );
-    this.whispers = new Whispers({
-      store: this.store,
-      identity,
-      send: (frame) => this.client.send(frame),
-      notify: (title, body, tab) => this.notifier.notify(title, body, tab),
-      notice: (text) => this.notice(text),
-      fallbackMs: options.fallbackMs,
-      webrtc: hasWebRTC(),
-    });
+    this.whisperParts = new LazyWhispers(
+      {
+        store: this.store,
+        identity,
+        send: (frame) => this.client.send(frame),
+        notify: (title, body, tab) => this.notifier.notify(title, body, tab),
+        notice: (text) => this.notice(text),
+        fallbackMs: options.fallbackMs,
+        webrtc: this.webrtc,
+      },
+      () => this.notice(RELOAD),
+    );
     this.history = new HistoryOnDevice({ store: this.store, notice: (text) => this.notice(text) });
   }
 
   get state(): AppState {
     return this.store.state;
+  }
+
+  /** The whisper machinery once loaded (tests and benchmarks look at its links). */
+  get whispers(): Whispers | undefined {
+    return this.whisperParts.now;
   }
 
   /** What this device kept: name, tabs, unsent messages, pins, settings, private-room keys, where room histories stand, history. */
@@ -138,7 +153,6 @@ export class Session {
     this.store.dispatch({ t: 'settings', settings });
     this.restore(profile, pending);
     await this.history.restore();
-    await this.whispers.load();
     if (shared) this.store.dispatch({ t: 'share', share: await takeShared() });
   }
 
@@ -151,16 +165,30 @@ export class Session {
       if (document.visibilityState !== 'visible') return;
       this.notifier.setBadge(0);
       // Timers sleep with a phone or a background tab: look at whisper expiries on waking.
-      this.whispers.checkExpiry();
+      this.whisperParts.run((w) => w.checkExpiry());
     });
     addEventListener('online', () => this.client.retryNow());
     this.client.connect();
+    this.loadWhispersAfterPaint();
+  }
+
+  /**
+   * The app is mounted as soon as start() resolves: the next frame paints it, and the
+   * whisper chunk loads when the page is next idle (a first tap on the composer goes
+   * first), or after AFTER_PAINT_IDLE_MS at the latest. A page started hidden paints
+   * nothing until shown, and its whispers must not wait for that.
+   */
+  private loadWhispersAfterPaint(): void {
+    const load = () => void this.whisperParts.start();
+    if (document.visibilityState === 'hidden') return load();
+    const whenIdle = (run: () => void) => ('requestIdleCallback' in window ? requestIdleCallback(run, { timeout: AFTER_PAINT_IDLE_MS }) : setTimeout(run));
+    requestAnimationFrame(() => setTimeout(() => whenIdle(load)));
   }
 
   stop(): void {
     this.sender.stop();
     this.history.stop();
-    this.whispers.close();
+    this.whisperParts.close();
     this.client.stop();
   }
 
@@ -185,13 +213,16 @@ export class Session {
       case 'say':
       case 'me':
         if (!room) return this.notice('Join a room first, for example with /join #lobby.');
-        if (whisperKey) return this.whispers.whisper(whisperKey, command.text, command.kind === 'me' ? 'action' : 'text');
+        if (whisperKey) return void this.whisperParts.run((w) => w.whisper(whisperKey, command.text, command.kind === 'me' ? 'action' : 'text'));
         return this.queueMessage(room, command.text, command.kind === 'me' ? 'action' : 'text');
       case 'whisper': {
-        const peer = this.whispers.findByName(command.name);
-        if (!peer) return this.notice(`Nobody called ${command.name} is in a room with you.`);
-        this.whispers.open(peer.key);
-        return this.whispers.whisper(peer.key, command.text);
+        const returned = this.submitting;
+        return void this.whisperParts.run((w) => {
+          const peer = w.findByName(command.name);
+          if (!peer) return this.notice(`Nobody called ${command.name} is in a room with you.`, returned);
+          w.open(peer.key);
+          w.whisper(peer.key, command.text);
+        });
       }
       case 'nick':
         return this.rename(command.name);
@@ -232,7 +263,10 @@ export class Session {
    */
   acceptInvite(invite: Invite): void {
     if (invite.problem) this.notice(invite.problem);
-    if (invite.from && invite.from.fingerprint !== keyFingerprint(this.identity.spki)) this.whispers.introduce(invite.from.name, invite.from.fingerprint);
+    if (invite.from && invite.from.fingerprint !== keyFingerprint(this.identity.spki)) {
+      const from = invite.from;
+      this.whisperParts.run((w) => w.introduce(from.name, from.fingerprint));
+    }
     this.join(invite.room, invite.passphrase);
   }
 
@@ -366,13 +400,13 @@ export class Session {
 
   openWhisper(key: string): void {
     if (key === this.identity.spki) return;
-    this.whispers.open(key);
+    this.whisperParts.run((w) => w.open(key));
   }
 
   sendFiles(key: string, files: File[]): void {
     if (!files.length) return;
-    if (!this.whispers.available) return this.notice(NO_WEBRTC_SENTENCE);
-    void this.whispers.files.send(key, files);
+    if (!this.webrtc) return this.notice(NO_WEBRTC_SENTENCE);
+    this.whisperParts.run((w) => w.files.send(key, files));
   }
 
   /** Sends what another app shared to the chosen person, in a whisper conversation. */
@@ -381,7 +415,8 @@ export class Session {
     if (!share) return;
     this.store.dispatch({ t: 'share', share: undefined });
     this.openWhisper(key);
-    if (share.text) this.whispers.whisper(key, share.text);
+    const text = share.text;
+    if (text) this.whisperParts.run((w) => w.whisper(key, text));
     this.sendFiles(key, share.files);
   }
 
@@ -390,42 +425,42 @@ export class Session {
   }
 
   acceptFile(id: string): void {
-    this.whispers.files.accept(id);
+    this.whisperParts.run((w) => w.files.accept(id));
   }
 
   declineFile(id: string): void {
-    this.whispers.files.decline(id);
+    this.whisperParts.run((w) => w.files.decline(id));
   }
 
   cancelFile(id: string): void {
-    this.whispers.files.cancel(id);
+    this.whisperParts.run((w) => w.files.cancel(id));
   }
 
   reconnectWhisper(key: string): void {
-    this.whispers.reconnect(key);
+    this.whisperParts.run((w) => w.reconnect(key));
   }
 
   /** "Retry" on an own whisper that was not delivered. */
   retryWhisper(id: string): void {
-    this.whispers.retry(id);
+    this.whisperParts.run((w) => w.retry(id));
   }
 
   /** Whisper link set-up times in ms (offer to secure channel ready), for `npm run bench`. */
   whisperConnectTimes(): number[] {
-    return [...this.whispers.connectTimes];
+    return [...(this.whisperParts.now?.connectTimes ?? [])];
   }
 
   acceptKeyChange(key: string): Promise<void> {
-    return this.whispers.acceptChange(key);
+    return this.whisperParts.when((w) => w.acceptChange(key));
   }
 
   markVerified(key: string): Promise<void> {
-    return this.whispers.markVerified(key);
+    return this.whisperParts.when((w) => w.markVerified(key));
   }
 
   /** "They don't match" in the verify dialog: that key is blocked until the person verifies again. */
   reportMismatch(key: string): Promise<void> {
-    return this.whispers.reportMismatch(key);
+    return this.whisperParts.when((w) => w.reportMismatch(key));
   }
 
   /** The 60-digit safety number shared with a whisper contact. */
@@ -441,7 +476,7 @@ export class Session {
     }
     const policyChanged = settings.verifiedOnly !== this.state.settings.verifiedOnly;
     this.store.dispatch({ t: 'settings', settings });
-    if (policyChanged) this.whispers.onPolicyChanged();
+    if (policyChanged) this.whisperParts.run((w) => w.onPolicyChanged());
     await saveSettings(settings);
     await this.history.onSettings();
   }
@@ -508,7 +543,7 @@ export class Session {
         if (lost) this.system('Some messages from while you were away are no longer available.', room);
         this.privateRooms.onJoined(frame);
         if (frame.history.purgedAt !== undefined) void this.history.onPurgedAt(frame.room, frame.history.purgedAt);
-        this.whispers.onPresenceChanged();
+        this.presenceChanged();
         return this.sender.onJoined();
       }
       case 'left': {
@@ -517,11 +552,11 @@ export class Session {
         else this.leavesUnanswered.delete(frame.room);
         // Our own leave was applied when it was sent; any other `left` ends the room here.
         if (unanswered === 0) this.store.dispatch({ t: 'left', room: frame.room });
-        return this.whispers.onPresenceChanged();
+        return this.presenceChanged();
       }
       case 'presence':
         this.store.dispatch({ t: 'presence', room: frame.room, events: frame.events, ...stamp() });
-        return this.whispers.onPresenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
+        return this.presenceChanged(frame.events.some((e) => e.k === 'leave' && e.removed));
       case 'message': {
         const arrival = this.recovery.onMessage(frame.room, frame.seq);
         if (frame.sealed !== undefined) return this.privateRooms.open(frame, arrival);
@@ -535,9 +570,11 @@ export class Session {
         return this.privateRooms.onPassphraseChanged(frame.room, frame.by);
       // Without WebRTC no link is made here, not even one someone else asks for.
       case 'signal':
-        return this.whispers.available ? this.whispers.mesh.onSignal(frame.from, frame.data) : undefined;
+        if (this.webrtc) this.whisperParts.run((w) => w.mesh.onSignal(frame.from, frame.data));
+        return;
       case 'relay':
-        return this.whispers.available ? this.whispers.mesh.onRelay(frame.from, frame.data) : undefined;
+        if (this.webrtc) this.whisperParts.run((w) => w.mesh.onRelay(frame.from, frame.data));
+        return;
       case 'ack': {
         const room = roomOfOwnMessage(this.state, frame.cid);
         if (room) this.recovery.onOwnMessage(room, frame.seq);
@@ -558,18 +595,18 @@ export class Session {
         return this.store.dispatch({ t: 'password-required' });
       case 'kicked':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were removed from #${frame.room} by ${frame.by}${reasonClause(frame.reason)} You may join again.` });
-        return this.whispers.onPresenceChanged(true);
+        return this.presenceChanged(true);
       case 'banned':
         if (frame.room) {
           this.store.dispatch({ t: 'removed', room: frame.room, sentence: `You were banned from #${frame.room} by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}` });
-          return this.whispers.onPresenceChanged(true);
+          return this.presenceChanged(true);
         }
         this.bannedNotice = `You were banned from this server by ${frame.by}${banLength(frame.until)}${reasonClause(frame.reason)}`;
         return;
       case 'purged':
         this.store.dispatch({ t: 'removed', room: frame.room, sentence: `${frame.by} cleared #${frame.room} for everyone.` });
         void this.history.onPurged(frame.room, frame.at);
-        return this.whispers.onPresenceChanged(true);
+        return this.presenceChanged(true);
       case 'admin':
         this.store.dispatch({ t: 'admin' });
         if (frame.remembered) return this.info('You are the server admin (this server remembers you).');
@@ -581,6 +618,11 @@ export class Session {
       case 'audit':
         return this.showAnswer(frame);
     }
+  }
+
+  /** Whispers follow renames and close links to people gone from our rooms. */
+  private presenceChanged(immediate = false): void {
+    this.whisperParts.run((w) => w.onPresenceChanged(immediate));
   }
 
   /** A room message in plain text, or one that opened: into the room, and a notification if it mentions me. */
@@ -604,8 +646,10 @@ export class Session {
     }
     // A leave the server refused (not in the room, a bad name) gets no `left`.
     if ((frame.code === ErrorCode.notInRoom || frame.code === ErrorCode.roomInvalid) && frame.ref) this.leavesUnanswered.delete(frame.ref);
-    if (frame.code === ErrorCode.peerUnreachable && frame.ref) return this.whispers.onUnreachable(frame.ref);
-    if (frame.code === ErrorCode.receiverBusy && frame.ref && this.whispers.onReceiverBusy(frame.ref)) return;
+    const ref = frame.ref;
+    if (frame.code === ErrorCode.peerUnreachable && ref) return void this.whisperParts.run((w) => w.onUnreachable(ref));
+    // Not loaded yet: no link exists that the refusal could be about.
+    if (frame.code === ErrorCode.receiverBusy && ref && this.whisperParts.now?.onReceiverBusy(ref)) return;
     if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });

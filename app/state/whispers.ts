@@ -454,7 +454,7 @@ export class Whispers {
       this.dispatch({ t: 'pins', pins });
       void savePins(pins);
     }
-    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
+    // A link the other side set up opens no conversation here: its first whisper or file does (onMessage).
     this.dispatch({ t: 'whisper-link', key, link: 'ready', path });
     // A link the other side started for a key behind a change may open (the handshake proved
     // the key); what it brings waits (onMessage), and the conversation keeps saying so.
@@ -482,9 +482,16 @@ export class Whispers {
       return;
     }
     if (!allowed) return this.hold(key, frame);
-    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
+    this.openOnArrival(key);
     if (frame.t !== 'whisper') return this.files.onControl(key, frame);
     this.deliver(key, { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts }, true);
+  }
+
+  /** The first whisper or file from someone opens their conversation (in the background), with the link as it is. */
+  private openOnArrival(key: string): void {
+    if (this.state.whispers[key]) return;
+    this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
+    this.dispatch(this.linkStatus(key));
   }
 
   /** Shows a whisper and tells the sender it arrived; `notify`: raise a notification for it. */
@@ -501,7 +508,7 @@ export class Whispers {
   /** Keeps what a key we may not talk to (a change, a mismatch, not verified) sent, unseen and unanswered, and says that something waits. */
   private hold(key: string, frame: Exclude<PeerFrame, { t: 'receipt' }>): void {
     const name = this.nameOf(key);
-    if (!this.state.whispers[key]) this.dispatch({ t: 'whisper-open', key, name, activate: false });
+    this.openOnArrival(key);
     let waiting = this.waiting.get(key);
     if (!waiting) this.waiting.set(key, (waiting = { whispers: [], files: [] }));
     if (frame.t === 'whisper') {

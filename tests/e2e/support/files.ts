@@ -197,13 +197,14 @@ export async function meet(a: Person, b: Person): Promise<Pair> {
 
 /**
  * A opens the conversation with B by clicking B in the member list and the link comes
- * up; B's whisper tab appears and B selects it. Returns the link's path as A sees it.
+ * up; B (whose tab would appear only with A's first whisper or file) opens the
+ * conversation with A the same way, on that link. Returns the link's path as A sees it.
  */
 export async function converse(pair: Pair, timeoutMs = WAIT_MS): Promise<'direct' | 'turn' | 'relay'> {
   await openConversation(pair.a, pair.bName, pair.bKey);
   const path = await waitLinkReady(pair.a, pair.bKey, timeoutMs);
+  await openConversation(pair.b, pair.aName, pair.aKey);
   await waitLinkReady(pair.b, pair.aKey, timeoutMs);
-  await showConversation(pair.b, pair.aKey);
   return path;
 }
 
