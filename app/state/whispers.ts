@@ -487,9 +487,9 @@ export class Whispers {
     this.deliver(key, { id: frame.id, text: frame.text, kind: frame.kind, ts: frame.ts }, true);
   }
 
-  /** The first whisper or file from someone opens their conversation (in the background), with the link as it is. */
+  /** The first whisper or file from someone opens their conversation (in the background), with the link as it is; a closed tab comes back. */
   private openOnArrival(key: string): void {
-    if (this.state.whispers[key]) return;
+    if (this.state.whispers[key] && this.state.order.includes(whisperTab(key))) return;
     this.dispatch({ t: 'whisper-open', key, name: this.nameOf(key), activate: false });
     this.dispatch(this.linkStatus(key));
   }

@@ -78,4 +78,14 @@ test("B's whisper tab appears with A's first whisper, not when A opens the conve
   await badge.waitFor({ state: 'detached', timeout: WAIT_MS });
   await b.waitForLine(first);
   await waitSecure(b);
+
+  // B closes the tab with its ×: the next whisper from A brings it back, unread, with both lines.
+  await b.page.locator('wisp-room-tabs').getByRole('button', { name: `Close whisper with ${aName}` }).click();
+  await whisperTab(b, aKey).waitFor({ state: 'detached', timeout: WAIT_MS });
+  const second = marker('second whisper from A');
+  await a.say(second);
+  await waitWhisperDelivered(a, second);
+  await badge.waitFor({ timeout: WAIT_MS });
+  assert.equal((await badge.textContent())?.trim(), '1', "B's closed tab came back with 1 unread");
+  assert.deepEqual((await whisperInfo(b, aKey))?.lines.map((line) => line.text), [first, second]);
 });
