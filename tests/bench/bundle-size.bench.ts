@@ -29,13 +29,15 @@ function attr(tag: string, name: string): string | undefined {
   return match ? (match[1] ?? match[2] ?? match[3]) : undefined;
 }
 
-/** URLs of `<script type="module" src>` and `<link rel="modulepreload" href>` in an HTML page. */
+/** URLs of `<script src>` (module or classic) and `<link rel="modulepreload" href>` in an HTML page. */
 export function entryScripts(html: string): string[] {
   const urls: string[] = [];
   const withoutComments = html.replace(/<!--[\s\S]*?-->/g, '');
   for (const [tag] of withoutComments.matchAll(/<script\b[^>]*>/gi)) {
     const src = attr(tag, 'src');
-    if (src && attr(tag, 'type')?.toLowerCase() === 'module') urls.push(src);
+    // Module scripts, and classic ones (the blocking theme script in <head> runs before first paint too).
+    const type = attr(tag, 'type')?.toLowerCase() ?? 'text/javascript';
+    if (src && (type === 'module' || type === 'text/javascript')) urls.push(src);
   }
   for (const [tag] of withoutComments.matchAll(/<link\b[^>]*>/gi)) {
     const rel = attr(tag, 'rel')?.toLowerCase().split(/\s+/) ?? [];
