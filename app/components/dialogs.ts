@@ -1,8 +1,9 @@
-// The dialogs (the room picker too), the member menu and the notice, in one chunk loaded after the first paint (none is
+// The dialogs (the room picker too), the member, room and whisper menus and the notice, in one chunk loaded after the first paint (none is
 // needed for it): the shell renders their tags at once, and each upgrades, keeping the
 // properties set on it, when this module arrives.
 import './member-menu.ts';
 import './room-menu.ts';
+import './whisper-menu.ts';
 import './room-picker.ts';
 import './settings-dialog.ts';
 import './password-dialog.ts';

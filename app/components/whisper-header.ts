@@ -6,11 +6,23 @@ import { mismatchSentence } from '../state/invite.ts';
 import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
 import { lockIcon } from './icons.ts';
-import { emit } from './events.ts';
+import { emit, on } from './events.ts';
 
 const PATHS = { direct: 'Direct', turn: 'Via TURN', relay: 'Relayed by the server' } as const;
 
-/** Above a whisper conversation: who, how it travels, how safe it is, and what went wrong. */
+const TRUST_WORDS = {
+  verified: 'Verified',
+  changed: 'Safety number changed',
+  mismatch: 'Safety number does not match',
+  unverified: 'Not verified yet',
+} as const;
+
+/**
+ * Above a whisper conversation, in one line like the room header: who, how sure the person can be
+ * of their key, how the whispers travel, Verify while not verified, and a "⋯" menu (whisper-menu.ts,
+ * loaded with the dialogs). Tapping the state shows it whole below the line, with what "not verified
+ * yet" means. A changed or mismatched key, and a failure, get a banner of their own below.
+ */
 @customElement('wisp-whisper-header')
 export class WhisperHeader extends LitElement {
   @property({ attribute: false }) whisper!: WhisperState;
@@ -19,64 +31,75 @@ export class WhisperHeader extends LitElement {
   @property({ type: Boolean }) byInvite = false;
   /** "Whisper only with verified people" is on: an unverified contact is blocked too. */
   @property({ type: Boolean }) verifiedOnly = false;
-  /** The plain-words explanation of "not verified yet" is open. */
+  /** The state in full, and the plain-words explanation of "not verified yet", are open. */
   @state() private explaining = false;
+  /** Where the "⋯" menu is open. */
+  @state() private menu?: { x: number; y: number };
 
   static override styles = [
     shared,
     css`
       :host {
         display: block;
-        padding: 0.5rem 0.75rem;
+        padding: 0.1rem max(0.75rem, env(safe-area-inset-right)) 0.1rem max(0.75rem, env(safe-area-inset-left));
         border-bottom: 1px solid var(--border);
         background: var(--surface);
+        font-size: 0.9rem;
       }
-      .row {
+      .line {
         display: flex;
-        flex-wrap: wrap;
         align-items: center;
-        gap: 0.5rem 0.75rem;
+        gap: 0.4rem;
+        min-width: 0;
       }
       .name {
-        font-weight: 700;
+        font-weight: 600;
+        flex: 0 1 auto;
+        max-width: 45%;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
       }
-      .chip {
-        font-size: 0.8rem;
-        padding: 0.1rem 0.5rem;
-        border-radius: 999px;
-        border: 1px solid var(--border);
+      .summary {
+        flex: 1 1 0;
+        min-width: 0;
+        min-height: 2rem;
+        padding: 0 0.25rem;
+        text-align: left;
+        background: transparent;
+        border-color: transparent;
         color: var(--muted);
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
       }
-      .chip.secure {
+      .ok {
         color: var(--ok);
-        border-color: var(--ok);
       }
-      .chip.trust {
-        min-height: 0;
-        font: inherit;
-        font-size: 0.8rem;
-        background: none;
-      }
-      .chip.warn {
+      .warn {
         color: var(--warn);
-        border-color: var(--warn);
       }
-      .spacer {
-        flex: 1;
+      .line > button:not(.summary) {
+        flex: none;
+        min-height: 2rem;
+        padding: 0 0.6rem;
       }
-      .tools {
-        display: flex;
-        justify-content: flex-end;
-        margin-top: 0.35rem;
+      .more {
+        min-width: 2.25rem;
       }
-      .tools button {
-        font-size: 0.8rem;
+      .details {
+        margin: 0.15rem 0 0.4rem;
+        color: var(--muted);
+        overflow-wrap: anywhere;
+      }
+      .details p {
+        margin: 0.15rem 0;
       }
       .warning,
       .failure,
       .explain {
-        margin: 0.5rem 0 0;
-        padding: 0.5rem 0.65rem;
+        margin: 0.25rem 0 0.4rem;
+        padding: 0.4rem 0.65rem;
         border-radius: 8px;
         display: flex;
         flex-wrap: wrap;
@@ -85,6 +108,7 @@ export class WhisperHeader extends LitElement {
       }
       .explain {
         border: 1px solid var(--border);
+        color: var(--text);
       }
       .warning {
         background: var(--warn-bg);
@@ -94,7 +118,7 @@ export class WhisperHeader extends LitElement {
         background: var(--danger-bg);
         border: 1px solid var(--danger);
       }
-      button {
+      p button {
         min-height: 2rem;
         padding: 0.2rem 0.7rem;
       }
@@ -106,24 +130,41 @@ export class WhisperHeader extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    // The element is reused across conversations: an explanation opened for one closes for the next.
-    if (changed.has('whisper') && changed.get('whisper')?.key !== this.whisper.key) this.explaining = false;
+    // The element is reused across conversations: what was opened for one closes for the next.
+    if (changed.has('whisper') && changed.get('whisper')?.key !== this.whisper.key) {
+      this.explaining = false;
+      this.menu = undefined;
+    }
   }
 
-  /** How sure the person can be that this is the contact's key: never "end-to-end encrypted" alone unless verified. */
-  private renderTrust() {
-    switch (trustLevel(this.trust)) {
-      case 'verified':
-        return html`<span class="chip trust secure" data-trust="verified">Verified</span>`;
-      case 'changed':
-        return html`<span class="chip trust warn" data-trust="changed">Safety number changed</span>`;
-      case 'mismatch':
-        return html`<span class="chip trust warn" data-trust="mismatch">Safety number does not match</span>`;
-      default:
-        return html`<button class="chip trust warn" data-trust="unverified" aria-expanded=${String(this.explaining)} @click=${() => (this.explaining = !this.explaining)}>
-          Not verified yet
-        </button>`;
+  private openMenu(): void {
+    const box = this.renderRoot.querySelector<HTMLElement>('.more')!.getBoundingClientRect();
+    // Right-aligned under the button (the menu keeps itself on screen).
+    this.menu = { x: box.right - 192, y: box.bottom + 4 };
+  }
+
+  /** Closes the menu and gives focus back to "⋯", unless the person moved it elsewhere. */
+  private async closeMenu(): Promise<void> {
+    this.menu = undefined;
+    await this.updateComplete;
+    let active = document.activeElement;
+    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+    if (!active || active === document.body || active === this) this.renderRoot.querySelector<HTMLElement>('.more')?.focus();
+  }
+
+  /** The link in words: never "end-to-end encrypted" unless the contact is verified. */
+  private link(verified: boolean): { words: string; view: unknown } {
+    const w = this.whisper;
+    if (w.link === 'ready') {
+      const secure = verified ? 'End-to-end encrypted' : 'Encrypted';
+      const path = w.path ? PATHS[w.path] : '';
+      return {
+        words: path ? `${secure} · ${path}` : secure,
+        view: html`<span class="ok" data-secure="true">${lockIcon} ${secure}</span>${path ? html`<span aria-hidden="true"> · </span><span data-path=${w.path ?? ''}>${path}</span>` : nothing}`,
+      };
     }
+    const words = w.link === 'connecting' ? 'Setting up a secure channel…' : 'Not connected';
+    return { words, view: html`<span>${words}</span>` };
   }
 
   override render() {
@@ -132,31 +173,37 @@ export class WhisperHeader extends LitElement {
     const changed = level === 'changed';
     // Nothing goes out and nothing is shown until the person verifies (or, for a change, continues).
     const blocked = this.trust === 'changed-verified' || level === 'mismatch' || (this.verifiedOnly && level === 'unverified');
-    const status =
-      w.link === 'ready'
-        ? html`<span class="chip secure" data-secure="true">${lockIcon} ${level === 'verified' ? 'End-to-end encrypted' : 'Encrypted'}</span><span class="chip path" data-path=${w.path ?? ''}>${w.path ? PATHS[w.path] : ''}</span>`
-        : w.link === 'connecting'
-          ? html`<span class="chip">Setting up a secure channel…</span>`
-          : html`<span class="chip">Not connected</span>`;
+    const trustWords = TRUST_WORDS[level];
+    const link = this.link(level === 'verified');
+    const summary = `${trustWords} · ${link.words}`;
     return html`
-      <div class="row">
-        <span class="name">${w.name}</span>${trustBadge(this.trust, { quiet: true })}
-        ${status}${this.renderTrust()}
-        <span class="spacer"></span>
-        <button @click=${() => this.emit('verify')}>${this.trust === 'verified' ? 'Safety number' : 'Verify'}</button>
+      <div class="line">
+        <span class="name" title=${w.name}>${w.name}</span>${trustBadge(this.trust, { quiet: true })}
+        <button class="summary" aria-expanded=${String(this.explaining)} aria-controls="details" title=${summary} @click=${() => (this.explaining = !this.explaining)}><span class=${level === 'verified' ? 'ok' : 'warn'} data-trust=${level}>${trustWords}</span><span aria-hidden="true"> · </span>${link.view}</button>
+        ${level === 'unverified' && !this.verifiedOnly ? html`<button class="verify" @click=${() => this.emit('verify')}>Verify</button>` : nothing}
+        <button
+          class="more"
+          aria-label=${`Actions for the whisper with ${w.name}`}
+          title="Whisper actions"
+          aria-haspopup="menu"
+          aria-expanded=${this.menu ? 'true' : 'false'}
+          @click=${() => (this.menu ? void this.closeMenu() : this.openMenu())}
+        >
+          ⋯
+        </button>
       </div>
-      <div class="tools">
-        <button data-action="clear-conversation" @click=${() => emit(this, 'clear-conversation', { tab: `@${w.key}` })}>Clear this conversation</button>
+      <div id="details" class="details" ?hidden=${!this.explaining}>
+        ${this.explaining ? html`<p data-status>${summary}</p>` : nothing}
+        ${this.explaining && level === 'unverified'
+          ? html`<p class="explain" data-explain>
+              <span
+                >Your whispers with ${w.name} are encrypted, but you have not checked that this is really ${w.name}'s key.
+                Until you compare safety numbers, whoever runs the server could pose as ${w.name}.</span
+              >
+              <button @click=${() => this.emit('verify')}>Verify</button>
+            </p>`
+          : nothing}
       </div>
-      ${this.explaining && level === 'unverified'
-        ? html`<p class="explain" data-explain>
-            <span
-              >Your whispers with ${w.name} are encrypted, but you have not checked that this is really ${w.name}'s key.
-              Until you compare safety numbers, whoever runs the server could pose as ${w.name}.</span
-            >
-            <button @click=${() => this.emit('verify')}>Verify</button>
-          </p>`
-        : nothing}
       ${level === 'mismatch'
         ? html`<p class="warning" role="alert" data-warning="mismatch" data-mismatch>
             <span
@@ -191,6 +238,20 @@ export class WhisperHeader extends LitElement {
             <span>${w.failure}</span>
             ${w.link === 'closed' && !blocked ? html`<button @click=${() => this.emit('reconnect')}>Try again</button>` : nothing}
           </p>`
+        : nothing}
+      ${this.menu
+        ? html`<wisp-whisper-menu
+            key=${w.key}
+            name=${w.name}
+            ?verified=${level === 'verified'}
+            ?reconnect=${w.link === 'closed' && !blocked}
+            .x=${this.menu.x}
+            .y=${this.menu.y}
+            ${on('menu-close', (e) => {
+              e.stopPropagation();
+              void this.closeMenu();
+            })}
+          ></wisp-whisper-menu>`
         : nothing}
     `;
   }

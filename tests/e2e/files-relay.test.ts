@@ -66,7 +66,7 @@ test('over the server relay, a file below the relay limit arrives intact and one
   const bPath = await waitUntil("B's link path", async () => (await b.state<{ whispers: Record<string, { path?: string }> }>()).whispers[aKey]?.path);
   assert.equal(bPath, 'relay', "B's link goes through the server relay too");
   for (const p of [a, b]) {
-    await p.page.locator('wisp-whisper-header .chip.path[data-path="relay"]').waitFor({ timeout: WAIT_MS });
+    await p.page.locator('wisp-whisper-header .line [data-path="relay"]').waitFor({ timeout: WAIT_MS });
   }
   await installFileProbe(a);
   await installFileProbe(b);

@@ -208,7 +208,8 @@ test('"Clear this conversation" empties a room or a whisper conversation, and it
   await a.say(whispered);
   await waitWhisperDelivered(a, whispered);
   assert.equal(await keptCount(a, `@${bKey}`), 1);
-  await a.page.locator('wisp-whisper-header button[data-action=clear-conversation]').click();
+  await a.page.locator('wisp-whisper-header button.more').click();
+  await a.page.locator('wisp-whisper-header wisp-member-menu [role=menuitem][data-action=clear-conversation]').click();
   await waitUntil("A's whisper conversation to be empty", async () => (await a.state<{ whispers: Record<string, { lines: unknown[] }> }>()).whispers[bKey]?.lines.length === 0);
   assert.equal(await keptCount(a, `@${bKey}`), 0, 'nothing of the whispers is kept');
 

@@ -204,14 +204,25 @@ test('every menu and dialog gives focus back to what opened it, on Escape and on
   // The verify dialog: the whisper header's Verify button (B is in #lobby).
   await a.selectRoom('lobby');
   await converse(pair);
-  const verify = page.locator('wisp-whisper-header .row').getByRole('button', { name: 'Verify' });
-  const verifyFocus = /wisp-whisper-header > button "Verify"/;
+  const verify = page.locator('wisp-whisper-header .line').getByRole('button', { name: 'Verify' });
+  const verifyFocus = /wisp-whisper-header > button\.verify "Verify"/;
   const verifyDialog = 'wisp-verify-dialog dialog';
   const verifyOpen = async () => {
     await verify.focus();
   };
   await roundTrip('the verify dialog', verifyFocus, verifyOpen, 'Enter', verifyDialog, escape, 'Escape');
   await roundTrip('the verify dialog', verifyFocus, verifyOpen, 'Enter', verifyDialog, () => page.locator('wisp-verify-dialog').getByRole('button', { name: 'Close' }).click(), 'Close');
+  // The whisper's "⋯" menu: Escape and Tab close it, and its "Verify…" opens the verify dialog; focus goes back to "⋯".
+  const whisperMore = page.locator('wisp-whisper-header').getByRole('button', { name: /^Actions for the whisper with / });
+  const whisperMoreFocus = /wisp-whisper-header > button\.more "Actions for the whisper with /;
+  const whisperMenu = 'wisp-whisper-header wisp-member-menu [role=menu]';
+  await roundTrip('the whisper menu', whisperMoreFocus, () => whisperMore.focus(), 'Enter', whisperMenu, escape, 'Escape');
+  await roundTrip('the whisper menu', whisperMoreFocus, () => whisperMore.focus(), 'Enter', whisperMenu, () => page.keyboard.press('Tab'), 'Tab');
+  const viaWhisperMenu = async () => {
+    await page.keyboard.press('Enter');
+    await page.locator('wisp-whisper-header wisp-member-menu [role=menuitem]', { hasText: 'Verify…' }).press('Enter');
+  };
+  await roundTrip('the verify dialog from the whisper menu', whisperMoreFocus, () => whisperMore.focus(), viaWhisperMenu, verifyDialog, escape, 'Escape');
 
   // The People drawer on a phone: its toggle.
   await a.selectRoom('lobby');

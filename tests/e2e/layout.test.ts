@@ -1,7 +1,8 @@
 // The phone-first layout, in real Chromium against the real server: at 320 to 1280 px wide, with
-// 24-character names, the top bar, the tabs and the room header each stay one line with nothing
-// cut off (an ellipsis with the whole text in a title is the one way to shorten), and on a phone
-// the chrome above the messages stays within 120 px. And the everyday actions there: × on a tab,
+// 24-character names, the top bar, the tabs and the room or whisper header each stay one line with
+// nothing cut off (an ellipsis with the whole text in a title is the one way to shorten), and on a
+// phone the chrome above the messages stays within 120 px, in a room and in a whisper (not verified
+// yet, and verified). And the everyday actions there: × on a tab,
 // the room menu, and renaming by tapping one's own name.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -10,7 +11,7 @@ import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browse
 import { Scene } from './support/scene.ts';
 import { appState, joinRoom, rename } from './support/moderation.ts';
 import { joinByPicker } from './support/private-rooms.ts';
-import { memberButton, whisperTab } from './support/whisper.ts';
+import { header, memberButton, waitSecure, whisperTab } from './support/whisper.ts';
 import { measureChrome, memberProblems, nameRoom, tabGeometry, type ChromeReport } from './support/layout.ts';
 
 /** The chrome above the message list on a 640 px tall phone. */
@@ -87,6 +88,9 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
   const memberKey = (await member.page.evaluate(`window.wisp.state.rooms['${PLAIN}'] && Object.values(window.wisp.state.rooms['${PLAIN}'].members).find((m) => m.name === '${MEMBER}').key`)) as string;
   await memberButton(owner, MEMBER).click();
   await whisperTab(owner, memberKey).waitFor({ state: 'visible', timeout: WAIT_MS });
+  // Its normal state once the link is up: encrypted, not verified yet, and how it travels.
+  await waitSecure(owner);
+  assert.equal((await header(owner).locator('[data-trust]').getAttribute('data-trust')), 'unverified');
 
   const scenes: [string, () => Promise<void>][] = [
     ['a plain room', () => owner.selectRoom(PLAIN)],
@@ -102,12 +106,11 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
     for (const [what, open] of scenes) {
       await open();
       await owner.page.locator('wisp-message-list').waitFor({ state: 'visible', timeout: WAIT_MS });
-      // The room header waits for its room: a whisper has none.
-      if (what !== 'a whisper') await owner.page.locator('wisp-room-header .line').waitFor({ timeout: WAIT_MS });
+      await owner.page.locator(what === 'a whisper' ? 'wisp-whisper-header .line' : 'wisp-room-header .line').waitFor({ timeout: WAIT_MS });
       const report = await measureChrome(owner.page);
       t.diagnostic(`${what} at ${width}px: chrome ${report.chrome}px, bars ${report.bars.map((b) => `${b.bar} ${b.height}px`).join(', ')}`);
-      // The whisper header is not one of the bars measured here; the top bar and tabs still are.
-      assertFits(report, `${what} at ${width}px`, PHONES.includes(width) && what !== 'a whisper');
+      assert.equal(report.bars.length, 3, `${what} at ${width}px: top bar, tabs and the conversation's header are measured`);
+      assertFits(report, `${what} at ${width}px`, PHONES.includes(width));
       checked++;
     }
     // The people in the room: in the side panel, or in the drawer on a phone.
@@ -119,6 +122,23 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
     assert.deepEqual(await memberProblems(owner.page), [], `the member list at ${width}px`);
     if (phone) await owner.page.keyboard.press('Escape');
     await owner.page.locator('wisp-app aside#members').waitFor({ state: phone ? 'hidden' : 'visible', timeout: WAIT_MS });
+  }
+
+  // The whisper once the member is verified: "Verified · End-to-end encrypted · …" still fits one line.
+  await whisperTab(owner, memberKey).click();
+  await header(owner).locator('.line button.verify').click();
+  const verifyDialog = owner.page.locator('wisp-verify-dialog dialog');
+  await verifyDialog.getByRole('button', { name: 'Mark as verified' }).click();
+  await verifyDialog.waitFor({ state: 'hidden', timeout: WAIT_MS });
+  await header(owner).locator('[data-trust="verified"]').waitFor({ timeout: WAIT_MS });
+  await waitSecure(owner);
+  for (const width of WIDTHS) {
+    await owner.page.setViewportSize({ width, height: heightFor(width) });
+    const report = await measureChrome(owner.page);
+    t.diagnostic(`a verified whisper at ${width}px: chrome ${report.chrome}px, bars ${report.bars.map((b) => `${b.bar} ${b.height}px`).join(', ')}`);
+    assert.equal(report.bars.length, 3);
+    assertFits(report, `a verified whisper at ${width}px`, PHONES.includes(width));
+    checked++;
   }
 
   // Offline: the top bar says so in a word (the sentence in its title) and keeps the name.
@@ -137,7 +157,7 @@ test('at 320, 360, 390, 768 and 1280 px wide, with 24-character names, every bar
     assert.ok(room.button > room.fourChars, `offline at ${width}px: the name shows more than its first four characters (${room.button}px for ${room.fourChars}px)`);
     checked++;
   }
-  assert.equal(checked, WIDTHS.length * (scenes.length + 1));
+  assert.equal(checked, WIDTHS.length * (scenes.length + 2));
 });
 
 test('× on a room tab leaves the room, × on a whisper tab closes it, and the active tab is scrolled into view', { timeout: 240_000 }, async (t) => {

@@ -67,7 +67,7 @@ async function closeVerifyDialog(p: Person): Promise<void> {
 
 /** Opens the verify dialog from the whisper header and returns the digits shown. */
 async function openVerify(p: Person): Promise<string> {
-  await header(p).locator('.row').getByRole('button', { name: /^(Verify|Safety number)$/ }).click();
+  await header(p).locator('.line').getByRole('button', { name: 'Verify', exact: true }).click();
   await p.page.locator('wisp-verify-dialog dialog').waitFor({ state: 'visible', timeout: WAIT_MS });
   const digits = await shownSafetyNumber(p);
   assert.match(digits, /^\d{60}$/, `${p.label}'s safety number has 60 digits`);
@@ -130,7 +130,14 @@ test('a verified contact changes key: ⚠ shows, whispers are blocked until veri
   await memberButton(a, bName).locator('.badge.verified').waitFor({ timeout: WAIT_MS });
   assert.equal((await memberButton(a, bName).locator('.badge.verified').textContent())?.trim(), '✓');
   await header(a).locator('.badge.verified').waitFor({ timeout: WAIT_MS });
-  assert.equal((await header(a).locator('.row button').textContent())?.trim(), 'Safety number', 'the header offers the safety number of a verified contact');
+  assert.equal(await header(a).locator('.line button.verify').count(), 0, 'no Verify call to action for a verified contact');
+  // The header's "⋯" menu offers the safety number of a verified contact; Escape closes it.
+  await header(a).locator('button.more').click();
+  const items = header(a).locator('wisp-member-menu [role=menuitem]');
+  await items.first().waitFor({ timeout: WAIT_MS });
+  assert.deepEqual((await items.allTextContents()).map((s) => s.trim()), ['Safety number…', 'Clear this conversation']);
+  await a.page.keyboard.press('Escape');
+  await items.first().waitFor({ state: 'detached', timeout: WAIT_MS });
   assert.equal(await header(a).locator('[data-trust="verified"]').count(), 1);
   await waitUntil('"End-to-end encrypted" for the verified contact', async () => /End-to-end encrypted/.test(await headerText(a)));
   assert.equal((await pins(a))[bName.toLowerCase()].verified, true);
@@ -170,7 +177,7 @@ test('a verified contact changes key: ⚠ shows, whispers are blocked until veri
   assert.equal(await ownLines(a, blocked).locator('.delivered').count(), 0);
   assert.deepEqual((await readProbe(b)).received, [], 'B received nothing');
   assert.equal((await readProbe(a)).ready.includes(newKey), false, 'A never set up a link to the new key');
-  assert.equal(await header(a).locator('.chip.secure').count(), 0);
+  assert.equal(await header(a).locator('[data-secure]').count(), 0);
 
   // Verify again: both screens show the new number (different from the old one).
   await warning(a).getByRole('button', { name: 'Verify' }).click();

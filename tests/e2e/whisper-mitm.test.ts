@@ -231,7 +231,7 @@ test('man in the middle on first contact: the attacker reads the whisper, but Al
     await explanation.getByRole('button', { name: 'Verify' }).click();
     const aliceNumber = await shownSafetyNumber(alice);
     await openByClick(bob, aliceMe.name);
-    await header(bob).locator('.row').getByRole('button', { name: 'Verify' }).click();
+    await header(bob).locator('.line').getByRole('button', { name: 'Verify' }).click();
     const bobNumber = await shownSafetyNumber(bob);
     assert.match(aliceNumber, /^\d{60}$/);
     assert.match(bobNumber, /^\d{60}$/);

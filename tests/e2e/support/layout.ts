@@ -121,6 +121,8 @@ const MEASURE = `(() => {
   const bars = [['top bar', app.querySelector('header')], ['tabs', app.querySelector('wisp-room-tabs')]];
   const roomHeader = app.querySelector('wisp-room-header');
   if (roomHeader) bars.push(['room header', roomHeader.shadowRoot.querySelector('.line')]);
+  const whisperHeader = app.querySelector('wisp-whisper-header');
+  if (whisperHeader) bars.push(['whisper header', whisperHeader.shadowRoot.querySelector('.line')]);
   const list = app.querySelector('wisp-message-list');
   return {
     bars: bars.map(([name, el]) => measure(name, el)),

@@ -107,11 +107,11 @@ export function header(p: Person): Locator {
 }
 
 export function secureChip(p: Person): Locator {
-  return header(p).locator('.chip.secure[data-secure]');
+  return header(p).locator('.line [data-secure]');
 }
 
 export function pathChip(p: Person): Locator {
-  return header(p).locator('.chip.path[data-path]');
+  return header(p).locator('.line [data-path]');
 }
 
 export function failure(p: Person): Locator {
@@ -148,7 +148,7 @@ export async function selectWhisper(p: Person, key: string): Promise<void> {
 export async function waitSecure(p: Person, path?: LinkPath, timeoutMs = WAIT_MS): Promise<void> {
   try {
     await secureChip(p).waitFor({ timeout: timeoutMs });
-    if (path) await header(p).locator(`.chip.path[data-path="${path}"]`).waitFor({ timeout: timeoutMs });
+    if (path) await header(p).locator(`.line [data-path="${path}"]`).waitFor({ timeout: timeoutMs });
   } catch (error) {
     throw new Error(`${p.label}'s whisper header never showed a secure ${path ?? ''} link: ${await headerText(p)}\n${(error as Error).message}`);
   }
