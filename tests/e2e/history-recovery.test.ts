@@ -11,6 +11,7 @@ import { joinByPicker } from './support/private-rooms.ts';
 import type { WsProxy } from './support/proxy.ts';
 import { Scene } from './support/scene.ts';
 import { noticesSeen, waitNoticeSeen } from './support/notices.ts';
+import { roomAction } from './support/room-menu.ts';
 
 const TEST_TIMEOUT = 300_000;
 const NOTICE = 'Some messages from while you were away are no longer available.';
@@ -264,10 +265,10 @@ test('a late joiner of a public room sees the last N messages, or none when the 
   const room = `club-${tag()}`;
   await a.say(`/join #${room}`);
   await a.waitForMembers([aName]);
-  assert.equal(await historyLabel(a), '· New members see the last 50 messages', 'the default, in the header');
+  assert.equal(await historyLabel(a), 'New members see the last 50 messages', 'the default, in the header');
   await a.say('/history 3');
   await a.waitForLine(`${aName} set: new members see the last 3 messages`);
-  assert.equal(await historyLabel(a), '· New members see the last 3 messages');
+  assert.equal(await historyLabel(a), 'New members see the last 3 messages');
   const said = [1, 2, 3, 4, 5].map((n) => `message ${n} ${tag()}`);
   await sayAll(a, said);
 
@@ -277,19 +278,19 @@ test('a late joiner of a public room sees the last N messages, or none when the 
   const barrier = `after C joined ${tag()}`;
   await sayAll(a, [barrier]);
   await expectMessages(c, [...said.slice(2), barrier]);
-  assert.equal(await historyLabel(c), '· New members see the last 3 messages');
+  assert.equal(await historyLabel(c), 'New members see the last 3 messages');
   assert.equal(await noticeCount(c), 0, 'a new member is not told that something is missing');
 
   // The owner turns history off from the header's menu: nobody new sees anything now.
-  await a.page.locator('wisp-room-header button[aria-haspopup=menu]', { hasText: 'History' }).click();
+  await roomAction(a, 'History…');
   await a.page.locator('wisp-room-header wisp-member-menu [role=menuitem]', { hasText: 'None' }).click();
   await c.waitForLine(`${aName} set: this room keeps no history`);
-  assert.equal(await historyLabel(c), '· This room keeps no history');
+  assert.equal(await historyLabel(c), 'This room keeps no history');
   await sayAll(a, [`unkept ${tag()}`]);
   const d = await scene.person('D');
   await d.say(`/join #${room}`);
   await d.waitForMembers([aName, await c.myName(), await d.myName()]);
-  assert.equal(await historyLabel(d), '· This room keeps no history');
+  assert.equal(await historyLabel(d), 'This room keeps no history');
   const barrier2 = `after D joined ${tag()}`;
   await sayAll(a, [barrier2]);
   await expectMessages(d, [barrier2]);
@@ -333,7 +334,7 @@ test('a late joiner of a private room with the passphrase sees the last N messag
   assert.equal(await c.countLines('was not delivered'), 0, 'history does not look like a gap');
   assert.equal(await c.countLines('was refused'), 0, 'a sender who left is not taken for a forgery');
   assert.equal(await c.countLines('was rejected'), 0, 'history is not refused');
-  assert.equal(await historyLabel(c), '· New members see the last 3 messages');
+  assert.equal(await historyLabel(c), 'New members see the last 3 messages');
 
   await a.say('/history off');
   await c.waitForLine(`${aName} set: this room keeps no history`);
@@ -341,7 +342,7 @@ test('a late joiner of a private room with the passphrase sees the last N messag
   const d = await scene.person('D');
   await joinByPicker(d, room, passphrase);
   await d.waitForMembers([aName, cName, await d.myName()]);
-  assert.equal(await historyLabel(d), '· This room keeps no history');
+  assert.equal(await historyLabel(d), 'This room keeps no history');
   const barrier2 = `after D joined ${tag()}`;
   await sayAll(a, [barrier2]);
   await expectMessages(d, [barrier2]);
