@@ -5,6 +5,7 @@ import { newMembersSentence } from '../state/history-setting.ts';
 import { shared } from '../styles/tokens.ts';
 import { lockIcon } from './icons.ts';
 import { on } from './events.ts';
+import { menuBelow, refocusOpener } from './menu-button.ts';
 
 /** What a room not yet joined says when no join is coming: the connection stopped, or a server-wide ban. */
 const STOPPED: Record<string, string> = { stopped: 'not connected', banned: 'not joined: you are banned from this server' };
@@ -112,18 +113,14 @@ export class RoomHeader extends LitElement {
   }
 
   private openMenu(): void {
-    const box = this.renderRoot.querySelector<HTMLElement>('.more')!.getBoundingClientRect();
-    // Right-aligned under the button (the menu keeps itself on screen).
-    this.menu = { x: box.right - 192, y: box.bottom + 4 };
+    this.menu = menuBelow(this.renderRoot.querySelector('.more')!);
   }
 
   /** Closes the menu and gives focus back to the button that opened it, unless the person moved it elsewhere. */
   private async closeMenu(): Promise<void> {
     this.menu = undefined;
     await this.updateComplete;
-    let active = document.activeElement;
-    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
-    if (!active || active === document.body || active === this) this.renderRoot.querySelector<HTMLElement>('.more')?.focus();
+    refocusOpener(this, this.renderRoot.querySelector<HTMLElement>('.more'));
   }
 
   /** Not joined yet: why, said where the topic goes. */

@@ -7,6 +7,7 @@ import { shared } from '../styles/tokens.ts';
 import { trustBadge } from './trust-badge.ts';
 import { lockIcon } from './icons.ts';
 import { emit, on } from './events.ts';
+import { menuBelow, refocusOpener } from './menu-button.ts';
 
 const PATHS = { direct: 'Direct', turn: 'Via TURN', relay: 'Relayed by the server' } as const;
 
@@ -138,18 +139,14 @@ export class WhisperHeader extends LitElement {
   }
 
   private openMenu(): void {
-    const box = this.renderRoot.querySelector<HTMLElement>('.more')!.getBoundingClientRect();
-    // Right-aligned under the button (the menu keeps itself on screen).
-    this.menu = { x: box.right - 192, y: box.bottom + 4 };
+    this.menu = menuBelow(this.renderRoot.querySelector('.more')!);
   }
 
   /** Closes the menu and gives focus back to "⋯", unless the person moved it elsewhere. */
   private async closeMenu(): Promise<void> {
     this.menu = undefined;
     await this.updateComplete;
-    let active = document.activeElement;
-    while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
-    if (!active || active === document.body || active === this) this.renderRoot.querySelector<HTMLElement>('.more')?.focus();
+    refocusOpener(this, this.renderRoot.querySelector<HTMLElement>('.more'));
   }
 
   /** The link in words: never "end-to-end encrypted" unless the contact is verified. */
