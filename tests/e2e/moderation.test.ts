@@ -9,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { RECONNECT_WAIT_MS, WAIT_MS, launchBrowser, waitUntil } from './support/browser.ts';
 import { Scene } from './support/scene.ts';
 import { noticesSeen } from './support/notices.ts';
-import { failure, keyOf, openByClick, selectWhisper, waitSecure, whisperInfo } from './support/whisper.ts';
+import { failure, keyOf, marker, openByClick, selectWhisper, waitSecure, waitWhisperDelivered, whisperInfo } from './support/whisper.ts';
 import {
   ADMIN_TOKEN,
   appState,
@@ -67,10 +67,13 @@ test('an owner kicks a member: the sentence, the tab gone, whisper links closed 
   await expectMenu(olga, 'Kim', ['whisper', 'op', 'kick', 'ban']);
   await closeMenu(olga);
 
-  // Kim opens a whisper with Tom; the link comes up on both sides.
+  // Kim whispers Tom (his side opens the conversation with the first whisper); the link is up on both sides.
   const tomKey = await openByClick(kim, 'Tom');
   const kimKey = await keyOf(tom, 'Kim');
   await waitSecure(kim);
+  const hello = marker('hello Tom');
+  await kim.say(hello);
+  await waitWhisperDelivered(kim, hello);
   await waitUntil("Tom's side of the link to be ready", async () => (await whisperInfo(tom, kimKey))?.link === 'ready');
 
   // Olga kicks Kim with a reason, typed in #games.
