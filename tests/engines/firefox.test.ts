@@ -83,7 +83,7 @@ test('first run in Firefox: the app loads with a generated name and joins #lobby
   assert.match(name, GENERATED_NAME, 'a generated name');
   assert.deepEqual(await ff.tabs(), ['lobby'], 'exactly the #lobby tab');
   assert.equal(await ff.activeTab(), 'lobby');
-  assert.ok((await ff.members()).includes(name), 'Firefox sees itself in #lobby');
+  await waitUntil('Firefox to see itself in #lobby', async () => (await ff.members()).includes(name));
   await assertNoProblems(ff);
 });
 
@@ -223,15 +223,15 @@ async function whisperRole(t: TestContext, offerer: 'Firefox' | 'Chromium'): Pro
     return w?.link === 'ready' ? w.path : undefined;
   });
   assert.equal(ffPath, 'direct', 'a direct WebRTC data channel between Firefox and Chromium');
+
+  // A whisper each way; Chromium's conversation opens with Firefox's first whisper.
+  const fromFirefox = line('whisper from Firefox');
+  await ff.say(fromFirefox);
   assert.equal(await waitLinkReady(c, ffKey), 'direct');
   await showConversation(c, ffKey);
   const offers = { firefox: await ff.eval<number>('window.__offers'), chromium: await c.page.evaluate('window.__offers') as number };
   if (offerer === 'Firefox') assert.ok(offers.firefox > 0 && offers.chromium === 0, `Firefox made the offer (offers: ${JSON.stringify(offers)})`);
   else assert.ok(offers.chromium > 0 && offers.firefox === 0, `Chromium made the offer (offers: ${JSON.stringify(offers)})`);
-
-  // A whisper each way.
-  const fromFirefox = line('whisper from Firefox');
-  await ff.say(fromFirefox);
   await c.waitForLine(fromFirefox);
   await waitUntil('Firefox\'s whisper to be delivered', () => ff.eval<boolean>(`${query({ steps: ['wisp-message-list', '[role=log] > ol > li:not([data-day]).own'], text: fromFirefox })}.some((li) => li.querySelector('.delivered'))`));
   const fromChromium = line('whisper from Chromium');
