@@ -20,7 +20,7 @@
 // (raw round i against the Wisp round right after it): on a shared machine the load
 // drifts, and a best-of ratio swung from 0.78 to 1.19 between runs of the same code,
 // while this one stayed within a few hundredths. The log gives every round.
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { type Benchmark, type Row, PartialError } from './bench.ts';
 import { chromiumCpuMs } from './process-cpu.ts';
 import { WispServer } from '../e2e/support/server.ts';
@@ -28,7 +28,7 @@ import { launchBrowser, newPerson } from '../e2e/support/browser.ts';
 import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, traceNamed, waitTransfer, type Pair } from '../e2e/support/files.ts';
 import { HIGH_WATER_BYTES, LOW_WATER_BYTES } from '../../app/net/backpressure.ts';
 
-const FILE_BYTES = 50 * MIB;
+export const FILE_BYTES = 50 * MIB;
 const ROUNDS = 12;
 const ROUND_TIMEOUT_MS = 180_000;
 /**
@@ -41,7 +41,7 @@ const BEST_LOW_WATER_BYTES = 6 * MIB;
 const BEST_UNLIMITED_MESSAGE_BYTES = 1 * MIB;
 
 /** How one raw round sends: message size and backpressure thresholds. */
-interface RawSettings {
+export interface RawSettings {
   chunk: number;
   high: number;
   low: number;
@@ -136,7 +136,7 @@ async function rawConnect(sender: Page, receiver: Page, chunk: number): Promise<
   return maxMessage;
 }
 
-async function rawRound(sender: Page, receiver: Page, settings: RawSettings): Promise<{ ms: number; cpuMs: number }> {
+export async function rawRound(sender: Page, receiver: Page, settings: RawSettings): Promise<{ ms: number; cpuMs: number }> {
   await receiver.evaluate(`(() => { window.__raw.received = 0; window.__raw.expected = ${FILE_BYTES}; })()`);
   const cpuBefore = chromiumCpuMs();
   const ms = (await sender.evaluate(`${RAW_SEND}(${JSON.stringify({ total: FILE_BYTES, ...settings, timeoutMs: ROUND_TIMEOUT_MS })})`)) as number;
@@ -173,7 +173,7 @@ function transferEnded(p: Pair['a'], name: string, direction: 'in' | 'out'): Pro
   return p.page.evaluate(`${AWAIT_TRANSFER}(${JSON.stringify(args)})`) as Promise<Ended>;
 }
 
-interface WispRound {
+export interface WispRound {
   /** Receiver: accept -> done (includes the content-hash check). */
   totalMs: number;
   /** Receiver: accept -> checking (every byte in and decrypted; before the hash check). */
@@ -188,16 +188,19 @@ interface WispRound {
   senderMs: number;
 }
 
-async function wispRound(pair: Pair, files: TempFiles, index: number): Promise<WispRound> {
+/** `probe` runs when the CPU count starts (before accepting) and ends (both sides done). */
+export async function wispRound(pair: Pair, files: TempFiles, index: number, probe?: () => void): Promise<WispRound> {
   const file = files.random(`bench-${index}.bin`, FILE_BYTES);
   await attach(pair.a, file);
   await waitTransfer(pair.b, file.name, 'in', ['offered'], ROUND_TIMEOUT_MS);
+  probe?.();
   const cpuBefore = chromiumCpuMs();
   await accept(pair.b, file.name);
   const received = await transferEnded(pair.b, file.name, 'in');
   if (received.status !== 'done') throw new Error(`the file ended ${received.status}: ${received.sentence ?? ''}`);
   const sent = await transferEnded(pair.a, file.name, 'out');
   const cpuMs = chromiumCpuMs() - cpuBefore;
+  probe?.();
   if (sent.status !== 'done') throw new Error(`the sender ended ${sent.status}: ${sent.sentence ?? ''}`);
   const rx = await traceNamed(pair.b, file.name, 'in');
   const tx = await traceNamed(pair.a, file.name, 'out');
@@ -217,6 +220,25 @@ async function wispRound(pair: Pair, files: TempFiles, index: number): Promise<W
   };
 }
 
+/** Two people in a conversation on a data channel, with the raw channel beside it; what each round needs. */
+export async function setUp(server: WispServer, browser: Browser) {
+  const pair = await meet(await newPerson(browser, server.url, { label: 'A' }), await newPerson(browser, server.url, { label: 'B' }));
+  const path = await converse(pair);
+  if (path === 'relay') throw new Error('the Wisp link fell back to the server relay; no data channel to measure');
+  // Statuses and timestamps only: the probe stays off the DOM while it measures.
+  await installFileProbe(pair.a, { cards: false });
+  await installFileProbe(pair.b, { cards: false });
+  const maxChunk = await pair.a.page.evaluate((key) => {
+    const session = window as unknown as { wisp: { whispers: { mesh: { get(k: string): { maxPlaintextBytes: number } | undefined } } } };
+    return session.wisp.whispers.mesh.get(key)?.maxPlaintextBytes;
+  }, pair.bKey);
+  if (!maxChunk) throw new Error('the Wisp link reports no chunk size');
+  const maxMessage = await rawConnect(pair.a.page, pair.b.page, maxChunk);
+  const asWisp: RawSettings = { chunk: maxChunk, high: HIGH_WATER_BYTES, low: LOW_WATER_BYTES };
+  const atBest: RawSettings = { chunk: maxMessage, high: BEST_HIGH_WATER_BYTES, low: BEST_LOW_WATER_BYTES };
+  return { pair, path, maxChunk, maxMessage, asWisp, atBest };
+}
+
 const benchmark: Benchmark = {
   title: `file throughput: ${FILE_BYTES / MIB} MiB raw data channel vs Wisp (encrypted), ${ROUNDS} rounds each, loopback`,
   async run(ctx) {
@@ -228,20 +250,7 @@ const benchmark: Benchmark = {
     const best: number[] = [];
     const wisp: WispRound[] = [];
     try {
-      const pair = await meet(await newPerson(browser, server.url, { label: 'A' }), await newPerson(browser, server.url, { label: 'B' }));
-      const path = await converse(pair);
-      if (path === 'relay') throw new Error('the Wisp link fell back to the server relay; no data channel to measure');
-      // Statuses and timestamps only: the probe stays off the DOM while it measures.
-      await installFileProbe(pair.a, { cards: false });
-      await installFileProbe(pair.b, { cards: false });
-      const maxChunk = await pair.a.page.evaluate((key) => {
-        const session = window as unknown as { wisp: { whispers: { mesh: { get(k: string): { maxPlaintextBytes: number } | undefined } } } };
-        return session.wisp.whispers.mesh.get(key)?.maxPlaintextBytes;
-      }, pair.bKey);
-      if (!maxChunk) throw new Error('the Wisp link reports no chunk size');
-      const maxMessage = await rawConnect(pair.a.page, pair.b.page, maxChunk);
-      const asWisp: RawSettings = { chunk: maxChunk, high: HIGH_WATER_BYTES, low: LOW_WATER_BYTES };
-      const atBest: RawSettings = { chunk: maxMessage, high: BEST_HIGH_WATER_BYTES, low: BEST_LOW_WATER_BYTES };
+      const { pair, path, maxChunk, maxMessage, asWisp, atBest } = await setUp(server, browser);
       ctx.log(`Wisp link: ${path}, chunk payload ${maxChunk} bytes, buffering ${HIGH_WATER_BYTES}/${LOW_WATER_BYTES} (raw sends alike); best raw: ${maxMessage}-byte messages, buffering ${BEST_HIGH_WATER_BYTES}/${BEST_LOW_WATER_BYTES}`);
 
       for (let round = 1; round <= ROUNDS; round++) {
