@@ -87,10 +87,7 @@ try {
     await wispRound(pair, files, rounds + 1);
     await topFunctions(sessions[0]!, 'sender');
     await topFunctions(sessions[1]!, 'receiver');
-    for (const s of sessions) await s.send('Profiler.enable');
-    for (const s of sessions) {
-      await s.send('Profiler.start');
-    }
+    for (const s of sessions) await s.send('Profiler.start');
     await rawRound(pair.a.page, pair.b.page, asWisp);
     await topFunctions(sessions[0]!, 'raw sender');
     await topFunctions(sessions[1]!, 'raw receiver');
