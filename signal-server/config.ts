@@ -62,6 +62,8 @@ export interface Config {
   readonly historyMessages: number;
   readonly historyMaxAgeMs: number;
   readonly historyMaxBytes: number;
+  /** Cluster mode: the Redis server the nodes share (redis:// or rediss:// URL); absent: one process, nothing shared. */
+  readonly redisUrl?: string;
 }
 
 export class ConfigError extends Error {
@@ -108,6 +110,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'history-messages': { env: 'WISP_HISTORY_MESSAGES', type: 'string', default: String(LIMITS.historyMessages), help: `Newest messages kept in memory per room for people who come back or join (0: none; at most ${LIMITS.historyMessagesMax}).` },
   'history-hours': { env: 'WISP_HISTORY_HOURS', type: 'string', default: String(LIMITS.historyMaxAgeMs / HOUR_MS), help: 'Hours a room message is kept in memory (0: none).' },
   'history-mb': { env: 'WISP_HISTORY_MB', type: 'string', default: String(LIMITS.historyMaxBytes / MIB), help: 'MiB of room messages kept in memory across all rooms, oldest dropped first (0: none).' },
+  redis: { env: 'WISP_REDIS_URL', type: 'string', help: 'Cluster mode: a Redis URL (redis://host:6379/0) that several Wisp nodes share for rooms, presence, bans and history.' },
   quiet: { env: 'WISP_QUIET', type: 'boolean', help: 'Print only errors (no URLs or QR code).' },
   help: { type: 'boolean', help: 'Show this help.' },
 };
@@ -173,6 +176,18 @@ function allowHost(raw: string): string {
   const name = raw.trim();
   if (name === ANY_HOST) return name;
   return hostName('allow-host', name.replace(/^\[(.*)\]$/, '$1'));
+}
+
+/** --redis: a redis:// or rediss:// URL (ioredis reads host, port, password and database from it). */
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const url = new URL(raw);
+    if ((url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname) return raw;
+  } catch {
+    // Falls through to the sentence below.
+  }
+  throw new ConfigError(`--redis must be a URL such as redis://127.0.0.1:6379, got "${raw}".`);
 }
 
 function onOff(name: string, raw: string): boolean {
@@ -290,6 +305,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv, defaultStati
     historyMessages: integer('history-messages', pick('history-messages')!, 0, LIMITS.historyMessagesMax),
     historyMaxAgeMs: integer('history-hours', pick('history-hours')!, 0, LIMITS.historyMaxAgeMaxMs / HOUR_MS) * HOUR_MS,
     historyMaxBytes: integer('history-mb', pick('history-mb')!, 0, LIMITS.historyMaxBytesMax / MIB) * MIB,
+    redisUrl: redisUrl(pick('redis')),
   };
   if (serveMode(config) === 'local-ca' && port !== 0 && port === httpsPort) {
     throw new ConfigError(`--https-port must differ from --port (both are ${port}).`);

@@ -196,6 +196,16 @@ export const LIMITS = {
   addressPollMs: 60_000,
   /** The default of --https-port. */
   httpsPort: 8443,
+  /**
+   * Cluster mode (--redis): each node renews its entry in the node registry this often; an
+   * entry not renewed for clusterNodeTtlMs is a dead node, looked for this often, so a dead
+   * node's people leave every room within TTL + reap (at most 12 s). A lost Redis connection
+   * is retried at least this often.
+   */
+  clusterHeartbeatMs: 2_000,
+  clusterNodeTtlMs: 9_000,
+  clusterReapMs: 3_000,
+  clusterRedisRetryMaxMs: 2_000,
   /** --tls-name: extra host names for the server certificate, at most this many. */
   tlsNamesMax: 32,
   /** --allow-host: extra names the server answers to, at most this many. */
