@@ -126,6 +126,7 @@ export class RedisServer {
     readonly port: number,
     /** Where SHUTDOWN SAVE writes dump.rdb and a restart reads it back. */
     private readonly dir: string,
+    private readonly bin: string,
   ) {}
 
   get url(): string {
@@ -140,19 +141,20 @@ export class RedisServer {
     return this.child !== undefined;
   }
 
-  /** Starts redis-server on a free loopback port and waits until it answers PING. */
-  static async start(): Promise<RedisServer> {
-    if (!existsSync(REDIS_SERVER_BIN)) {
+  /** Starts redis-server (`bin`, default Debian's) on a free loopback port and waits until it answers PING. */
+  static async start(options: { bin?: string } = {}): Promise<RedisServer> {
+    const bin = options.bin ?? REDIS_SERVER_BIN;
+    if (!existsSync(bin)) {
       throw new RedisHarnessError(
         'redis-missing',
-        `${REDIS_SERVER_BIN} is missing: the cluster tests need a real Redis. Install it with "sudo apt-get install -y redis-server" (or run .ci/prepare --browser as root).`,
+        `${bin} is missing: the cluster tests need a real Redis. Install it with "sudo apt-get install -y redis-server" (or run .ci/prepare --browser as root).`,
       );
     }
     const dir = mkdtempSync(path.join(tmpdir(), 'wisp-redis-'));
     // A port picked free may be taken by someone else before redis binds it: try a few.
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const server = new RedisServer(await freePort(), dir);
+      const server = new RedisServer(await freePort(), dir, bin);
       try {
         await server.start();
         return server;
@@ -168,7 +170,7 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.child) throw new RedisHarnessError('redis-start-failed', `redis-server is already running (pid ${this.child.pid})`);
     const child = spawn(
-      REDIS_SERVER_BIN,
+      this.bin,
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--dbfilename', 'dump.rdb'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
