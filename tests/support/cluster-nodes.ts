@@ -206,6 +206,12 @@ export class Cluster {
     return client;
   }
 
+  /** A client made elsewhere (e.g. with upgrade headers), terminated in dispose() like the others. */
+  track(client: TestClient): TestClient {
+    this.clients.push(client);
+    return client;
+  }
+
   /** A temp directory removed in dispose(). */
   tempDir(prefix = 'wisp-'): string {
     const dir = mkdtempSync(path.join(tmpdir(), prefix));

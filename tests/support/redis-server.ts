@@ -166,9 +166,13 @@ export class RedisServer {
     throw lastError;
   }
 
-  /** Starts the process again on the same port (after stop() or kill()); loads dump.rdb if one was saved. */
-  async start(): Promise<void> {
+  /**
+   * Starts the process again on the same port (after stop() or kill()); loads dump.rdb if
+   * stop({ save: true }) wrote one, unless `empty`.
+   */
+  async start(options: { empty?: boolean } = {}): Promise<void> {
     if (this.child) throw new RedisHarnessError('redis-start-failed', `redis-server is already running (pid ${this.child.pid})`);
+    if (options.empty) rmSync(path.join(this.dir, 'dump.rdb'), { force: true });
     const child = spawn(
       this.bin,
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--dbfilename', 'dump.rdb'],
@@ -235,8 +239,7 @@ export class RedisServer {
   /** A new process on the same port, with the data as it was (keepData) or empty. */
   async restart(options: { keepData: boolean }): Promise<void> {
     await this.stop({ save: options.keepData });
-    if (!options.keepData) rmSync(path.join(this.dir, 'dump.rdb'), { force: true });
-    await this.start();
+    await this.start({ empty: !options.keepData });
   }
 
   /** Stops the process and removes its directory. */
