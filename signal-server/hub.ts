@@ -188,7 +188,8 @@ export class Hub implements EngineHost {
       closeWithGrace(ws, CloseCode.tooManyConnections, 'too many connections from this address', this.config.closeGraceMs);
       return;
     }
-    this.perIp.set(ip, count + 1);
+    // Only this node's own: the other nodes' people are counted by the replica.
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     const conn = new Connection(ws, ip, this.config);
     this.connections.add(conn);
 
