@@ -11,7 +11,7 @@ import { ClusterScene } from './support/cluster.ts';
 import { describeViolations, watchCsp } from './support/csp.ts';
 import { TempFiles, accept, attach, save, showConversation, waitTransfer } from './support/files.ts';
 import { frameType, type WsProxy } from './support/proxy.ts';
-import { RedisServer } from './support/redis.ts';
+import { RedisServer } from '../support/redis-server.ts';
 import {
   installProbe,
   marker,
