@@ -94,3 +94,8 @@ test('a Wisp started without --redis loads no ioredis module', { timeout: 60_000
   assert.deepEqual(loaded.filter((url) => IOREDIS.test(url)), [], 'no ioredis module');
 });
 
+test('a Wisp started with --redis loads ioredis', { timeout: 60_000 }, async () => {
+  redis = await RedisServer.start();
+  const loaded = await modulesLoaded(['--redis', redis.url]);
+  assert.ok(loaded.some((url) => IOREDIS.test(url)), 'ioredis was loaded');
+});
