@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from '../server/helpers.ts';
 import { cursorAfter, rejoin, sayAll, texts } from '../server/history-helpers.ts';
 import { makeIdentity } from '../support/test-client.ts';
-import { CROSS_NODE_MS, uniqueName, useCluster } from './cluster-helpers.ts';
+import { CROSS_NODE_MS, seesJoin, uniqueName, useCluster } from './cluster-helpers.ts';
 
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
@@ -50,6 +50,35 @@ describe('recovery across nodes', () => {
     const again = await rejoin(bob, 'club', { epoch: cursor.epoch, seq: 11 });
     assert.deepEqual(again.replay, []);
     assert.equal(again.joined.history.missed, undefined);
+  });
+
+  test('a message resent after reconnecting to another node is acked with the same id and seq, and not sent twice', async () => {
+    const [a, b, c] = ctx.nodes;
+    const watcher = await ctx.connect(c!, { name: uniqueName('Wat') });
+    const watcherJoined = await join(watcher, 'club');
+    const identity = makeIdentity();
+    const annName = uniqueName('Ann');
+    const ann = await ctx.connect(a!, { identity, name: annName });
+    await join(ann, 'club');
+    await seesJoin(watcher, watcherJoined, 'club', ann.id);
+    ann.send({ type: 'say', room: 'club', cid: 'outbox-1', text: 'sent before the drop' });
+    const ack = await ann.next('ack', (x) => x.cid === 'outbox-1');
+    await watcher.next('message', (m) => m.id === ack.id, CROSS_NODE_MS);
+
+    // The app did not see the ack (say), reconnects to B and sends the same message again.
+    ann.ws.terminate();
+    const again = await ctx.connect(b!, { identity, name: annName });
+    await join(again, 'club');
+    again.send({ type: 'say', room: 'club', cid: 'outbox-1', text: 'sent before the drop' });
+    const second = await again.next('ack', (x) => x.cid === 'outbox-1', CROSS_NODE_MS);
+    assert.equal(second.id, ack.id);
+    assert.equal(second.seq, ack.seq);
+    assert.equal(second.ts, ack.ts);
+    // A later message is the next one: the resend took no number and reached nobody.
+    const [next] = await sayAll(again, 'club', ['after the resend']);
+    assert.equal(next!.seq, ack.seq + 1);
+    await watcher.next('message', (m) => m.text === 'after the resend', CROSS_NODE_MS);
+    assert.deepEqual(watcher.all('message').filter((m) => m.room === 'club'), [], 'the resent message came once');
   });
 
   test('a cursor from another epoch gets all of this epoch\'s messages', async () => {
