@@ -93,8 +93,9 @@ export class Hub {
       password: config.password,
       admit: (conn) => this.admit(conn),
     });
-    // User rooms did not survive the last stop, so neither do their bans.
-    for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
+    // User rooms did not survive the last stop, so neither do their bans (in a cluster
+    // other nodes may still hold those rooms: their bans stay).
+    if (!config.redisUrl) for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
     this.limits = {
       maxFrameBytes: LIMITS.maxFrameBytes,
       nameMinLength: LIMITS.nameMinLength,

@@ -9,6 +9,7 @@ import { createHttpServers } from './http.ts';
 import { LocalTls, type Clock } from './local-tls.ts';
 import type { InterfaceSource } from './lan-names.ts';
 import { Store } from './store.ts';
+import { RedisStore } from './cluster/redis-store.ts';
 import { hashToken, newAdminToken } from './hashed-secrets.ts';
 import { forgetEveryAdmin } from './remembered-admins.ts';
 
@@ -35,6 +36,8 @@ async function prepareAdminToken(store: Store, config: Config, options: ServerOp
     options.onAdminToken?.(undefined, 'set');
   } else if (config.rotateAdminToken || !store.adminTokenHash) {
     const token = newAdminToken();
+    // Cluster nodes starting at once: only the one whose token is kept makes and prints it.
+    if (!config.rotateAdminToken && !(await store.claimAdmin(hashToken(token)))) return;
     await saveAdminToken(store, token, 'a new admin token was made');
     options.onAdminToken?.(token, config.rotateAdminToken ? 'rotated' : 'first-start');
   }
@@ -60,7 +63,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  const store = await Store.open(config.dataDir);
+  // Cluster mode keeps the durable state in Redis, shared by every node (RedisStore).
+  const store = config.redisUrl ? await RedisStore.connect(config.redisUrl) : await Store.open(config.dataDir);
   // Before anything else is written: a bad CA file stops the start (StoreError).
   const tls =
     serveMode(config) === 'local-ca'
@@ -107,6 +111,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     tls?.stop();
     hub.shutdown();
     for (const server of listeners) server.close();
+    await store.close();
     throw error;
   }
   const port = (servers.plain.address() as AddressInfo).port;
@@ -136,7 +141,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           for (const server of listeners) server.closeAllConnections();
           for (const socket of sockets) socket.destroy();
         }, LIMITS.shutdownFlushMs).unref();
-      }).then(() => store.flush())),
+      }).then(() => store.close())),
   };
   return running;
 }
