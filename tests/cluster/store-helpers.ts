@@ -38,8 +38,13 @@ export class RedisServer {
     return server;
   }
 
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Starts the process (again) on the same port and waits until it answers PING. */
   async start(): Promise<void> {
+    if (this.running) throw new Error(`redis-server is already running (pid ${this.child!.pid})`);
     const child = spawn(REDIS_SERVER_BIN, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
