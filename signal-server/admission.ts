@@ -64,11 +64,17 @@ export class Admission {
     this.ctx.admit(conn);
   }
 
-  password(conn: Connection, frame: ClientFrameOf<'password'>): void {
+  password(conn: Connection, frame: ClientFrameOf<'password'>): void | Promise<void> {
     if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
     // Only this identity's and this connection's own wrong passwords stop it, never a
     // neighbour's on the same address (guess-throttles.ts explains the address bound).
     const wait = this.ctx.guesses.secretWait('password', conn);
+    // A cluster reads the counts every node shares first; one node decides at once.
+    if (typeof wait !== 'number') return wait.then((ms) => void (conn.locked && this.checkPassword(conn, frame, ms)));
+    this.checkPassword(conn, frame, wait);
+  }
+
+  private checkPassword(conn: Connection, frame: ClientFrameOf<'password'>, wait: number): void {
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
     if (!tokenMatches(frame.password, this.passwordHash)) {
       this.ctx.guesses.secretFailed('password', conn);

@@ -15,6 +15,8 @@ import { AUDIT_LOG, AuditEntrySchema, AuditLog, type AuditRecord } from './audit
 export type { AuditRecord };
 import { LIMITS, SERVER_ID } from './protocol/protocol.ts';
 import { CoalescedFile, type FileWriter } from './coalesced-file.ts';
+import type { SharedCounts } from './guess-throttles.ts';
+import type { SharedBuckets } from './change-throttles.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
@@ -141,6 +143,8 @@ export class Store {
   rooms: PersistentRoom[] = [];
   members = new Set<string>();
   admins = new Set<string>();
+  /** Cluster mode: guess counts and change buckets every node shares; absent, each process keeps its own. */
+  counters?: SharedCounts & SharedBuckets;
   /** Set in open(): the audit trail, appended to audit.log. */
   auditLog!: AuditLog;
   /** Every write to the data directory goes through this (atomic: temp, fsync, rename); tests wrap it to count. */

@@ -11,6 +11,7 @@ import { canonicalSpelling } from '../identity-key.ts';
 import { LIMITS } from '../protocol/protocol.ts';
 import { BanSchema, FILES, PersistentRoomSchema, Store, StoreError, type Ban, type Content, type PersistentRoom } from '../store.ts';
 import { connectRedis, connectSubscriber, type Redis } from './redis-client.ts';
+import { RedisCounters } from './redis-counters.ts';
 
 export const STORE_KEYS = {
   server: 'wisp:store:server',
@@ -75,6 +76,7 @@ export class RedisStore extends Store {
     where: string,
   ) {
     super(where);
+    this.counters = new RedisCounters(redis);
   }
 
   /** Connects, reads and validates every collection, and makes the server id if no node has yet. */
