@@ -4,7 +4,7 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, helloSigningInput, type ClientFrameOf } from './protocol/protocol.ts';
 import type { Connection } from './connection.ts';
-import type { GuessThrottles } from './guess-throttles.ts';
+import type { GuessThrottles, SharedCounts } from './guess-throttles.ts';
 import { hashToken, tokenMatches } from './hashed-secrets.ts';
 import { canonicalKeyProblem } from './identity-key.ts';
 import type { Moderator } from './moderator.ts';
@@ -13,7 +13,8 @@ import type { Store } from './store.ts';
 export interface AdmissionContext {
   readonly store: Store;
   readonly moderator: Moderator;
-  readonly guesses: GuessThrottles;
+  /** Shared by every node in a cluster (then each wait is a promise). */
+  readonly guesses: GuessThrottles<SharedCounts | undefined>;
   /** The server-wide password, if the operator set one. */
   readonly password?: string;
   /** The identity is verified (and has given the password, if one is set): give it its session. */

@@ -175,7 +175,10 @@ class SecretThrottle {
   }
 }
 
-export class GuessThrottles {
+/** A wait: a number on one node, a promise when the cluster's shared counts answer. */
+export type Wait<Shared extends SharedCounts | undefined> = Shared extends SharedCounts ? Promise<number> : number;
+
+export class GuessThrottles<Shared extends SharedCounts | undefined = undefined> {
   /**
    * Wrong private-room passphrases (their verifiers), per connection, and per address and
    * room: a guesser behind a shared address shuts out only the room it guesses at.
@@ -187,7 +190,7 @@ export class GuessThrottles {
   /** `shared`: cluster mode, the counts every node shares; absent, this process's alone (and every wait is a number). */
   constructor(
     now: () => number = Date.now,
-    private readonly shared?: SharedCounts,
+    private readonly shared?: Shared,
   ) {
     this.passphrasePerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs, now);
     this.passphrasePerIpRoom = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs, now);
@@ -195,13 +198,13 @@ export class GuessThrottles {
   }
 
   /** Milliseconds before this guesser may try another passphrase for this room (0: go ahead). */
-  passphraseWait(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): number | Promise<number> {
+  passphraseWait(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): Wait<Shared> {
     const local = Math.max(this.passphrasePerConnection.waitFor(who.nonce), this.passphrasePerIpRoom.waitFor(ipRoom(who, room)));
-    if (!this.shared) return local;
+    if (!this.shared) return local as Wait<Shared>;
     return this.shared.read([`passphrase:${ipRoom(who, room)}`]).then(
       ([shared]) => Math.max(this.passphrasePerConnection.waitFor(who.nonce), sharedWait(shared!, LIMITS.passphraseGuessesPerIp)),
       (error: unknown) => (reportShared(error), local),
-    );
+    ) as Wait<Shared>;
   }
 
   passphraseFailed(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): void {
@@ -211,8 +214,8 @@ export class GuessThrottles {
   }
 
   /** Milliseconds before this guesser may try this secret again (0: go ahead). */
-  secretWait(secret: Secret, who: Guesser): number | Promise<number> {
-    return this.secrets[secret].wait(who);
+  secretWait(secret: Secret, who: Guesser): Wait<Shared> {
+    return this.secrets[secret].wait(who) as Wait<Shared>;
   }
 
   secretFailed(secret: Secret, who: Guesser): void {

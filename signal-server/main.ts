@@ -10,7 +10,6 @@ import { startServer, type RunningServer } from './server.ts';
 import { lanAddresses, systemInterfaces } from './lan-names.ts';
 import { SETUP_PATH } from './setup-page.ts';
 import { StoreError } from './store.ts';
-import { MigrationError, describeMigration, migrateToRedis } from './cluster/migrate-to-redis.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const defaultStaticDir = path.resolve(here, '../app');
@@ -69,6 +68,7 @@ async function migrate(args: string[]): Promise<void> {
     throw error;
   }
   if (!config.redisUrl) fail('migrate-to-redis needs --redis redis://host:6379 (or WISP_REDIS_URL).');
+  const { MigrationError, describeMigration, migrateToRedis } = await import('./cluster/migrate-to-redis.ts');
   try {
     const counts = await migrateToRedis(config.dataDir, config.redisUrl, force);
     console.log(describeMigration(counts, config.dataDir, config.redisUrl));

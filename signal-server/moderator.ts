@@ -6,9 +6,10 @@ import { CloseCode, ErrorCode, LIMITS, LOBBY, RANK, checkRoomName, mayActOn, ran
 import type { Config } from './config.ts';
 import type { Connection } from './connection.ts';
 import type { Rooms } from './rooms.ts';
+import type { Peer } from './peer.ts';
 import type { Ban, Store } from './store.ts';
 import { banActive, findBan } from './ban-matching.ts';
-import type { GuessThrottles } from './guess-throttles.ts';
+import type { GuessThrottles, SharedCounts } from './guess-throttles.ts';
 import type { ChangeThrottles } from './change-throttles.ts';
 import { tokenMatches } from './hashed-secrets.ts';
 
@@ -16,10 +17,12 @@ export interface ModeratorContext {
   readonly rooms: Rooms;
   readonly store: Store;
   readonly config: Config;
-  readonly guesses: GuessThrottles;
+  /** Shared by every node in a cluster (then each wait is a promise). */
+  readonly guesses: GuessThrottles<SharedCounts | undefined>;
   readonly changes: ChangeThrottles;
-  byId(id: string): Connection | undefined;
-  connections(): Iterable<Connection>;
+  /** Someone on this node or, in a cluster, on another. */
+  byId(id: string): Peer | undefined;
+  connections(): Iterable<Peer>;
   /** Stops the whole server (after telling everyone). */
   shutdown(): void;
 }
@@ -39,7 +42,7 @@ export class Moderator {
   constructor(private readonly ctx: ModeratorContext) {}
 
   /** A room's effective rank for this connection. */
-  rank(conn: Connection, room: string): number {
+  rank(conn: Pick<Peer, 'key' | 'admin'>, room: string): number {
     return rankOf(this.ctx.rooms.roleOf(room, conn.key) ?? 'member', conn.admin);
   }
 
@@ -332,7 +335,7 @@ export class Moderator {
   }
 
   /** Resolves the room and the target of a room command, or answers with an error. */
-  private target(conn: Connection, rawRoom: string, targetId: string, ref: string): { room: string; target: Connection } | undefined {
+  private target(conn: Connection, rawRoom: string, targetId: string, ref: string): { room: string; target: Peer } | undefined {
     const checked = checkRoomName(rawRoom);
     if (!checked.ok) {
       conn.error(ErrorCode.roomInvalid, checked.reason, { ref });

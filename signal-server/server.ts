@@ -9,9 +9,9 @@ import { createHttpServers } from './http.ts';
 import { LocalTls, type Clock } from './local-tls.ts';
 import type { InterfaceSource } from './lan-names.ts';
 import { Store } from './store.ts';
-import { RedisStore } from './cluster/redis-store.ts';
 import { hashToken, newAdminToken } from './hashed-secrets.ts';
 import { forgetEveryAdmin } from './remembered-admins.ts';
+import { memoryEngine, type Engine } from './engine.ts';
 
 export interface ServerOptions {
   /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */
@@ -63,8 +63,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  // Cluster mode keeps the durable state in Redis, shared by every node (RedisStore).
-  const store = config.redisUrl ? await RedisStore.connect(config.redisUrl) : await Store.open(config.dataDir);
+  // Cluster mode keeps the durable state in Redis, shared by every node (loaded only then).
+  const store = config.redisUrl ? await (await import('./cluster/redis-store.ts')).RedisStore.connect(config.redisUrl) : await Store.open(config.dataDir);
   // Before anything else is written: a bad CA file stops the start (StoreError).
   const tls =
     serveMode(config) === 'local-ca'
@@ -72,7 +72,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : undefined;
   await prepareAdminToken(store, config, options);
   let running: RunningServer | undefined;
-  const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()));
+  // Only with --redis is a Redis client ever loaded.
+  const engine: Engine = config.redisUrl
+    ? await (await import('./cluster/redis-engine.ts')).RedisEngine.open({ url: config.redisUrl, historyMaxAgeMs: config.historyMaxAgeMs })
+    : memoryEngine;
+  const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()), engine);
+  await engine.start(hub);
   const rotation = config.rotateAdminToken
     ? setInterval(() => {
         const token = newAdminToken();
