@@ -5,6 +5,7 @@ import { test, describe, before, after, beforeEach, afterEach } from 'node:test'
 import assert from 'node:assert/strict';
 import { ErrorCode, LIMITS } from '../../signal-server/protocol/protocol.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
+import { randomBytes } from 'node:crypto';
 import { makeIdentity } from '../support/test-client.ts';
 import { nextError } from '../server/helpers.ts';
 import { ADMIN_TOKEN, ModScope, nextFrame, sendHello, tryJoin } from '../server/moderation-helpers.ts';
@@ -15,6 +16,14 @@ import { RedisServer, eventually } from './store-helpers.ts';
 async function tryAdmin(client: TestClient, token: string): Promise<{ type: string; code?: string; retryAfterMs?: number }> {
   client.send({ type: 'admin', token });
   return (await nextFrame(client, (f) => f.type === 'admin' || (f.type === 'error' && f.ref === 'admin'), 'the answer to /admin')) as { type: string; code?: string };
+}
+
+/** Joins with a verifier and returns the snapshot or the error. */
+async function tryJoinWith(client: TestClient, room: string, verifier: string) {
+  client.send({ type: 'join', room, verifier });
+  return (await nextFrame(client, (f) => (f.type === 'joined' && f.room === room) || (f.type === 'error' && f.ref === room), `the answer to joining #${room}`)) as
+    | { type: 'joined' }
+    | { type: 'error'; code: string };
 }
 
 describe('cluster: guess and change limits across nodes', () => {
@@ -89,6 +98,30 @@ describe('cluster: guess and change limits across nodes', () => {
     again.send({ type: 'password', password });
     const refused = await nextError(again, ErrorCode.throttled, 'password');
     assert.ok(refused.retryAfterMs! > 0);
+  });
+
+  test('wrong passphrases for a private room from one address on node A and node B add up: the right one then waits', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const owner = await scope.connect(a, { name: 'Owner' });
+    owner.send({ type: 'join', room: 'vault', verifier });
+    await owner.next('joined');
+    assert.equal(LIMITS.passphraseGuessesPerIp, 2 * LIMITS.passphraseGuessesPerConnection, 'one connection on each node reaches the address bound');
+    // Every client is on 127.0.0.1: one address, one connection on each node.
+    for (const node of [a, b]) {
+      await eventually(() => (node.hub.rooms.isPrivate('vault') ? true : undefined), 'the node knows #vault is private');
+      const guesser = await scope.connect(node);
+      for (let i = 0; i < LIMITS.passphraseGuessesPerConnection; i++) {
+        const wrong = await tryJoinWith(guesser, 'vault', randomBytes(32).toString('base64url'));
+        assert.equal(wrong.type === 'error' && wrong.code, ErrorCode.passphraseWrong);
+      }
+    }
+    await eventually(
+      async () => (Number(await redis.command('GET', 'wisp:throttle:passphrase:127.0.0.1|vault')) === LIMITS.passphraseGuessesPerIp ? true : undefined),
+      'every wrong passphrase is counted in Redis',
+    );
+    const late = await scope.connect(a);
+    const answer = await tryJoinWith(late, 'vault', verifier);
+    assert.equal(answer.type === 'error' && answer.code, ErrorCode.throttled, 'the guesses on node B count on node A');
   });
 
   test("a person's room creations on node A and node B come out of one bucket", async () => {
