@@ -99,6 +99,7 @@ export class RedisStore extends Store {
       await subscriber.subscribe(STORE_CHANNEL);
       await Promise.all(COLLECTIONS.map((collection) => store.read(collection)));
       await store.ensureServerId();
+      store.watchForEmptyRestart();
     } catch (error) {
       redis.disconnect();
       subscriber.disconnect();
@@ -106,6 +107,43 @@ export class RedisStore extends Store {
       throw new StoreError(where, `cannot be read (${(error as Error).message})`, 'Check that Redis is running.');
     }
     return store;
+  }
+
+  /**
+   * Redis keeps nothing on disk, so a restart empties it; every running node still holds the
+   * whole durable state and writes it back (the same on every node; the server id and the
+   * admin token only if no node has yet), so a node started afterwards finds the same
+   * server id, bans and rooms. The audit trail keeps only what comes after.
+   */
+  private watchForEmptyRestart(): void {
+    let lost = false;
+    this.redis.on('close', () => (lost = true));
+    this.redis.on('ready', () => {
+      if (!lost || this.closed) return;
+      lost = false;
+      this.reseedIfEmpty().catch((error: unknown) => console.error(`wisp: could not write the durable state back to Redis: ${(error as Error).message}`));
+    });
+  }
+
+  private async reseedIfEmpty(): Promise<void> {
+    if ((await this.redis.exists(STORE_KEYS.server)) === 1) return;
+    const now = Date.now();
+    const multi = this.redis.multi();
+    multi.set(STORE_KEYS.server, JSON.stringify({ version: 1, id: this.serverId, createdAt: now } satisfies Content<'server'>), 'NX');
+    if (this.adminTokenHash) multi.set(STORE_KEYS.admin, JSON.stringify({ version: 1, tokenHash: this.adminTokenHash, createdAt: now } satisfies Content<'admin'>), 'NX');
+    const entries: Record<Entries, Map<string, string>> = {
+      bans: new Map(this.bans.map((ban) => [ban.id, JSON.stringify(ban)])),
+      rooms: new Map(this.rooms.map((room) => [room.name, JSON.stringify(room)])),
+      members: this.keyEntries('members'),
+      admins: this.keyEntries('admins'),
+    };
+    for (const [collection, current] of Object.entries(entries) as [Entries, Map<string, string>][]) {
+      if (current.size > 0) multi.hset(STORE_KEYS[collection], Object.fromEntries(current));
+    }
+    for (const collection of COLLECTIONS) multi.publish(STORE_CHANNEL, `${collection} ${this.origin}`);
+    await multi.exec();
+    for (const [collection, current] of Object.entries(entries) as [Entries, Map<string, string>][]) this.saved[collection] = current;
+    console.error('wisp: Redis came back empty; this node wrote the bans, rooms and admins it holds back into it.');
   }
 
   /** The first node makes the id (SET NX); every other node reads that one: private room keys depend on it. */
