@@ -11,6 +11,8 @@ export interface RoomMember {
   name: string;
   /** The server admin: outranks every room role. */
   admin: boolean;
+  /** Connected to another node of the cluster: that node sends its frames (sendRaw here does nothing). */
+  readonly remote?: boolean;
   /**
    * Sends an already serialised frame: its text, or its UTF-8 bytes when the same frame
    * goes to many members (encoded once, not once per socket).
@@ -34,6 +36,54 @@ export type RoomsError = {
   code: (typeof ErrorCode)['notInRoom' | 'tooManyRooms' | 'passphraseRequired' | 'passphraseWrong' | 'notPrivate' | 'sealedOnly'];
   message: string;
 };
+
+/**
+ * What every node of a cluster must agree on about a room, shared when it is made and
+ * whenever it changes. Two nodes that made the same room at once keep the older one
+ * (then the smaller epoch): everyone ends up with the same owner, passphrase and epoch.
+ */
+export interface RoomDesc {
+  epoch: string;
+  createdAt: number;
+  owners: string[];
+  moderators: string[];
+  topic?: string;
+  /** A private room's verifier hash (hex). */
+  verifier?: string;
+  persistent?: boolean;
+  newMembers?: number;
+  purgedAt?: number;
+}
+
+/** Whether `a` is the room both nodes keep when two were made under one name. */
+export function olderDesc(a: RoomDesc, b: RoomDesc): boolean {
+  return a.createdAt < b.createdAt || (a.createdAt === b.createdAt && a.epoch < b.epoch);
+}
+
+/** A member as the other nodes know them. */
+export interface MemberInfo {
+  id: string;
+  key: string;
+  name: string;
+  admin: boolean;
+}
+
+/**
+ * A change made on this node that the other nodes of a cluster apply to their copy of
+ * the rooms (members on other nodes included), each telling its own members.
+ */
+export type RoomChange =
+  | { op: 'join'; member: MemberInfo; room: string; desc: RoomDesc }
+  | { op: 'leave'; id: string; room: string; farewell?: string; removal?: Removal }
+  | { op: 'rename'; id: string; name: string }
+  | { op: 'admin'; id: string; admin: boolean }
+  | { op: 'role'; room: string; key: string; role: 'moderator' | 'member' }
+  | { op: 'topic'; room: string; topic: string; by: string }
+  | { op: 'purge'; room: string; by: string; at: number }
+  | { op: 'history'; room: string; newMembers: number; by: string }
+  | { op: 'verifier'; room: string; verifier: string; by: string }
+  | { op: 'persist'; spec: PersistentRoomSpec }
+  | { op: 'delete'; room: string };
 
 /** A room message: plain text in a public room, ciphertext in a private one. */
 export type MessageBody = { text: string; kind: 'text' | 'action' } | { sealed: string };
@@ -59,7 +109,8 @@ class Room {
   /** Set for a private (passphrase) room: the hash of its verifier. */
   verifierHash?: Buffer;
   /** History: a new epoch when the room is made (or the server starts); messages are numbered 1, 2, … within it. */
-  readonly epoch = randomBytes(6).toString('base64url');
+  epoch = randomBytes(6).toString('base64url');
+  createdAt = Date.now();
   seq = 0;
   /** What the owner chose for new members (absent: the default). */
   chosenNewMembers?: number;
@@ -94,6 +145,8 @@ export interface RoomsOptions {
   persistentRooms: readonly PersistentRoomSpec[];
   /** A user room ended (its last member left): what was tied to it can go. */
   onRoomEnded?: (roomName: string) => void;
+  /** Cluster mode: every change made here, for the other nodes (not called while applying theirs). */
+  onChange?: (change: RoomChange) => void;
   maxRoomsPerClient?: number;
   /** The rings of recent messages (default: none kept). */
   history?: RoomHistory;
@@ -111,14 +164,165 @@ export class Rooms {
   private readonly dirty = new Set<Room>();
   private flushTimer: NodeJS.Timeout | undefined;
   private nextMessageId = 0;
-  private readonly bootId = Date.now().toString(36);
+  /** Unique across restarts and across the nodes of a cluster. */
+  private readonly bootId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  /** Applying another node's change: not passed on again. */
+  private applying = false;
   readonly history: RoomHistory;
   /** Purge times of rooms that ended, by name, oldest first (bounded). */
   private readonly purgeMarks = new Map<string, number>();
 
   constructor(private readonly options: RoomsOptions) {
     this.history = options.history ?? new RoomHistory({ maxMessages: 0, maxAgeMs: 0, maxBytes: 0 });
+    // Every node reads the same persistent rooms: nothing to pass on.
+    this.applying = true;
     for (const spec of options.persistentRooms) this.addPersistent(spec);
+    this.applying = false;
+  }
+
+  private emit(change: RoomChange): void {
+    if (!this.applying) this.options.onChange?.(change);
+  }
+
+  /**
+   * Applies a change another node made: this node's members are told as if it happened
+   * here. `memberOf` finds a member by peer id (someone on another node, or here).
+   */
+  apply(change: RoomChange, memberOf: (id: string) => RoomMember | undefined): void {
+    this.applying = true;
+    try {
+      this.applyChange(change, memberOf);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private applyChange(change: RoomChange, memberOf: (id: string) => RoomMember | undefined): void {
+    switch (change.op) {
+      case 'join': {
+        const member = memberOf(change.member.id);
+        if (member) this.joinRemote(member, change.room, change.desc);
+        return;
+      }
+      case 'leave': {
+        const member = memberOf(change.id);
+        const room = this.rooms.get(change.room);
+        if (member && room?.members.has(member.id)) this.remove(member, room, change.farewell, change.removal);
+        return;
+      }
+      case 'rename': {
+        const member = memberOf(change.id);
+        if (member) this.rename(member, change.name);
+        return;
+      }
+      case 'admin': {
+        const member = memberOf(change.id);
+        if (!member) return;
+        member.admin = change.admin;
+        this.adminChanged(member);
+        return;
+      }
+      case 'role':
+        return this.setRole(change.room, change.key, change.role);
+      case 'topic':
+        return this.setTopic(change.room, change.topic, change.by);
+      case 'purge':
+        this.purge(change.room, change.by, change.at);
+        return;
+      case 'history': {
+        const room = this.rooms.get(change.room);
+        if (room) this.applyNewMembers(room, change.newMembers, change.by);
+        return;
+      }
+      case 'verifier': {
+        const room = this.rooms.get(change.room);
+        const by = room?.members.get(change.by);
+        if (room?.verifierHash && by) this.rekey(room, Buffer.from(change.verifier, 'hex'), by);
+        return;
+      }
+      case 'persist':
+        return this.addPersistent(change.spec);
+      case 'delete':
+        this.deleteRoom(change.room);
+        return;
+    }
+  }
+
+  /** A member of another node joined: the room (as that node made it, if it is new here) and presence for this node's members. */
+  private joinRemote(member: RoomMember, roomName: string, desc: RoomDesc): void {
+    const room = this.adoptDesc(roomName, desc);
+    if (room.members.has(member.id)) return;
+    room.members.set(member.id, member);
+    const mine = this.roomsOf(member);
+    mine.add(roomName);
+    this.roomsOfMember.set(member.id, mine);
+    this.queue(room, { k: 'join', member: room.info(member) });
+  }
+
+  /** What the other nodes need to know about a room. */
+  descOf(roomOrName: Room | string): RoomDesc | undefined {
+    const room = typeof roomOrName === 'string' ? this.rooms.get(roomOrName) : roomOrName;
+    if (!room) return undefined;
+    const desc: RoomDesc = { epoch: room.epoch, createdAt: room.createdAt, owners: [...room.owners], moderators: [...room.moderators] };
+    if (room.topic) desc.topic = room.topic;
+    if (room.verifierHash) desc.verifier = room.verifierHash.toString('hex');
+    if (room.persistent) desc.persistent = true;
+    if (room.chosenNewMembers !== undefined) desc.newMembers = room.chosenNewMembers;
+    if (room.purgedAt !== undefined) desc.purgedAt = room.purgedAt;
+    return desc;
+  }
+
+  /** Rooms of this node: names, for the cluster to re-announce. */
+  names(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  /** The room's newest message number. */
+  seqOf(roomName: string): number {
+    return this.rooms.get(roomName)?.seq ?? 0;
+  }
+
+  /**
+   * Takes another node's view of a room: makes the room if it is new here; if both made it,
+   * the older one is kept on every node (owners, passphrase and epoch with it: members who
+   * got in with the other passphrase must enter this one). `seq`: the room's newest number.
+   */
+  adoptDesc(roomName: string, desc: RoomDesc, seq = 0): Room {
+    let room = this.rooms.get(roomName);
+    if (!room) {
+      room = this.createRoom(roomName, desc.persistent ?? false);
+      this.takeDesc(room, desc);
+    } else if (room.epoch !== desc.epoch && olderDesc(desc, this.descOf(room)!)) {
+      const before = new Map([...room.members.values()].map((m) => [m.id, room!.roleOf(m.key)]));
+      const oldVerifier = room.verifierHash;
+      this.takeDesc(room, desc);
+      for (const member of room.members.values()) {
+        if (room.roleOf(member.key) !== before.get(member.id)) this.queue(room, this.roleEvent(room, member));
+      }
+      if (oldVerifier && room.verifierHash && !timingSafeEqual(oldVerifier, room.verifierHash)) {
+        const frame = JSON.stringify({ type: 'passphrase-changed', room: room.name, by: '' } satisfies ServerFrame);
+        for (const member of [...room.members.values()].filter((m) => !m.remote)) {
+          this.remove(member, room, undefined, { kind: 'rekeyed', by: '' });
+          member.sendRaw(frame);
+        }
+      }
+    }
+    if (seq > room.seq) room.seq = seq;
+    return room;
+  }
+
+  private takeDesc(room: Room, desc: RoomDesc): void {
+    room.epoch = desc.epoch;
+    room.createdAt = desc.createdAt;
+    room.owners.clear();
+    for (const key of desc.owners) room.owners.add(key);
+    room.moderators.clear();
+    for (const key of desc.moderators) room.moderators.add(key);
+    room.topic = desc.topic;
+    room.verifierHash = desc.verifier ? Buffer.from(desc.verifier, 'hex') : undefined;
+    room.persistent = desc.persistent ?? room.persistent;
+    room.chosenNewMembers = desc.newMembers;
+    room.purgedAt = desc.purgedAt ?? room.purgedAt;
   }
 
   /** A new room: a new epoch, an empty ring, and the purge time of an earlier room of its name. */
@@ -156,6 +360,7 @@ export class Rooms {
     for (const member of room.members.values()) {
       if (formerOwners.has(member.key)) this.queue(room, this.roleEvent(room, member));
     }
+    this.emit({ op: 'persist', spec });
   }
 
   /** Ends a room: everyone in it is removed (with a `left` frame) and it is gone. */
@@ -169,6 +374,7 @@ export class Rooms {
       member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
     }
     this.endRoom(room);
+    this.emit({ op: 'delete', room: roomName });
     return members;
   }
 
@@ -184,13 +390,19 @@ export class Rooms {
   changeVerifier(roomName: string, verifier: string, by: RoomMember): RoomMember[] {
     const room = this.rooms.get(roomName);
     if (!room?.verifierHash) return [];
-    const frame = JSON.stringify({ type: 'passphrase-changed', room: roomName, by: by.name } satisfies ServerFrame);
     const hash = hashVerifier(verifier);
     // The same passphrase again changes nothing: nobody needs to enter it anew.
     if (timingSafeEqual(hash, room.verifierHash)) {
-      by.sendRaw(frame);
+      by.sendRaw(JSON.stringify({ type: 'passphrase-changed', room: roomName, by: by.name } satisfies ServerFrame));
       return [];
     }
+    this.emit({ op: 'verifier', room: roomName, verifier: hash.toString('hex'), by: by.id });
+    return this.rekey(room, hash, by);
+  }
+
+  /** A new verifier: everyone but `by` leaves and must enter the new passphrase. */
+  private rekey(room: Room, hash: Buffer, by: RoomMember): RoomMember[] {
+    const frame = JSON.stringify({ type: 'passphrase-changed', room: room.name, by: by.name } satisfies ServerFrame);
     room.verifierHash = hash;
     // What was sealed under the old passphrase opens for nobody who enters the new one.
     this.history.clear(room.ring);
@@ -222,6 +434,7 @@ export class Rooms {
   setRole(roomName: string, key: string, role: 'moderator' | 'member'): void {
     const room = this.rooms.get(roomName);
     if (!room) return;
+    this.emit({ op: 'role', room: roomName, key, role });
     if (role === 'moderator') room.moderators.add(key);
     else room.moderators.delete(key);
     for (const member of room.members.values()) {
@@ -231,6 +444,7 @@ export class Rooms {
 
   /** Tells every room of this member about a changed admin flag. */
   adminChanged(member: RoomMember): void {
+    this.emit({ op: 'admin', id: member.id, admin: member.admin });
     for (const roomName of this.roomsOf(member)) {
       const room = this.rooms.get(roomName);
       if (room) this.queue(room, this.roleEvent(room, member));
@@ -240,6 +454,7 @@ export class Rooms {
   setTopic(roomName: string, topic: string, by: string): void {
     const room = this.rooms.get(roomName);
     if (!room) return;
+    this.emit({ op: 'topic', room: roomName, topic, by });
     room.topic = topic || undefined;
     this.queue(room, { k: 'topic', topic, by });
   }
@@ -248,6 +463,7 @@ export class Rooms {
   removeBy(member: RoomMember, roomName: string, removal: Removal): boolean {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return false;
+    this.emit({ op: 'leave', id: member.id, room: roomName, removal });
     this.remove(member, room, undefined, removal);
     return true;
   }
@@ -257,11 +473,11 @@ export class Rooms {
    * room ends unless persistent. Later joins under its name carry the purge time, so
    * devices that were away delete what they kept from before it.
    */
-  purge(roomName: string, by: string): RoomMember[] {
+  purge(roomName: string, by: string, at = Date.now()): RoomMember[] {
     const room = this.rooms.get(roomName);
     if (!room) return [];
+    this.emit({ op: 'purge', room: roomName, by, at });
     const members = [...room.members.values()];
-    const at = Date.now();
     room.purgedAt = at;
     this.history.clear(room.ring);
     const frame = JSON.stringify({ type: 'purged', room: roomName, by, at } satisfies ServerFrame);
@@ -294,12 +510,18 @@ export class Rooms {
   setNewMembers(roomName: string, newMembers: number, by: RoomMember): number | undefined {
     const room = this.rooms.get(roomName);
     if (!room) return undefined;
-    room.chosenNewMembers = Math.min(newMembers, this.history.perRoom);
-    if (room.newMembers === 0) this.history.clear(room.ring);
-    const frame = Buffer.from(JSON.stringify({ type: 'room-history', room: roomName, newMembers: room.newMembers, by: by.name } satisfies ServerFrame));
-    for (const member of room.members.values()) member.sendRaw(frame);
+    this.emit({ op: 'history', room: roomName, newMembers, by: by.name });
+    const frame = this.applyNewMembers(room, newMembers, by.name);
     if (!room.members.has(by.id)) by.sendRaw(frame);
     return room.newMembers;
+  }
+
+  private applyNewMembers(room: Room, newMembers: number, by: string): Buffer {
+    room.chosenNewMembers = Math.min(newMembers, this.history.perRoom);
+    if (room.newMembers === 0) this.history.clear(room.ring);
+    const frame = Buffer.from(JSON.stringify({ type: 'room-history', room: room.name, newMembers: room.newMembers, by } satisfies ServerFrame));
+    for (const member of room.members.values()) member.sendRaw(frame);
+    return frame;
   }
 
   private roleEvent(room: Room, member: RoomMember): PresenceEvent {
@@ -343,12 +565,14 @@ export class Rooms {
     if (this.dirty.has(room)) room.awaitingSnapshot.set(member, since);
     else this.sendSnapshot(room, member, since);
     this.queue(room, { k: 'join', member: room.info(member) });
+    this.emit({ op: 'join', member: { id: member.id, key: member.key, name: member.name, admin: member.admin }, room: roomName, desc: this.descOf(room)! });
     return undefined;
   }
 
   leave(member: RoomMember, roomName: string, farewell?: string): RoomsError | undefined {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `You are not in #${roomName}.` };
+    this.emit({ op: 'leave', id: member.id, room: roomName, farewell });
     this.remove(member, room, farewell);
     member.sendRaw(JSON.stringify({ type: 'left', room: roomName } satisfies ServerFrame));
     return undefined;
@@ -364,6 +588,7 @@ export class Rooms {
   }
 
   rename(member: RoomMember, name: string): void {
+    this.emit({ op: 'rename', id: member.id, name });
     member.name = name;
     for (const roomName of this.roomsOf(member)) {
       const room = this.rooms.get(roomName);
@@ -373,26 +598,44 @@ export class Rooms {
 
   /** Sends a chat message to the other members; returns the server id and time, or an error. */
   broadcastMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { id: string; ts: number; seq: number } {
+    const prepared = this.prepareMessage(member, roomName, body);
+    if ('code' in prepared) return prepared;
+    const seq = this.rooms.get(roomName)!.seq + 1;
+    this.deliver(roomName, seq, `${prepared.head}${seq}}`, member.id);
+    return { id: prepared.id, ts: prepared.ts, seq };
+  }
+
+  /**
+   * A message frame without its number: `head` ends in `"seq":`, so the number and a closing
+   * brace complete it (in a cluster, Redis numbers it, one order per room for every node).
+   */
+  prepareMessage(member: RoomMember, roomName: string, body: MessageBody): RoomsError | { head: string; id: string; ts: number } {
     const room = this.rooms.get(roomName);
     if (!room || !room.members.has(member.id)) return { code: ErrorCode.notInRoom, message: `Join #${roomName} before writing there.` };
     const sealed = 'sealed' in body;
     if (room.verifierHash && !sealed) return { code: ErrorCode.sealedOnly, message: `#${roomName} is private: its messages must be encrypted with the room key.` };
     if (!room.verifierHash && sealed) return { code: ErrorCode.notPrivate, message: `#${roomName} is not a private room.` };
+    const id = `${this.bootId}-${(this.nextMessageId++).toString(36)}`;
+    const ts = Date.now();
+    const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts } as const;
+    const frame = (sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies Omit<Extract<ServerFrame, { type: 'message' }>, 'seq'>;
+    return { head: `${JSON.stringify(frame).slice(0, -1)},"seq":`, id, ts };
+  }
+
+  /** A numbered message to the room's members here (not its sender), and into the room's ring. */
+  deliver(roomName: string, seq: number, text: string, fromId: string): void {
+    const room = this.rooms.get(roomName);
+    if (!room) return;
     // Everyone sees who is in the room before what they say: a joiner's first message
     // must not reach members whose list does not have the joiner yet.
     if (this.dirty.has(room)) this.flushRoom(room);
-    const id = `${this.bootId}-${(this.nextMessageId++).toString(36)}`;
-    const ts = Date.now();
-    const seq = ++room.seq;
-    const head = { type: 'message', room: roomName, id, from: member.id, name: member.name, ts, seq } as const;
-    const text = JSON.stringify((sealed ? { ...head, sealed: body.sealed, key: member.key } : { ...head, text: body.text, kind: body.kind }) satisfies ServerFrame);
-    const frame = Buffer.from(text);
+    if (seq > room.seq) room.seq = seq;
+    let frame: Buffer | undefined;
     for (const other of room.members.values()) {
-      if (other !== member) other.sendRaw(frame);
+      if (other.id !== fromId && !other.remote) other.sendRaw((frame ??= Buffer.from(text)));
     }
     // The very frame relayed: a private room's ring holds only its ciphertext.
     if (room.newMembers > 0) this.history.append(room.ring, seq, text);
-    return { id, ts, seq };
   }
 
   /** The listed rooms: private rooms are unlisted. */
