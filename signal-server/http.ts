@@ -119,7 +119,9 @@ export function createHttpServers(config: Config, hub: Hub, site?: LocalCaSite, 
     }
     if (req.url === '/healthz') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-      res.end(JSON.stringify({ ok: true, version: SERVER_VERSION, connections: hub.size }));
+      // Degraded (Redis out of reach) still answers 200: the node serves its own people, and
+      // a proxy that took every node out while Redis restarts would cut everyone off.
+      res.end(JSON.stringify({ ok: true, status: hub.engine.health, engine: hub.engine.kind, version: SERVER_VERSION, connections: hub.size }));
       return;
     }
     serveStatic(req, res, () => {

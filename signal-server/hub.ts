@@ -20,7 +20,7 @@ import {
 } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import { Admission } from './admission.ts';
-import { Rooms } from './rooms.ts';
+import { Rooms, type MessageBody } from './rooms.ts';
 import { RoomHistory } from './room-history.ts';
 import { generateName } from './names.ts';
 import { NameIndex, type NameClash } from './name-index.ts';
@@ -31,6 +31,9 @@ import { Moderator } from './moderator.ts';
 import { GuessThrottles } from './guess-throttles.ts';
 import { ChangeThrottles } from './change-throttles.ts';
 import type { Store } from './store.ts';
+import type { Peer } from './peer.ts';
+import { memoryEngine, type Engine, type EngineHost } from './engine.ts';
+import type { RemotePeer } from './cluster/remote-peer.ts';
 
 export const SERVER_VERSION = '0.1.0';
 
@@ -41,13 +44,14 @@ type Handlers = { readonly [T in ClientFrame['type']]: Handler<T> };
 /** The only frames a connection may send before its welcome. */
 const BEFORE_WELCOME: ReadonlySet<ClientFrame['type']> = new Set(['hello', 'password']);
 
-export class Hub {
+export class Hub implements EngineHost {
   readonly rooms: Rooms;
   private readonly connections = new Set<Connection>();
-  private readonly byKey = new Map<string, Connection>();
-  private readonly byId = new Map<string, Connection>();
-  /** Names are unique by how they look: a look-alike of a present name is refused. */
-  private readonly names = new NameIndex<Connection>();
+  /** People on this node and, in a cluster, on the others (RemotePeer). */
+  private readonly byKey = new Map<string, Peer>();
+  private readonly byId = new Map<string, Peer>();
+  /** Names are unique by how they look: a look-alike of a present name is refused (across the cluster). */
+  private readonly names = new NameIndex<Peer>();
   private readonly perIp = new Map<string, number>();
   private readonly recentIds = new RecentMessageIds();
   private readonly heartbeat: NodeJS.Timeout;
@@ -67,6 +71,8 @@ export class Hub {
     readonly store: Store,
     /** Called when the admin asks the server to stop (/shutdown). */
     private readonly onShutdownRequest: () => void = () => this.shutdown(),
+    /** What is shared with other nodes: nothing by default. */
+    readonly engine: Engine = memoryEngine,
   ) {
     const persistent = store.rooms.some((r) => r.name === LOBBY) ? store.rooms : [{ name: LOBBY, moderators: [] }, ...store.rooms];
     this.rooms = new Rooms({
@@ -75,6 +81,7 @@ export class Hub {
       history: new RoomHistory({ maxMessages: config.historyMessages, maxAgeMs: config.historyMaxAgeMs, maxBytes: config.historyMaxBytes }),
       // Bans from a user room end with the room: a name reused later is a new room.
       onRoomEnded: (room) => !this.closing && this.moderator.roomEnded(room),
+      onChange: (change) => this.engine.changed(change),
     });
     this.moderator = new Moderator({
       rooms: this.rooms,
@@ -83,7 +90,7 @@ export class Hub {
       guesses: this.guesses,
       changes: this.changes,
       byId: (id) => this.byId.get(id),
-      connections: () => this.connections,
+      connections: () => [...this.connections, ...this.engine.remotePeers()],
       shutdown: () => this.onShutdownRequest(),
     });
     this.admission = new Admission({
@@ -116,8 +123,58 @@ export class Hub {
     return this.connections.size;
   }
 
+  // --- EngineHost: what the cluster engine sees of this node -------------------------------
+
+  addRemote(peer: RemotePeer): void {
+    this.byId.set(peer.id, peer);
+    const local = this.byKey.get(peer.key);
+    // One session per identity across the cluster: the newer one stays.
+    if (local && !local.remote && local.connectedAt <= peer.connectedAt) {
+      this.drop(local as Connection);
+      local.close(CloseCode.replaced, 'replaced by a newer session');
+    }
+    if (!this.byKey.get(peer.key)) this.byKey.set(peer.key, peer);
+    if (peer.name) this.names.add(peer.name, peer);
+  }
+
+  removeRemote(peer: RemotePeer): void {
+    if (this.byId.get(peer.id) === peer) this.byId.delete(peer.id);
+    if (this.byKey.get(peer.key) === peer) this.byKey.delete(peer.key);
+    this.names.remove(peer.name, peer);
+  }
+
+  renamedRemote(peer: RemotePeer, from: string): void {
+    this.names.remove(from, peer);
+    this.names.add(peer.name, peer);
+  }
+
+  local(id: string): Connection | undefined {
+    const peer = this.byId.get(id);
+    return peer && !peer.remote ? (peer as Connection) : undefined;
+  }
+
+  *localPeers(): Iterable<Connection> {
+    for (const conn of this.connections) if (conn.welcomed) yield conn;
+  }
+
+  deliverLocal(to: string, frame: string, from?: string): void {
+    const target = this.local(to);
+    if (!target) return;
+    // A signal from a joiner on another node: the joiner must be in the receiver's member list first.
+    const sender = from === undefined ? undefined : this.byId.get(from);
+    if (sender) this.rooms.flushShared(sender, target);
+    target.sendRaw(frame);
+  }
+
+  closeLocal(to: string, code: CloseCode, reason: string): void {
+    const target = this.local(to);
+    if (!target) return;
+    this.drop(target);
+    target.close(code, reason);
+  }
+
   accept(ws: WebSocket, ip: string): void {
-    const count = this.perIp.get(ip) ?? 0;
+    const count = (this.perIp.get(ip) ?? 0) + this.engine.remoteConnections(ip);
     if (count >= this.config.maxConnectionsPerIp) {
       closeWithGrace(ws, CloseCode.tooManyConnections, 'too many connections from this address', this.config.closeGraceMs);
       return;
@@ -147,6 +204,7 @@ export class Hub {
   shutdown(): void {
     this.closing = true;
     clearInterval(this.heartbeat);
+    void this.engine.stop();
     this.rooms.close();
     for (const conn of this.connections) conn.close(CloseCode.shuttingDown, 'server shutting down');
   }
@@ -213,8 +271,9 @@ export class Hub {
   private admit(conn: Connection): void {
     const previous = this.byKey.get(conn.key);
     if (previous) {
-      // The same identity connecting again (a reload, or another tab) replaces the old one.
-      this.drop(previous);
+      // The same identity connecting again (a reload, or another tab, or on another node) replaces the old one.
+      if (previous.remote) this.forgetRemote(previous as RemotePeer);
+      else this.drop(previous as Connection);
       previous.close(CloseCode.replaced, 'replaced by a newer session');
     }
 
@@ -241,6 +300,7 @@ export class Hub {
       conn.admin = true;
       conn.send({ type: 'admin', remembered: true });
     }
+    this.engine.admitted(conn);
     if (wanted && !wanted.ok) conn.error(ErrorCode.nameInvalid, `${wanted.reason} You are ${conn.name} for now.`, { ref: 'hello' });
     else if (wanted?.ok && clash) conn.error(ErrorCode.nameTaken, `${Hub.clashSentence(wanted.value, clash)} You are ${conn.name} for now.`, { ref: 'hello' });
   }
@@ -289,10 +349,31 @@ export class Hub {
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
     // The schema let through exactly one of text and sealed.
     const body = frame.sealed !== undefined ? { sealed: frame.sealed } : { text: frame.text!, kind: frame.kind ?? 'text' };
-    const result = this.rooms.broadcastMessage(conn, room.value, body);
-    if ('code' in result) return conn.error(result.code, result.message, { ref: frame.cid });
-    this.recentIds.set(conn.key, frame.cid, result);
-    conn.send({ type: 'ack', cid: frame.cid, id: result.id, ts: result.ts, seq: result.seq });
+    if (this.engine.health === 'ok' && this.engine.kind !== 'memory') return this.sayShared(conn, frame.cid, room.value, body);
+    this.sayLocal(conn, frame.cid, room.value, body);
+  }
+
+  /** A room message numbered by the cluster: one order per room on every node; the sender's ack when Redis has it. */
+  private sayShared(conn: Connection, cid: string, room: string, body: MessageBody): void {
+    const prepared = this.rooms.prepareMessage(conn, room, body);
+    if ('code' in prepared) return conn.error(prepared.code, prepared.message, { ref: cid });
+    const shared = this.engine.say(room, prepared.head, conn, cid, this.rooms.newMembersOf(room), prepared);
+    if (!shared) return this.sayLocal(conn, cid, room, body);
+    shared.then(
+      (sent) => {
+        this.recentIds.set(conn.key, cid, sent);
+        conn.send({ type: 'ack', cid, ...sent });
+      },
+      // Redis went away with the message: this node's people still get it.
+      () => this.sayLocal(conn, cid, room, body),
+    );
+  }
+
+  private sayLocal(conn: Connection, cid: string, room: string, body: MessageBody): void {
+    const result = this.rooms.broadcastMessage(conn, room, body);
+    if ('code' in result) return conn.error(result.code, result.message, { ref: cid });
+    this.recentIds.set(conn.key, cid, result);
+    conn.send({ type: 'ack', cid, id: result.id, ts: result.ts, seq: result.seq });
   }
 
   /** Passes whisper signalling or relay frames on, only between people who share a room. */
@@ -301,14 +382,20 @@ export class Hub {
     if (!target || target === conn || !this.rooms.shareRoom(conn, target)) {
       return conn.error(ErrorCode.peerUnreachable, 'That person is not in any room with you.', { ref: to });
     }
+    if (target.remote) {
+      // On another node: sent now or not at all (a signal delivered late is worse than none).
+      if (this.engine.forward(conn, target, JSON.stringify(frame))) return;
+      return conn.error(ErrorCode.peerUnreachable, 'That person is on another server of this cluster, which cannot be reached right now.', { ref: to });
+    }
+    const local = target as Connection;
     // Nothing limits how fast a receiver reads: what one sender (and everyone) may have
     // waiting for it is bounded instead, so nobody can fill its backlog until it is dropped.
     const bytes = Buffer.from(JSON.stringify(frame));
-    if (!target.forwarded.take(conn, bytes.length)) {
+    if (!local.forwarded.take(conn, bytes.length)) {
       return conn.error(ErrorCode.receiverBusy, "That person's connection is slow; wait a moment.", { ref: to });
     }
-    this.rooms.flushShared(conn, target);
-    target.sendRaw(bytes, () => target.forwarded.release(conn, bytes.length));
+    this.rooms.flushShared(conn, local);
+    local.sendRaw(bytes, () => local.forwarded.release(conn, bytes.length));
   }
 
   private onRename(conn: Connection, frame: ClientFrameOf<'rename'>): void {
@@ -324,7 +411,7 @@ export class Hub {
   }
 
   /** Why a wanted name was refused, as the person reads it. */
-  private static clashSentence(name: string, clash: NameClash<Connection>): string {
+  private static clashSentence(name: string, clash: NameClash<Peer>): string {
     return clash.kind === 'taken'
       ? `"${name}" is already taken.`
       : `"${name}" looks too much like someone else's name here. Pick another.`;
@@ -337,11 +424,18 @@ export class Hub {
     if (count > 0) this.perIp.set(conn.ip, count);
     else this.perIp.delete(conn.ip);
     if (!conn.welcomed) return;
+    this.engine.dropped(conn);
     this.rooms.leaveAll(conn);
     if (this.byKey.get(conn.key) === conn) this.byKey.delete(conn.key);
-    this.byId.delete(conn.id);
+    if (this.byId.get(conn.id) === conn) this.byId.delete(conn.id);
     this.names.remove(conn.name, conn);
     this.recentIds.release(conn.key);
+  }
+
+  /** Someone on another node replaced by a session here: out of the rooms and lookups now, before their node says so. */
+  private forgetRemote(peer: RemotePeer): void {
+    this.rooms.leaveAll(peer);
+    this.removeRemote(peer);
   }
 
   private beat(): void {

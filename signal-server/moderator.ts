@@ -6,6 +6,7 @@ import { CloseCode, ErrorCode, LIMITS, LOBBY, RANK, checkRoomName, mayActOn, ran
 import type { Config } from './config.ts';
 import type { Connection } from './connection.ts';
 import type { Rooms } from './rooms.ts';
+import type { Peer } from './peer.ts';
 import type { Ban, Store } from './store.ts';
 import { banActive, findBan } from './ban-matching.ts';
 import type { GuessThrottles } from './guess-throttles.ts';
@@ -18,8 +19,9 @@ export interface ModeratorContext {
   readonly config: Config;
   readonly guesses: GuessThrottles;
   readonly changes: ChangeThrottles;
-  byId(id: string): Connection | undefined;
-  connections(): Iterable<Connection>;
+  /** Someone on this node or, in a cluster, on another. */
+  byId(id: string): Peer | undefined;
+  connections(): Iterable<Peer>;
   /** Stops the whole server (after telling everyone). */
   shutdown(): void;
 }
@@ -39,7 +41,7 @@ export class Moderator {
   constructor(private readonly ctx: ModeratorContext) {}
 
   /** A room's effective rank for this connection. */
-  rank(conn: Connection, room: string): number {
+  rank(conn: Pick<Peer, 'key' | 'admin'>, room: string): number {
     return rankOf(this.ctx.rooms.roleOf(room, conn.key) ?? 'member', conn.admin);
   }
 
@@ -320,7 +322,7 @@ export class Moderator {
   }
 
   /** Resolves the room and the target of a room command, or answers with an error. */
-  private target(conn: Connection, rawRoom: string, targetId: string, ref: string): { room: string; target: Connection } | undefined {
+  private target(conn: Connection, rawRoom: string, targetId: string, ref: string): { room: string; target: Peer } | undefined {
     const checked = checkRoomName(rawRoom);
     if (!checked.ok) {
       conn.error(ErrorCode.roomInvalid, checked.reason, { ref });

@@ -73,7 +73,8 @@ export interface MemberInfo {
  * the rooms (members on other nodes included), each telling its own members.
  */
 export type RoomChange =
-  | { op: 'join'; member: MemberInfo; room: string; desc: RoomDesc }
+  | { op: 'join'; member: MemberInfo; room: string; desc: RoomDesc; created?: true }
+  | { op: 'desc'; room: string; desc: RoomDesc }
   | { op: 'leave'; id: string; room: string; farewell?: string; removal?: Removal }
   | { op: 'rename'; id: string; name: string }
   | { op: 'admin'; id: string; admin: boolean }
@@ -240,6 +241,9 @@ export class Rooms {
         if (room?.verifierHash && by) this.rekey(room, Buffer.from(change.verifier, 'hex'), by);
         return;
       }
+      case 'desc':
+        this.adoptDesc(change.room, change.desc);
+        return;
       case 'persist':
         return this.addPersistent(change.spec);
       case 'delete':
@@ -270,6 +274,24 @@ export class Rooms {
     if (room.chosenNewMembers !== undefined) desc.newMembers = room.chosenNewMembers;
     if (room.purgedAt !== undefined) desc.purgedAt = room.purgedAt;
     return desc;
+  }
+
+  /** How many recent messages the room shows new members (0: it keeps none). */
+  newMembersOf(roomName: string): number {
+    return this.rooms.get(roomName)?.newMembers ?? 0;
+  }
+
+  membersOf(roomName: string): RoomMember[] {
+    return [...(this.rooms.get(roomName)?.members.values() ?? [])];
+  }
+
+  /** Fills an empty ring with another node's messages (oldest first), for people who come back here. */
+  primeRing(roomName: string, frames: readonly { seq: number; frame: string }[]): void {
+    const room = this.rooms.get(roomName);
+    if (!room || room.ring.size > 0 || room.newMembers === 0) return;
+    for (const { seq, frame } of frames) this.history.append(room.ring, seq, frame);
+    const last = frames.at(-1)?.seq ?? 0;
+    if (last > room.seq) room.seq = last;
   }
 
   /** Rooms of this node: names, for the cluster to re-announce. */
@@ -565,7 +587,8 @@ export class Rooms {
     if (this.dirty.has(room)) room.awaitingSnapshot.set(member, since);
     else this.sendSnapshot(room, member, since);
     this.queue(room, { k: 'join', member: room.info(member) });
-    this.emit({ op: 'join', member: { id: member.id, key: member.key, name: member.name, admin: member.admin }, room: roomName, desc: this.descOf(room)! });
+    const info = { id: member.id, key: member.key, name: member.name, admin: member.admin };
+    this.emit(existing ? { op: 'join', member: info, room: roomName, desc: this.descOf(room)! } : { op: 'join', member: info, room: roomName, desc: this.descOf(room)!, created: true });
     return undefined;
   }
 

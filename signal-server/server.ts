@@ -11,6 +11,7 @@ import type { InterfaceSource } from './lan-names.ts';
 import { Store } from './store.ts';
 import { hashToken, newAdminToken } from './hashed-secrets.ts';
 import { forgetEveryAdmin } from './remembered-admins.ts';
+import { memoryEngine, type Engine } from './engine.ts';
 
 export interface ServerOptions {
   /** A new admin token to show the operator (first start, or hourly rotation); `set`: from --admin-token. */
@@ -68,7 +69,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       : undefined;
   await prepareAdminToken(store, config, options);
   let running: RunningServer | undefined;
-  const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()));
+  // Only with --redis is a Redis client ever loaded.
+  const engine: Engine = config.redisUrl
+    ? await (await import('./cluster/redis-engine.ts')).RedisEngine.open({ url: config.redisUrl, historyMaxAgeMs: config.historyMaxAgeMs })
+    : memoryEngine;
+  const hub = new Hub(config, store, () => (options.onShutdownRequest ? options.onShutdownRequest() : void running?.close()), engine);
+  await engine.start(hub);
   const rotation = config.rotateAdminToken
     ? setInterval(() => {
         const token = newAdminToken();

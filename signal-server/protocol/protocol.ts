@@ -199,13 +199,15 @@ export const LIMITS = {
   /**
    * Cluster mode (--redis): each node renews its entry in the node registry this often; an
    * entry not renewed for clusterNodeTtlMs is a dead node, looked for this often, so a dead
-   * node's people leave every room within TTL + reap (at most 12 s). A lost Redis connection
+   * node's people leave every room after two reaps without it (at most TTL + 2 reaps: 15 s). A lost Redis connection
    * is retried at least this often.
    */
   clusterHeartbeatMs: 2_000,
   clusterNodeTtlMs: 9_000,
   clusterReapMs: 3_000,
   clusterRedisRetryMaxMs: 2_000,
+  /** A room's description and number in Redis outlive its last member by this much (renewed by every node that has the room). */
+  clusterRoomTtlMs: 10_000,
   /** --tls-name: extra host names for the server certificate, at most this many. */
   tlsNamesMax: 32,
   /** --allow-host: extra names the server answers to, at most this many. */
