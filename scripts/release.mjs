@@ -1,8 +1,9 @@
 // `npm run release`: release/wisp-<version>.tgz, everything a Raspberry Pi needs to run
 // Wisp and nothing else: the built app, the compiled server, README and LICENSE, and a
 // package.json + package-lock.json holding only the packages the server imports at run
-// time. On the Pi: unpack, `npm ci --omit=dev`, `npm start`. No Vite, TypeScript,
-// browsers or test tools, and nothing to compile.
+// time. On the Pi: unpack, `npm ci --omit=dev --omit=optional`, `npm start`; a cluster node
+// installs without `--omit=optional` to get ioredis. No Vite, TypeScript, browsers or test
+// tools, and nothing to compile.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,8 @@ const SHIPPED = ['dist/app', 'dist/signal-server', 'README.md', 'LICENSE', 'docs
 
 /**
  * @typedef {{ name: string, version: string, description?: string, license?: string,
- *   engines?: Record<string, string>, dependencies?: Record<string, string> }} RootPackage
+ *   engines?: Record<string, string>, dependencies?: Record<string, string>,
+ *   optionalDependencies?: Record<string, string> }} RootPackage
  */
 
 /** @param {string} message @returns {never} */
@@ -55,12 +57,12 @@ function packagesWithInstallScripts(lockFile) {
 }
 
 /**
- * The release's package.json: the server's run-time dependencies and a start script
- * with the same Node flags as `npm start`.
+ * The release's package.json: the server's run-time dependencies (the optional ones, only
+ * for cluster mode, apart) and a start script with the same Node flags as `npm start`.
  * @param {RootPackage} root
- * @param {Record<string, string>} dependencies
+ * @param {{ dependencies: Record<string, string>, optionalDependencies: Record<string, string> }} runtime
  */
-function releasePackage(root, dependencies) {
+function releasePackage(root, { dependencies, optionalDependencies }) {
   return {
     name: root.name,
     version: root.version,
@@ -71,6 +73,7 @@ function releasePackage(root, dependencies) {
     engines: root.engines,
     scripts: { start: ['node', ...SERVER_NODE_FLAGS, 'dist/signal-server/main.js'].join(' ') },
     dependencies,
+    ...(Object.keys(optionalDependencies).length > 0 ? { optionalDependencies } : {}),
   };
 }
 
@@ -81,7 +84,7 @@ function main() {
   const missing = SHIPPED.filter((entry) => !existsSync(path.join(ROOT, entry)));
   if (missing.length > 0) fail(`missing ${missing.join(', ')}`);
 
-  const dependencies = runtimeDependencies(path.join(ROOT, 'dist/signal-server'), root);
+  const runtime = runtimeDependencies(path.join(ROOT, 'dist/signal-server'), root);
   const name = `wisp-${root.version}`;
   const staging = mkdtempSync(path.join(tmpdir(), 'wisp-release-'));
   try {
@@ -90,7 +93,7 @@ function main() {
       // Source maps point at TypeScript sources that are not shipped.
       cpSync(path.join(ROOT, entry), path.join(top, entry), { recursive: true, filter: (source) => !source.endsWith('.map') });
     }
-    writeFileSync(path.join(top, 'package.json'), `${JSON.stringify(releasePackage(root, dependencies), null, 2)}\n`);
+    writeFileSync(path.join(top, 'package.json'), `${JSON.stringify(releasePackage(root, runtime), null, 2)}\n`);
     // Starting from the repository's lockfile keeps every package at the version the tests
     // ran with (npm drops what the release does not need), and works from npm's cache.
     cpSync(path.join(ROOT, 'package-lock.json'), path.join(top, 'package-lock.json'));
@@ -104,7 +107,7 @@ function main() {
     const tar = spawnSync('tar', ['-czf', tarball, '--owner=0', '--group=0', '--numeric-owner', '-C', staging, name], { stdio: ['ignore', 2, 2] });
     if (tar.status !== 0) fail(`tar failed (${tar.signal ?? `exit code ${tar.status}`})`);
     const kib = Math.round(statSync(tarball).size / 1024);
-    console.log(`release: ${path.relative(ROOT, tarball)} (${kib} KiB), run-time dependencies: ${Object.keys(dependencies).join(', ')}`);
+    console.log(`release: ${path.relative(ROOT, tarball)} (${kib} KiB), run-time dependencies: ${Object.keys(runtime.dependencies).join(', ')}; optional (cluster mode): ${Object.keys(runtime.optionalDependencies).join(', ') || 'none'}`);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

@@ -51,24 +51,30 @@ export function importedPackages(dir) {
 }
 
 /**
- * `{ name: version }` for each package the server imports, versions from the root
- * package.json's `dependencies`. Throws for a package that is not there: a server import
- * of a devDependency, or of a package installed only by chance, would fail on a Pi.
+ * The packages the server imports, at the root package.json's versions, split as the root
+ * lists them: `dependencies` (always installed) and `optionalDependencies` (ioredis, loaded
+ * only in cluster mode: a Pi's `npm ci --omit=dev --omit=optional` leaves it out). Throws
+ * for a package listed in neither: a server import of a devDependency, or of a package
+ * installed only by chance, would fail on a Pi.
  * @param {string} serverDir
- * @param {{ dependencies?: Record<string, string> }} rootPackage
- * @returns {Record<string, string>}
+ * @param {{ dependencies?: Record<string, string>, optionalDependencies?: Record<string, string> }} rootPackage
+ * @returns {{ dependencies: Record<string, string>, optionalDependencies: Record<string, string> }}
  */
 export function runtimeDependencies(serverDir, rootPackage) {
   /** @type {Record<string, string>} */
   const dependencies = {};
+  /** @type {Record<string, string>} */
+  const optionalDependencies = {};
   const missing = [];
   for (const name of importedPackages(serverDir)) {
-    const version = rootPackage.dependencies?.[name];
-    if (version === undefined) missing.push(name);
-    else dependencies[name] = version;
+    const required = rootPackage.dependencies?.[name];
+    const optional = rootPackage.optionalDependencies?.[name];
+    if (required !== undefined) dependencies[name] = required;
+    else if (optional !== undefined) optionalDependencies[name] = optional;
+    else missing.push(name);
   }
   if (missing.length > 0) {
-    throw new Error(`the server imports ${missing.join(', ')}, which package.json's "dependencies" do not list; add them there`);
+    throw new Error(`the server imports ${missing.join(', ')}, which package.json's "dependencies" and "optionalDependencies" do not list; add them there`);
   }
-  return dependencies;
+  return { dependencies, optionalDependencies };
 }

@@ -134,7 +134,16 @@ export class Hub implements EngineHost {
       local.close(CloseCode.replaced, 'replaced by a newer session');
     }
     if (!this.byKey.get(peer.key)) this.byKey.set(peer.key, peer);
-    if (peer.name) this.names.add(peer.name, peer);
+    this.claimRemoteName(peer);
+  }
+
+  /**
+   * A name someone on another node holds. Not over someone here who holds it (a stale
+   * entry of a dead node, say): removing that entry later would free this person's name.
+   */
+  private claimRemoteName(peer: RemotePeer): void {
+    const clash = peer.name ? this.names.clash(peer.name) : undefined;
+    if (peer.name && (!clash || clash.holder === peer)) this.names.add(peer.name, peer);
   }
 
   removeRemote(peer: RemotePeer): void {
@@ -145,7 +154,7 @@ export class Hub implements EngineHost {
 
   renamedRemote(peer: RemotePeer, from: string): void {
     this.names.remove(from, peer);
-    this.names.add(peer.name, peer);
+    this.claimRemoteName(peer);
   }
 
   local(id: string): Connection | undefined {
@@ -179,7 +188,8 @@ export class Hub implements EngineHost {
       closeWithGrace(ws, CloseCode.tooManyConnections, 'too many connections from this address', this.config.closeGraceMs);
       return;
     }
-    this.perIp.set(ip, count + 1);
+    // Only this node's own: the other nodes' people are counted by the replica.
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
     const conn = new Connection(ws, ip, this.config);
     this.connections.add(conn);
 

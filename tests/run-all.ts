@@ -4,7 +4,7 @@
 //
 //   node --import tsx tests/run-all.ts                    every tier
 //   node --import tsx tests/run-all.ts --only server,app  just those tiers, in the usual order
-//                                                         (tiers: typecheck, build, server, release, app, e2e, engines)
+//                                                         (tiers: typecheck, build, server, cluster, release, app, e2e, engines)
 //
 // `--only e2e` (or engines) adds the build tier when dist/ is missing or older than a source
 // file (scripts/build-freshness.mjs), so they never test a stale build; add `build` to
@@ -14,8 +14,9 @@
 // - typecheck: each of the three `tsc` runs is one test;
 // - build: `npm run build` is one test; when it fails, e2e and engines (which need the
 //   build) are not run and count as one failure each;
-// - server, release, e2e, engines: node:test with tests/support/node-test-counts.mjs, one count per test
-//   (release: the release tarball installed as on a Pi, and the README's systemd unit;
+// - server, cluster, release, e2e, engines: node:test with tests/support/node-test-counts.mjs, one count per test
+//   (cluster: three Wisp nodes sharing a real redis-server, one file at a time;
+//   release: the release tarball installed as on a Pi, and the README's systemd unit;
 //   engines: the main flows in Firefox ESR and WebKit beside Chromium);
 // - app: @web/test-runner with the counts reporter in tests/app/web-test-runner.config.mjs.
 // Skipped and todo tests count as failed (a test that cannot fail proves nothing), so do
@@ -30,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { staleBuildReason } from '../scripts/build-freshness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TIERS = ['typecheck', 'build', 'server', 'release', 'app', 'e2e', 'engines'] as const;
+const TIERS = ['typecheck', 'build', 'server', 'cluster', 'release', 'app', 'e2e', 'engines'] as const;
 type TierName = (typeof TIERS)[number];
 
 const bold = (text: string) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
@@ -41,6 +42,7 @@ const TIMEOUT_MS: Record<TierName, number> = {
   typecheck: 5 * MINUTE,
   build: 5 * MINUTE,
   server: 10 * MINUTE,
+  cluster: 8 * MINUTE,
   release: 5 * MINUTE,
   app: 10 * MINUTE,
   e2e: 30 * MINUTE,
@@ -310,7 +312,7 @@ function noTestsFound(tier: TierName, pattern: string): TierResult {
   return result;
 }
 
-async function nodeTestTier(tier: 'server' | 'release' | 'e2e' | 'engines', tmp: string): Promise<TierResult> {
+async function nodeTestTier(tier: 'server' | 'cluster' | 'release' | 'e2e' | 'engines', tmp: string): Promise<TierResult> {
   const pattern = `tests/${tier}/*.test.ts`;
   const files = testFiles(`tests/${tier}`, false);
   if (files.length === 0) return noTestsFound(tier, pattern);
@@ -319,8 +321,10 @@ async function nodeTestTier(tier: 'server' | 'release' | 'e2e' | 'engines', tmp:
     '--import',
     'tsx',
     '--test',
-    // One browser test file at a time: each starts its own browsers and server.
-    ...(tier === 'e2e' || tier === 'engines' ? ['--test-concurrency=1'] : []),
+    // One browser test file at a time: each starts its own browsers and server; one
+    // cluster file at a time: each starts a Redis and three nodes, and the fault tests
+    // stop Redis or SIGKILL a node.
+    ...(tier === 'e2e' || tier === 'engines' || tier === 'cluster' ? ['--test-concurrency=1'] : []),
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
     `--test-reporter=${join(ROOT, 'tests/support/node-test-counts.mjs')}`,
@@ -388,7 +392,7 @@ async function main(): Promise<number> {
       let result: TierResult;
       if (tier === 'typecheck') result = await typecheckTier();
       else if (tier === 'build') result = await buildTier();
-      else if (tier === 'server' || tier === 'release') result = await nodeTestTier(tier, dir);
+      else if (tier === 'server' || tier === 'cluster' || tier === 'release') result = await nodeTestTier(tier, dir);
       else if (tier === 'app') result = await appTier(dir);
       else if (buildFailed) {
         result = emptyResult(tier);

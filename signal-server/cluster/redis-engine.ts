@@ -408,7 +408,7 @@ export class RedisEngine implements Engine, NodeLink {
         if (rounds < 2) continue;
         this.missing.delete(node);
         const count = this.replica.dropNode(node);
-        if (count > 0) this.log(`node ${node} stopped answering; ${count} people on it left their rooms.`);
+        if (count > 0) this.log(`node ${node} stopped answering; the ${count === 1 ? 'person' : `${count} people`} on it left every room.`);
       }
       const dead = await this.redis.zrangebyscore(KEYS.nodes, '-inf', Date.now());
       for (const node of dead) {

@@ -45,6 +45,20 @@ test('takes versions from the root package.json and refuses a package it does no
   writeFileSync(path.join(dir, 'protocol', 'protocol.js'), `import * as v from 'valibot';\n`);
   writeFileSync(path.join(dir, 'main.js.map'), `{"sources":["import x from 'not-code'"]}`);
   assert.deepEqual(importedPackages(dir), ['valibot', 'ws']);
-  assert.deepEqual(runtimeDependencies(dir, { dependencies: { ws: '8.23.0', valibot: '1.5.0', lit: '3.3.3' } }), { valibot: '1.5.0', ws: '8.23.0' });
+  assert.deepEqual(runtimeDependencies(dir, { dependencies: { ws: '8.23.0', valibot: '1.5.0', lit: '3.3.3' } }), {
+    dependencies: { valibot: '1.5.0', ws: '8.23.0' },
+    optionalDependencies: {},
+  });
   assert.throws(() => runtimeDependencies(dir, { dependencies: { ws: '8.23.0' } }), /imports valibot/);
+});
+
+test('a package the root lists as optional (ioredis, cluster mode only) stays optional in the release', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'wisp-runtime-deps-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(path.join(dir, 'cluster'));
+  writeFileSync(path.join(dir, 'main.js'), `import { WebSocketServer } from 'ws';\n`);
+  writeFileSync(path.join(dir, 'cluster', 'redis-client.js'), `export async function connect() { const { Redis } = await import('ioredis'); return Redis; }\n`);
+  const root = { dependencies: { ws: '8.23.0' }, optionalDependencies: { ioredis: '6.0.0' } };
+  assert.deepEqual(runtimeDependencies(dir, root), { dependencies: { ws: '8.23.0' }, optionalDependencies: { ioredis: '6.0.0' } });
+  assert.throws(() => runtimeDependencies(dir, { dependencies: { ws: '8.23.0' } }), /imports ioredis/);
 });

@@ -1,6 +1,7 @@
 // The release as a Raspberry Pi gets it: `npm run release`, the tarball unpacked into an
-// empty directory, `npm ci --omit=dev` there, and the server started from there. Shared
-// by tests/release/ and the install benches.
+// empty directory, `npm ci --omit=dev --omit=optional` there (a cluster node keeps the
+// optional packages), and the server started from there. Shared by tests/release/ and the
+// install benches.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ export interface RootPackage {
   version: string;
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
 }
 
 export function rootPackage(): RootPackage {
@@ -40,15 +42,21 @@ export function buildRelease(): string {
   return path.join(ROOT, 'release', `wisp-${rootPackage().version}.tgz`);
 }
 
-/** Unpacks the tarball into a new temp directory and installs it as the README tells a Pi to; returns the app's directory. */
-export function installRelease(tarball: string): string {
+export interface InstallOptions {
+  /** A cluster node's install: with the optional packages (ioredis). Default: a Pi's, without. */
+  cluster?: boolean;
+}
+
+/** Unpacks the tarball into a new temp directory and installs it as the README says; returns the app's directory. */
+export function installRelease(tarball: string, options: InstallOptions = {}): string {
   const into = mkdtempSync(path.join(tmpdir(), 'wisp-release-install-'));
   const tar = spawnSync('tar', ['-xzf', tarball, '-C', into], { stdio: ['ignore', 2, 2] });
   if (tar.status !== 0) throw new Error(`tar -xzf ${tarball} failed`);
   const [top, ...others] = readdirSync(into);
   if (!top || others.length > 0) throw new Error(`the tarball should hold one directory, found: ${readdirSync(into).join(', ')}`);
   const dir = path.join(into, top);
-  runNpm(['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], dir);
+  const omit = options.cluster ? ['--omit=dev'] : ['--omit=dev', '--omit=optional'];
+  runNpm(['ci', ...omit, '--no-audit', '--no-fund', '--prefer-offline'], dir);
   return dir;
 }
 
