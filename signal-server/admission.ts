@@ -4,7 +4,7 @@
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { CloseCode, ErrorCode, PROTOCOL_VERSION, helloSigningInput, type ClientFrameOf } from './protocol/protocol.ts';
 import type { Connection } from './connection.ts';
-import type { GuessThrottles } from './guess-throttles.ts';
+import type { GuessThrottles, SharedCounts } from './guess-throttles.ts';
 import { hashToken, tokenMatches } from './hashed-secrets.ts';
 import { canonicalKeyProblem } from './identity-key.ts';
 import type { Moderator } from './moderator.ts';
@@ -13,7 +13,8 @@ import type { Store } from './store.ts';
 export interface AdmissionContext {
   readonly store: Store;
   readonly moderator: Moderator;
-  readonly guesses: GuessThrottles;
+  /** Shared by every node in a cluster (then each wait is a promise). */
+  readonly guesses: GuessThrottles<SharedCounts | undefined>;
   /** The server-wide password, if the operator set one. */
   readonly password?: string;
   /** The identity is verified (and has given the password, if one is set): give it its session. */
@@ -64,11 +65,17 @@ export class Admission {
     this.ctx.admit(conn);
   }
 
-  password(conn: Connection, frame: ClientFrameOf<'password'>): void {
+  password(conn: Connection, frame: ClientFrameOf<'password'>): void | Promise<void> {
     if (!conn.locked) return conn.error(ErrorCode.badFrame, 'No password is needed now.', { ref: 'password' });
     // Only this identity's and this connection's own wrong passwords stop it, never a
     // neighbour's on the same address (guess-throttles.ts explains the address bound).
     const wait = this.ctx.guesses.secretWait('password', conn);
+    // A cluster reads the counts every node shares first; one node decides at once.
+    if (typeof wait !== 'number') return wait.then((ms) => void (conn.locked && this.checkPassword(conn, frame, ms)));
+    this.checkPassword(conn, frame, wait);
+  }
+
+  private checkPassword(conn: Connection, frame: ClientFrameOf<'password'>, wait: number): void {
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong passwords; wait a few minutes.', { ref: 'password', retryAfterMs: wait });
     if (!tokenMatches(frame.password, this.passwordHash)) {
       this.ctx.guesses.secretFailed('password', conn);

@@ -1,7 +1,26 @@
 // Every guess throttle of the server, with its numbers from LIMITS: wrong private-room
 // passphrases, and wrong admin tokens or server passwords. A throttled attempt is not
-// tried, so it does not count as a guess.
+// tried, so it does not count as a guess. In cluster mode the counts per identity, per
+// address and per address and room are shared by every node (SharedCounts, in Redis);
+// only then is a wait a promise. The counts per connection stay on its node.
 import { LIMITS } from './protocol/protocol.ts';
+
+/** Failure counts every cluster node shares; each key's window starts at its first failure. */
+export interface SharedCounts {
+  /** Failures under each key within its window, and the milliseconds left of that window. */
+  read(keys: readonly string[]): Promise<{ count: number; leftMs: number }[]>;
+  /** Counts one failure under each key. */
+  fail(keys: readonly string[], windowMs: number): Promise<void>;
+}
+
+/** The wait a shared count asks for: the rest of its window once the limit is reached. */
+function sharedWait(shared: { count: number; leftMs: number }, limit: number): number {
+  return shared.count >= limit ? Math.max(shared.leftMs, 1) : 0;
+}
+
+function reportShared(error: unknown): void {
+  console.error(`wisp: could not count a wrong guess in Redis: ${(error as Error).message}`);
+}
 
 /** Failed attempts per key (an IP, a connection, an identity) within a window; past the limit, wait. */
 export class Throttle {
@@ -97,25 +116,57 @@ class SecretThrottle {
   private readonly perIdentity: Throttle;
   private readonly perIp: Throttle;
 
-  constructor(now: () => number) {
+  constructor(
+    now: () => number,
+    private readonly secret: Secret,
+    private readonly shared?: SharedCounts,
+  ) {
     this.perConnection = new Throttle(LIMITS.secretGuessesPerConnection, LIMITS.secretGuessWindowMs, now);
     this.perIdentity = new Throttle(LIMITS.secretGuessesPerIdentity, LIMITS.secretGuessWindowMs, now);
     this.perIp = new Throttle(LIMITS.secretGuessesPerIp, LIMITS.secretGuessWindowMs, now);
   }
 
-  wait(who: Guesser): number {
+  wait(who: Guesser): number | Promise<number> {
+    return this.shared ? this.waitShared(who, this.shared) : this.localWait(who);
+  }
+
+  /** This node's own counts: the whole answer on one node, the fallback while Redis is away. */
+  private localWait(who: Guesser): number {
     const own = Math.max(this.perConnection.waitFor(who.nonce), this.perIdentity.waitFor(who.key));
     if (own > 0) return own;
-    const outer = this.perIp.waitFor(who.ip);
+    return this.outer(who, this.perIp.waitFor(who.ip), this.perIdentity.count(who.key));
+  }
+
+  /** Past the address bound only a clean identity on a clean connection may try (see above). */
+  private outer(who: Guesser, outer: number, identityCount: number): number {
     if (outer === 0) return 0;
-    const clean = this.perIdentity.count(who.key) === 0 && this.perConnection.count(who.nonce) === 0;
+    const clean = identityCount === 0 && this.perConnection.count(who.nonce) === 0;
     return clean ? 0 : outer;
+  }
+
+  /** The same rule on the cluster's counts per identity and address. */
+  private async waitShared(who: Guesser, shared: SharedCounts): Promise<number> {
+    let counts;
+    try {
+      counts = await shared.read([this.sharedKey('id', who.key), this.sharedKey('ip', who.ip)]);
+    } catch (error) {
+      reportShared(error);
+      return this.localWait(who);
+    }
+    const [identity, address] = counts as [{ count: number; leftMs: number }, { count: number; leftMs: number }];
+    const own = Math.max(this.perConnection.waitFor(who.nonce), sharedWait(identity, LIMITS.secretGuessesPerIdentity));
+    return own > 0 ? own : this.outer(who, sharedWait(address, LIMITS.secretGuessesPerIp), identity.count);
   }
 
   failed(who: Guesser): void {
     this.perConnection.fail(who.nonce);
     this.perIdentity.fail(who.key);
     this.perIp.fail(who.ip);
+    this.shared?.fail([this.sharedKey('id', who.key), this.sharedKey('ip', who.ip)], LIMITS.secretGuessWindowMs).catch(reportShared);
+  }
+
+  private sharedKey(kind: 'id' | 'ip', value: string): string {
+    return `${this.secret}:${kind}:${value}`;
   }
 
   /** Keys remembered by each count (for tests). */
@@ -124,7 +175,10 @@ class SecretThrottle {
   }
 }
 
-export class GuessThrottles {
+/** A wait: a number on one node, a promise when the cluster's shared counts answer. */
+export type Wait<Shared extends SharedCounts | undefined> = Shared extends SharedCounts ? Promise<number> : number;
+
+export class GuessThrottles<Shared extends SharedCounts | undefined = undefined> {
   /**
    * Wrong private-room passphrases (their verifiers), per connection, and per address and
    * room: a guesser behind a shared address shuts out only the room it guesses at.
@@ -133,25 +187,35 @@ export class GuessThrottles {
   private readonly passphrasePerIpRoom: Throttle;
   private readonly secrets: Record<Secret, SecretThrottle>;
 
-  constructor(now: () => number = Date.now) {
+  /** `shared`: cluster mode, the counts every node shares; absent, this process's alone (and every wait is a number). */
+  constructor(
+    now: () => number = Date.now,
+    private readonly shared?: Shared,
+  ) {
     this.passphrasePerConnection = new Throttle(LIMITS.passphraseGuessesPerConnection, LIMITS.passphraseGuessWindowMs, now);
     this.passphrasePerIpRoom = new Throttle(LIMITS.passphraseGuessesPerIp, LIMITS.passphraseGuessWindowMs, now);
-    this.secrets = { 'admin-token': new SecretThrottle(now), password: new SecretThrottle(now) };
+    this.secrets = { 'admin-token': new SecretThrottle(now, 'admin-token', shared), password: new SecretThrottle(now, 'password', shared) };
   }
 
   /** Milliseconds before this guesser may try another passphrase for this room (0: go ahead). */
-  passphraseWait(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): number {
-    return Math.max(this.passphrasePerConnection.waitFor(who.nonce), this.passphrasePerIpRoom.waitFor(ipRoom(who, room)));
+  passphraseWait(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): Wait<Shared> {
+    const local = Math.max(this.passphrasePerConnection.waitFor(who.nonce), this.passphrasePerIpRoom.waitFor(ipRoom(who, room)));
+    if (!this.shared) return local as Wait<Shared>;
+    return this.shared.read([`passphrase:${ipRoom(who, room)}`]).then(
+      ([shared]) => Math.max(this.passphrasePerConnection.waitFor(who.nonce), sharedWait(shared!, LIMITS.passphraseGuessesPerIp)),
+      (error: unknown) => (reportShared(error), local),
+    ) as Wait<Shared>;
   }
 
   passphraseFailed(who: Pick<Guesser, 'nonce' | 'ip'>, room: string): void {
     this.passphrasePerConnection.fail(who.nonce);
     this.passphrasePerIpRoom.fail(ipRoom(who, room));
+    this.shared?.fail([`passphrase:${ipRoom(who, room)}`], LIMITS.passphraseGuessWindowMs).catch(reportShared);
   }
 
   /** Milliseconds before this guesser may try this secret again (0: go ahead). */
-  secretWait(secret: Secret, who: Guesser): number {
-    return this.secrets[secret].wait(who);
+  secretWait(secret: Secret, who: Guesser): Wait<Shared> {
+    return this.secrets[secret].wait(who) as Wait<Shared>;
   }
 
   secretFailed(secret: Secret, who: Guesser): void {

@@ -28,7 +28,7 @@ import { RecentMessageIds } from './recent-ids.ts';
 import { iceServersFor } from './ice.ts';
 import { Connection, closeWithGrace, terminateAfter } from './connection.ts';
 import { Moderator } from './moderator.ts';
-import { GuessThrottles } from './guess-throttles.ts';
+import { GuessThrottles, type SharedCounts } from './guess-throttles.ts';
 import { ChangeThrottles } from './change-throttles.ts';
 import type { Store } from './store.ts';
 import type { Peer } from './peer.ts';
@@ -61,8 +61,8 @@ export class Hub implements EngineHost {
   readonly moderator: Moderator;
   private readonly admission: Admission;
   /** Wrong passphrases, admin tokens and server passwords. */
-  private readonly guesses = new GuessThrottles();
-  private readonly changes = new ChangeThrottles();
+  private readonly guesses: GuessThrottles<SharedCounts | undefined>;
+  private readonly changes: ChangeThrottles;
   /** Shutting down: rooms empty because the server stops, not because people left. */
   private closing = false;
 
@@ -74,6 +74,9 @@ export class Hub implements EngineHost {
     /** What is shared with other nodes: nothing by default. */
     readonly engine: Engine = memoryEngine,
   ) {
+    // Cluster mode: the counts and buckets every node shares (Redis); else this process's own.
+    this.guesses = new GuessThrottles(Date.now, store.counters);
+    this.changes = new ChangeThrottles(Date.now, store.counters);
     const persistent = store.rooms.some((r) => r.name === LOBBY) ? store.rooms : [{ name: LOBBY, moderators: [] }, ...store.rooms];
     this.rooms = new Rooms({
       presenceWindowMs: config.presenceWindowMs,
@@ -100,8 +103,9 @@ export class Hub implements EngineHost {
       password: config.password,
       admit: (conn) => this.admit(conn),
     });
-    // User rooms did not survive the last stop, so neither do their bans.
-    for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
+    // User rooms did not survive the last stop, so neither do their bans (in a cluster
+    // other nodes may still hold those rooms: their bans stay).
+    if (!config.redisUrl) for (const ban of store.bans) if (ban.room && !this.rooms.isPersistent(ban.room)) this.moderator.roomEnded(ban.room);
     this.limits = {
       maxFrameBytes: LIMITS.maxFrameBytes,
       nameMinLength: LIMITS.nameMinLength,
@@ -315,28 +319,41 @@ export class Hub implements EngineHost {
     else if (wanted?.ok && clash) conn.error(ErrorCode.nameTaken, `${Hub.clashSentence(wanted.value, clash)} You are ${conn.name} for now.`, { ref: 'hello' });
   }
 
-  private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void {
+  private onJoin(conn: Connection, frame: ClientFrameOf<'join'>): void | Promise<void> {
     const room = checkRoomName(frame.room);
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.room });
     const ban = this.moderator.banFor(conn, room.value);
     if (ban) return this.moderator.refuseBanned(conn, ban, room.value);
     const guessing = frame.verifier !== undefined && this.rooms.isPrivate(room.value);
     const wait = guessing ? this.guesses.passphraseWait(conn, room.value) : 0;
+    // A cluster reads the counts every node shares first (a promise); one node decides at once.
+    if (typeof wait !== 'number') return wait.then((ms) => (conn.ws.readyState === conn.ws.OPEN ? this.joinUnlessThrottled(conn, frame, room.value, ms) : undefined));
+    return this.joinUnlessThrottled(conn, frame, room.value, wait);
+  }
+
+  private joinUnlessThrottled(conn: Connection, frame: ClientFrameOf<'join'>, room: string, wait: number): void | Promise<void> {
     if (wait > 0) {
-      return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room.value, retryAfterMs: wait });
+      return conn.error(ErrorCode.throttled, 'Too many wrong passphrases; wait a few minutes before trying again.', { ref: room, retryAfterMs: wait });
     }
     // Joining a room that does not exist creates it (and makes the joiner its owner).
-    const creates = !this.rooms.has(room.value) && !conn.admin;
+    const creates = !this.rooms.has(room) && !conn.admin;
     const creationWait = creates ? this.changes.roomCreations.wait(conn.key) : 0;
+    if (typeof creationWait !== 'number') {
+      return creationWait.then((ms) => (conn.ws.readyState === conn.ws.OPEN ? this.joinNow(conn, frame, room, creates, ms) : undefined));
+    }
+    this.joinNow(conn, frame, room, creates, creationWait);
+  }
+
+  private joinNow(conn: Connection, frame: ClientFrameOf<'join'>, room: string, creates: boolean, creationWait: number): void {
     if (creationWait > 0) {
       const sentence = `You can create at most ${LIMITS.roomCreationsPerMinute} room a minute after the first ${LIMITS.roomCreationsBurst}; try again in ${Math.ceil(creationWait / 1000)} s.`;
-      return conn.error(ErrorCode.throttled, sentence, { ref: room.value, retryAfterMs: creationWait });
+      return conn.error(ErrorCode.throttled, sentence, { ref: room, retryAfterMs: creationWait });
     }
-    const failure = this.rooms.join(conn, room.value, frame.verifier, frame.since);
+    const failure = this.rooms.join(conn, room, frame.verifier, frame.since);
     // Counted only when the room was made: a join refused for another reason costs nothing.
-    if (creates && !failure) this.changes.roomCreations.take(conn.key);
-    if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room.value);
-    if (failure) conn.error(failure.code, failure.message, { ref: room.value });
+    if (creates && !failure) void this.changes.roomCreations.take(conn.key);
+    if (failure?.code === ErrorCode.passphraseWrong) this.guesses.passphraseFailed(conn, room);
+    if (failure) conn.error(failure.code, failure.message, { ref: room });
   }
 
   private onLeave(conn: Connection, frame: ClientFrameOf<'leave'>): void {

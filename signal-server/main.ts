@@ -55,7 +55,32 @@ async function printLocalCa(server: RunningServer): Promise<void> {
   console.log('Scan with a phone on this network, install the certificate, then open the app.');
 }
 
+/** `migrate-to-redis --data-dir D --redis URL [--force]`: the data directory's state into Redis, once. */
+async function migrate(args: string[]): Promise<void> {
+  const force = args.includes('--force');
+  let config: Config;
+  try {
+    const parsed = parseConfig(args.filter((arg) => arg !== '--force'), process.env, defaultStaticDir);
+    if (parsed.help) return console.log('Usage: wisp-server migrate-to-redis --data-dir <dir> --redis <url> [--force]');
+    config = parsed.config;
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (!config.redisUrl) fail('migrate-to-redis needs --redis redis://host:6379 (or WISP_REDIS_URL).');
+  const { MigrationError, describeMigration, migrateToRedis } = await import('./cluster/migrate-to-redis.ts');
+  try {
+    const counts = await migrateToRedis(config.dataDir, config.redisUrl, force);
+    console.log(describeMigration(counts, config.dataDir, config.redisUrl));
+  } catch (error) {
+    if (error instanceof MigrationError) fail(error.message);
+    if (error instanceof StoreError) fail(`the data directory has a problem: ${error.message}`);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'migrate-to-redis') return migrate(process.argv.slice(3));
   let config: Config;
   try {
     const parsed = parseConfig(process.argv.slice(2), process.env, defaultStaticDir);
@@ -84,7 +109,7 @@ async function main(): Promise<void> {
       onShutdownRequest: () => stop('/shutdown by the admin'),
     });
   } catch (error) {
-    if (error instanceof StoreError) fail(`the data directory has a problem: ${error.message}`);
+    if (error instanceof StoreError) fail(`${config.redisUrl ? 'the shared state in Redis' : 'the data directory'} has a problem: ${error.message}`);
     const e = error as NodeJS.ErrnoException;
     const port = (e as { port?: number }).port ?? config.port;
     const flag = port === config.httpsPort && port !== config.port ? '--https-port or WISP_HTTPS_PORT' : '--port or PORT';

@@ -9,7 +9,7 @@ import type { Rooms } from './rooms.ts';
 import type { Peer } from './peer.ts';
 import type { Ban, Store } from './store.ts';
 import { banActive, findBan } from './ban-matching.ts';
-import type { GuessThrottles } from './guess-throttles.ts';
+import type { GuessThrottles, SharedCounts } from './guess-throttles.ts';
 import type { ChangeThrottles } from './change-throttles.ts';
 import { tokenMatches } from './hashed-secrets.ts';
 
@@ -17,7 +17,8 @@ export interface ModeratorContext {
   readonly rooms: Rooms;
   readonly store: Store;
   readonly config: Config;
-  readonly guesses: GuessThrottles;
+  /** Shared by every node in a cluster (then each wait is a promise). */
+  readonly guesses: GuessThrottles<SharedCounts | undefined>;
   readonly changes: ChangeThrottles;
   /** Someone on this node or, in a cluster, on another. */
   byId(id: string): Peer | undefined;
@@ -65,6 +66,12 @@ export class Moderator {
     // Only this identity's and this connection's own wrong tokens stop it, never a
     // neighbour's on the same address (guess-throttles.ts explains the address bound).
     const wait = this.ctx.guesses.secretWait('admin-token', conn);
+    // A cluster reads the counts every node shares first; one node decides at once.
+    if (typeof wait !== 'number') return wait.then((ms) => this.checkAdminToken(conn, frame, ms));
+    return this.checkAdminToken(conn, frame, wait);
+  }
+
+  private checkAdminToken(conn: Connection, frame: ClientFrameOf<'admin'>, wait: number): Promise<void> | void {
     if (wait > 0) return conn.error(ErrorCode.throttled, 'Too many wrong admin tokens; wait a few minutes.', { ref: 'admin', retryAfterMs: wait });
     if (!tokenMatches(frame.token, this.ctx.store.adminTokenHash)) {
       this.ctx.guesses.secretFailed('admin-token', conn);
@@ -238,7 +245,7 @@ export class Moderator {
     void this.audit(conn, 'room-delete', undefined, name);
   }
 
-  onTopic(conn: Connection, frame: ClientFrameOf<'topic'>): void {
+  onTopic(conn: Connection, frame: ClientFrameOf<'topic'>): void | Promise<void> {
     const checked = checkRoomName(frame.room);
     if (!checked.ok) return conn.error(ErrorCode.roomInvalid, checked.reason, { ref: frame.room });
     const room = checked.value;
@@ -247,11 +254,17 @@ export class Moderator {
     if (!this.ctx.rooms.has(room)) return conn.error(ErrorCode.notFound, `There is no room #${room}.`, { ref: room });
     // The admin is not limited: one person, trusted with the whole server anyway.
     const wait = conn.admin ? 0 : this.ctx.changes.topics.take(conn.key);
+    // A cluster's buckets are shared by every node (a promise); one node's answer at once.
+    if (typeof wait !== 'number') return wait.then((ms) => void (this.ctx.rooms.has(room) && this.setTopic(conn, room, frame.topic, ms)));
+    this.setTopic(conn, room, frame.topic, wait);
+  }
+
+  private setTopic(conn: Connection, room: string, text: string, wait: number): void {
     if (wait > 0) {
       const sentence = `You can change topics at most ${LIMITS.topicChangesPerMinute} times a minute; try again in ${Math.ceil(wait / 1000)} s.`;
       return conn.error(ErrorCode.throttled, sentence, { ref: 'topic', retryAfterMs: wait });
     }
-    const topic = frame.topic.trim();
+    const topic = text.trim();
     this.ctx.rooms.setTopic(room, topic, conn.name);
     if (this.ctx.rooms.isPersistent(room)) void this.persistRoom(room);
     void this.audit(conn, 'topic', undefined, room);

@@ -36,6 +36,8 @@ async function prepareAdminToken(store: Store, config: Config, options: ServerOp
     options.onAdminToken?.(undefined, 'set');
   } else if (config.rotateAdminToken || !store.adminTokenHash) {
     const token = newAdminToken();
+    // Cluster nodes starting at once: only the one whose token is kept makes and prints it.
+    if (!config.rotateAdminToken && !(await store.claimAdmin(hashToken(token)))) return;
     await saveAdminToken(store, token, 'a new admin token was made');
     options.onAdminToken?.(token, config.rotateAdminToken ? 'rotated' : 'first-start');
   }
@@ -61,7 +63,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
-  const store = await Store.open(config.dataDir);
+  // Cluster mode keeps the durable state in Redis, shared by every node (loaded only then).
+  const store = config.redisUrl ? await (await import('./cluster/redis-store.ts')).RedisStore.connect(config.redisUrl) : await Store.open(config.dataDir);
   // Before anything else is written: a bad CA file stops the start (StoreError).
   const tls =
     serveMode(config) === 'local-ca'
@@ -113,6 +116,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     tls?.stop();
     hub.shutdown();
     for (const server of listeners) server.close();
+    await store.close();
     throw error;
   }
   const port = (servers.plain.address() as AddressInfo).port;
@@ -142,7 +146,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           for (const server of listeners) server.closeAllConnections();
           for (const socket of sockets) socket.destroy();
         }, LIMITS.shutdownFlushMs).unref();
-      }).then(() => store.flush())),
+      }).then(() => store.close())),
   };
   return running;
 }

@@ -15,11 +15,13 @@ import { AUDIT_LOG, AuditEntrySchema, AuditLog, type AuditRecord } from './audit
 export type { AuditRecord };
 import { LIMITS, SERVER_ID } from './protocol/protocol.ts';
 import { CoalescedFile, type FileWriter } from './coalesced-file.ts';
+import type { SharedCounts } from './guess-throttles.ts';
+import type { SharedBuckets } from './change-throttles.ts';
 
 const Key = v.pipe(v.string(), v.maxLength(512));
 const Time = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 
-const BanSchema = v.object({
+export const BanSchema = v.object({
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,32}$/)),
   /** Absent: a server-wide ban. */
   room: v.optional(v.string()),
@@ -34,7 +36,7 @@ const BanSchema = v.object({
 });
 export type Ban = v.InferOutput<typeof BanSchema>;
 
-const PersistentRoomSchema = v.object({
+export const PersistentRoomSchema = v.object({
   name: v.string(),
   topic: v.optional(v.string()),
   /** Identity keys granted moderator in this room. */
@@ -48,7 +50,7 @@ const PersistentRoomSchema = v.object({
 export type PersistentRoom = v.InferOutput<typeof PersistentRoomSchema>;
 
 
-const FILES = {
+export const FILES = {
   /** Made on the first start; private rooms' passphrase salts name the server by it. */
   server: { name: 'server.json', schema: v.object({ version: v.literal(1), id: v.pipe(v.string(), v.regex(SERVER_ID)), createdAt: Time }) },
   admin: { name: 'admin.json', schema: v.object({ version: v.literal(1), tokenHash: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), createdAt: Time }) },
@@ -61,15 +63,16 @@ const FILES = {
   audit: { name: 'audit.json', schema: v.object({ version: v.literal(1), entries: v.array(AuditEntrySchema) }) },
 } as const;
 type FileId = keyof typeof FILES;
-type Content<F extends FileId> = v.InferOutput<(typeof FILES)[F]['schema']>;
+export type Content<F extends FileId> = v.InferOutput<(typeof FILES)[F]['schema']>;
 
 export class StoreError extends Error {
   readonly code = 'store-invalid';
   constructor(
     readonly file: string,
     problem: string,
+    advice = 'Fix or restore the file from a backup; Wisp will not replace it.',
   ) {
-    super(`${file}: ${problem}. Fix or restore the file from a backup; Wisp will not replace it.`);
+    super(`${file}: ${problem}. ${advice}`);
   }
 }
 
@@ -97,6 +100,41 @@ async function readJson<F extends FileId>(dir: string, id: F): Promise<Content<F
   return result.output as Content<F>;
 }
 
+/** Everything the data directory holds, read and validated, nothing written (also for the migration to Redis). */
+export interface DataDirContent {
+  server?: Content<'server'>;
+  admin?: Content<'admin'>;
+  bans: Ban[];
+  rooms: PersistentRoom[];
+  members: string[];
+  admins: string[];
+  /** audit.json's records (from before audit.log), oldest first; absent: no such file. */
+  oldAudit?: AuditRecord[];
+}
+
+export async function readDataDir(dir: string): Promise<DataDirContent> {
+  const [server, admin, bans, rooms, members, admins, audit] = await Promise.all([
+    readJson(dir, 'server'),
+    readJson(dir, 'admin'),
+    readJson(dir, 'bans'),
+    readJson(dir, 'rooms'),
+    readJson(dir, 'members'),
+    readJson(dir, 'admins'),
+    readJson(dir, 'audit'),
+  ]);
+  // Keys in the one spelling hello admits, so a ban by a key saved in another still holds.
+  const canonical = (key: string | undefined) => key && canonicalSpelling(key);
+  return {
+    server,
+    admin,
+    bans: (bans?.bans ?? []).map((ban) => ({ ...ban, key: canonical(ban.key), byKey: canonical(ban.byKey) })),
+    rooms: (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) })),
+    members: (members?.keys ?? []).map(canonicalSpelling),
+    admins: (admins?.keys ?? []).map(canonicalSpelling),
+    oldAudit: audit?.entries,
+  };
+}
+
 export class Store {
   /** The server's random id, sent in `welcome`: a new one changes every private room's key. */
   serverId = '';
@@ -105,6 +143,8 @@ export class Store {
   rooms: PersistentRoom[] = [];
   members = new Set<string>();
   admins = new Set<string>();
+  /** Cluster mode: guess counts and change buckets every node shares; absent, each process keeps its own. */
+  counters?: SharedCounts & SharedBuckets;
   /** Set in open(): the audit trail, appended to audit.log. */
   auditLog!: AuditLog;
   /** Every write to the data directory goes through this (atomic: temp, fsync, rename); tests wrap it to count. */
@@ -113,7 +153,8 @@ export class Store {
   /** What each file is to hold, rendered when its write starts: the newest state wins. */
   private contents = new Map<FileId, () => unknown>();
 
-  private constructor(readonly dir: string) {}
+  /** `dir`: the data directory (or, for a subclass, where its state lives, for messages). */
+  protected constructor(readonly dir: string) {}
 
   /** Opens (and creates) the data directory and reads every file, validating each. */
   static async open(dir: string): Promise<Store> {
@@ -128,27 +169,17 @@ export class Store {
       throw new StoreError(dir, `cannot be read (${(error as Error).message})`);
     }
     const store = new Store(dir);
-    const [server, admin, bans, rooms, members, admins, audit] = await Promise.all([
-      readJson(dir, 'server'),
-      readJson(dir, 'admin'),
-      readJson(dir, 'bans'),
-      readJson(dir, 'rooms'),
-      readJson(dir, 'members'),
-      readJson(dir, 'admins'),
-      readJson(dir, 'audit'),
-    ]);
+    const { server, admin, bans, rooms, members, admins, oldAudit } = await readDataDir(dir);
     store.adminTokenHash = admin?.tokenHash;
-    // Keys in the one spelling hello admits, so a ban by a key saved in another still holds.
-    const canonical = (key: string | undefined) => key && canonicalSpelling(key);
-    store.bans = (bans?.bans ?? []).map((ban) => ({ ...ban, key: canonical(ban.key), byKey: canonical(ban.byKey) }));
-    store.rooms = (rooms?.rooms ?? []).map((room) => ({ ...room, moderators: room.moderators.map(canonicalSpelling) }));
-    store.members = new Set((members?.keys ?? []).map(canonicalSpelling));
-    store.admins = new Set((admins?.keys ?? []).map(canonicalSpelling));
+    store.bans = bans;
+    store.rooms = rooms;
+    store.members = new Set(members);
+    store.admins = new Set(admins);
     store.auditLog = await AuditLog.open(dir);
     // Only once every file has been read and found valid: a bad start writes nothing.
     if (server) store.serverId = server.id;
     else await store.createServerId();
-    if (audit) await store.migrateAudit(audit.entries);
+    if (oldAudit) await store.migrateAudit(oldAudit);
     return store;
   }
 
@@ -165,6 +196,15 @@ export class Store {
   saveAdmin(tokenHash: string): Promise<void> {
     this.adminTokenHash = tokenHash;
     return this.write('admin', () => ({ version: 1, tokenHash, createdAt: Date.now() }));
+  }
+
+  /**
+   * Saves the hash of a token made at first start, unless another cluster node made one
+   * first: false then, and adminTokenHash holds that one (one data directory: always true).
+   */
+  async claimAdmin(tokenHash: string): Promise<boolean> {
+    await this.saveAdmin(tokenHash);
+    return true;
   }
 
   saveBans(): Promise<void> {
@@ -206,6 +246,11 @@ export class Store {
   /** Resolves once every change asked for so far is on disk: pending writes start at once. */
   async flush(): Promise<void> {
     await Promise.all([...[...this.files.values()].map((file) => file.flush()), this.auditLog.flush()]);
+  }
+
+  /** Flushes, then lets go of what the store holds open (files: nothing). */
+  close(): Promise<void> {
+    return this.flush();
   }
 
   /**

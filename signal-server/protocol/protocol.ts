@@ -206,6 +206,8 @@ export const LIMITS = {
   clusterNodeTtlMs: 9_000,
   clusterReapMs: 3_000,
   clusterRedisRetryMaxMs: 2_000,
+  /** Cluster mode: audit records kept in Redis (a capped stream, trimmed approximately). */
+  clusterAuditRecords: 10_000,
   /** A room's description and number in Redis outlive its last member by this much (renewed by every node that has the room). */
   clusterRoomTtlMs: 10_000,
   /** --tls-name: extra host names for the server certificate, at most this many. */
