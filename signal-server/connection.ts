@@ -15,6 +15,8 @@ export class Connection implements RoomMember {
   alive = true;
   /** Waiting for the server-wide password: nothing else is allowed yet. */
   locked = false;
+  /** Cluster mode: a frame still waiting for Redis; the next frames run after it, in order. */
+  waiting?: Promise<void>;
   /** The name asked for in hello, kept while the password prompt is up. */
   wantedName?: string;
   readonly connectedAt = Date.now();

@@ -238,10 +238,26 @@ export class Hub implements EngineHost {
       if (conn.locked) return conn.error(ErrorCode.passwordRequired, 'This server needs its password first.', { ref: frame.type });
       return conn.abuse(ErrorCode.helloFirst, 'Send hello first.', frame.type);
     }
+    // In a cluster some handlers wait for Redis (the shared guess and creation counts): the
+    // frames after one wait their turn, or a say sent right after a join would come first.
+    if (conn.waiting) return this.afterWaiting(conn, () => (conn.ws.readyState === conn.ws.OPEN ? this.dispatch(conn, frame) : undefined));
+    const pending = this.dispatch(conn, frame);
+    if (pending && this.engine.kind !== 'memory') this.afterWaiting(conn, () => pending);
+  }
+
+  private dispatch(conn: Connection, frame: ClientFrame): Promise<void> | void {
     // Each handler takes its own frame type; TypeScript cannot follow that through the union.
     const handler = this.handlers[frame.type] as Handler<ClientFrame['type']>;
-    // The one thing handlers wait for is the data directory: a rejection is a failed write.
-    handler(conn, frame)?.catch((error: unknown) => this.storeFailed(conn, error));
+    // What handlers wait for is the data directory (or Redis): a rejection is a failed write.
+    return handler(conn, frame)?.catch((error: unknown) => this.storeFailed(conn, error));
+  }
+
+  private afterWaiting(conn: Connection, work: () => Promise<void> | void): void {
+    const chained = (conn.waiting ?? Promise.resolve()).then(work);
+    conn.waiting = chained;
+    void chained.finally(() => {
+      if (conn.waiting === chained) conn.waiting = undefined;
+    });
   }
 
   /** One handler per client frame type. */

@@ -23,7 +23,7 @@ export async function connectRedis(url: string, purpose: string): Promise<Redis>
   const redis = new Redis(url, options);
   // Without a listener ioredis reports every failed reconnect as an unhandled error event.
   redis.on('error', () => {});
-  await redis.connect();
+  await connectOrGiveUp(redis);
   return redis;
 }
 
@@ -37,6 +37,16 @@ export async function connectSubscriber(url: string, purpose: string): Promise<R
     lazyConnect: true,
   });
   redis.on('error', () => {});
-  await redis.connect();
+  await connectOrGiveUp(redis);
   return redis;
+}
+
+/** A first connection that fails is not retried for ever in the background: the start fails instead. */
+async function connectOrGiveUp(redis: Redis): Promise<void> {
+  try {
+    await redis.connect();
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
 }
