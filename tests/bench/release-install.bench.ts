@@ -1,5 +1,5 @@
 // The release as a Pi runs it (tests/support/release-install.ts):
-// - install_prod_mb: the unpacked release after `npm ci --omit=dev`, the whole directory
+// - install_prod_mb: the unpacked release after `npm ci --omit=dev --omit=optional` (a Pi: no Redis client), the whole directory
 //   on disk;
 // - server_rss_mb_idle: the RSS of its server, started as its start script does, with no
 //   client, after a few seconds idle.
@@ -17,9 +17,9 @@ const START_TIMEOUT_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const releaseInstall: Benchmark = {
-  title: 'the release installed with npm ci --omit=dev: size on disk, idle server RSS',
+  title: 'the release installed with npm ci --omit=dev --omit=optional: size on disk, idle server RSS',
   async run(ctx) {
-    ctx.log('release-install: npm run release, then npm ci --omit=dev in an empty directory...');
+    ctx.log('release-install: npm run release, then npm ci --omit=dev --omit=optional in an empty directory...');
     const dir = installRelease(buildRelease());
     const dataDir = mkdtempSync(path.join(tmpdir(), 'wisp-bench-release-data-'));
     try {
@@ -36,7 +36,7 @@ const releaseInstall: Benchmark = {
         await stopGroup(server);
       }
       return [
-        { key: 'install_prod_mb', label: 'release installed with npm ci --omit=dev (whole directory on disk)', value: round1(installBytes / 1e6), unit: 'MB' },
+        { key: 'install_prod_mb', label: 'release installed with npm ci --omit=dev --omit=optional (whole directory on disk)', value: round1(installBytes / 1e6), unit: 'MB' },
         { key: 'server_rss_mb_idle', label: `server RSS with no clients, ${IDLE_MS / 1000} s after start`, value: mb(rss), unit: 'MB' },
       ];
     } finally {

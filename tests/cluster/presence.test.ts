@@ -11,7 +11,7 @@ import { seesEvent, seesJoin, seesLeave, uniqueName, useCluster } from './cluste
 describe('presence across nodes', () => {
   const ctx = useCluster();
 
-  test('a join on node B is seen on A and C, and a newcomer on C gets everyone in its snapshot', async () => {
+  test('a join on node B is seen on A and C, and a newcomer on C knows everyone, with names, keys and roles', async () => {
     const [a, b, c] = ctx.nodes;
     const ann = await ctx.connect(a!, { name: uniqueName('Ann') });
     const annJoined = await join(ann, 'club');
@@ -24,14 +24,16 @@ describe('presence across nodes', () => {
     const catJoined = await join(cat, 'club');
     await seesJoin(ann, undefined, 'club', cat.id);
     await seesJoin(bob, undefined, 'club', cat.id);
-    // The snapshot on C holds the members of A and B with their names and keys.
+    // C knows the members of A and B (in its snapshot, or in the batch right after) as they are.
     await seesJoin(cat, catJoined, 'club', ann.id);
     await seesJoin(cat, catJoined, 'club', bob.id);
-    for (const m of catJoined.members) {
-      const who = [ann, bob, cat].find((x) => x.id === m.id);
-      assert.ok(who, `a stranger in the snapshot: ${JSON.stringify(m)}`);
+    const known = [...catJoined.members, ...cat.all('presence').flatMap((f) => f.events.flatMap((e) => (e.k === 'join' ? [e.member] : [])))];
+    for (const who of [ann, bob, cat]) {
+      const m = known.find((x) => x.id === who.id);
+      assert.ok(m, `C knows ${who.name}`);
       assert.equal(m.name, who.name);
       assert.equal(m.key, who.identity.key);
+      assert.equal(m.role, who === ann ? 'owner' : 'member', `${who.name}'s role on C`);
     }
   });
 

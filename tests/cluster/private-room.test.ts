@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { ErrorCode, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { nextFrame } from '../server/moderation-helpers.ts';
+import { nextError } from '../server/helpers.ts';
 import { cursorAfter, rejoin } from '../server/history-helpers.ts';
 import { makeIdentity, type TestClient } from '../support/test-client.ts';
-import { CROSS_NODE_MS, redisDump, seesJoin, uniqueName, useCluster } from './cluster-helpers.ts';
+import { CROSS_NODE_MS, redisDump, seesJoin, seesLeave, uniqueName, useCluster } from './cluster-helpers.ts';
 
 /** What the app sends for a passphrase: 32 bytes, base64url. */
 const newVerifier = (): string => randomBytes(32).toString('base64url');
@@ -86,5 +87,32 @@ describe('private rooms across nodes', () => {
     for (const s of sealed) assert.ok(dump.includes(s), 'the sealed text is in Redis (the room\'s ring)');
     assert.ok(!dump.includes('PLAINTEXT-MARKER'), 'no plaintext anywhere in Redis');
     assert.ok(!dump.includes(verifier), 'the verifier itself is nowhere in Redis (only its hash)');
+  });
+
+  test('a new passphrase set on A puts the member on B out; on C only the new verifier admits', async () => {
+    const [a, b, c] = ctx.nodes;
+    const room = 'vault';
+    const oldVerifier = newVerifier();
+    const newOne = newVerifier();
+    const owner = await ctx.connect(a!, { name: uniqueName('Owner') });
+    const ownerJoined = await joinPrivate(owner, room, oldVerifier);
+    assert.equal(ownerJoined.type, 'joined');
+    const member = await ctx.connect(b!, { name: uniqueName('Mem') });
+    assert.equal((await joinPrivate(member, room, oldVerifier)).type, 'joined');
+    await seesJoin(owner, ownerJoined as ServerFrameOf<'joined'>, room, member.id);
+
+    owner.send({ type: 'room-passphrase', room, verifier: newOne });
+    assert.deepEqual(await member.next('passphrase-changed', () => true, CROSS_NODE_MS), { type: 'passphrase-changed', room, by: owner.name });
+    const leave = await seesLeave(owner, room, member.id);
+    assert.deepEqual(leave, { k: 'leave', id: member.id, removed: { kind: 'rekeyed', by: owner.name } });
+    member.send({ type: 'say', room, cid: 'after', sealed: seal(randomBytes(32), 'still in the room?') });
+    const out = await member.next('error', (e) => e.ref === 'after');
+    assert.equal(out.code, ErrorCode.notInRoom, JSON.stringify(out));
+
+    const latecomer = await ctx.connect(c!, { name: uniqueName('Late') });
+    const old = await joinPrivate(latecomer, room, oldVerifier);
+    assert.equal(old.type === 'error' && old.code, ErrorCode.passphraseWrong, `the old verifier on C: ${JSON.stringify(old)}`);
+    const admitted = await joinPrivate(latecomer, room, newOne);
+    assert.equal(admitted.type, 'joined', `the new verifier on C: ${JSON.stringify(admitted)}`);
   });
 });

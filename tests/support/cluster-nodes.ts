@@ -138,9 +138,13 @@ export class Cluster {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-8000)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (output = (output + d).slice(-8000)));
     let exited = false;
+    // A test process that dies without dispose() must not leave its nodes behind.
+    const orphanGuard = () => child.kill('SIGKILL');
+    process.once('exit', orphanGuard);
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => {
         exited = true;
+        process.off('exit', orphanGuard);
         resolve({ code, signal });
       }),
     );

@@ -182,17 +182,18 @@ export class RedisServer {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.output = (this.output + d).slice(-4000)));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.output = (this.output + d).slice(-4000)));
     let gone = false;
+    // A test process that dies without dispose() (a crash, a timeout) must not leave its Redis behind.
+    const orphanGuard = () => child.kill('SIGKILL');
+    process.once('exit', orphanGuard);
+    const ended = (resolve: () => void) => {
+      gone = true;
+      process.off('exit', orphanGuard);
+      if (this.child === child) this.child = undefined;
+      resolve();
+    };
     this.exited = new Promise((resolve) => {
-      child.once('exit', () => {
-        gone = true;
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
-      child.once('error', () => {
-        gone = true;
-        if (this.child === child) this.child = undefined;
-        resolve();
-      });
+      child.once('exit', () => ended(resolve));
+      child.once('error', () => ended(resolve));
     });
     this.child = child;
     const deadline = Date.now() + START_TIMEOUT_MS;
