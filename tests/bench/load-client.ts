@@ -6,7 +6,7 @@
 // Requests are { id, cmd, ... }; every reply is { id, ok: true, ... } or
 // { id, ok: false, error }. Every wait is bounded by a deadline the parent gives.
 //   open   { start, count, concurrency, timeoutMs }       connect + hello -> welcome
-//   join   { from, to, room | roomPrefix+roomSize, concurrency?, schedule?, track?, timeoutMs }
+//   join   { from, to, room | roomPrefix+roomSize | roomPrefix+roomCount, concurrency?, schedule?, track?, timeoutMs }
 //   report {}                                             the tracked room, per client
 //   probe  { index, room, samples, gapMs, timeoutMs }     join -> joined round trips
 //   relay  { from, to, senders, room, ratePerSender, window, sendFrom, startAt, endAt, drainMs }
@@ -18,14 +18,20 @@
 //   reconnect { from, to, timeoutMs }                     a new connection with the same identity -> welcome
 //   rejoin { from, to, room, expect, startAt?, timeoutMs } join with the cursor each has (all at once,
 //                                                         at startAt), until `expect` messages came back
+//   counts { from, to }                                   room messages each got since its last join (min, max)
+//   failover { from, to, urls, room, expect, timeoutMs }  once each socket's server is gone: reconnect as the
+//                                                         app does (its backoff) to one of `urls`, join with
+//                                                         the cursor, until `expect` messages came back
 //   close  {}                                             close every socket, then exit
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, SUBPROTOCOL, WS_PATH } from '../../signal-server/protocol/protocol.ts';
 import { makeIdentity, signChallenge, type Identity } from '../support/test-client.ts';
+import { Backoff } from '../../app/net/backoff.ts';
 
 const baseUrl = process.argv[2];
 if (!baseUrl) throw new Error('usage: load-client.ts <server base url>');
-const wsUrl = baseUrl.replace(/^http/, 'ws') + WS_PATH;
+const toWsUrl = (url: string) => url.replace(/^http/, 'ws') + WS_PATH;
+const wsUrl = toWsUrl(baseUrl);
 
 const MESSAGE_PREFIX = '{"type":"message"';
 const ACK_PREFIX = '{"type":"ack"';
@@ -153,8 +159,9 @@ class LoadSocket {
     readonly index: number,
     readonly name: string,
     readonly identity: Identity = makeIdentity(),
+    url: string = wsUrl,
   ) {
-    this.ws = new WebSocket(wsUrl, SUBPROTOCOL, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 256 * 1024 * 1024 });
+    this.ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 256 * 1024 * 1024 });
     this.ws.on('message', (data: Buffer) => {
       if (this.track && this.receiveTracked(data)) return;
       this.receive(data.toString());
@@ -357,6 +364,8 @@ async function open(req: Req): Promise<object> {
 
 function roomFor(req: Req, socket: LoadSocket): string {
   if (typeof req.room === 'string') return req.room;
+  // Rooms dealt round-robin by index: a room then has members in every process (on every node of a cluster).
+  if (typeof req.roomCount === 'number') return `${req.roomPrefix as string}${socket.index % req.roomCount}`;
   return `${req.roomPrefix as string}${Math.floor(socket.index / (req.roomSize as number))}`;
 }
 
@@ -554,6 +563,81 @@ async function rejoin(req: Req): Promise<object> {
   };
 }
 
+function counts(req: Req): object {
+  const chosen = sockets.slice(req.from as number, req.to as number).map((s) => s.messages);
+  return { min: Math.min(...chosen), max: Math.max(...chosen) };
+}
+
+/** Resolves with the time the socket closed (at once if it is closed), or null at the deadline. */
+function closedAt(socket: LoadSocket, deadline: number): Promise<number | null> {
+  if (socket.ws.readyState === WebSocket.CLOSED) return Promise.resolve(Date.now());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), Math.max(0, deadline - Date.now()));
+    socket.ws.once('close', () => {
+      clearTimeout(timer);
+      resolve(Date.now());
+    });
+  });
+}
+
+interface FailoverResult {
+  closedAt: number | null;
+  welcomedAt: number | null;
+  joinedAt: number | null;
+  doneAt: number | null;
+  attempts: number;
+}
+
+/**
+ * A node was killed: each of these sockets, once closed, does what the app does. It waits
+ * the app's backoff (app/net/backoff.ts), connects again with the same identity (through
+ * the proxy, which picks a live node: here the next of `urls`), joins with the cursor it
+ * had, and counts the room messages replayed and relayed until `expect` came. A refused or
+ * failed try backs off further and tries the next node, until the deadline.
+ */
+async function failover(req: Req): Promise<object> {
+  const from = req.from as number;
+  const urls = (req.urls as string[]).map(toWsUrl);
+  const room = req.room as string;
+  const expect = req.expect as number;
+  const deadline = Date.now() + (req.timeoutMs as number);
+  const results = await Promise.all(
+    sockets.slice(from, req.to as number).map(async (old, i): Promise<FailoverResult> => {
+      const result: FailoverResult = { closedAt: await closedAt(old, deadline), welcomedAt: null, joinedAt: null, doneAt: null, attempts: 0 };
+      if (result.closedAt === null) return result;
+      const backoff = new Backoff();
+      while (Date.now() < deadline) {
+        await sleep(backoff.next());
+        const socket = new LoadSocket(old.index, old.name, old.identity, urls[(i + result.attempts) % urls.length]);
+        result.attempts++;
+        socket.cursor = old.cursor;
+        socket.skimSnapshots = true;
+        sockets[from + i] = socket;
+        const left = () => Math.max(0, deadline - Date.now());
+        if (!(await socket.open(left()))) continue;
+        result.welcomedAt = Date.now();
+        if (!(await socket.join(room, left(), socket.cursor))) {
+          socket.ws.terminate();
+          continue;
+        }
+        result.joinedAt = Date.now();
+        if (await socket.until(expect, deadline)) result.doneAt = expect > 0 ? socket.lastMessageAt : result.joinedAt;
+        return result;
+      }
+      return result;
+    }),
+  );
+  // Anything beyond `expect` would be a message replayed twice: let it arrive before counting.
+  await sleep(200);
+  const chosen = sockets.slice(from, req.to as number);
+  return {
+    results,
+    exact: chosen.filter((s) => s.messages === expect).length,
+    received: chosen.map((s) => s.messages),
+    ...problems(),
+  };
+}
+
 async function closeAll(): Promise<object> {
   for (const socket of sockets) socket.ws.terminate();
   return {};
@@ -573,6 +657,8 @@ const handlers: Record<string, (req: Req) => Promise<object>> = {
   },
   reconnect,
   rejoin,
+  counts: async (req) => counts(req),
+  failover,
   close: closeAll,
 };
 
