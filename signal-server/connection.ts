@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LIMITS, type ServerFrame } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
-import type { RoomMember } from './rooms.ts';
+import type { RoomMember } from './room.ts';
 import { TokenBucket } from './protocol/token-bucket.ts';
 import { ForwardBudget } from './forward-budget.ts';
 

@@ -4,7 +4,7 @@
 // and the peer directory between nodes.
 import type { CloseCode } from './protocol/protocol.ts';
 import type { Peer } from './peer.ts';
-import type { RoomChange } from './rooms.ts';
+import type { RoomChange } from './room-change.ts';
 import type { ReplicaHost } from './cluster/replica.ts';
 
 /** What a node offers its engine: its rooms, its people, and the lookups people of other nodes join. */

@@ -20,7 +20,8 @@ import {
 } from './protocol/protocol.ts';
 import type { Config } from './config.ts';
 import { Admission } from './admission.ts';
-import { Rooms, type MessageBody } from './rooms.ts';
+import { Rooms } from './rooms.ts';
+import type { MessageBody } from './room.ts';
 import { RoomHistory } from './room-history.ts';
 import { generateName } from './names.ts';
 import { NameIndex, type NameClash } from './name-index.ts';
@@ -392,7 +393,7 @@ export class Hub implements EngineHost {
     if (!room.ok) return conn.error(ErrorCode.roomInvalid, room.reason, { ref: frame.cid });
     // The schema let through exactly one of text and sealed.
     const body = frame.sealed !== undefined ? { sealed: frame.sealed } : { text: frame.text!, kind: frame.kind ?? 'text' };
-    if (this.engine.health === 'ok' && this.engine.kind !== 'memory') return this.sayShared(conn, frame.cid, room.value, body);
+    if (this.engine.kind !== 'memory') return this.sayShared(conn, frame.cid, room.value, body);
     this.sayLocal(conn, frame.cid, room.value, body);
   }
 
@@ -407,8 +408,10 @@ export class Hub implements EngineHost {
         this.recentIds.set(conn.key, cid, sent);
         conn.send({ type: 'ack', cid, ...sent });
       },
-      // Redis went away with the message: this node's people still get it.
-      () => this.sayLocal(conn, cid, room, body),
+      // Redis refused it (full) or went away with it: numbering it here could give a number
+      // Redis gives another message later. The app keeps it queued and sends it again (to
+      // this node numbering alone if Redis stays away; a resend Redis did take is acked once).
+      () => conn.error(ErrorCode.serverBusy, 'The server could not take your message just now; it will be sent again shortly.', { ref: cid, retryAfterMs: LIMITS.clusterSayRetryMs }),
     );
   }
 

@@ -1,7 +1,7 @@
 // Someone connected to this node (a Connection) or, in a cluster, to another node (a
 // RemotePeer): what routing and moderation need of either.
 import type { CloseCode, ServerFrame } from './protocol/protocol.ts';
-import type { RoomMember } from './rooms.ts';
+import type { RoomMember } from './room.ts';
 
 export interface Peer extends RoomMember {
   readonly ip: string;

@@ -35,6 +35,8 @@ export function errorSentence(code: string, serverMessage: string): string {
   switch (code) {
     case ErrorCode.rateLimited:
       return 'You are sending messages quickly; they will go out in a moment.';
+    case ErrorCode.serverBusy:
+      return 'The server could not take your message just now; it will go out in a moment.';
     case ErrorCode.nameTaken:
     case ErrorCode.nameInvalid:
     case ErrorCode.roomInvalid:

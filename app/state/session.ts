@@ -650,7 +650,8 @@ export class Session {
     if (frame.code === ErrorCode.peerUnreachable && ref) return void this.whisperParts.run((w) => w.onUnreachable(ref));
     // Not loaded yet: no link exists that the refusal could be about.
     if (frame.code === ErrorCode.receiverBusy && ref && this.whisperParts.now?.onReceiverBusy(ref)) return;
-    if (frame.code === ErrorCode.rateLimited && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
+    // Refused for now (too fast, or a cluster's Redis could not take it): it stays queued and goes out later.
+    if ((frame.code === ErrorCode.rateLimited || frame.code === ErrorCode.serverBusy) && frame.ref && this.sender.onRateLimited(frame.ref, frame.retryAfterMs)) return;
     if ((frame.code === ErrorCode.roomInvalid || frame.code === ErrorCode.tooManyRooms) && frame.ref && this.state.rooms[frame.ref]) {
       this.store.dispatch({ t: 'left', room: frame.ref });
     }

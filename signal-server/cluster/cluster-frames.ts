@@ -2,7 +2,7 @@
 // on the events channel; numbered room messages are a short text head and the frame as
 // clients get it, so no node parses a message's JSON to pass it on.
 import type { CloseCode } from '../protocol/protocol.ts';
-import type { RoomChange } from '../rooms.ts';
+import type { RoomChange } from '../room-change.ts';
 import type { PeerRecord } from './remote-peer.ts';
 
 /** On the events channel; `n` is the node that sent it. */

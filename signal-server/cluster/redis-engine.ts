@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { CloseCode, LIMITS } from '../protocol/protocol.ts';
 import type { Engine, EngineHost, Sent } from '../engine.ts';
 import type { Peer } from '../peer.ts';
-import type { RoomChange, RoomDesc } from '../rooms.ts';
+import type { RoomChange, RoomDesc } from '../room-change.ts';
 import { connectRedis, connectSubscriber, type Redis } from './redis-client.ts';
 import { Replica } from './replica.ts';
 import { RemotePeer, type NodeLink, type PeerRecord } from './remote-peer.ts';
@@ -56,6 +56,8 @@ export class RedisEngine implements Engine, NodeLink {
   private outbox: (() => void)[] = [];
   private outboxScheduled = false;
   private synced = false;
+  /** Redis answers but refuses writes (full, with noeviction): shared state cannot change; cleared by the next heartbeat it takes. */
+  private refusing = false;
   /** Nodes with people here that the registry did not list, and in how many reaps in a row. */
   private readonly missing = new Map<string, number>();
   private syncing?: Promise<void>;
@@ -86,7 +88,7 @@ export class RedisEngine implements Engine, NodeLink {
   }
 
   get health(): 'ok' | 'degraded' {
-    return this.ready ? 'ok' : 'degraded';
+    return this.ready && !this.refusing ? 'ok' : 'degraded';
   }
 
   /** Both connections up and this node's presence shared since the last reconnect. */
@@ -187,10 +189,23 @@ export class RedisEngine implements Engine, NodeLink {
         `${sent.id} ${sent.ts}`,
         LIMITS.clusterRoomTtlMs,
       )
-      .then((answer) => {
-        const [id, ts, seq] = answer.split(' ');
-        return { id: id!, ts: Number(ts), seq: Number(seq) };
-      });
+      .then(
+        (answer) => {
+          const [id, ts, seq] = answer.split(' ');
+          return { id: id!, ts: Number(ts), seq: Number(seq) };
+        },
+        (error: unknown) => {
+          this.noteRefusal(error);
+          throw error;
+        },
+      );
+  }
+
+  /** A write Redis refused for want of memory: said once in the log, and /healthz says degraded until one goes through. */
+  private noteRefusal(error: unknown): void {
+    if (!String((error as Error).message).startsWith('OOM') || this.refusing) return;
+    this.refusing = true;
+    this.log('Redis refuses writes (out of memory); messages wait on the senders\' devices until it takes them again.');
   }
 
   forward(from: Peer, to: Peer, frame: string): boolean {
@@ -382,13 +397,16 @@ export class RedisEngine implements Engine, NodeLink {
     if (!this.ready) return;
     try {
       const added = await this.redis.zadd(KEYS.nodes, Date.now() + LIMITS.clusterNodeTtlMs, this.node);
+      if (this.refusing) this.log('Redis takes writes again.');
+      this.refusing = false;
       // Taken for dead (this process stalled): the others dropped our people; share them again.
       if (added === 1) await this.sync();
       const refresh = this.redis.pipeline();
       for (const room of this.host.rooms.names()) refresh.pexpire(KEYS.room(room), LIMITS.clusterRoomTtlMs);
       await refresh.exec();
-    } catch {
-      // The connection's own events report the loss.
+    } catch (error) {
+      // A lost connection is reported by its own events.
+      this.noteRefusal(error);
     }
   }
 

@@ -2,7 +2,9 @@
 // from those nodes' announcements and directories, their room changes applied to the
 // local Rooms. So every check here (shared room, name taken, rank, per-address cap) stays
 // synchronous and local; only delivery crosses nodes.
-import type { RoomChange, RoomDesc, RoomMember, Rooms } from '../rooms.ts';
+import type { Rooms } from '../rooms.ts';
+import type { RoomMember } from '../room.ts';
+import type { RoomChange, RoomDesc } from '../room-change.ts';
 import { RemotePeer, type NodeLink, type PeerRecord } from './remote-peer.ts';
 
 export interface ReplicaHost {

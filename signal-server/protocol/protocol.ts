@@ -210,6 +210,8 @@ export const LIMITS = {
   clusterAuditRecords: 10_000,
   /** A room's description and number in Redis outlive its last member by this much (renewed by every node that has the room). */
   clusterRoomTtlMs: 10_000,
+  /** A message Redis could not take is sent again by the app after this long. */
+  clusterSayRetryMs: 1_000,
   /** --tls-name: extra host names for the server certificate, at most this many. */
   tlsNamesMax: 32,
   /** --allow-host: extra names the server answers to, at most this many. */
@@ -281,6 +283,8 @@ export const ErrorCode = {
   storeFailed: 'store-failed',
   /** A relay or signal frame was refused: too much is already waiting for that receiver (ref: their peer id). */
   receiverBusy: 'receiver-busy',
+  /** A message the shared engine (Redis, in a cluster) could not take just now; it stays queued and is sent again after retryAfterMs (ref: its cid). */
+  serverBusy: 'server-busy',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

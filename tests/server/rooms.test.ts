@@ -2,7 +2,8 @@
 import { test, describe, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, LIMITS, LOBBY, parseServerFrame, type ServerFrame } from '../../signal-server/protocol/protocol.ts';
-import { Rooms, type RoomMember } from '../../signal-server/rooms.ts';
+import { Rooms } from '../../signal-server/rooms.ts';
+import type { RoomMember } from '../../signal-server/room.ts';
 import type { RunningServer } from '../../signal-server/server.ts';
 import { Scope, join, listRooms, nextError, presenceEvent, roundTrip, until } from './helpers.ts';
 
