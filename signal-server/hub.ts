@@ -45,6 +45,11 @@ type Handlers = { readonly [T in ClientFrame['type']]: Handler<T> };
 /** The only frames a connection may send before its welcome. */
 const BEFORE_WELCOME: ReadonlySet<ClientFrame['type']> = new Set(['hello', 'password']);
 
+/** Whether `a` got its session (and so its name) before `b`; the peer id settles a tie. */
+function admittedBefore(a: Peer, b: Peer): boolean {
+  return a.connectedAt < b.connectedAt || (a.connectedAt === b.connectedAt && a.id < b.id);
+}
+
 export class Hub implements EngineHost {
   readonly rooms: Rooms;
   private readonly connections = new Set<Connection>();
@@ -147,8 +152,25 @@ export class Hub implements EngineHost {
    * entry of a dead node, say): removing that entry later would free this person's name.
    */
   private claimRemoteName(peer: RemotePeer): void {
-    const clash = peer.name ? this.names.clash(peer.name) : undefined;
-    if (peer.name && (!clash || clash.holder === peer)) this.names.add(peer.name, peer);
+    if (!peer.name) return;
+    const clash = this.names.clash(peer.name);
+    const holder = clash?.holder;
+    // Two nodes gave out one name at the same moment: on both, the one admitted later (then
+    // the larger peer id) gives way, so both nodes agree who keeps it without asking Redis.
+    if (holder && !holder.remote && holder.key !== peer.key && peer.connectedAt > 0 && admittedBefore(peer, holder)) this.giveWay(holder as Connection);
+    else if (holder && holder !== peer) return;
+    this.names.add(peer.name, peer);
+  }
+
+  /** Someone here loses a name that someone on another node got first: a new one, said like a clash at hello. */
+  private giveWay(conn: Connection): void {
+    const taken = conn.name;
+    this.names.remove(taken, conn);
+    const name = generateName((n) => !this.names.clash(n));
+    this.names.add(name, conn);
+    this.rooms.rename(conn, name);
+    conn.send({ type: 'name', name });
+    conn.error(ErrorCode.nameTaken, `"${taken}" was taken by someone else at the same moment. You are ${name} for now.`, { ref: 'hello' });
   }
 
   removeRemote(peer: RemotePeer): void {

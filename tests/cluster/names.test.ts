@@ -5,7 +5,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, LOBBY } from '../../signal-server/protocol/protocol.ts';
 import { join, rename } from '../server/helpers.ts';
-import { pollUntil } from '../server/moderation-helpers.ts';
+import { pollUntil, sendHello } from '../server/moderation-helpers.ts';
+import { eventually } from '../support/cluster-nodes.ts';
 import type { TestClient } from '../support/test-client.ts';
 import { CROSS_NODE_MS, seesJoin, seesLeave, uniqueName, useCluster } from './cluster-helpers.ts';
 
@@ -54,6 +55,34 @@ describe('names across nodes', () => {
     assert.equal(first.name, name);
     const second = await ctx.connect(b!, { name });
     assert.notEqual(second.name.toLowerCase(), name.toLowerCase(), `node B gave out ${second.name} while A holds ${name}`);
+  });
+
+  test('one name asked for on A and B at the same moment ends with one holder: the other is told and gets another name', async () => {
+    const [a, b, c] = ctx.nodes;
+    const name = uniqueName('Twin');
+    const one = await ctx.connect(a!, { noHello: true });
+    const two = await ctx.connect(b!, { noHello: true });
+    // Both hellos in one turn: each node may give the name out before it hears of the other.
+    sendHello(one, name);
+    sendHello(two, name);
+    const welcomes = await Promise.all([one.next('welcome', () => true, CROSS_NODE_MS), two.next('welcome', () => true, CROSS_NODE_MS)]);
+    one.welcome = welcomes[0];
+    two.welcome = welcomes[1];
+    const current = (client: typeof one, welcomed: string) => client.all('name').at(-1)?.name ?? welcomed;
+    const welcomedAs = welcomes.map((w) => w.name);
+    await eventually(() => {
+      const names = [current(one, welcomedAs[0]!), current(two, welcomedAs[1]!)];
+      return names.filter((n) => n.toLowerCase() === name.toLowerCase()).length === 1 ? true : undefined;
+    }, 'exactly one of the two holds the name', CROSS_NODE_MS);
+    // A third person on C sees two different names.
+    const watcher = await ctx.connect(c!);
+    const joined = await join(watcher, LOBBY);
+    for (const client of [one, two]) await join(client, LOBBY);
+    await seesJoin(watcher, joined, LOBBY, one.id);
+    await seesJoin(watcher, joined, LOBBY, two.id);
+    const namesOnC = watcher.all('presence').flatMap((p) => p.events).filter((e) => e.k === 'join').map((e) => ('member' in e ? e.member.name : ''));
+    const twins = namesOnC.filter((n) => n.toLowerCase() === name.toLowerCase());
+    assert.equal(twins.length, 1, `C sees ${JSON.stringify(namesOnC)}`);
   });
 
   test('an old name is free on every node after a rename on A', async () => {
