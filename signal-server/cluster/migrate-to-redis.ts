@@ -8,7 +8,7 @@ import path from 'node:path';
 import { AuditLog } from '../audit-log.ts';
 import { LIMITS } from '../protocol/protocol.ts';
 import { FILES, readDataDir } from '../store.ts';
-import { connectRedis } from './redis-client.ts';
+import { connectRedis, redisAddress } from './redis-client.ts';
 import { STORE_CHANNEL, STORE_KEYS } from './redis-store.ts';
 
 export class MigrationError extends Error {
@@ -38,7 +38,7 @@ export async function migrateToRedis(dataDir: string, redisUrl: string, force: b
   const data = await readDataDir(dataDir);
   const log = await AuditLog.open(dataDir);
   const audit = [...(data.oldAudit ?? []), ...log.recent].slice(-LIMITS.clusterAuditRecords);
-  const where = new URL(redisUrl).host;
+  const where = redisAddress(redisUrl);
   let redis;
   try {
     redis = await connectRedis(redisUrl, 'migrate');
@@ -87,7 +87,7 @@ export async function migrateToRedis(dataDir: string, redisUrl: string, force: b
 export function describeMigration(counts: MigrationCounts, dataDir: string, redisUrl: string): string {
   const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
   return [
-    `Copied ${dataDir} to Redis at ${new URL(redisUrl).host}:`,
+    `Copied ${dataDir} to Redis at ${redisAddress(redisUrl)}:`,
     `  server id ${counts.serverId}`,
     `  admin token hash: ${counts.adminToken ? 'yes' : 'none'}`,
     `  ${plural(counts.bans, 'ban')}`,

@@ -5,6 +5,11 @@ import { LIMITS } from '../protocol/protocol.ts';
 
 export type { Redis };
 
+/** Where a Redis URL points (host and port), never its password: for logs and sentences. */
+export function redisAddress(url: string): string {
+  return new URL(url).host;
+}
+
 /**
  * A connection that fails a command at once while Redis is away instead of queueing it:
  * a queued signal or presence change delivered minutes late is worse than none (each

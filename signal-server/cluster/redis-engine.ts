@@ -12,7 +12,7 @@ import { CloseCode, LIMITS } from '../protocol/protocol.ts';
 import type { Engine, EngineHost, Sent } from '../engine.ts';
 import type { Peer } from '../peer.ts';
 import type { RoomChange, RoomDesc } from '../room-change.ts';
-import { connectRedis, connectSubscriber, type Redis } from './redis-client.ts';
+import { connectRedis, connectSubscriber, redisAddress, type Redis } from './redis-client.ts';
 import { Replica } from './replica.ts';
 import { RemotePeer, type NodeLink, type PeerRecord } from './remote-peer.ts';
 import { KEYS, cidKey } from './cluster-keys.ts';
@@ -80,7 +80,7 @@ export class RedisEngine implements Engine, NodeLink {
       redis = await connectRedis(options.url, 'node');
       subscriber = await connectSubscriber(options.url, 'node-events');
     } catch (error) {
-      throw new Error(`cannot reach Redis at ${redactUrl(options.url)} (${(error as Error).message}). Start Redis or fix --redis.`);
+      throw new Error(`cannot reach Redis at ${redisAddress(options.url)} (${(error as Error).message}). Start Redis or fix --redis.`);
     }
     redis.defineCommand('wispRoomOpen', { numberOfKeys: 2, lua: ROOM_OPEN });
     redis.defineCommand('wispSay', { numberOfKeys: 3, lua: SAY });
@@ -453,16 +453,5 @@ export class RedisEngine implements Engine, NodeLink {
       this.lost = true;
       setTimeout(() => this.connectionBack(), LIMITS.clusterRedisRetryMaxMs).unref();
     });
-  }
-}
-
-/** A Redis URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'the given URL';
   }
 }

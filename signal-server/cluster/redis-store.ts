@@ -10,7 +10,7 @@ import { AuditEntrySchema, type AuditRecord } from '../audit-log.ts';
 import { canonicalSpelling } from '../identity-key.ts';
 import { LIMITS } from '../protocol/protocol.ts';
 import { BanSchema, FILES, PersistentRoomSchema, Store, StoreError, type Ban, type Content, type PersistentRoom } from '../store.ts';
-import { connectRedis, connectSubscriber, type Redis } from './redis-client.ts';
+import { connectRedis, connectSubscriber, redisAddress, type Redis } from './redis-client.ts';
 import { RedisCounters } from './redis-counters.ts';
 
 export const STORE_KEYS = {
@@ -52,11 +52,6 @@ function parseEntry<S extends v.GenericSchema>(schema: S, where: string, raw: st
   return result.output;
 }
 
-/** Which Redis, without the password a URL may carry. */
-function describe(url: string): string {
-  return `Redis at ${new URL(url).host}`;
-}
-
 export class RedisStore extends Store {
   /** This node's mark on its notices, so it does not re-read its own changes. */
   private readonly origin = randomBytes(9).toString('base64url');
@@ -81,7 +76,7 @@ export class RedisStore extends Store {
 
   /** Connects, reads and validates every collection, and makes the server id if no node has yet. */
   static async connect(url: string): Promise<RedisStore> {
-    const where = describe(url);
+    const where = `Redis at ${redisAddress(url)}`;
     let redis: Redis | undefined;
     let subscriber: Redis | undefined;
     try {
