@@ -292,22 +292,18 @@ export class RedisEngine implements Engine, NodeLink {
   private writeRoomDesc(change: RoomChange): void {
     const room = change.op === 'persist' ? change.spec.name : 'room' in change ? change.room : undefined;
     if (!room) return;
+    // A join or a leave changes who is in a room, not the room, unless it made or ended it.
+    if (change.op === 'join' && !change.created) return;
+    if (change.op === 'leave' && this.host.rooms.has(room)) return;
     const desc = this.host.rooms.descOf(room);
-    if (change.op === 'join') {
-      // Made here just now: the older description wins if another node made it too.
-      if (desc && change.created) void this.openRoom(room, desc).catch(() => {});
+    if (!desc || change.op === 'delete') {
+      if (change.op === 'leave' || change.op === 'purge' || change.op === 'delete') void this.redis.del(KEYS.room(room), KEYS.ring(room)).catch(() => {});
       return;
     }
-    if (change.op === 'leave' && !desc) {
-      void this.redis.del(KEYS.room(room), KEYS.ring(room)).catch(() => {});
-      return;
-    }
-    if (change.op === 'delete' || (change.op === 'purge' && !desc)) {
-      void this.redis.del(KEYS.room(room), KEYS.ring(room)).catch(() => {});
-      return;
-    }
-    if (change.op === 'purge' || (change.op === 'history' && desc?.newMembers === 0) || change.op === 'verifier') void this.redis.del(KEYS.ring(room)).catch(() => {});
-    if (desc) void this.redis.hset(KEYS.room(room), 'desc', JSON.stringify(desc)).catch(() => {});
+    // Made here just now: the older description wins if another node made it too.
+    if (change.op === 'join') return void this.openRoom(room, desc).catch(() => {});
+    if (change.op === 'purge' || (change.op === 'history' && desc.newMembers === 0) || change.op === 'verifier') void this.redis.del(KEYS.ring(room)).catch(() => {});
+    void this.redis.hset(KEYS.room(room), 'desc', JSON.stringify(desc)).catch(() => {});
   }
 
   /** Shares a room's description (the older wins) and adopts what Redis keeps. */
