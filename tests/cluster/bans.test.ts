@@ -62,11 +62,13 @@ describe('bans across nodes', () => {
     const [a, b, c] = ctx.nodes;
     const admin = await ctx.connect(a!, { name: uniqueName('Root') });
     await becomeAdmin(admin);
+    const adminJoined = await join(admin, LOBBY);
     const troll = await ctx.connect(c!, { name: uniqueName('Troll') });
     const watcher = await ctx.connect(b!, { name: uniqueName('Wat') });
     await join(troll, LOBBY);
     const watcherJoined = await join(watcher, LOBBY);
     await seesJoin(watcher, watcherJoined, LOBBY, troll.id);
+    await seesJoin(admin, adminJoined, LOBBY, troll.id);
 
     admin.send({ type: 'ban', target: troll.id, reason: 'flooding' });
     assert.deepEqual(await troll.next('banned', () => true, CROSS_NODE_MS), { type: 'banned', by: admin.name, reason: 'flooding' });
@@ -102,7 +104,11 @@ describe('bans across nodes', () => {
     const [a, b, c] = ctx.nodes;
     const admin = await ctx.connect(a!, { name: uniqueName('Root'), from: '192.0.2.1' });
     await becomeAdmin(admin);
+    const adminJoined = await join(admin, LOBBY);
     const troll = await ctx.connect(b!, { name: uniqueName('Troll'), from: '198.51.100.7' });
+    await join(troll, LOBBY);
+    // An admin bans someone they can see: node A must have heard of them first.
+    await seesJoin(admin, adminJoined, LOBBY, troll.id);
     admin.send({ type: 'ban', target: troll.id, byIp: true, reason: 'evading' });
     assert.equal((await troll.waitClose(CROSS_NODE_MS)).code, CloseCode.banned);
     // A new identity from the same address is refused on C; another address is welcome.

@@ -48,10 +48,11 @@ describe('kicks across nodes', () => {
     const other = await ctx.connect(a!, { name: uniqueName('Oth') });
     const ownerJoined = await join(owner, 'games');
     const modJoined = await join(mod, 'games');
-    await join(member, 'games');
+    const memberJoined = await join(member, 'games');
     await join(other, 'games');
     for (const id of [mod.id, member.id, other.id]) await seesJoin(owner, ownerJoined, 'games', id);
     for (const id of [member.id, other.id]) await seesJoin(mod, modJoined, 'games', id);
+    await seesJoin(member, memberJoined, 'games', other.id);
 
     // A member on C tries to kick someone on A: refused, nobody removed.
     member.send({ type: 'kick', room: 'games', target: other.id });
