@@ -86,6 +86,7 @@ test('direct: dtls chunk frames the server pushes over the relay while a file mo
   assert.equal(received.status, 'done', `B: ${received.status} (${received.sentence ?? ''})`);
   const trace = await traceNamed(b, file.name, 'in');
   const during = injectedAt.filter((at) => at >= trace.at.receiving! && at <= trace.at.done!).length;
+  t.diagnostic(`forged dtls chunk frames pushed: ${injectedAt.length}, of them while B was receiving: ${during}`);
   assert.ok(during > 0, `some forged frames reached B while the file was arriving (${during} of ${injectedAt.length})`);
   assert.equal(trace.maxBytes, file.size, 'exactly the file’s bytes were counted, none of the forged ones');
   assert.equal((await save(b, file.name)).sha256, file.sha256, 'the file B saved is the one A picked');
