@@ -11,8 +11,8 @@
 //         receiver allows, and deeper buffering; how far Wisp is from what the channel
 //         can do at all.
 //   wisp  a 50 MiB random file sent A -> B through the UI (file input, Accept), its chunks
-//         in the data channel's DTLS (`dtls` frames, see secure-channel.ts); timed on the receiver's clock from accepting to the
-//         status "done" (which includes the receiver's content-hash check; the log also
+//         in the data channel's DTLS (`dtls` frames, see secure-channel.ts); timed on the
+//         receiver's clock from accepting to the status "done" (which includes the receiver's content-hash check; the log also
 //         gives the time up to "checking", i.e. without that check).
 //
 // MB/s with 1 MB = 10^6 bytes. Each is measured ROUNDS times (raw, best, wisp, raw, ...);
