@@ -10,6 +10,12 @@
 // transcripts differ, so a signature fails and nothing is sent. Keys: HKDF-SHA-256 over
 // the ECDH secret, one AES-256-GCM key per direction; IV = direction + counter; a frame
 // out of order is rejected.
+//
+// File chunks on a data channel go in `dtls` frames, not sealed: DTLS already encrypts and
+// authenticates every message end to end between the two certificates whose fingerprints
+// both identity keys signed in the transcript, so a second AES-GCM adds only CPU (the README's
+// threat model). Only a data channel carries them, only once this channel is up, and only to
+// an app whose hello says it takes them; on the relay everything is sealed.
 import type { Identity } from './identity.ts';
 import { hkdfAesKey } from './hkdf.ts';
 import { concat, fromBase64Url, fromUtf8, lengthPrefixed, randomBytes, toBase64Url, utf8, type Bytes } from './bytes.ts';
@@ -19,8 +25,8 @@ export type Role = 'initiator' | 'responder';
 /** What the handshake runs over; part of the transcript, so both sides must agree on it. */
 export type ChannelTransport = 'datachannel' | 'relay';
 
-/** The first byte of every secure-channel frame. */
-export const FrameKind = { handshake: 0, sealed: 1, abort: 2 } as const;
+/** The first byte of every secure-channel frame; `dtls`: a file chunk as it is, on a data channel only. */
+export const FrameKind = { handshake: 0, sealed: 1, abort: 2, dtls: 3 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 /** `role-conflict`: the other side claims the role we hold (both initiators, or both responders), impossible unless the server gave us different keys. */
@@ -74,6 +80,8 @@ interface Hello1 {
   eph: string;
   nonce: string;
   room?: string;
+  /** 1: this app takes file chunks in `dtls` frames on a data channel (older apps leave it out). */
+  dtls?: 1;
 }
 interface Hello2 {
   t: 'hs2';
@@ -173,7 +181,7 @@ export class Handshake {
   static async start(params: HandshakeParams): Promise<{ handshake: Handshake; hello: Bytes }> {
     const ephemeral = await crypto.subtle.generateKey(ECDH, false, ['deriveBits']);
     const eph = toBase64Url(await crypto.subtle.exportKey('raw', ephemeral.publicKey));
-    const hello: Hello1 = { t: 'hs1', v: HELLO_VERSION, key: params.identity.spki, eph, nonce: toBase64Url(randomBytes(32)) };
+    const hello: Hello1 = { t: 'hs1', v: HELLO_VERSION, key: params.identity.spki, eph, nonce: toBase64Url(randomBytes(32)), dtls: 1 };
     if (params.role === 'initiator') hello.room = params.room ?? '';
     return { handshake: new Handshake(params, ephemeral, hello), hello: encodeHandshake(hello) };
   }
@@ -229,7 +237,10 @@ export class Handshake {
       hkdfAesKey(secret, this.transcript!, concat(utf8(`${LABEL}|key|`), DIRECTION[direction]), usage);
     const own = this.params.role;
     const [sendKey, receiveKey] = await Promise.all([keyFor(own, 'encrypt'), keyFor(peerRole, 'decrypt')]);
-    return new SecureChannel(sendKey, receiveKey, DIRECTION[own], DIRECTION[peerRole], this.peerHello.key, this.room);
+    const channel = new SecureChannel(sendKey, receiveKey, DIRECTION[own], DIRECTION[peerRole], this.peerHello.key, this.room);
+    // Only on a data channel, whose DTLS fingerprints the transcript binds: never on the relay.
+    channel.dtlsFrames = this.params.transport === 'datachannel' && this.peerHello.dtls === 1;
+    return channel;
   }
 }
 
@@ -250,6 +261,8 @@ export class SecureChannel {
   private scratch = new Uint8Array(0);
   private readonly framePool: ArrayBuffer[] = [];
   private largestFrame = 0;
+  /** File chunks may go in `dtls` frames: a data channel, to an app that takes them. */
+  dtlsFrames = false;
 
   constructor(
     private readonly sendKey: CryptoKey,

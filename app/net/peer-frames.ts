@@ -35,7 +35,8 @@ export const PeerFrameSchema = v.variant('t', [
 export type PeerFrame = v.InferOutput<typeof PeerFrameSchema>;
 
 const CONTROL = 0;
-const CHUNK = 1;
+/** The kind byte of a file chunk (peer-link.ts lets only these travel outside the seal). */
+export const CHUNK = 1;
 
 export function encodePeerFrame(frame: PeerFrame): Bytes {
   return concat(new Uint8Array([CONTROL]), utf8(JSON.stringify(frame)));

@@ -28,6 +28,7 @@ import { DirectChannel } from './direct-channel.ts';
 import { LIMITS } from '../../signal-server/protocol/protocol.ts';
 import { TokenBucket } from '../../signal-server/protocol/token-bucket.ts';
 import { FrameKind, Handshake, HandshakeError, ChannelError, encodeHandshake, isHandshakeFrame, type SecureChannel } from '../crypto/secure-channel.ts';
+import { CHUNK } from './peer-frames.ts';
 
 export type LinkPath = 'direct' | 'turn' | 'relay';
 
@@ -150,6 +151,8 @@ export class PeerLink {
   /** Sealed frames are written strictly in order, each after there is room for it. */
   private writeChain: Promise<void> = Promise.resolve();
   private readonly relayPacer = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
+  /** Where a `dtls` frame is laid out: the data channel copies it when it is written. */
+  private dtlsScratch = new Uint8Array(0);
   readonly startedAt = performance.now();
 
   constructor(private readonly options: PeerLinkOptions) {
@@ -231,6 +234,32 @@ export class PeerLink {
       await this.roomToWrite(transport);
       if (this.isClosed) throw new Error('link closed');
       if (this.write(transport, frame)) channel.recycle(frame);
+    });
+    this.writeChain = written.catch(() => undefined);
+    return written;
+  }
+
+  /**
+   * A file chunk (its parts sent as one): on a data channel, in a `dtls` frame, which DTLS
+   * alone protects (secure-channel.ts says why that is enough); anywhere else, sealed.
+   */
+  sendChunk(parts: readonly Uint8Array[]): Promise<void> {
+    const state = this.state;
+    if (state.name !== 'open' || state.transport !== 'dc' || !state.channel.dtlsFrames) return this.send(parts);
+    const written = this.writeChain.then(async () => {
+      await this.direct.roomToWrite();
+      if (this.isClosed) throw new Error('link closed');
+      const length = parts.reduce((n, part) => n + part.length, 1);
+      if (this.dtlsScratch.length < length) this.dtlsScratch = new Uint8Array(length);
+      const frame = this.dtlsScratch.subarray(0, length);
+      frame[0] = FrameKind.dtls;
+      let offset = 1;
+      for (const part of parts) {
+        frame.set(part, offset);
+        offset += part.length;
+      }
+      // Not copied yet (cannot happen once open, but then the frame must keep its bytes).
+      if (!this.write('dc', frame)) this.dtlsScratch = new Uint8Array(0);
     });
     this.writeChain = written.catch(() => undefined);
     return written;
@@ -352,6 +381,17 @@ export class PeerLink {
     if (isHandshakeFrame(bytes)) this.follow(transport, bytes[0] === FrameKind.handshake);
     const state = this.state;
     if (transport !== transportOf(state)) return;
+    if (state.name === 'open' && bytes[0] === FrameKind.dtls) {
+      // Only a data channel's DTLS protects these, and only file chunks come this way: on the
+      // relay (or as anything else) it is a forgery, refused like a frame that fails to open.
+      if (transport !== 'dc' || bytes[1] !== CHUNK) {
+        this.close(failureFor(new ChannelError('bad-frame', 'An unsealed frame arrived where only sealed ones may.'), this.options.peerName()));
+        return;
+      }
+      const chunk = bytes.subarray(1) as Bytes;
+      this.incoming = this.incoming.then(() => this.options.onMessage(chunk)).catch((error: unknown) => this.close(failureFor(error, this.options.peerName())));
+      return;
+    }
     if (state.name === 'open' && !isHandshakeFrame(bytes)) {
       // Decryption starts now (the counter is checked at once); delivery stays in order.
       const opened = state.channel.open(bytes);

@@ -139,7 +139,7 @@ export class FileTransfers {
         const fileLink: FileLink = {
           maxChunkBytes: link.maxPlaintextBytes,
           control: (f) => void link.send(encodePeerFrame(f)).catch(() => undefined),
-          chunk: (fid, bytes) => link.send(chunkParts(fid, bytes)),
+          chunk: (fid, bytes) => link.sendChunk(chunkParts(fid, bytes)),
         };
         entry.sender = new OutgoingFile(frame.fid, entry.bytes, fileLink, (p) => this.progress(id, p));
         this.update(id, { status: 'sending' });

@@ -212,6 +212,35 @@ describe('PeerLink over the relay: the state machine', () => {
     a.link.close();
   });
 
+  it('on the relay a file chunk is sealed like everything else: no dtls frame leaves', async () => {
+    const { a, b } = pair();
+    await Promise.all([a.link.start(), b.link.start()]);
+    await until('both ready', () => a.ready && b.ready);
+    await a.link.sendChunk([new Uint8Array([1, 0, 0, 0, 7]), utf8('chunk bytes')]);
+    await until('delivered', () => b.got.length === 1);
+    expect(a.relayed.at(-1)?.[0]).to.equal(FrameKind.sealed);
+    expect(a.relayed.some((f) => f[0] === FrameKind.dtls)).to.equal(false);
+    a.link.close();
+    b.link.close();
+  });
+
+  it('a dtls frame on the relay (the server forging an unsealed chunk) breaks the channel; nothing of it is delivered', async () => {
+    const { a, b } = pair({
+      tamper: (frame, from) => {
+        if (from !== 'a' || frame[0] !== FrameKind.sealed) return frame;
+        // What a hostile server would send instead: a file chunk with a dtls frame's kind byte.
+        return new Uint8Array([FrameKind.dtls, 1, 0, 0, 0, 7, 0xaa, 0xbb]);
+      },
+    });
+    await Promise.all([a.link.start(), b.link.start()]);
+    await until('both ready', () => a.ready && b.ready);
+    await a.link.sendChunk([new Uint8Array([1, 0, 0, 0, 7]), utf8('chunk bytes')]);
+    await until('b closed', () => b.closed);
+    expect(b.closed?.code).to.equal('channel-broken');
+    expect(b.got).to.deep.equal([]);
+    a.link.close();
+  });
+
   it('times out when the other side never answers', async () => {
     const { a } = pair({ a: { handshakeTimeoutMs: 100, sendRelay: () => undefined } });
     await a.link.start();

@@ -109,6 +109,18 @@ export class WsProxy {
     this.hooks.length = 0;
   }
 
+  /** Sends `text` to the browsers whose hello announced `key`, as if the server sent it (recorded); how many got it. */
+  inject(key: string, text: string): number {
+    let sent = 0;
+    for (const [conn, browser] of this.browsers) {
+      if (conn.key !== key || browser.readyState !== WebSocket.OPEN) continue;
+      this.frames.push({ conn: conn.id, direction: 'down', text, key, at: Date.now() });
+      browser.send(text);
+      sent++;
+    }
+    return sent;
+  }
+
   /** Cuts the browser's connections whose hello announced `key`, as a dropped network would; the app reconnects. */
   disconnect(key: string): number {
     let cut = 0;
