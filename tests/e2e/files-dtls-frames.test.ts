@@ -13,8 +13,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, newPerson, sleep, waitUntil, type Person } from './support/browser.ts';
-import { hostileWorld, type HostileWorld } from './support/hostile-world.ts';
+import { WAIT_MS, launchBrowser, sleep, waitUntil, type Person } from './support/browser.ts';
+import { hostileWorld, personIn, type HostileWorld } from './support/hostile-world.ts';
 import { MIB, TempFiles, accept, attach, converse, installFileProbe, meet, save, traceNamed, transferNamed, waitTransfer } from './support/files.ts';
 import { setRelayOnly } from './support/whisper.ts';
 
@@ -33,11 +33,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function person(world: HostileWorld, label: string): Promise<Person> {
-  const p = await newPerson(browser, world.proxy.url, { label });
-  world.people.push(p);
-  return p;
-}
+/** Someone who opens the proxy's URL, in this file's browser. */
+const person = (world: HostileWorld, label: string): Promise<Person> => personIn(world, browser, label);
 
 /** The peer id the server gave the browser holding `key` (its `welcome`). */
 function peerIdOf(world: HostileWorld, key: string): string {

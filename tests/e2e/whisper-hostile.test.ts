@@ -16,8 +16,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { WAIT_MS, launchBrowser, newPerson, waitUntil, type Person } from './support/browser.ts';
-import { closeAll, hostileWorld, type HostileWorld } from './support/hostile-world.ts';
+import { WAIT_MS, launchBrowser, waitUntil, type Person } from './support/browser.ts';
+import { closeAll, hostileWorld, personIn, type HostileWorld } from './support/hostile-world.ts';
 import type { FrameHook } from './support/proxy.ts';
 import { failure, freshIdentityKey, installProbe, marker, ownKey, ownLines, readProbe, secureChip, whisperInfo, whisperTab } from './support/whisper.ts';
 
@@ -36,11 +36,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function person(world: HostileWorld, label: string): Promise<Person> {
-  const p = await newPerson(browser, world.proxy.url, { label });
-  world.people.push(p);
-  return p;
-}
+/** Someone who opens the proxy's URL, in this file's browser. */
+const person = (world: HostileWorld, label: string): Promise<Person> => personIn(world, browser, label);
 
 interface RunResult {
   failed: boolean;

@@ -2,7 +2,8 @@
 // people who open the proxy's URL, closed (and checked for page errors) after each run or
 // at the end of the test.
 import type { TestContext } from 'node:test';
-import type { Person } from './browser.ts';
+import type { Browser } from 'playwright-core';
+import { newPerson, type Person } from './browser.ts';
 import { assertNoProblems } from './problems.ts';
 import { WispServer } from './server.ts';
 import { WsProxy } from './proxy.ts';
@@ -32,4 +33,11 @@ export async function closeAll(world: HostileWorld): Promise<void> {
   await Promise.all(world.people.map((p) => p.close()));
   assertNoProblems(world.people, []);
   world.people.length = 0;
+}
+
+/** Someone who opens the proxy's URL in `browser`; closed with the world. */
+export async function personIn(world: HostileWorld, browser: Browser, label: string): Promise<Person> {
+  const p = await newPerson(browser, world.proxy.url, { label });
+  world.people.push(p);
+  return p;
 }
