@@ -6,6 +6,7 @@ import { Session } from './state/session.ts';
 import { defaultSignalUrl } from './net/signal-client.ts';
 import { parseInvite } from './state/invite.ts';
 import './components/wisp-app.ts';
+import { afterPaint } from './after-paint.ts';
 
 const root = document.getElementById('root')!;
 
@@ -84,7 +85,7 @@ async function boot(): Promise<void> {
   acceptInviteInAddressBar(session);
   // One pasted into the address bar of a tab already open arrives as a hashchange.
   window.addEventListener('hashchange', () => acceptInviteInAddressBar(session));
-  void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error));
+  afterPaint(() => void registerServiceWorker(session).catch((error: unknown) => console.warn('wisp: service worker not registered', error)));
   exposeForTests(session);
 }
 

@@ -18,6 +18,7 @@ import type { RenameDialog } from './rename-dialog.ts';
 import { trustLevel, trustOf, type Trust } from '../storage/pins.ts';
 import { fingerprintFromHex } from '../crypto/key-fingerprint.ts';
 import { historyChoices } from '../state/history-setting.ts';
+import { afterPaint } from '../after-paint.ts';
 import './composer.ts';
 import './connection-status.ts';
 import './member-list.ts';
@@ -234,16 +235,20 @@ export class WispApp extends LitElement {
     }
   };
 
-  /** The dialogs' module, loaded once the shell has painted; a dialog opened by a method waits for it. */
+  /** The dialogs' module: loaded after the shell has painted, or at once when one is opened first. */
   private dialogs?: Promise<unknown>;
+
+  private loadDialogs(): Promise<unknown> {
+    return (this.dialogs ??= import('./dialogs.ts'));
+  }
 
   /** The room picker is one of the dialogs: it opens once their module is here. */
   private showPicker(): void {
-    void this.dialogs?.then(() => this.picker.show());
+    void this.loadDialogs().then(() => this.picker.show());
   }
 
   override firstUpdated(): void {
-    this.dialogs = import('./dialogs.ts');
+    afterPaint(() => void this.loadDialogs());
     // On the window: Escape closes the People drawer wherever focus is.
     window.addEventListener('keydown', this.onKeyDown);
     this.composer?.focus();
@@ -319,7 +324,7 @@ export class WispApp extends LitElement {
     const whisper = this.session.state.whispers[key];
     if (!whisper) return;
     this.verifying = { key, name: whisper.name, number: '' };
-    await Promise.all([this.updateComplete, this.dialogs]);
+    await Promise.all([this.updateComplete, this.loadDialogs()]);
     this.verifyDialog.show();
     const number = await this.session.safetyNumber(key);
     if (this.verifying?.key === key) this.verifying = { ...this.verifying, number };
@@ -418,7 +423,7 @@ export class WispApp extends LitElement {
 
   private async showRename(): Promise<void> {
     this.renaming = { error: '', busy: false };
-    await Promise.all([this.updateComplete, this.dialogs]);
+    await Promise.all([this.updateComplete, this.loadDialogs()]);
     this.renameDialog.show();
   }
 
@@ -444,7 +449,7 @@ export class WispApp extends LitElement {
 
   private async invite(room: string): Promise<void> {
     this.inviting = room;
-    await Promise.all([this.updateComplete, this.dialogs]);
+    await Promise.all([this.updateComplete, this.loadDialogs()]);
     this.inviteDialog.show();
   }
 
@@ -473,7 +478,7 @@ export class WispApp extends LitElement {
         <button class="members-toggle" title="People" aria-expanded=${this.membersOpen ? 'true' : 'false'} aria-controls="members" @click=${() => this.showMembers(!this.membersOpen)}>
           ${peopleIcon}<span class="visually-hidden">People${room?.synced ? ' (' : ''}</span>${room?.synced ? html`${members.length}<span class="visually-hidden">)</span>` : nothing}
         </button>
-        <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.dialogs?.then(() => this.settingsDialog.show())}>⚙</button>
+        <button class="settings" aria-label="Settings" title="Settings" @click=${() => void this.loadDialogs().then(() => this.settingsDialog.show())}>⚙</button>
       </header>
       <wisp-room-tabs
         role="navigation"

@@ -1,5 +1,6 @@
 // The Session owns behaviour: it turns server frames into state, and the person's
 // commands into frames. Components only render state and emit events.
+import { afterPaint } from '../after-paint.ts';
 import { CloseCode, ErrorCode, LOBBY, PROTOCOL_VERSION, checkName, checkRoomName, type ServerFrame, type ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import { loadOrCreateIdentity, signChallenge, type Identity } from '../crypto/identity.ts';
 import { requestPersistence } from '../storage/db.ts';
@@ -37,7 +38,6 @@ export interface SessionOptions {
 }
 
 /** The longest the whisper chunk waits, after the first paint, for the page to be idle. */
-const AFTER_PAINT_IDLE_MS = 1000;
 
 /** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
 const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
@@ -169,20 +169,8 @@ export class Session {
     });
     addEventListener('online', () => this.client.retryNow());
     this.client.connect();
-    this.loadWhispersAfterPaint();
-  }
-
-  /**
-   * The app is mounted as soon as start() resolves: the next frame paints it, and the
-   * whisper chunk loads when the page is next idle (a first tap on the composer goes
-   * first), or after AFTER_PAINT_IDLE_MS at the latest. A page started hidden paints
-   * nothing until shown, and its whispers must not wait for that.
-   */
-  private loadWhispersAfterPaint(): void {
-    const load = () => void this.whisperParts.start();
-    if (document.visibilityState === 'hidden') return load();
-    const whenIdle = (run: () => void) => ('requestIdleCallback' in window ? requestIdleCallback(run, { timeout: AFTER_PAINT_IDLE_MS }) : setTimeout(run));
-    requestAnimationFrame(() => setTimeout(() => whenIdle(load)));
+    // The app is mounted as soon as start() resolves; the whisper chunk loads after it has painted.
+    afterPaint(() => void this.whisperParts.start());
   }
 
   stop(): void {
