@@ -3,15 +3,48 @@
 // with its own data directory), hello retried until a change made on another node has
 // arrived, and the wisp command run as an operator runs it.
 import { spawn } from 'node:child_process';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import path from 'node:path';
 import type { ServerFrameOf } from '../../signal-server/protocol/protocol.ts';
 import type { TestClient } from '../server/helpers.ts';
-import { ROOT, nextFrame, sendHello, type ClientOptions, type ModScope } from '../server/moderation-helpers.ts';
+import type { RunningServer } from '../../signal-server/server.ts';
+import { ModScope, ROOT, nextFrame, sendHello, type ClientOptions } from '../server/moderation-helpers.ts';
+import { RedisServer } from '../support/redis-server.ts';
 
-export { RedisServer } from '../support/redis-server.ts';
+export { RedisServer };
 export { eventually } from '../support/cluster-nodes.ts';
 
 const RUN_TIMEOUT_MS = 60_000;
+
+export interface RedisNodes {
+  readonly redis: RedisServer;
+  /** This test's nodes and clients, stopped after it. */
+  readonly scope: ModScope;
+  /** The nodes started on Redis before each test. */
+  readonly nodes: RunningServer[];
+}
+
+/**
+ * For a describe block: one real redis-server for the file, emptied before each test (and
+ * started again if a test stopped it and failed before restarting it), a fresh scope per
+ * test, and `count` nodes on that Redis.
+ */
+export function useRedisNodes(count = 0): RedisNodes {
+  const ctx = { redis: undefined as unknown as RedisServer, scope: undefined as unknown as ModScope, nodes: [] as RunningServer[] };
+  before(async () => {
+    ctx.redis = await RedisServer.start();
+  });
+  after(() => ctx.redis.dispose());
+  beforeEach(async () => {
+    if (!ctx.redis.running) await ctx.redis.start();
+    await ctx.redis.command('FLUSHALL');
+    ctx.scope = new ModScope();
+    ctx.nodes = [];
+    for (let i = 0; i < count; i++) ctx.nodes.push(await ctx.scope.start({ redisUrl: ctx.redis.url }));
+  });
+  afterEach(() => ctx.scope.dispose());
+  return ctx;
+}
 
 /** `node --import tsx signal-server/main.ts <args>` to its exit: the operator's command. */
 export function runWisp(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
