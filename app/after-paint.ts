@@ -4,7 +4,7 @@
 // once, and parsing them on a slow phone used to delay that tap by a few hundred ms.
 
 /** The longest wait for an idle moment: a page that never idles still gets the work. */
-export const AFTER_PAINT_IDLE_MS = 1000;
+const AFTER_PAINT_IDLE_MS = 1000;
 
 export function afterPaint(run: () => void): void {
   // A hidden page paints nothing until shown, and its work must not wait for that.

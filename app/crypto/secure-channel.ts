@@ -301,12 +301,29 @@ export class SecureChannel {
     if (this.framePool.length < FRAME_POOL_SIZE && frame.byteOffset === 0 && buffer instanceof ArrayBuffer && buffer.byteLength >= POOLED_FRAME_MIN_BYTES) this.framePool.push(buffer);
   }
 
-  private joined(plaintext: Uint8Array | readonly Uint8Array[]): Bytes {
-    if (plaintext instanceof Uint8Array) return plaintext as Bytes;
-    const length = plaintext.reduce((n, part) => n + part.length, 0);
+  /**
+   * A file chunk (its parts sent as one) in a `dtls` frame, for a data channel that copies it
+   * when written: it is laid out in the scratch buffer, which the next seal or frame reuses.
+   */
+  dtlsFrame(parts: readonly Uint8Array[]): Bytes {
+    const frame = this.joined(parts, 1);
+    frame[0] = FrameKind.dtls;
+    return frame;
+  }
+
+  /** A frame from the scratch buffer was kept, not copied: the next one gets a new buffer. */
+  releaseScratch(): void {
+    this.scratch = new Uint8Array(0);
+  }
+
+  /** The parts joined in the scratch buffer after `lead` spare bytes (one part and none spare: as it is). */
+  private joined(plaintext: Uint8Array | readonly Uint8Array[], lead = 0): Bytes {
+    if (plaintext instanceof Uint8Array && lead === 0) return plaintext as Bytes;
+    const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext;
+    const length = parts.reduce((n, part) => n + part.length, lead);
     if (this.scratch.length < length) this.scratch = new Uint8Array(length);
-    let offset = 0;
-    for (const part of plaintext) {
+    let offset = lead;
+    for (const part of parts) {
       this.scratch.set(part, offset);
       offset += part.length;
     }

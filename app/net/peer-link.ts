@@ -151,8 +151,6 @@ export class PeerLink {
   /** Sealed frames are written strictly in order, each after there is room for it. */
   private writeChain: Promise<void> = Promise.resolve();
   private readonly relayPacer = new TokenBucket(LIMITS.relayFramesPerMinute, LIMITS.relayFramesBurst);
-  /** Where a `dtls` frame is laid out: the data channel copies it when it is written. */
-  private dtlsScratch = new Uint8Array(0);
   readonly startedAt = performance.now();
 
   constructor(private readonly options: PeerLinkOptions) {
@@ -246,20 +244,12 @@ export class PeerLink {
   sendChunk(parts: readonly Uint8Array[]): Promise<void> {
     const state = this.state;
     if (state.name !== 'open' || state.transport !== 'dc' || !state.channel.dtlsFrames) return this.send(parts);
+    const { channel } = state;
     const written = this.writeChain.then(async () => {
       await this.direct.roomToWrite();
       if (this.isClosed) throw new Error('link closed');
-      const length = parts.reduce((n, part) => n + part.length, 1);
-      if (this.dtlsScratch.length < length) this.dtlsScratch = new Uint8Array(length);
-      const frame = this.dtlsScratch.subarray(0, length);
-      frame[0] = FrameKind.dtls;
-      let offset = 1;
-      for (const part of parts) {
-        frame.set(part, offset);
-        offset += part.length;
-      }
       // Not copied yet (cannot happen once open, but then the frame must keep its bytes).
-      if (!this.write('dc', frame)) this.dtlsScratch = new Uint8Array(0);
+      if (!this.write('dc', channel.dtlsFrame(parts))) channel.releaseScratch();
     });
     this.writeChain = written.catch(() => undefined);
     return written;

@@ -37,8 +37,6 @@ export interface SessionOptions {
   shared?: boolean;
 }
 
-/** The longest the whisper chunk waits, after the first paint, for the page to be idle. */
-
 /** A part of the app that could not be loaded (an update replaced it, or the network is gone). */
 const RELOAD = 'That part of Wisp could not be loaded: reload the page and try again.';
 
